@@ -112,8 +112,26 @@ func parent(path string) string {
 	return ""
 }
 
+// NodeError is what a custom field type's UnmarshalYAML(ast.Node) returns for a bad value, so the
+// mistake is reported at the value's line and field like any other.
+func NodeError(n ast.Node, format string, args ...any) error {
+	return &nodeError{tk: n.GetToken(), msg: fmt.Sprintf(format, args...)}
+}
+
+type nodeError struct {
+	tk  *token.Token
+	msg string
+}
+
+func (e *nodeError) Error() string          { return e.msg }
+func (e *nodeError) GetToken() *token.Token { return e.tk }
+func (e *nodeError) GetMessage() string     { return e.msg }
+
 func fromYAML(name string, f *ast.File, err error) error {
-	var ye yaml.Error
+	var ye interface {
+		GetToken() *token.Token
+		GetMessage() string
+	}
 	if !errors.As(err, &ye) {
 		return &Error{File: name, Msg: err.Error()}
 	}
