@@ -48,7 +48,7 @@ func TestErrorfPointsAtLine(t *testing.T) {
 func TestDecodeErrors(t *testing.T) {
 	tests := []struct {
 		name, src, want string
-		line           int
+		line            int
 	}{
 		{"unknown field", "title: x\nqueus: []\n", "unknown field", 2},
 		{"wrong type", "title: x\nqueues:\n  - name: a\n    wrapup: ten\n", "wrapup", 4},
