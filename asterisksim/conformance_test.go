@@ -1,0 +1,567 @@
+package asterisksim_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/asterisksim"
+	"github.com/hotline-cc/hotline/internal/aritest"
+)
+
+// transcriptDir finds shared/ari-transcripts beside the repository (or HOTLINE_ARI_TRANSCRIPTS).
+func transcriptDir(t *testing.T) string {
+	if d := os.Getenv("HOTLINE_ARI_TRANSCRIPTS"); d != "" {
+		return d
+	}
+	for _, d := range []string{"../../shared/ari-transcripts", "../shared/ari-transcripts"} {
+		if _, err := os.Stat(d); err == nil {
+			return d
+		}
+	}
+	t.Skip("shared/ari-transcripts not found: set HOTLINE_ARI_TRANSCRIPTS")
+	return ""
+}
+
+type entry struct {
+	line   int
+	TMS    int             `json:"t_ms"`
+	Kind   string          `json:"kind"`
+	Text   string          `json:"text"`
+	Method string          `json:"method"`
+	Path   string          `json:"path"`
+	Status int             `json:"status"`
+	Body   json.RawMessage `json:"body"`
+}
+
+func loadTranscript(t *testing.T, path string) []entry {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read transcript: %v", err)
+	}
+	var out []entry
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	n := 0
+	for sc.Scan() {
+		n++
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var e entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("%s:%d: %v", path, n, err)
+		}
+		e.line = n
+		out = append(out, e)
+	}
+	return out
+}
+
+// noise are event types a controller may ignore; the simulator produces them, but Asterisk's exact
+// count and placement of them varies (connected-line updates, announcer BRIDGEPEER), so they are
+// matched when present and skipped when not.
+var noise = map[string]bool{
+	"ChannelVarset": true, "ChannelConnectedLine": true, "ChannelDialplan": true, "ChannelCallerId": true, "Dial": true,
+}
+
+func TestConformance(t *testing.T) {
+	dir := transcriptDir(t)
+	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts in %s", dir)
+	}
+	sort.Strings(files)
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".jsonl")
+		t.Run(name, func(t *testing.T) {
+			entries := loadTranscript(t, file)
+			aritest.Run(t, asterisksim.Config{TimeScale: 0.05}, func(t *testing.T, tg *aritest.Target) {
+				r := &replayer{t: t, tg: tg, file: filepath.Base(file), ids: map[string]string{}, rev: map[string]string{}}
+				r.run(entries)
+			})
+		})
+	}
+}
+
+// replayer replays one transcript against a target.
+type replayer struct {
+	t    *testing.T
+	tg   *aritest.Target
+	file string
+	ev   *aritest.Events
+	ids  map[string]string // recorded id → live id
+	rev  map[string]string // live id → recorded id
+
+	last     map[string]liveResp         // method+recorded path → live response
+	live     map[string][]map[string]any // live subject → pending events
+	consumed map[string]int
+	rtp      *net.UDPConn
+	rtpPrev  []byte
+	lastType map[string]string // recorded subject → type of its last recorded event
+}
+
+type liveResp struct {
+	status int
+	body   []byte
+}
+
+func (r *replayer) failf(e entry, format string, args ...any) {
+	r.t.Helper()
+	r.t.Errorf("%s:%d (%s %s): %s", r.file, e.line, e.Kind, e.Method+" "+e.Path+e.Text, fmt.Sprintf(format, args...))
+}
+
+func (r *replayer) run(entries []entry) {
+	r.last = map[string]liveResp{}
+	r.live = map[string][]map[string]any{}
+	r.lastType = map[string]string{}
+	r.ev = r.tg.Connect(r.t, r.tg.App)
+	for _, e := range entries {
+		switch e.Kind {
+		case "request":
+			r.request(e)
+		case "response":
+			r.response(e)
+		case "event":
+			r.event(e)
+		case "rtp":
+			r.rtpPacket(e)
+		}
+	}
+	r.leftovers()
+}
+
+// livePath maps recorded ids in a path to live ones and points external_host at our RTP socket.
+func (r *replayer) livePath(p string) string {
+	keys := make([]string, 0, len(r.ids))
+	for k := range r.ids {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
+	for _, k := range keys {
+		p = strings.ReplaceAll(p, k, r.ids[k])
+	}
+	if strings.Contains(p, "external_host=") {
+		if r.rtp == nil {
+			c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				r.t.Fatalf("rtp listen: %v", err)
+			}
+			r.rtp = c
+			r.t.Cleanup(func() { c.Close() })
+		}
+		re := regexp.MustCompile(`external_host=[^&]*`)
+		p = re.ReplaceAllString(p, "external_host=127.0.0.1%3A"+fmt.Sprint(r.rtp.LocalAddr().(*net.UDPAddr).Port))
+	}
+	return p
+}
+
+func (r *replayer) request(e entry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, body, err := r.tg.Do(ctx, e.Method, r.livePath(e.Path), nil)
+	if err != nil {
+		r.failf(e, "request failed: %v", err)
+		return
+	}
+	r.last[e.Method+" "+e.Path] = liveResp{st, body}
+}
+
+func (r *replayer) response(e entry) {
+	key := e.Method + " " + e.Path
+	got, ok := r.last[key]
+	if strings.HasSuffix(e.Path, "(wrong password)") {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		path := strings.TrimSuffix(e.Path, " (wrong password)")
+		st, body, err := r.tg.DoAs(ctx, e.Method, path, nil, r.tg.User, "wrong-"+r.tg.Password)
+		if err != nil {
+			r.failf(e, "request failed: %v", err)
+			return
+		}
+		got, ok = liveResp{st, body}, true
+		e.Body = json.RawMessage(e.Text)
+	}
+	if !ok {
+		r.failf(e, "response without a request")
+		return
+	}
+	if got.status != e.Status {
+		r.failf(e, "status %d, want %d (body %s)", got.status, e.Status, got.body)
+		return
+	}
+	if len(e.Body) == 0 || string(e.Body) == "null" {
+		return
+	}
+	var want, have any
+	if err := json.Unmarshal(e.Body, &want); err != nil {
+		r.failf(e, "recorded body: %v", err)
+		return
+	}
+	if err := json.Unmarshal(got.body, &have); err != nil {
+		r.failf(e, "live body is not JSON: %q", got.body)
+		return
+	}
+	r.learn(want, have)
+	for _, d := range diff("body", want, have) {
+		r.failf(e, "%s", d)
+	}
+}
+
+// learn maps the ids of a recorded object to the live one's.
+func (r *replayer) learn(want, have any) {
+	w, ok1 := want.(map[string]any)
+	h, ok2 := have.(map[string]any)
+	if !ok1 || !ok2 {
+		return
+	}
+	if wid, ok := w["id"].(string); ok {
+		if hid, ok := h["id"].(string); ok {
+			if _, known := r.ids[wid]; !known {
+				r.ids[wid] = hid
+				r.rev[hid] = wid
+			}
+		}
+	}
+	for _, k := range []string{"channel", "playback", "bridge", "peer"} {
+		if wv, ok := w[k]; ok {
+			r.learn(wv, h[k])
+		}
+	}
+}
+
+// subject is what an event is about: the channel, the Dial peer, the playback or the bridge.
+func subject(ev map[string]any) string {
+	for _, k := range []string{"channel", "peer", "playback", "bridge", "recording"} {
+		if m, ok := ev[k].(map[string]any); ok {
+			if id, ok := m["id"].(string); ok {
+				return id
+			}
+			if n, ok := m["name"].(string); ok {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
+var counters = regexp.MustCompile(`-[0-9a-f]{8}(;[12])?$|-0x[0-9a-f]+$|:[0-9]+`)
+
+func normName(ev map[string]any) string {
+	for _, k := range []string{"channel", "peer"} {
+		if m, ok := ev[k].(map[string]any); ok {
+			n, _ := m["name"].(string)
+			return counters.ReplaceAllStringFunc(n, func(s string) string {
+				if strings.HasSuffix(s, ";1") || strings.HasSuffix(s, ";2") {
+					return s[len(s)-2:]
+				}
+				return ""
+			})
+		}
+	}
+	return ""
+}
+
+// pull moves received live events into per-subject queues without blocking.
+func (r *replayer) pull(block time.Duration) bool {
+	var timer <-chan time.Time
+	if block > 0 {
+		tm := time.NewTimer(block)
+		defer tm.Stop()
+		timer = tm.C
+	}
+	got := false
+	for {
+		select {
+		case ev, ok := <-r.ev.C:
+			if !ok {
+				return got
+			}
+			s := subject(ev)
+			r.live[s] = append(r.live[s], ev)
+			got = true
+			timer = nil
+			continue
+		default:
+		}
+		if got || timer == nil {
+			return got
+		}
+		select {
+		case ev, ok := <-r.ev.C:
+			if !ok {
+				return got
+			}
+			s := subject(ev)
+			r.live[s] = append(r.live[s], ev)
+			got = true
+		case <-timer:
+			return got
+		}
+	}
+}
+
+// event waits for the live counterpart of a recorded event: the next event of the same subject
+// must have the same type (noise types may be missing or extra).
+func (r *replayer) event(e entry) {
+	var want map[string]any
+	if err := json.Unmarshal(e.Body, &want); err != nil {
+		r.failf(e, "recorded event: %v", err)
+		return
+	}
+	typ, _ := want["type"].(string)
+	recSubj := subject(want)
+	r.lastType[recSubj] = typ
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		liveSubj, mapped := r.ids[recSubj]
+		if !mapped {
+			// A new channel or playback: the first live event of the same type whose subject is
+			// unknown yet, preferring the same channel name shape.
+			liveSubj = r.findNew(typ, normName(want))
+		}
+		if liveSubj != "" {
+			q := r.live[liveSubj]
+			for len(q) > 0 {
+				head := q[0]
+				ht, _ := head["type"].(string)
+				if ht == typ {
+					r.live[liveSubj] = q[1:]
+					if !mapped {
+						r.ids[recSubj] = liveSubj
+						r.rev[liveSubj] = recSubj
+					}
+					r.learn(want, head)
+					cmp := diff
+					if noise[typ] {
+						// Values of noise events depend on timing (a connected-line update
+						// before or after a dialplan step): shapes only.
+						cmp = shapeDiff
+					}
+					for _, d := range cmp("event", want, head) {
+						r.failf(e, "%s", d)
+					}
+					return
+				}
+				if noise[ht] {
+					q = q[1:] // an extra noise event in the live stream
+					r.live[liveSubj] = q
+					continue
+				}
+				if noise[typ] {
+					r.t.Logf("%s:%d: %s for %s not produced (live has %s next)", r.file, e.line, typ, liveSubj, ht)
+					return
+				}
+				r.failf(e, "event order for %s: got %s, want %s", liveSubj, ht, typ)
+				r.live[liveSubj] = q[1:]
+				return
+			}
+		}
+		remaining := time.Until(deadline)
+		if noise[typ] {
+			remaining = min(remaining, r.tg.Scaled(2*time.Second)+50*time.Millisecond)
+		}
+		if remaining <= 0 || !r.pull(remaining) {
+			if noise[typ] {
+				r.t.Logf("%s:%d: noise event %s for %s not seen", r.file, e.line, typ, recSubj)
+				return
+			}
+			r.failf(e, "no %s event for %s (live %q)", typ, recSubj, liveSubj)
+			return
+		}
+	}
+}
+
+func (r *replayer) findNew(typ, norm string) string {
+	var fallback string
+	subs := make([]string, 0, len(r.live))
+	for s := range r.live {
+		subs = append(subs, s)
+	}
+	sort.Strings(subs)
+	for _, s := range subs {
+		if _, known := r.rev[s]; known || s == "" {
+			continue
+		}
+		for _, ev := range r.live[s] {
+			if ev["type"] != typ {
+				continue
+			}
+			if norm == "" || normName(ev) == norm {
+				return s
+			}
+			if fallback == "" {
+				fallback = s
+			}
+		}
+	}
+	return fallback
+}
+
+func (r *replayer) rtpPacket(e entry) {
+	if r.rtp == nil {
+		r.failf(e, "rtp expected but no externalMedia was created")
+		return
+	}
+	buf := make([]byte, 1500)
+	_ = r.rtp.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, from, err := r.rtp.ReadFromUDP(buf)
+	if err != nil {
+		r.failf(e, "no RTP packet: %v", err)
+		return
+	}
+	// Answer with one packet of silence, as the recording's client did.
+	reply := make([]byte, 172)
+	reply[0], reply[1] = 0x80, 0
+	_, _ = r.rtp.WriteToUDP(reply, from)
+	pkt := buf[:n]
+	var wantLen, wantPT int
+	fmt.Sscanf(e.Text[strings.Index(e.Text, "len "):], "len %d v2 pt %d", &wantLen, &wantPT)
+	if n != wantLen || int(pkt[1]&0x7f) != wantPT || pkt[0]>>6 != 2 {
+		r.failf(e, "rtp packet len %d pt %d version %d, want len %d pt %d v2", n, pkt[1]&0x7f, pkt[0]>>6, wantLen, wantPT)
+	}
+	if r.rtpPrev != nil {
+		if binary.BigEndian.Uint32(pkt[8:]) != binary.BigEndian.Uint32(r.rtpPrev[8:]) {
+			r.failf(e, "rtp ssrc changed")
+		}
+		if d := binary.BigEndian.Uint32(pkt[4:]) - binary.BigEndian.Uint32(r.rtpPrev[4:]); d%160 != 0 || d == 0 {
+			r.failf(e, "rtp timestamp step %d, want a multiple of 160", d)
+		}
+	}
+	r.rtpPrev = append([]byte(nil), pkt...)
+}
+
+// leftovers reports live events for a channel after its recorded StasisEnd: the app must get no
+// more events for a channel that left it (unless it was originated into the app, which the
+// recording then shows).
+func (r *replayer) leftovers() {
+	r.pull(0)
+	for s, q := range r.live {
+		rec, known := r.rev[s]
+		if !known || r.lastType[rec] != "StasisEnd" {
+			continue
+		}
+		for _, ev := range q {
+			typ, _ := ev["type"].(string)
+			r.t.Errorf("%s: live event %s for %s after StasisEnd (recorded %s)", r.file, typ, s, rec)
+		}
+	}
+}
+
+// ignoredValue are keys whose values differ from run to run.
+var ignoredValue = map[string]bool{
+	"id": true, "name": true, "timestamp": true, "creationtime": true, "asterisk_id": true, "entity_id": true,
+	"startup_time": true, "last_reload_time": true, "date": true, "kernel": true, "user": true,
+	"target_uri": true, "channels": true, "channel_ids": true, "bridge_ids": true, "value": true,
+	"UNICASTRTP_LOCAL_PORT": true, "app_data": true, "dialstring": true, "technology": true,
+	"formats": true, "connected": true, "state": true,
+}
+
+// diff compares recorded and live JSON: same keys, same types, and the same values except for
+// ids, timestamps, ports and other per-run values.
+func diff(path string, want, have any) []string {
+	switch w := want.(type) {
+	case map[string]any:
+		h, ok := have.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: got %T, want object", path, have)}
+		}
+		var out []string
+		for k, wv := range w {
+			hv, ok := h[k]
+			if !ok {
+				out = append(out, fmt.Sprintf("%s.%s: missing", path, k))
+				continue
+			}
+			if ignoredValue[k] {
+				if jsonType(wv) != jsonType(hv) {
+					out = append(out, fmt.Sprintf("%s.%s: got %s, want %s", path, k, jsonType(hv), jsonType(wv)))
+				}
+				if _, isObj := wv.(map[string]any); isObj && k != "formats" {
+					out = append(out, shapeDiff(path+"."+k, wv, hv)...)
+				}
+				continue
+			}
+			out = append(out, diff(path+"."+k, wv, hv)...)
+		}
+		for k := range h {
+			if _, ok := w[k]; !ok {
+				out = append(out, fmt.Sprintf("%s.%s: unexpected key", path, k))
+			}
+		}
+		return out
+	case []any:
+		h, ok := have.([]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: got %T, want array", path, have)}
+		}
+		if len(w) > 0 && len(h) > 0 {
+			return shapeDiff(path+"[0]", w[0], h[0])
+		}
+		return nil
+	default:
+		if jsonType(want) != jsonType(have) {
+			return []string{fmt.Sprintf("%s: got %s, want %s", path, jsonType(have), jsonType(want))}
+		}
+		if fmt.Sprint(want) != fmt.Sprint(have) {
+			return []string{fmt.Sprintf("%s: got %v, want %v", path, have, want)}
+		}
+		return nil
+	}
+}
+
+// shapeDiff compares keys and types only.
+func shapeDiff(path string, want, have any) []string {
+	w, ok1 := want.(map[string]any)
+	h, ok2 := have.(map[string]any)
+	if !ok1 || !ok2 {
+		if jsonType(want) != jsonType(have) {
+			return []string{fmt.Sprintf("%s: got %s, want %s", path, jsonType(have), jsonType(want))}
+		}
+		return nil
+	}
+	var out []string
+	for k, wv := range w {
+		hv, ok := h[k]
+		if !ok {
+			out = append(out, fmt.Sprintf("%s.%s: missing", path, k))
+			continue
+		}
+		out = append(out, shapeDiff(path+"."+k, wv, hv)...)
+	}
+	for k := range h {
+		if _, ok := w[k]; !ok {
+			out = append(out, fmt.Sprintf("%s.%s: unexpected key", path, k))
+		}
+	}
+	return out
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "bool"
+	case float64:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}

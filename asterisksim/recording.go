@@ -1,0 +1,148 @@
+package asterisksim
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hotline-cc/hotline/media"
+)
+
+// recording is a live recording of a bridge's mix, written as 8 kHz 16-bit WAV when it stops.
+type recording struct {
+	name   string
+	format string
+	br     *bridge
+	state  string
+	pcm    []int16
+	max    int // samples, 0 = unlimited
+	start  time.Time
+}
+
+func (rc *recording) json() LiveRecordingJSON {
+	return LiveRecordingJSON{Name: rc.name, Format: rc.format, State: rc.state, TargetURI: "bridge:" + rc.br.id}
+}
+
+func (rc *recording) write(frame []int16) {
+	if rc.state != "recording" {
+		return
+	}
+	if rc.max > 0 && len(rc.pcm) >= rc.max {
+		return
+	}
+	rc.pcm = append(rc.pcm, frame...)
+}
+
+func (s *Sim) recordingPath(name string) string {
+	dir := s.recDir
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "asterisksim-recordings")
+	}
+	return filepath.Join(dir, filepath.FromSlash(name))
+}
+
+func (s *Sim) emitRecordingLocked(rc *recording, typ string) {
+	for _, app := range s.hub.appNames() {
+		s.emitLocked(app, &recordingEvent{evHead: s.head(typ), Recording: rc.json()})
+	}
+}
+
+func (s *Sim) recordBridge(w http.ResponseWriter, _ *http.Request, p *params, b *bridge) {
+	name, format := p.get("name"), p.get("format")
+	if name == "" || strings.Contains(name, "..") {
+		writeError(w, 400, "Recording name is required")
+		return
+	}
+	if format == "" {
+		writeError(w, 400, "Recording format is required")
+		return
+	}
+	if format != "wav" {
+		writeError(w, 422, "The simulator records format=wav only")
+		return
+	}
+	if s.recordings[name] != nil || b.rec != nil {
+		writeError(w, 409, "Recording with same name already in progress")
+		return
+	}
+	maxSec, _ := p.int("maxDurationSeconds", 0)
+	rc := &recording{name: name, format: format, br: b, state: "queued", max: maxSec * rate, start: time.Now()}
+	resp := rc.json()
+	s.recordings[name] = rc
+	b.rec = rc
+	rc.state = "recording"
+	s.emitRecordingLocked(rc, "RecordingStarted")
+	writeJSON(w, 201, resp)
+}
+
+// finishRecordingLocked writes the WAV and reports RecordingFinished (or RecordingFailed).
+func (s *Sim) finishRecordingLocked(rc *recording, state string) {
+	if rc.state != "recording" {
+		return
+	}
+	rc.state = state
+	rc.br.rec = nil
+	delete(s.recordings, rc.name)
+	if state == "canceled" {
+		return
+	}
+	if err := writeWAVFile(s.recordingPath(rc.name)+"."+rc.format, rc.pcm); err != nil {
+		s.log.Error("write recording", "name", rc.name, "err", err)
+		rc.state = "failed"
+		s.emitRecordingLocked(rc, "RecordingFailed")
+		return
+	}
+	s.emitRecordingLocked(rc, "RecordingFinished")
+}
+
+func writeWAVFile(path string, pcm []int16) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("recording dir: %w", err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create recording: %w", err)
+	}
+	if err := media.WriteWAV(f, pcm, rate); err != nil {
+		f.Close()
+		return fmt.Errorf("write recording: %w", err)
+	}
+	return f.Close()
+}
+
+func (s *Sim) withRecording(w http.ResponseWriter, r *http.Request) *recording {
+	rc := s.recordings[r.PathValue("name")]
+	if rc == nil {
+		writeError(w, 404, "Recording not found")
+	}
+	return rc
+}
+
+func (s *Sim) getLiveRecording(w http.ResponseWriter, r *http.Request, _ *params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rc := s.withRecording(w, r); rc != nil {
+		writeJSON(w, 200, rc.json())
+	}
+}
+
+func (s *Sim) stopLiveRecording(w http.ResponseWriter, r *http.Request, _ *params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rc := s.withRecording(w, r); rc != nil {
+		s.finishRecordingLocked(rc, "done")
+		w.WriteHeader(204)
+	}
+}
+
+func (s *Sim) cancelLiveRecording(w http.ResponseWriter, r *http.Request, _ *params) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rc := s.withRecording(w, r); rc != nil {
+		s.finishRecordingLocked(rc, "canceled")
+		w.WriteHeader(204)
+	}
+}

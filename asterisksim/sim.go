@@ -1,0 +1,192 @@
+package asterisksim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	asteriskconfig "github.com/hotline-cc/hotline/asterisk-config"
+)
+
+// Config configures a simulator.
+type Config struct {
+	User, Password string // ARI credentials; empty User disables authentication
+	// TimeScale multiplies every simulated duration: playbacks, dialplan Wait, caller script waits,
+	// answer delays. 0 means 1 (real time). Audio itself always runs at real time (20 ms frames).
+	TimeScale float64
+	// Dialplan is extensions.conf text; empty means asterisk-config/extensions.conf (embedded).
+	Dialplan []byte
+	// SoundsDir holds <lang>/<name>.wav|gsm|ulaw|alaw|sln16|sln files: their content is played and
+	// their size gives the prompt's duration.
+	SoundsDir string
+	// Sounds adds or overrides sound durations by name ("hotline/greeting"), for any language.
+	Sounds map[string]time.Duration
+	// RecordingDir is where bridge recordings are written; empty means a temporary directory.
+	RecordingDir string
+	// Outbound decides what the far end of an originated PJSIP/SIP channel does. Nil: it answers
+	// after one (scaled) second and stays silent.
+	Outbound func(endpoint string) Outbound
+	// AsteriskID is the entity id in events; default "02:fc:00:00:00:01".
+	AsteriskID string
+	Logger     *slog.Logger
+}
+
+// Outbound scripts the far end of an originated PJSIP/SIP channel.
+type Outbound struct {
+	AnswerAfter time.Duration // before scaling
+	Reject      bool          // never answers: the channel is hung up with Cause after AnswerAfter
+	Cause       int           // hangup cause when rejected (default 17, busy)
+	Tone        float64       // once answered the far end sends this tone (0: silence)
+}
+
+// Sim is a simulated Asterisk. It is an http.Handler serving /ari/.
+type Sim struct {
+	cfg    Config
+	log    *slog.Logger
+	plan   *dialplan
+	scale  float64
+	mux    *http.ServeMux
+	start  time.Time
+	recDir string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	hub *hub
+
+	// mu guards every piece of call state below and the channel/bridge/playback objects: one lock
+	// keeps event order identical to the order of state changes, as Asterisk's stasis topic does.
+	mu         sync.Mutex
+	channels   map[string]*channel
+	bridges    map[string]*bridge
+	playbacks  map[string]*playback
+	recordings map[string]*recording
+	sinks      map[*channel]struct{} // channels whose audio must be computed every tick
+	uniqueSeq  int                   // the ".n" of channel ids
+	localSeq   int                   // the "-0000001c" of Local/UnicastRTP/Snoop names
+	epoch      int64
+	tick       uint64
+	closed     bool
+}
+
+// New builds a simulator and starts its media clock. Close stops it.
+func New(cfg Config) (*Sim, error) {
+	if cfg.TimeScale <= 0 {
+		cfg.TimeScale = 1
+	}
+	if cfg.AsteriskID == "" {
+		cfg.AsteriskID = "02:fc:00:00:00:01"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	text := cfg.Dialplan
+	if len(text) == 0 {
+		text = asteriskconfig.Extensions
+	}
+	plan, err := parseDialplan(text)
+	if err != nil {
+		return nil, fmt.Errorf("asterisksim: dialplan: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Sim{
+		cfg:        cfg,
+		log:        log.With("component", "asterisksim"),
+		plan:       plan,
+		scale:      cfg.TimeScale,
+		start:      time.Now(),
+		ctx:        ctx,
+		cancel:     cancel,
+		channels:   map[string]*channel{},
+		bridges:    map[string]*bridge{},
+		playbacks:  map[string]*playback{},
+		recordings: map[string]*recording{},
+		sinks:      map[*channel]struct{}{},
+		epoch:      time.Now().Unix(),
+		recDir:     cfg.RecordingDir,
+	}
+	s.hub = newHub(s)
+	s.routes()
+	s.wg.Add(1)
+	go s.clock()
+	return s, nil
+}
+
+// Close hangs up every channel, closes every WebSocket and RTP socket and waits for every goroutine.
+func (s *Sim) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	for _, ch := range s.channels {
+		s.hangupLocked(ch, causeNormal, hangupQuiet)
+	}
+	for _, b := range s.bridges {
+		s.stopBridgePlaybacksLocked(b, "failed")
+	}
+	s.mu.Unlock()
+	s.cancel()
+	s.hub.closeAll()
+	s.wg.Wait()
+	return nil
+}
+
+// scaled converts a simulated duration to wall-clock time.
+func (s *Sim) scaled(d time.Duration) time.Duration { return time.Duration(float64(d) * s.scale) }
+
+// sleep waits d (already scaled) or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// go runs f as a tracked goroutine that Close waits for.
+func (s *Sim) goTracked(f func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+}
+
+// newUniqueIDLocked returns an id shaped like Asterisk's uniqueid: "<epoch>.<n>".
+func (s *Sim) newUniqueIDLocked() string {
+	s.uniqueSeq++
+	return strconv.FormatInt(s.epoch, 10) + "." + strconv.Itoa(s.uniqueSeq)
+}
+
+func (s *Sim) nextLocalSeqLocked() string {
+	s.localSeq++
+	return fmt.Sprintf("%08x", s.localSeq)
+}
+
+func uuid() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+var errClosed = errors.New("asterisksim: closed")
