@@ -1,0 +1,33 @@
+# hotline: the two commands a newcomer needs are `make demo` and `make test`.
+GO ?= go
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: demo test build vet bench prompts deps
+
+## demo: run the whole hotline on this machine (simulated Asterisk, embedded Redis, simulated callers)
+demo:
+	$(GO) run ./cmd/hotline demo
+
+## test: install what the tests need (redis-server, chromium) if missing, then run every test with -race
+test: deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## deps: Debian packages the tests use (needs root, or sudo)
+deps:
+	./scripts/install-test-deps.sh
+
+build:
+	$(GO) build -o bin/hotline ./cmd/hotline
+
+vet:
+	$(GO) vet ./...
+	gofmt -l . | (! grep .)
+
+## bench: the benchmarks recorded in BENCHMARKS.md
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## prompts: turn prompts/catalog.yaml into 8 kHz audio in sounds/ (espeak-ng, sox)
+prompts:
+	./scripts/make-prompts.sh

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what hotline's tests use, from Debian's packages, when it is missing:
+#   redis-server  (tests start their own on a free port; nothing needs to be running)
+#   chromium      (headless browser tests of the agent and supervisor pages, with real WebRTC audio)
+#   espeak-ng sox (prompt audio, scripts/make-prompts.sh)
+set -euo pipefail
+
+need=()
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || need+=(sox)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || { echo "install as root: apt-get install ${need[*]}" >&2; exit 1; }
+	sudo=sudo
+fi
+echo "installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

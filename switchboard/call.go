@@ -1,0 +1,506 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotline-cc/hotline/ivr"
+)
+
+// call is one caller's goroutine and everything it owns: the caller's channel, and once an agent
+// answers, a mixing bridge, an externalMedia channel and the gateway's leg. Only this goroutine
+// touches these fields; agents' actions arrive as commands.
+type call struct {
+	sb      *Switchboard
+	id      string // the caller's channel id: unique, and what Redis knows the call by
+	channel string
+	caller  CallerID
+	did     string
+	log     *slog.Logger
+	inbox   *inbox
+	cmds    chan command
+	done    chan struct{} // closed when the goroutine ends
+
+	ivr      ivr.Result
+	queued   QueuedCall
+	since    time.Time // when the caller joined the queue
+	agent    string    // the agent ringing or talking
+	ringing  bool
+	talking  bool
+	held     bool
+	bridge   string
+	em       string // the externalMedia channel
+	leg      Leg
+
+	// pub is what other goroutines may read of the call (the desk, the dashboard).
+	pub atomic.Pointer[published]
+}
+
+// published is a snapshot of a call's agent-facing state.
+type published struct {
+	agent   string
+	talking bool
+	card    CallCard
+}
+
+// publish refreshes the snapshot; called after every change of agent, ringing or talking.
+func (c *call) publish() {
+	c.pub.Store(&published{agent: c.agent, talking: c.talking, card: c.card()})
+}
+
+func (c *call) snapshot() published {
+	if p := c.pub.Load(); p != nil {
+		return *p
+	}
+	return published{}
+}
+
+type commandKind int
+
+const (
+	cmdOffer commandKind = iota
+	cmdAnswer
+	cmdReject
+	cmdHangup
+	cmdHold
+	cmdResume
+	cmdDTMF
+	cmdTransfer
+	cmdReconnect // the agent's page came back: give it a fresh leg
+)
+
+type command struct {
+	kind   commandKind
+	agent  string
+	queue  string
+	arg    string
+	target Target
+	reply  chan error
+}
+
+func (sb *Switchboard) newCall(channel string, caller CallerID, did string) *call {
+	return &call{
+		sb: sb, id: channel, channel: channel, caller: caller, did: did,
+		log:   sb.log.With("call", channel, "channel", channel),
+		inbox: newInbox(), cmds: make(chan command, 8), done: make(chan struct{}),
+	}
+}
+
+// send hands a command to the call's goroutine; false if the call has ended.
+func (c *call) send(ctx context.Context, cmd command) bool {
+	select {
+	case c.cmds <- cmd:
+		return true
+	case <-c.done:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// errHungUp ends a call's goroutine when its caller is gone.
+var errHungUp = errors.New("caller hung up")
+
+// run serves a new call from the first ring: answer, IVR, then whatever the IVR decided.
+func (c *call) run(ctx context.Context) {
+	defer close(c.done)
+	if err := c.sb.ari.answer(ctx, c.channel); err != nil {
+		c.log.Warn("answer failed", "err", err)
+		return
+	}
+	res, err := c.sb.flows.Run(ctx, &ivrCall{c: c}, ivr.Inbound{CallID: c.id, DID: c.did, CallerNumber: c.caller.Number})
+	c.ivr = res
+	switch {
+	case errors.Is(err, ivr.ErrHangup):
+		c.log.Info("caller hung up in the ivr")
+		return
+	case ctx.Err() != nil:
+		return
+	case err != nil:
+		// Our bug must not drop the caller: send them to an agent with what they gave.
+		c.log.Error("ivr failed; sending the caller to an agent", "err", err)
+		res.Outcome, res.Queue = ivr.OutcomeQueue, "general"
+	}
+	switch res.Outcome {
+	case ivr.OutcomeQueue:
+		c.queued = QueuedCall{CallID: c.id, Queue: res.Queue, Priority: res.Priority, Data: c.callData(res)}
+		if err := c.sb.acd.Enqueue(ctx, c.queued); err != nil {
+			c.log.Error("enqueue failed; the caller keeps waiting while we retry", "queue", res.Queue, "err", err)
+			if !c.retry(ctx, func() error { return c.sb.acd.Enqueue(ctx, c.queued) }) {
+				return
+			}
+		}
+		c.since = time.Now()
+		c.sb.kickDispatch()
+		c.log.Info("caller queued", "queue", res.Queue, "priority", res.Priority)
+		c.serve(ctx)
+	case ivr.OutcomeTransfer:
+		if err := c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, res.Number); err != nil {
+			c.log.Warn("transfer out failed", "number", res.Number, "err", err)
+		}
+	default:
+		if err := c.sb.ari.hangup(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
+			c.log.Warn("hangup after ivr failed", "err", err)
+		}
+	}
+}
+
+// resume serves a call taken back after a restart, from the stage Redis says it is in.
+func (c *call) resume(ctx context.Context) {
+	defer close(c.done)
+	c.since = time.Now()
+	if c.queued.Talking && c.queued.Agent != "" {
+		c.agent, c.talking, c.bridge = c.queued.Agent, true, bridgeID(c.id)
+		c.publish()
+		c.em = c.sb.ari.staleLeg(ctx, c.bridge, c.channel) // hung up once the new leg is in
+		// The old process's RTP leg died with it; a new one joins the bridge that kept the caller.
+		if err := c.attachLeg(ctx); err != nil {
+			c.log.Warn("reattach the agent's audio after a restart failed", "agent", c.agent, "err", err)
+		}
+		c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
+	} else if c.queued.Agent != "" {
+		// It was ringing an agent when the old process stopped: put it back at the head of its queue.
+		if err := c.sb.acd.RingNoAnswer(ctx, c.id, c.queued.Agent); err != nil {
+			c.log.Warn("return a ringing call to its queue after a restart", "err", err)
+		}
+		c.sb.kickDispatch()
+	}
+	c.serve(ctx)
+}
+
+// serve waits in the queue, rings, talks: until the caller hangs up or ctx ends.
+func (c *call) serve(ctx context.Context) {
+	if !c.talking {
+		if err := c.sb.ari.moh(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
+			c.log.Warn("hold music failed", "err", err)
+		}
+	}
+	var ringTimer <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return // leave the caller where they are: the next controller takes over
+		case <-c.inbox.ready:
+			for {
+				ev, ok := c.inbox.take()
+				if !ok {
+					break
+				}
+				if err := c.onEvent(ctx, ev); err != nil {
+					c.end(ctx)
+					return
+				}
+			}
+		case cmd := <-c.cmds:
+			err := c.onCommand(ctx, cmd)
+			if cmd.kind == cmdOffer && err == nil {
+				ringTimer = time.After(c.sb.cfg.RingTimeout)
+			}
+			if cmd.reply != nil {
+				cmd.reply <- err
+			}
+			if errors.Is(err, errHungUp) {
+				c.end(ctx)
+				return
+			}
+		case <-ringTimer:
+			ringTimer = nil
+			if c.ringing {
+				c.log.Info("agent did not answer", "agent", c.agent)
+				c.unring(ctx, true)
+			}
+		}
+		if !c.ringing {
+			ringTimer = nil
+		}
+	}
+}
+
+func (c *call) onEvent(ctx context.Context, ev Event) error {
+	switch ev.Type {
+	case "StasisEnd", "ChannelDestroyed":
+		return errHungUp
+	case "ChannelHangupRequest":
+		return errHungUp
+	}
+	return nil
+}
+
+func (c *call) onCommand(ctx context.Context, cmd command) error {
+	switch cmd.kind {
+	case cmdOffer:
+		if c.ringing || c.talking {
+			return fmt.Errorf("call %s already has agent %s", c.id, c.agent)
+		}
+		c.agent, c.ringing = cmd.agent, true
+		c.publish()
+		c.log.Info("ringing agent", "agent", c.agent, "queue", cmd.queue)
+		c.sb.phones.Notify(c.agent, AgentEvent{Type: EventRing, Call: c.card()})
+		return nil
+	case cmdAnswer:
+		if !c.ringing || cmd.agent != c.agent {
+			return ErrNotYourCall
+		}
+		return c.connect(ctx)
+	case cmdReject:
+		if !c.ringing || cmd.agent != c.agent {
+			return ErrNotYourCall
+		}
+		c.unring(ctx, false)
+		return nil
+	}
+	if !c.talking || cmd.agent != c.agent {
+		return ErrNotYourCall
+	}
+	switch cmd.kind {
+	case cmdHangup:
+		if err := c.sb.ari.hangup(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
+			return err
+		}
+		return errHungUp
+	case cmdHold:
+		return c.hold(ctx)
+	case cmdResume:
+		return c.unhold(ctx)
+	case cmdDTMF:
+		return c.sb.ari.sendDTMF(ctx, c.channel, cmd.arg)
+	case cmdTransfer:
+		return c.transfer(ctx, cmd.target)
+	case cmdReconnect:
+		return c.attachLeg(ctx)
+	}
+	return fmt.Errorf("unknown command %d", cmd.kind)
+}
+
+// unring takes the offer back from the agent: the call returns to the head of its queue.
+func (c *call) unring(ctx context.Context, timedOut bool) {
+	agent := c.agent
+	c.agent, c.ringing = "", false
+	c.publish()
+	c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card()})
+	if err := c.sb.acd.RingNoAnswer(ctx, c.id, agent); err != nil {
+		c.log.Warn("return the call to its queue failed", "agent", agent, "err", err)
+	}
+	c.log.Info("call back to the head of its queue", "agent", agent, "timed_out", timedOut)
+	c.sb.kickDispatch()
+}
+
+// connect joins the caller and the agent: the caller leaves hold music for a mixing bridge with an
+// externalMedia channel whose RTP the gateway relays to the agent's browser.
+func (c *call) connect(ctx context.Context) error {
+	c.bridge = bridgeID(c.id)
+	if err := c.sb.ari.createBridge(ctx, c.bridge, "call-"+c.id); err != nil {
+		return err
+	}
+	if err := c.attachLeg(ctx); err != nil {
+		return err
+	}
+	if err := c.sb.ari.stopMOH(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
+		c.log.Warn("stop hold music failed", "err", err)
+	}
+	if err := c.sb.ari.addToBridge(ctx, c.bridge, c.channel); err != nil {
+		if errors.Is(err, ErrGone) {
+			return errHungUp
+		}
+		return err
+	}
+	if err := c.sb.acd.Accept(ctx, c.id, c.agent); err != nil {
+		c.log.Warn("record the answer failed", "agent", c.agent, "err", err)
+	}
+	c.ringing, c.talking = false, true
+	c.publish()
+	c.log.Info("agent connected", "agent", c.agent)
+	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
+	return nil
+}
+
+// attachLeg gives the agent a fresh RTP leg and an externalMedia channel for it in the call's bridge,
+// replacing a previous one (after the agent's page or the controller restarted).
+func (c *call) attachLeg(ctx context.Context) error {
+	leg, err := c.sb.phones.OpenLeg(c.agent, c.id)
+	if err != nil {
+		return fmt.Errorf("open the agent's audio leg: %w", err)
+	}
+	// The id must be new even across controller restarts: Asterisk refuses a channel id in use.
+	em := "em-" + c.id + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	remote, err := c.sb.ari.externalMedia(ctx, em, leg.LocalAddr())
+	if err != nil {
+		leg.Close()
+		return err
+	}
+	leg.SetRemote(remote)
+	if err := c.sb.ari.addToBridge(ctx, c.bridge, em); err != nil {
+		leg.Close()
+		c.sb.ari.hangup(context.WithoutCancel(ctx), em)
+		return err
+	}
+	c.dropLeg(ctx)
+	c.em, c.leg = em, leg
+	return nil
+}
+
+func (c *call) dropLeg(ctx context.Context) {
+	if c.leg != nil {
+		c.leg.Close()
+		c.leg = nil
+	}
+	if c.em != "" {
+		if err := c.sb.ari.hangup(ctx, c.em); err != nil && !errors.Is(err, ErrGone) {
+			c.log.Warn("hang up the old audio leg failed", "channel", c.em, "err", err)
+		}
+		c.em = ""
+	}
+}
+
+// hold takes the caller out of the conversation to hold music; the agent's leg stays up.
+func (c *call) hold(ctx context.Context) error {
+	if c.held {
+		return nil
+	}
+	if err := c.sb.ari.removeFromBridge(ctx, c.bridge, c.channel); err != nil {
+		return err
+	}
+	if err := c.sb.ari.moh(ctx, c.channel); err != nil {
+		return err
+	}
+	c.held = true
+	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventHeld, Call: c.card()})
+	return nil
+}
+
+func (c *call) unhold(ctx context.Context) error {
+	if !c.held {
+		return nil
+	}
+	if err := c.sb.ari.stopMOH(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
+		return err
+	}
+	if err := c.sb.ari.addToBridge(ctx, c.bridge, c.channel); err != nil {
+		return err
+	}
+	c.held = false
+	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventResumed, Call: c.card()})
+	return nil
+}
+
+// transfer hands a talking call on: to a queue (it waits again, keeping its data), or to an outside
+// number through the dialplan. The agent goes to wrap-up.
+func (c *call) transfer(ctx context.Context, to Target) error {
+	switch to.Kind {
+	case TargetQueue:
+		agent := c.agent
+		c.teardown(ctx)
+		if err := c.sb.acd.Finish(ctx, c.id, agent); err != nil {
+			c.log.Warn("finish before transfer failed", "err", err)
+		}
+		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+		c.queued = QueuedCall{CallID: c.id, Queue: to.ID, Priority: c.queued.Priority, Data: c.queued.Data}
+		if err := c.sb.acd.Enqueue(ctx, c.queued); err != nil {
+			return err
+		}
+		c.since = time.Now()
+		c.sb.kickDispatch()
+		return c.sb.ari.moh(ctx, c.channel)
+	case TargetNumber:
+		agent := c.agent
+		c.teardown(ctx)
+		if err := c.sb.acd.Finish(ctx, c.id, agent); err != nil {
+			c.log.Warn("finish before transfer failed", "err", err)
+		}
+		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+		if err := c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, to.ID); err != nil {
+			return err
+		}
+		return errHungUp // the channel left the app for the dialplan
+	}
+	return fmt.Errorf("%w: transfer to %q", ErrBadTarget, to.Kind)
+}
+
+// teardown removes the agent's side of the call: bridge, externalMedia channel, leg.
+func (c *call) teardown(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	c.dropLeg(ctx)
+	if c.bridge != "" {
+		if err := c.sb.ari.destroyBridge(ctx, c.bridge); err != nil && !errors.Is(err, ErrGone) {
+			c.log.Warn("destroy bridge failed", "bridge", c.bridge, "err", err)
+		}
+		c.bridge = ""
+	}
+	c.agent, c.talking, c.ringing, c.held = "", false, false, false
+	c.publish()
+}
+
+// end runs once the caller is gone.
+func (c *call) end(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	agent, talking, ringing := c.agent, c.talking, c.ringing
+	c.teardown(ctx)
+	switch {
+	case talking:
+		if err := c.sb.acd.Finish(ctx, c.id, agent); err != nil {
+			c.log.Warn("finish failed", "agent", agent, "err", err)
+		}
+		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+		c.log.Info("call ended", "agent", agent)
+	default:
+		if ringing {
+			c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card()})
+		}
+		if err := c.sb.acd.Abandon(ctx, c.id); err != nil {
+			c.log.Warn("abandon failed", "err", err)
+		}
+		c.log.Info("caller left the queue")
+	}
+	c.sb.kickDispatch()
+}
+
+// retry repeats f with backoff while the caller is still there (a Redis blip must not drop them).
+func (c *call) retry(ctx context.Context, f func() error) bool {
+	for wait := 100 * time.Millisecond; ; wait = min(wait*2, 2*time.Second) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		for {
+			ev, ok := c.inbox.take()
+			if !ok {
+				break
+			}
+			if c.onEvent(ctx, ev) != nil {
+				return false
+			}
+		}
+		if err := f(); err == nil {
+			return true
+		} else {
+			c.log.Warn("still retrying", "err", err)
+		}
+	}
+}
+
+func (c *call) callData(res ivr.Result) map[string]string {
+	data := map[string]string{"caller_number": c.caller.Number, "caller_name": c.caller.Name, "did": c.did, "lang": res.Lang}
+	for k, v := range res.Data {
+		data[k] = v
+	}
+	return data
+}
+
+func (c *call) card() CallCard {
+	card := CallCard{
+		ID: c.id, CallerNumber: c.caller.Number, CallerName: c.caller.Name, Queue: c.queued.Queue,
+		Lang: c.ivr.Lang, Data: c.queued.Data, Path: ivrPath(c.ivr),
+	}
+	if !c.since.IsZero() {
+		card.WaitedSec = int(time.Since(c.since).Seconds())
+	}
+	return card
+}
+
+func bridgeID(callID string) string { return "br-" + callID }

@@ -1,0 +1,124 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrNotYourCall means an agent acted on a call that is not ringing or talking with them.
+var ErrNotYourCall = errors.New("not this agent's call")
+
+// ErrNoSuchCall means the call ended or never existed on this controller.
+var ErrNoSuchCall = errors.New("no such call")
+
+// ErrBadTarget means a transfer target is not a queue, an agent or a number.
+var ErrBadTarget = errors.New("bad transfer target")
+
+// TargetKind says where a transfer goes.
+type TargetKind string
+
+const (
+	TargetQueue  TargetKind = "queue"
+	TargetNumber TargetKind = "number"
+)
+
+// Target is where a transfer goes.
+type Target struct {
+	Kind TargetKind
+	ID   string
+}
+
+// The methods below are what agents' pages do to calls. Each checks that the call is the agent's own:
+// the agent id comes from the page's authenticated session, never from the request.
+
+// Answer connects a ringing call to the agent.
+func (sb *Switchboard) Answer(ctx context.Context, agentID, callID string) error {
+	return sb.command(ctx, callID, command{kind: cmdAnswer, agent: agentID})
+}
+
+// Reject declines a ringing call; it goes back to the head of its queue.
+func (sb *Switchboard) Reject(ctx context.Context, agentID, callID string) error {
+	return sb.command(ctx, callID, command{kind: cmdReject, agent: agentID})
+}
+
+// Hangup ends the agent's call.
+func (sb *Switchboard) Hangup(ctx context.Context, agentID, callID string) error {
+	err := sb.command(ctx, callID, command{kind: cmdHangup, agent: agentID})
+	if errors.Is(err, errHungUp) {
+		return nil
+	}
+	return err
+}
+
+// Hold puts the caller on hold music; Resume brings them back.
+func (sb *Switchboard) Hold(ctx context.Context, agentID, callID string) error {
+	return sb.command(ctx, callID, command{kind: cmdHold, agent: agentID})
+}
+
+// Resume takes the caller off hold.
+func (sb *Switchboard) Resume(ctx context.Context, agentID, callID string) error {
+	return sb.command(ctx, callID, command{kind: cmdResume, agent: agentID})
+}
+
+// SendDTMF plays keys to the caller (for an IVR at the far end).
+func (sb *Switchboard) SendDTMF(ctx context.Context, agentID, callID, digits string) error {
+	for _, d := range digits {
+		if !(d >= '0' && d <= '9' || d == '*' || d == '#' || d >= 'A' && d <= 'D') {
+			return fmt.Errorf("%q is not a DTMF key", d)
+		}
+	}
+	return sb.command(ctx, callID, command{kind: cmdDTMF, agent: agentID, arg: digits})
+}
+
+// Transfer hands the call to a queue or an outside number (blind).
+func (sb *Switchboard) Transfer(ctx context.Context, agentID, callID string, to Target) error {
+	if to.ID == "" {
+		return fmt.Errorf("%w: empty", ErrBadTarget)
+	}
+	err := sb.command(ctx, callID, command{kind: cmdTransfer, agent: agentID, target: to})
+	if errors.Is(err, errHungUp) {
+		return nil
+	}
+	return err
+}
+
+// Reconnect gives the agent's call a fresh audio leg, after their page reloaded or their network
+// blipped: the caller stayed in the bridge all along.
+func (sb *Switchboard) Reconnect(ctx context.Context, agentID, callID string) error {
+	return sb.command(ctx, callID, command{kind: cmdReconnect, agent: agentID})
+}
+
+// ActiveCall returns the card of the call ringing or talking with agentID, for a page that reloads.
+func (sb *Switchboard) ActiveCall(agentID string) (CallCard, bool, bool) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	for _, c := range sb.calls {
+		if p := c.snapshot(); p.agent == agentID {
+			return p.card, p.talking, true
+		}
+	}
+	return CallCard{}, false, false
+}
+
+func (sb *Switchboard) command(ctx context.Context, callID string, cmd command) error {
+	c := sb.call(callID)
+	if c == nil {
+		return ErrNoSuchCall
+	}
+	if c.snapshot().agent != cmd.agent {
+		return ErrNotYourCall
+	}
+	cmd.reply = make(chan error, 1)
+	if !c.send(ctx, cmd) {
+		return ErrNoSuchCall
+	}
+	select {
+	case err := <-cmd.reply:
+		return err
+	case <-c.done:
+		return ErrNoSuchCall
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

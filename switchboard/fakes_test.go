@@ -1,0 +1,339 @@
+package switchboard
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/hotline-cc/hotline/ivr"
+	"github.com/hotline-cc/hotline/media"
+)
+
+// fakeFlows greets, waits for one key and queues the caller in "general" with the key as data.
+type fakeFlows struct{ keyTimeout time.Duration }
+
+func (f fakeFlows) Run(ctx context.Context, call ivr.Call, in ivr.Inbound) (ivr.Result, error) {
+	res := ivr.Result{Lang: "en", Data: map[string]string{}}
+	if err := call.Play(ctx, "en", "sound:hello-world"); err != nil {
+		return res, err
+	}
+	d, err := call.NextDigit(ctx, f.keyTimeout)
+	if err != nil && err != ivr.ErrTimeout {
+		return res, err
+	}
+	res.Outcome, res.Queue, res.Priority = ivr.OutcomeQueue, "general", 1
+	res.Data["key"] = string(d)
+	return res, nil
+}
+
+// fakeACD is an in-memory ACD with agents that are free or not. It is shared by the switchboards of
+// a restart test, standing in for Redis.
+type fakeACD struct {
+	mu       sync.Mutex
+	free     map[string]bool
+	queue    []QueuedCall
+	calls    map[string]*QueuedCall
+	offers   chan Offer
+	finished []string
+	abandons []string
+	changed  chan struct{} // closed and replaced on every change, for waitFor
+}
+
+// bump wakes waitFor; called with mu held after every change.
+func (a *fakeACD) bump() {
+	close(a.changed)
+	a.changed = make(chan struct{})
+}
+
+// waitFor waits until cond (called with mu held) is true.
+func (a *fakeACD) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		a.mu.Lock()
+		ok, changed := cond(), a.changed
+		a.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func newFakeACD(agents ...string) *fakeACD {
+	a := &fakeACD{free: map[string]bool{}, calls: map[string]*QueuedCall{}, offers: make(chan Offer, 16), changed: make(chan struct{})}
+	for _, id := range agents {
+		a.free[id] = true
+	}
+	return a
+}
+
+func (a *fakeACD) Enqueue(_ context.Context, c QueuedCall) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	a.queue = append(a.queue, c)
+	a.calls[c.CallID] = &c
+	return nil
+}
+
+func (a *fakeACD) Abandon(_ context.Context, id string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	a.abandons = append(a.abandons, id)
+	a.drop(id)
+	return nil
+}
+
+func (a *fakeACD) drop(id string) {
+	if c := a.calls[id]; c != nil && c.Agent != "" {
+		a.free[c.Agent] = true
+	}
+	delete(a.calls, id)
+	for i, q := range a.queue {
+		if q.CallID == id {
+			a.queue = append(a.queue[:i], a.queue[i+1:]...)
+			break
+		}
+	}
+}
+
+func (a *fakeACD) Accept(_ context.Context, id, agent string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	if c := a.calls[id]; c != nil {
+		c.Talking = true
+	}
+	return nil
+}
+
+func (a *fakeACD) RingNoAnswer(_ context.Context, id, agent string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	a.free[agent] = true
+	if c := a.calls[id]; c != nil {
+		c.Agent = ""
+		a.queue = append([]QueuedCall{*c}, a.queue...)
+	}
+	return nil
+}
+
+func (a *fakeACD) Finish(_ context.Context, id, agent string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	a.finished = append(a.finished, id)
+	a.drop(id)
+	return nil
+}
+
+func (a *fakeACD) Dispatch(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for len(a.queue) > 0 {
+		var agent string
+		for id, free := range a.free {
+			if free {
+				agent = id
+				break
+			}
+		}
+		if agent == "" {
+			return nil
+		}
+		c := a.queue[0]
+		a.queue = a.queue[1:]
+		a.free[agent] = false
+		a.calls[c.CallID].Agent = agent
+		select {
+		case a.offers <- Offer{CallID: c.CallID, AgentID: agent, Queue: c.Queue}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (a *fakeACD) Offers(ctx context.Context, owner string) <-chan Offer {
+	out := make(chan Offer)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case o := <-a.offers:
+				select {
+				case out <- o:
+				case <-ctx.Done():
+					a.offers <- o // not taken: the next switchboard gets it
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+func (a *fakeACD) Waiting(_ context.Context, owner string) ([]QueuedCall, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []QueuedCall
+	for _, c := range a.calls {
+		out = append(out, *c)
+	}
+	return out, nil
+}
+
+func (a *fakeACD) setFree(agent string, free bool) {
+	a.mu.Lock()
+	a.free[agent] = free
+	a.mu.Unlock()
+}
+
+func (a *fakeACD) wasFinished(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, f := range a.finished {
+		if f == id {
+			return true
+		}
+	}
+	return false
+}
+
+// fakePhones opens real UDP legs that send a 1000 Hz tone as PCMU RTP and collect what they hear.
+type fakePhones struct {
+	t      *testing.T
+	events chan AgentEvent
+	legs   chan *fakeLeg
+}
+
+func newFakePhones(t *testing.T) *fakePhones {
+	return &fakePhones{t: t, events: make(chan AgentEvent, 64), legs: make(chan *fakeLeg, 8)}
+}
+
+func (p *fakePhones) OpenLeg(agentID, callID string) (Leg, error) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	l := &fakeLeg{conn: conn, remote: make(chan netip.AddrPort, 1), heard440: make(chan struct{}), stop: make(chan struct{})}
+	go l.receive()
+	go l.send()
+	p.legs <- l
+	return l, nil
+}
+
+func (p *fakePhones) Notify(agentID string, msg AgentEvent) { p.events <- msg }
+
+func (p *fakePhones) next(t *testing.T, want AgentEventType) AgentEvent {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-p.events:
+			if ev.Type == want {
+				return ev
+			}
+		case <-deadline:
+			t.Fatalf("no %s event for the agent", want)
+		}
+	}
+}
+
+type fakeLeg struct {
+	conn     *net.UDPConn
+	remote   chan netip.AddrPort
+	heard440 chan struct{}
+	stop     chan struct{}
+	once     sync.Once
+}
+
+func (l *fakeLeg) LocalAddr() netip.AddrPort { return l.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+func (l *fakeLeg) SetRemote(a netip.AddrPort) { l.remote <- a }
+func (l *fakeLeg) Close() error {
+	l.once.Do(func() { close(l.stop); l.conn.Close() })
+	return nil
+}
+
+// receive decodes RTP and closes heard440 once half a second of it carries the caller's 440 Hz tone.
+func (l *fakeLeg) receive() {
+	buf := make([]byte, 1500)
+	var pcm []int16
+	for {
+		n, err := l.conn.Read(buf)
+		if err != nil {
+			return
+		}
+		var p rtp.Packet
+		if p.Unmarshal(buf[:n]) != nil || p.PayloadType != media.PayloadTypePCMU {
+			continue
+		}
+		pcm = media.DecodePCMU(pcm, p.Payload)
+		if len(pcm) >= 4000 {
+			if media.ToneDominance(pcm, 440, media.SampleRate) > 20 {
+				close(l.heard440)
+				return
+			}
+			pcm = pcm[:0]
+		}
+	}
+}
+
+func (l *fakeLeg) send() {
+	var remote netip.AddrPort
+	select {
+	case remote = <-l.remote:
+	case <-l.stop:
+		return
+	}
+	tone := media.Tone{Freq: 1000, Amplitude: 8000}
+	pcm := make([]int16, media.FrameSamples)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SSRC: 0x1234}}
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+		}
+		tone.Next(pcm)
+		p.Payload = media.EncodePCMU(p.Payload[:0], pcm)
+		b, _ := p.Marshal()
+		l.conn.WriteToUDPAddrPort(b, remote)
+		p.SequenceNumber++
+		p.Timestamp += media.FrameSamples
+	}
+}
+
+func (p *fakePhones) nextLeg(t *testing.T) *fakeLeg {
+	t.Helper()
+	select {
+	case l := <-p.legs:
+		return l
+	case <-time.After(20 * time.Second):
+		t.Fatal("no audio leg opened")
+		return nil
+	}
+}
+
+type fakeAgents struct{}
+
+func (fakeAgents) Authenticate(context.Context, string, string) (AgentProfile, error) {
+	return AgentProfile{}, nil
+}
+func (fakeAgents) SetState(context.Context, string, string, string) error { return nil }

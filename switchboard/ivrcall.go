@@ -1,0 +1,118 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hotline-cc/hotline/ivr"
+)
+
+// ivrCall is ivr.Call over ARI: prompts are channel playbacks, keys are ChannelDtmfReceived events.
+// It is used only from the call's own goroutine.
+type ivrCall struct {
+	c      *call
+	lang   string
+	digits []rune
+	serial int
+	hungUp bool
+}
+
+var _ ivr.Call = (*ivrCall)(nil)
+
+// Play plays each media URI in turn. ari/v5 sends ARI's media parameter as one JSON string, which
+// Asterisk takes as one URI, so several URIs are several playbacks. A key pressed before or during
+// the prompts stops them (barge-in) and stays queued for NextDigit.
+func (ic *ivrCall) Play(ctx context.Context, lang string, media ...string) error {
+	if ic.hungUp {
+		return ivr.ErrHangup
+	}
+	if lang != "" && lang != ic.lang {
+		// The channel's language picks the sounds folder (ru/, en/) for sound:, digits: and number:.
+		if err := ic.c.sb.ari.setVar(ctx, ic.c.channel, "CHANNEL(language)", lang); err != nil {
+			return ic.fail(err)
+		}
+		ic.lang = lang
+	}
+	for _, m := range media {
+		if len(ic.digits) > 0 {
+			return nil
+		}
+		ic.serial++
+		id := fmt.Sprintf("pb-%s-%d", ic.c.id, ic.serial)
+		if err := ic.c.sb.ari.play(ctx, ic.c.channel, id, m); err != nil {
+			return ic.fail(err)
+		}
+		finished, err := ic.wait(ctx, nil, id)
+		if err != nil {
+			return err
+		}
+		if !finished { // a key: stop the prompt; its PlaybackFinished is ignored when it comes
+			if err := ic.c.sb.ari.stopPlayback(ctx, id); err != nil && !errors.Is(err, ErrGone) {
+				ic.c.log.Debug("stop playback after a key", "playback", id, "err", err)
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// NextDigit returns a key already pressed, or waits for one.
+func (ic *ivrCall) NextDigit(ctx context.Context, timeout time.Duration) (rune, error) {
+	if ic.hungUp {
+		return 0, ivr.ErrHangup
+	}
+	if len(ic.digits) == 0 {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
+		if _, err := ic.wait(ctx, timer.C, ""); err != nil {
+			return 0, err
+		}
+	}
+	d := ic.digits[0]
+	ic.digits = ic.digits[1:]
+	return d, nil
+}
+
+// wait consumes the channel's events until playback finishes (true), a key arrives (false), the
+// timer fires (ivr.ErrTimeout) or the caller hangs up (ivr.ErrHangup).
+func (ic *ivrCall) wait(ctx context.Context, timer <-chan time.Time, playback string) (bool, error) {
+	for {
+		for {
+			ev, ok := ic.c.inbox.take()
+			if !ok {
+				break
+			}
+			switch ev.Type {
+			case "ChannelDtmfReceived":
+				if ev.Digit != "" {
+					ic.digits = append(ic.digits, []rune(ev.Digit)[0])
+					return false, nil
+				}
+			case "PlaybackFinished":
+				if playback != "" && ev.Playback != nil && ev.Playback.ID == playback {
+					return true, nil
+				}
+			case "StasisEnd", "ChannelHangupRequest", "ChannelDestroyed":
+				ic.hungUp = true
+				return false, ivr.ErrHangup
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-timer:
+			return false, ivr.ErrTimeout
+		case <-ic.c.inbox.ready:
+		}
+	}
+}
+
+func (ic *ivrCall) fail(err error) error {
+	if errors.Is(err, ErrGone) {
+		ic.hungUp = true
+		return ivr.ErrHangup
+	}
+	return err
+}

@@ -1,0 +1,263 @@
+// Package switchboard is hotline's controller: the only package that speaks ARI. It reads Asterisk's
+// events, runs one goroutine tree per call (IVR, queue, agent), and connects answered calls to the
+// agents' softphones through externalMedia channels and mixing bridges.
+//
+// State that must survive the controller lives in Asterisk (channels, bridges) and in Redis (the ACD);
+// the switchboard's memory holds only which goroutine handles which channel. Stopping the switchboard
+// therefore never hangs up a caller: the next instance takes the calls back (see adopt).
+package switchboard
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hotline-cc/hotline/ivr"
+)
+
+// Config is what the switchboard needs to know beyond its collaborators.
+type Config struct {
+	ARIURL, User, Password, App string
+	// Instance names this controller among those sharing the center; it owns the calls it answers.
+	Instance string
+	// RingTimeout is how long an agent rings before the call goes back to the head of its queue.
+	RingTimeout time.Duration
+	// TransferContext is the dialplan context that dials a number (blind transfer to the outside).
+	TransferContext string
+	// DispatchEvery is how often Dispatch runs when nothing else triggers it (a safety net).
+	DispatchEvery time.Duration
+}
+
+// Switchboard is the controller. Create it with New, then Run it.
+type Switchboard struct {
+	cfg    Config
+	log    *slog.Logger
+	ari    *rest
+	events *eventStream
+	flows  Flows
+	acd    Distributor
+	agents Agents
+	phones Phones
+
+	mu       sync.Mutex
+	channels map[string]*inbox // caller channel id → its call's events
+	calls    map[string]*call  // call id → call
+	wg       sync.WaitGroup
+
+	kick      chan struct{} // asks the dispatcher to run now
+	connected atomic.Bool
+	ctx       context.Context // Run's context, for goroutines started by events
+}
+
+// Deps are the switchboard's collaborators.
+type Deps struct {
+	Flows  Flows
+	ACD    Distributor
+	Agents Agents
+	Phones Phones
+	Logger *slog.Logger
+}
+
+// New checks the configuration; it does not connect yet.
+func New(cfg Config, deps Deps) (*Switchboard, error) {
+	if cfg.RingTimeout <= 0 {
+		cfg.RingTimeout = 20 * time.Second
+	}
+	if cfg.DispatchEvery <= 0 {
+		cfg.DispatchEvery = 250 * time.Millisecond
+	}
+	if cfg.TransferContext == "" {
+		cfg.TransferContext = "hotline-transfer"
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	es, err := newEventStream(cfg.ARIURL, cfg.App, cfg.User, cfg.Password)
+	if err != nil {
+		return nil, err
+	}
+	sb := &Switchboard{
+		cfg: cfg, log: deps.Logger.With("instance", cfg.Instance),
+		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password), events: es,
+		flows: deps.Flows, acd: deps.ACD, agents: deps.Agents, phones: deps.Phones,
+		channels: map[string]*inbox{}, calls: map[string]*call{},
+		kick: make(chan struct{}, 1),
+	}
+	es.log = sb.log
+	es.deliver = sb.deliver
+	es.onConnect = sb.adopt
+	es.connected = sb.connected.Store
+	return sb, nil
+}
+
+// Connected reports whether the events WebSocket is up (for /healthz).
+func (sb *Switchboard) Connected() bool { return sb.connected.Load() }
+
+// Run reads events and serves calls until ctx ends, then waits for the call goroutines to stop. It
+// leaves every channel up: a restarted controller takes the calls back.
+func (sb *Switchboard) Run(ctx context.Context) error {
+	sb.ctx = ctx
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); sb.events.run(ctx) }()
+	go func() { defer wg.Done(); sb.dispatchLoop(ctx) }()
+	go func() { defer wg.Done(); sb.offerLoop(ctx) }()
+	wg.Wait()
+	sb.wg.Wait()
+	return nil
+}
+
+// deliver routes one event: a new inbound channel starts a call; any other event goes to the call
+// that owns the channel. Events for channels nobody owns (our own externalMedia legs, channels of
+// another instance) are dropped here.
+func (sb *Switchboard) deliver(ev Event) {
+	id := ev.channelID()
+	if ev.Type == "StasisStart" && ev.Channel != nil {
+		if len(ev.Args) > 0 && ev.Args[0] == "inbound" {
+			sb.startCall(ev)
+		}
+		return
+	}
+	if id == "" {
+		if ev.Type != "" && !knownIgnored[ev.Type] {
+			sb.log.Debug("ari event not about a channel", "type", ev.Type)
+		}
+		return
+	}
+	sb.mu.Lock()
+	box := sb.channels[id]
+	sb.mu.Unlock()
+	if box != nil {
+		box.put(ev)
+	}
+}
+
+var knownIgnored = map[string]bool{"BridgeCreated": true, "BridgeDestroyed": true, "ApplicationReplaced": true}
+
+func (sb *Switchboard) startCall(ev Event) {
+	ch := ev.Channel
+	did := ch.Dialplan.Exten
+	if len(ev.Args) > 1 {
+		did = ev.Args[1]
+	}
+	c := sb.newCall(ch.ID, ch.Caller, did)
+	if !sb.register(c) {
+		return // already handled (a duplicate StasisStart after a reconnect)
+	}
+	sb.wg.Add(1)
+	go func() {
+		defer sb.wg.Done()
+		defer sb.unregister(c)
+		c.run(sb.ctx)
+	}()
+}
+
+func (sb *Switchboard) register(c *call) bool {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	if _, ok := sb.calls[c.id]; ok {
+		return false
+	}
+	sb.calls[c.id] = c
+	sb.channels[c.channel] = c.inbox
+	return true
+}
+
+func (sb *Switchboard) unregister(c *call) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	delete(sb.calls, c.id)
+	delete(sb.channels, c.channel)
+}
+
+func (sb *Switchboard) call(id string) *call {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.calls[id]
+}
+
+// kickDispatch asks for a Dispatch soon, coalescing bursts.
+func (sb *Switchboard) kickDispatch() {
+	select {
+	case sb.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (sb *Switchboard) dispatchLoop(ctx context.Context) {
+	t := time.NewTicker(sb.cfg.DispatchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-sb.kick:
+		}
+		if err := sb.acd.Dispatch(ctx); err != nil && ctx.Err() == nil {
+			sb.log.Warn("dispatch failed; retrying", "err", err)
+		}
+	}
+}
+
+func (sb *Switchboard) offerLoop(ctx context.Context) {
+	for offer := range sb.acd.Offers(ctx, sb.cfg.Instance) {
+		c := sb.call(offer.CallID)
+		if c == nil || !c.send(ctx, command{kind: cmdOffer, agent: offer.AgentID, queue: offer.Queue}) {
+			// The caller left between the offer and now: free the agent.
+			if err := sb.acd.Abandon(ctx, offer.CallID); err != nil {
+				sb.log.Warn("abandon an offer for a call that is gone", "call", offer.CallID, "err", err)
+			}
+		}
+	}
+}
+
+// adopt runs after every (re)connection to Asterisk: calls that wait or talk in Redis and whose
+// channel still exists get a goroutine again, so a restarted controller carries on with them.
+func (sb *Switchboard) adopt(ctx context.Context) error {
+	live, err := sb.ari.channels(ctx)
+	if err != nil {
+		return err
+	}
+	waiting, err := sb.acd.Waiting(ctx, sb.cfg.Instance)
+	if err != nil {
+		return fmt.Errorf("read waiting calls: %w", err)
+	}
+	for _, q := range waiting {
+		if sb.call(q.CallID) != nil {
+			continue
+		}
+		if !live[q.CallID] {
+			if err := sb.acd.Abandon(ctx, q.CallID); err != nil {
+				sb.log.Warn("forget a call whose channel is gone", "call", q.CallID, "err", err)
+			}
+			continue
+		}
+		c := sb.newCall(q.CallID, CallerID{Number: q.Data["caller_number"], Name: q.Data["caller_name"]}, q.Data["did"])
+		c.queued = q
+		if !sb.register(c) {
+			continue
+		}
+		sb.log.Info("took back a call after a restart", "call", c.id, "queue", q.Queue, "agent", q.Agent, "talking", q.Talking)
+		sb.wg.Add(1)
+		go func() {
+			defer sb.wg.Done()
+			defer sb.unregister(c)
+			c.resume(sb.ctx)
+		}()
+	}
+	return nil
+}
+
+// ivrPath renders an IVR path for the agent's screen.
+func ivrPath(res ivr.Result) []string {
+	out := make([]string, 0, len(res.Path))
+	for _, s := range res.Path {
+		out = append(out, strings.TrimSpace(fmt.Sprint(s)))
+	}
+	return out
+}

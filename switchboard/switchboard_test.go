@@ -1,0 +1,248 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/asterisksim"
+	"github.com/hotline-cc/hotline/internal/aritest"
+	"github.com/hotline-cc/hotline/media"
+)
+
+const testScale = 0.25
+
+func testLogger() *slog.Logger {
+	if os.Getenv("HOTLINE_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+type rig struct {
+	sb     *Switchboard // the one running now
+	tg     *aritest.Target
+	acd    *fakeACD
+	phones *fakePhones
+}
+
+// start runs a switchboard against tg until the returned stop is called (or the test ends).
+func (r *rig) start(t *testing.T, instance string) (stop func()) {
+	t.Helper()
+	sb, err := New(Config{
+		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
+		Instance: instance, RingTimeout: 10 * time.Second,
+	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Agents: fakeAgents{}, Phones: r.phones, Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.sb = sb
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sb.Run(ctx); close(done) }()
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	r.tg.WaitApp(t, r.tg.App)
+	return stop
+}
+
+func newRig(t *testing.T, tg *aritest.Target) *rig {
+	return &rig{tg: tg, acd: newFakeACD("a1"), phones: newFakePhones(t)}
+}
+
+func simConfig() asterisksim.Config { return asterisksim.Config{TimeScale: testScale} }
+
+func waitClosed(t *testing.T, c <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-c:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// waitCallerHears polls the simulated caller's ear until the tone dominates it.
+func waitCallerHears(t *testing.T, c *asterisksim.Caller, freq float64) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for range tick.C {
+		if media.ToneDominance(c.Heard(500*time.Millisecond), freq, media.SampleRate) > 20 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the caller never heard %v Hz", freq)
+		}
+	}
+}
+
+// TestCallReachesAgent is the whole path of a call through the controller: IVR, queue, offer, answer,
+// two-way audio over externalMedia RTP, hangup by the agent, wrap-up.
+func TestCallReachesAgent(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.start(t, "i1")
+		ctx := context.Background()
+		placed, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "79161234567", Name: "Ivan", Context: "caller-press1-tone"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ring := r.phones.next(t, EventRing)
+		if ring.Call.ID != placed.ChannelID || ring.Call.CallerNumber != "79161234567" || ring.Call.Data["key"] != "1" {
+			t.Fatalf("ring card = %+v", ring.Call)
+		}
+		if err := r.sb.Answer(ctx, "a2", ring.Call.ID); !errors.Is(err, ErrNotYourCall) {
+			t.Fatalf("another agent's answer = %v, want ErrNotYourCall", err)
+		}
+		if err := r.sb.Answer(ctx, "a1", ring.Call.ID); err != nil {
+			t.Fatal(err)
+		}
+		r.phones.next(t, EventConnected)
+		leg := r.phones.nextLeg(t)
+		waitClosed(t, leg.heard440, "the caller's 440 Hz at the agent's leg")
+		if placed.Sim != nil {
+			waitCallerHears(t, placed.Sim, 1000)
+		}
+		if err := r.sb.Hangup(ctx, "a1", ring.Call.ID); err != nil {
+			t.Fatal(err)
+		}
+		r.phones.next(t, EventEnded)
+		if !r.acd.wasFinished(ring.Call.ID) {
+			t.Error("the ACD was not told the call finished")
+		}
+		if placed.Sim != nil {
+			waitClosed(t, placed.Sim.Done(), "the caller's hangup")
+		}
+	})
+}
+
+// answerAndHear answers the ringing call as agent a1 and waits for audio both ways.
+func (r *rig) answerAndHear(t *testing.T, placed aritest.PlacedCall) {
+	t.Helper()
+	ring := r.phones.next(t, EventRing)
+	if err := r.sb.Answer(context.Background(), "a1", ring.Call.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventConnected)
+	leg := r.phones.nextLeg(t)
+	waitClosed(t, leg.heard440, "the caller's 440 Hz at the agent's leg")
+	if placed.Sim != nil {
+		waitCallerHears(t, placed.Sim, 1000)
+	}
+}
+
+// TestSurvivesUnknownEvents: ari/v5 v5.3.1 panics on event types it does not know; the switchboard
+// reads events itself and must carry on through any of them, mid-call.
+func TestSurvivesUnknownEvents(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	r.acd.setFree("a1", false)
+	r.start(t, "i1")
+	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := map[string]any{"id": placed.ChannelID, "name": "Local/8800@from-pstn-00000001;2", "state": "Up"}
+	for _, ev := range []map[string]any{
+		{"type": "ChannelToneDetected", "channel": ch},
+		{"type": "ChannelTransfer", "refer_to": map[string]any{"requested_destination": map[string]any{"exten": "100"}}, "channel": ch},
+		{"type": "SomethingAsterisk23MightSend", "weird": []any{1, "two", nil}},
+		{"type": 42},
+		{"no_type": true},
+	} {
+		if err := tg.Sim.Emit(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.acd.setFree("a1", true)
+	r.answerAndHear(t, placed)
+}
+
+// TestReconnectsAfterDrop: a dropped events WebSocket is redialled and waiting callers are served.
+func TestReconnectsAfterDrop(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	r.acd.setFree("a1", false)
+	r.start(t, "i1")
+	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitQueued(t, r.acd, placed.ChannelID)
+	tg.Sim.DropConnections()
+	tg.WaitApp(t, tg.App)
+	r.acd.setFree("a1", true)
+	r.answerAndHear(t, placed)
+}
+
+// TestRestartKeepsCallers stops the controller while one caller waits and another talks, starts a new
+// one, and checks that the waiting caller is still served and the talking one still hears the agent.
+func TestRestartKeepsCallers(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	stop := r.start(t, "i1")
+	ctx := context.Background()
+	talking, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "101", Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.answerAndHear(t, talking)
+	waiting, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "102", Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitQueued(t, r.acd, waiting.ChannelID)
+
+	stop()
+	select {
+	case <-talking.Sim.Done():
+		t.Fatal("the talking caller was hung up by a controller stop")
+	case <-waiting.Sim.Done():
+		t.Fatal("the waiting caller was hung up by a controller stop")
+	default:
+	}
+
+	r.start(t, "i1")
+	// The talking call gets a fresh leg in its bridge: audio flows again both ways.
+	leg := r.phones.nextLeg(t)
+	waitClosed(t, leg.heard440, "the talking caller's audio after the restart")
+	if err := r.sb.Hangup(ctx, "a1", talking.ChannelID); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, talking.Sim.Done(), "the talking caller's hangup")
+	// The waiting caller is offered to the agent, now free.
+	r.answerAndHear(t, waiting)
+}
+
+// TestCallerHangsUpWhileWaiting: the ACD learns the call was abandoned.
+func TestCallerHangsUpWhileWaiting(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	r.acd.setFree("a1", false)
+	r.start(t, "i1")
+	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitQueued(t, r.acd, placed.ChannelID)
+	if err := placed.Sim.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	r.acd.waitFor(t, "the abandon", func() bool { return len(r.acd.abandons) == 1 })
+}
+
+func waitQueued(t *testing.T, a *fakeACD, id string) {
+	t.Helper()
+	a.waitFor(t, "call "+id+" queued", func() bool { _, ok := a.calls[id]; return ok })
+}
