@@ -26,16 +26,16 @@ type call struct {
 	cmds    chan command
 	done    chan struct{} // closed when the goroutine ends
 
-	ivr      ivr.Result
-	queued   QueuedCall
-	since    time.Time // when the caller joined the queue
-	agent    string    // the agent ringing or talking
-	ringing  bool
-	talking  bool
-	held     bool
-	bridge   string
-	em       string // the externalMedia channel
-	leg      Leg
+	ivr     ivr.Result
+	queued  QueuedCall
+	since   time.Time // when the caller joined the queue
+	agent   string    // the agent ringing or talking
+	ringing bool
+	talking bool
+	held    bool
+	bridge  string
+	em      string // the externalMedia channel
+	leg     Leg
 
 	// pub is what other goroutines may read of the call (the desk, the dashboard).
 	pub atomic.Pointer[published]

@@ -262,7 +262,7 @@ type fakeLeg struct {
 	once     sync.Once
 }
 
-func (l *fakeLeg) LocalAddr() netip.AddrPort { return l.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+func (l *fakeLeg) LocalAddr() netip.AddrPort  { return l.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
 func (l *fakeLeg) SetRemote(a netip.AddrPort) { l.remote <- a }
 func (l *fakeLeg) Close() error {
 	l.once.Do(func() { close(l.stop); l.conn.Close() })
