@@ -101,9 +101,6 @@ func decode(name string, data []byte, v any) (doc *yamlfile.Doc, err error) {
 			doc, err = nil, &yamlfile.Error{File: name, Msg: fmt.Sprintf("cannot parse: %v", r)}
 		}
 	}()
-	if err := checkAliases(name, data); err != nil {
-		return nil, err
-	}
 	return yamlfile.Decode(name, data, v)
 }
 

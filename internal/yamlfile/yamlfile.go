@@ -59,6 +59,9 @@ func Decode(name string, data []byte, v any) (*Doc, error) {
 	if err != nil {
 		return nil, fromYAML(name, nil, err)
 	}
+	if err := checkAliases(name, f); err != nil {
+		return nil, err
+	}
 	if err := yaml.UnmarshalWithOptions(data, v, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
 		return nil, fromYAML(name, f, err)
 	}
@@ -167,7 +170,7 @@ func samePlace(a, b *token.Token) bool {
 type visitFunc func(ast.Node) bool
 
 func (f visitFunc) Visit(n ast.Node) ast.Visitor {
-	if f(n) {
+	if n != nil && f(n) {
 		return f
 	}
 	return nil

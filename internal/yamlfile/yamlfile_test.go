@@ -71,3 +71,12 @@ func TestDecodeErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestAliasBombRefused(t *testing.T) {
+	src := "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+	var v map[string]any
+	_, err := Decode("bomb.yaml", []byte(src), &v)
+	if err == nil || !strings.Contains(err.Error(), "aliases") {
+		t.Fatalf("err = %v, want a refusal", err)
+	}
+}

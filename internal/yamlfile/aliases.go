@@ -1,31 +1,21 @@
-package ivr
+package yamlfile
 
-import (
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+import "github.com/goccy/go-yaml/ast"
 
-	"github.com/hotline-cc/hotline/internal/yamlfile"
-)
-
-// maxExpandedNodes bounds the size of a menu file once YAML aliases are expanded. The decoder expands
-// them eagerly, so a few lines of nested aliases ("billion laughs") would hang a reload; a real menu
-// file, the default center included, is a few thousand nodes.
+// maxExpandedNodes bounds the size of a document once YAML aliases are expanded. The decoder expands
+// them eagerly, so a few lines of nested aliases ("billion laughs") would hang a load or a reload; a
+// real file, the default center included, is a few thousand nodes.
 const maxExpandedNodes = 100_000
 
-// checkAliases refuses a document whose alias expansion exceeds maxExpandedNodes. Syntax errors are
-// left for the decoder to report with their lines.
-func checkAliases(name string, data []byte) error {
-	f, err := parser.ParseBytes(data, 0)
-	if err != nil || f == nil {
-		return nil
-	}
+// checkAliases refuses a document whose alias expansion exceeds maxExpandedNodes.
+func checkAliases(name string, f *ast.File) error {
 	c := aliasCounter{sizes: map[string]int{}}
 	total := 0
 	for _, doc := range f.Docs {
 		total = sat(total + c.size(doc))
 	}
 	if total > maxExpandedNodes {
-		return &yamlfile.Error{File: name, Msg: "too large once aliases are expanded (nested aliases?)"}
+		return &Error{File: name, Msg: "too large once aliases are expanded (nested aliases?)"}
 	}
 	return nil
 }
@@ -37,7 +27,7 @@ type aliasCounter struct {
 // size counts the nodes under n with every alias replaced by its anchor's expanded size.
 func (c *aliasCounter) size(n ast.Node) int {
 	total := 0
-	ast.Walk(visitor(func(n ast.Node) bool {
+	ast.Walk(visitFunc(func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.AliasNode:
 			total = sat(total + max(1, c.sizes[tokenValue(n.Value)]))
@@ -64,11 +54,3 @@ func tokenValue(n ast.Node) string {
 // sat keeps counts from overflowing: anything past the bound is just "too much".
 func sat(n int) int { return min(n, maxExpandedNodes+1) }
 
-type visitor func(ast.Node) bool
-
-func (v visitor) Visit(n ast.Node) ast.Visitor {
-	if n == nil || !v(n) {
-		return nil
-	}
-	return v
-}
