@@ -53,4 +53,3 @@ func tokenValue(n ast.Node) string {
 
 // sat keeps counts from overflowing: anything past the bound is just "too much".
 func sat(n int) int { return min(n, maxExpandedNodes+1) }
-
