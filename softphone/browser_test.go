@@ -1,0 +1,268 @@
+package softphone_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/hotline-cc/hotline/internal/browsertest"
+	"github.com/hotline-cc/hotline/softphone"
+)
+
+// analyserJS installs window.__tone(freq): the frequency of the strongest bin of the remote
+// audio, when it is within 30 Hz of freq and loud enough, else false. A remote track reads as
+// silence in WebAudio unless it is also playing in a media element: the page's #remote-audio is.
+const analyserJS = `window.__tone = function (freq) {
+  const a = document.getElementById('remote-audio');
+  if (!a || !a.srcObject) return false;
+  if (!window.__an || window.__anStream !== a.srcObject) {
+    const ctx = new AudioContext();
+    ctx.resume();
+    const an = ctx.createAnalyser();
+    an.fftSize = 4096;
+    ctx.createMediaStreamSource(a.srcObject).connect(an);
+    window.__an = an; window.__anStream = a.srcObject;
+  }
+  const an = window.__an, data = new Float32Array(an.frequencyBinCount);
+  an.getFloatFrequencyData(data);
+  let best = 0;
+  for (let i = 1; i < data.length; i++) if (data[i] > data[best]) best = i;
+  const peak = best * an.context.sampleRate / an.fftSize;
+  return data[best] > -70 && Math.abs(peak - freq) < 30 ? peak : false;
+}; true`
+
+type browserRig struct {
+	gw   *softphone.Gateway
+	desk *fakeDesk
+	srv  *softphone.Server
+	base string // http://127.0.0.1:port
+	url  string // the page
+}
+
+func newRig(t *testing.T) *browserRig {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	gw, err := softphone.NewGateway(softphone.GatewayConfig{
+		ICEAddr:      netip.MustParseAddrPort("127.0.0.1:0"),
+		LoopbackOnly: true,
+	}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { gw.Close() })
+	desk := newFakeDesk(t, gw, map[string]string{"a1": "secret-a", "b1": "secret-b"})
+	srv := softphone.NewServer(gw, desk, softphone.ServerConfig{StatsInterval: 500 * time.Millisecond}, log)
+	desk.srv = srv
+	mux := http.NewServeMux()
+	mux.Handle("/agent/", srv)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(mux)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
+	t.Cleanup(func() { srv.Close(); hs.Close() })
+	return &browserRig{gw: gw, desk: desk, srv: srv, base: hs.URL, url: hs.URL + "/agent/"}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// step runs actions with a deadline of their own, derived from the browser's context.
+func step(t *testing.T, b *browsertest.Browser, what string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		dctx, dcancel := context.WithTimeout(b.Ctx, 5*time.Second)
+		defer dcancel()
+		page, _ := chromedp.Run(dctx, chromedp.Evaluate[string](
+			`JSON.stringify({data: document.body.dataset, toast: document.getElementById('toast').textContent, wrapup: !document.getElementById('wrapup').hidden})`))
+		t.Fatalf("%s: %v (page: %s)", what, err, page)
+	}
+}
+
+func poll(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond))
+}
+
+// TestBrowserSoftphone drives the agent page in headless Chromium through a whole call: log in,
+// go available, ring, answer, audio both ways checked by content, hold and resume, a reload in
+// the middle of the call, hang up, wrap up.
+func TestBrowserSoftphone(t *testing.T) {
+	browsertest.RunInNetNS(t, func(t *testing.T) {
+		rig := newRig(t)
+		peer := newRTPPeer(t)
+		peerCtx, stopPeer := context.WithCancel(context.Background())
+		defer stopPeer()
+		rig.desk.asterisk = func(leg *softphone.Leg) {
+			// As Asterisk: send to external_host, receive where UNICASTRTP_LOCAL_* says.
+			leg.SetRemote(peer.addr())
+			go peer.send(peerCtx, leg.LocalAddr(), 440)
+		}
+		b := browsertest.Chromium(t, browsertest.Options{MicFreq: 1000})
+
+		step(t, b, "open the page and log in", 20*time.Second,
+			chromedp.Navigate(rig.url),
+			chromedp.WaitVisible(chromedp.ID("login-agent")),
+			chromedp.SetValue(chromedp.ID("login-agent"), "a1"),
+			chromedp.SetValue(chromedp.ID("login-password"), "secret-a"),
+			chromedp.Click(chromedp.ID("login-submit")),
+			poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
+		)
+		rig.desk.expect(t, "login", 5*time.Second)
+
+		step(t, b, "go available", 10*time.Second,
+			chromedp.Click(chromedp.ID("state-available")),
+			poll(`document.body.dataset.state === 'available'`),
+		)
+
+		rig.desk.ring("a1", softphone.CallInfo{
+			ID: "call-1", CallerNumber: "+79161234567", CallerType: "business", Queue: "business",
+			WaitSeconds: 75, IVRPath: []string{"lang: ru", "caller: 2", "contract"},
+			Entered: map[string]string{"contract": "4711"},
+		})
+		step(t, b, "ringing with the screen pop", 10*time.Second,
+			poll(`document.body.dataset.callstatus === 'ringing'`),
+			poll(`document.getElementById('call-number').textContent === '+79161234567'`),
+			poll(`document.getElementById('call-entered').textContent === 'contract: 4711'`),
+			poll(`document.getElementById('call-wait').textContent === '1:15'`),
+			chromedp.Click(chromedp.ID("btn-answer")),
+			poll(`document.body.dataset.callstatus === 'connected'`),
+		)
+		rig.desk.expect(t, "answer", 5*time.Second)
+
+		checkAudio := func(what string) {
+			t.Helper()
+			step(t, b, what+": the caller's 440 Hz reaches the browser", 15*time.Second,
+				chromedp.Evaluate[chromedp.Void](analyserJS),
+				poll(`window.__tone(440)`),
+			)
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			dom, err := peer.waitTone(ctx, 1000, 20)
+			if err != nil {
+				t.Fatalf("%s: the agent's 1000 Hz reaches Asterisk: %v", what, err)
+			}
+			t.Logf("%s: 1000 Hz dominance at the RTP peer: %.0f", what, dom)
+		}
+		checkAudio("answered")
+
+		step(t, b, "hold and resume with the H shortcut", 10*time.Second,
+			chromedp.KeyEvent("h"),
+			poll(`document.body.dataset.callstatus === 'held'`),
+			chromedp.KeyEvent("h"),
+			poll(`document.body.dataset.callstatus === 'connected'`),
+		)
+		rig.desk.expect(t, "hold", 5*time.Second)
+		rig.desk.expect(t, "resume", 5*time.Second)
+
+		leg := rig.desk.leg("call-1")
+		before := leg.Stats().ToAgent.Packets
+		peer.reset()
+		step(t, b, "reload mid-call: the page comes back to the call", 20*time.Second,
+			chromedp.Reload(),
+			poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
+			poll(`document.body.dataset.callstatus === 'connected'`),
+			poll(`document.getElementById('call-number').textContent === '+79161234567'`),
+		)
+		checkAudio("after reload")
+		if rig.desk.leg("call-1") != leg || leg.Stats().ToAgent.Packets <= before {
+			t.Fatalf("the leg did not survive the reload")
+		}
+		if _, ssrcs, _ := peer.counts(); ssrcs != 1 {
+			t.Errorf("Asterisk saw %d SSRCs across the reload, want 1", ssrcs)
+		}
+
+		// Agent B, logged in on their own, cannot touch A's call; A's page keeps it.
+		cb, _ := login(t, rig.base, "b1", "secret-b")
+		agentB := dial(t, rig.base, cb)
+		for _, typ := range []string{"call.hangup", "call.hold", "call.transfer", "call.wrapup"} {
+			agentB.send(`{"type":"` + typ + `","id":"x","call":"call-1","target":{"kind":"queue","value":"q"},"disposition":"d"}`)
+			if m := agentB.next(); m["type"] != softphone.MsgError || m["code"] != "not_your_call" {
+				t.Fatalf("agent B %s on A's call: %v, want not_your_call", typ, m)
+			}
+		}
+		// The page's own socket: a malformed and an unknown message get errors, the socket stays.
+		step(t, b, "malformed messages from the page", 10*time.Second,
+			chromedp.Evaluate[chromedp.Void](`hotline.ws.send('{not json')`),
+			poll(`document.body.dataset.lasterror === 'bad_message'`),
+			chromedp.Evaluate[chromedp.Void](`hotline.ws.send('{"type":"call.teleport","call":"call-1"}')`),
+			poll(`document.body.dataset.lasterror === 'unknown_type'`),
+			chromedp.KeyEvent("m"),
+			poll(`document.getElementById('mute-label').textContent === 'Микрофон вкл.'`),
+			chromedp.KeyEvent("m"),
+			poll(`document.getElementById('mute-label').textContent === 'Микрофон выкл.'`),
+		)
+		rig.desk.expect(t, "unmute", 5*time.Second)
+		if rig.desk.leg("call-1") != leg {
+			t.Fatal("the call's leg changed")
+		}
+
+		step(t, b, "quality indicator", 10*time.Second,
+			poll(`document.getElementById('quality').dataset.q === 'good'`))
+
+		step(t, b, "hang up and wrap up", 10*time.Second,
+			chromedp.Click(chromedp.ID("btn-hangup")),
+			poll(`!document.getElementById('wrapup').hidden`),
+			chromedp.SetValue(chromedp.ID("wrapup-disposition"), "callback"),
+			chromedp.SetValue(chromedp.ID("wrapup-note"), "перезвонить завтра"),
+			chromedp.Click(chromedp.ID("wrapup-submit")),
+			poll(`document.getElementById('wrapup').hidden && document.body.dataset.call === ''`),
+			poll(`document.querySelectorAll('#calls-today tbody tr').length === 1`),
+		)
+		rig.desk.expect(t, "hangup", 5*time.Second)
+		if e := rig.desk.expect(t, "wrapup", 5*time.Second); e.Arg != "callback|перезвонить завтра" {
+			t.Errorf("wrap-up %q, want disposition and note", e.Arg)
+		}
+
+		// A second call, answered automatically and driven from the keyboard and the forms.
+		step(t, b, "auto-answer on", 5*time.Second,
+			chromedp.Click(chromedp.ID("auto-answer")),
+			poll(`document.getElementById('auto-answer').checked`),
+		)
+		rig.desk.ring("a1", softphone.CallInfo{ID: "call-2", CallerNumber: "+74950000000", Queue: "private"})
+		step(t, b, "auto-answered", 10*time.Second,
+			poll(`document.body.dataset.call === 'call-2' && document.body.dataset.callstatus === 'connected'`),
+			chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
+			chromedp.KeyEvent("5"),
+			chromedp.Click(chromedp.CSS(`#keypad [data-digit="#"]`)),
+			chromedp.SetValue(chromedp.ID("transfer-target"), "claims"),
+			chromedp.Click(chromedp.ID("btn-transfer")),
+		)
+		rig.desk.expect(t, "answer", 5*time.Second)
+		for _, want := range []deskEvent{{"dtmf", "a1", "call-2", "5"}, {"dtmf", "a1", "call-2", "#"}, {"transfer", "a1", "call-2", "queue:claims"}} {
+			if got := rig.desk.expect(t, want.Op, 5*time.Second); got != want {
+				t.Errorf("desk saw %+v, want %+v", got, want)
+			}
+		}
+		step(t, b, "hang up with E, wrap up", 10*time.Second,
+			chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
+			chromedp.KeyEvent("e"),
+			poll(`!document.getElementById('wrapup').hidden`),
+			chromedp.Click(chromedp.ID("wrapup-submit")),
+			poll(`document.getElementById('wrapup').hidden && document.body.dataset.call === ''`),
+		)
+		if e := rig.desk.expect(t, "wrapup", 5*time.Second); e.Call != "call-2" || e.Arg != "resolved|" {
+			t.Errorf("second wrap-up %+v, want call-2 resolved", e)
+		}
+	})
+}

@@ -1,0 +1,35 @@
+package softphone
+
+import (
+	"net/netip"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// GatewayConfig is how the gateway meets the network.
+type GatewayConfig struct {
+	// ICEAddr is where the single ICE UDP socket listens, shared by every agent's PeerConnection
+	// (one firewall rule). Port 0 picks a free one (tests). The zero value listens on all
+	// addresses, port 0.
+	ICEAddr netip.AddrPort
+	// NAT1To1IPs are public addresses that replace the host candidates' addresses, for a gateway
+	// behind a 1:1 NAT (a cloud VM with a floating IP).
+	NAT1To1IPs []string
+	// ICEServers are STUN/TURN servers sent to the browser; the gateway itself needs none.
+	ICEServers []ICEServer
+	// RTPHost is the address legs bind their UDP sockets to, the address Asterisk's externalMedia
+	// sends to. Zero means 127.0.0.1 (Asterisk on the same host).
+	RTPHost netip.Addr
+	// LoopbackOnly keeps only loopback ICE candidates: mDNS off, UDP4 only, loopback included,
+	// every other interface filtered out. For tests, whose traffic must stay on loopback.
+	LoopbackOnly bool
+	// Registerer registers the gateway's metrics; nil registers nothing (tests make many gateways).
+	Registerer prometheus.Registerer
+}
+
+// ICEServer is a STUN or TURN server as the browser's RTCPeerConnection takes it.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}

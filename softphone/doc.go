@@ -1,0 +1,35 @@
+// Package softphone is hotline's browser softphone: a pion WebRTC gateway that relays each answered
+// call's RTP between Asterisk's externalMedia and the agent's browser, the agent's web page (embedded,
+// no build step) and the WebSocket signaling that carries the page's actions and the controller's
+// pushes.
+//
+// The agent's PeerConnection lives for the whole shift: answering a call opens a [Leg] (one UDP
+// socket that Asterisk's externalMedia talks to) and the gateway splices that leg's audio into the
+// existing PeerConnection, so answering costs no ICE negotiation. Audio is PCMU both ways and is
+// never transcoded; only RTP headers are rewritten so that each side sees one continuous stream.
+//
+// # Wiring
+//
+//	gw, err := softphone.NewGateway(softphone.GatewayConfig{ICEAddr: ..., RTPHost: ..., Registerer: prometheus.DefaultRegisterer}, log)
+//	web := softphone.NewServer(gw, desk, softphone.ServerConfig{}, log)
+//	mux.Handle("/agent/", web)
+//
+// The controller (switchboard) implements [Desk], which is what the page's buttons do, and calls
+// [Server.Notify] to push what happens: [Ringing] (with the screen pop), [Connected], [Held],
+// [Resumed], [Muted], [Unmuted], [Consulting], [Ended], [StateChanged], [WrapUpStarted],
+// [WrapUpEnded].
+//
+// # A call's audio, as the controller drives it
+//
+//	leg, err := gw.OpenLeg(agentID, callID)       // in Desk.Answer
+//	// ARI: POST /channels/externalMedia?app=hotline&external_host=<leg.LocalAddr()>&format=ulaw
+//	// ARI: GET the channel's UNICASTRTP_LOCAL_ADDRESS and UNICASTRTP_LOCAL_PORT variables
+//	leg.SetRemote(netip.AddrPortFrom(addr, port)) // optional: the leg learns it from the first packet
+//	// ARI: add the externalMedia channel to the caller's bridge; web.Notify(agentID, softphone.Connected(callID, &info))
+//	...
+//	leg.Close()                                   // when the call ends for the agent
+//
+// One agent, one active leg: the browser's audio goes to the agent's newest open leg, and only that
+// leg's audio reaches the browser. An attended transfer keeps one leg and moves the externalMedia
+// channel between bridges in Asterisk.
+package softphone

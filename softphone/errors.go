@@ -1,0 +1,27 @@
+package softphone
+
+import "errors"
+
+// Sentinel errors. The Desk returns the first four; the server turns them into the page's error
+// messages (code "unauthorized", "not_your_call", "no_such_call", "invalid_state").
+var (
+	// ErrBadCredentials: Login with an unknown agent or a wrong password.
+	ErrBadCredentials = errors.New("softphone: bad credentials")
+	// ErrNotYourCall: the agent acted on a call that is not theirs.
+	ErrNotYourCall = errors.New("softphone: not your call")
+	// ErrNoSuchCall: the call is gone or never existed.
+	ErrNoSuchCall = errors.New("softphone: no such call")
+	// ErrInvalidState: the action does not fit the call's or the agent's state.
+	ErrInvalidState = errors.New("softphone: invalid state")
+
+	// ErrClosed: the gateway or the leg is closed.
+	ErrClosed = errors.New("softphone: closed")
+	// ErrBadOffer: the browser's SDP offer cannot be used.
+	ErrBadOffer = errors.New("softphone: bad offer")
+	// ErrBadMessage: a signaling message that cannot be decoded or is not valid.
+	ErrBadMessage = errors.New("softphone: bad message")
+	// ErrUnknownMessage: a signaling message of a type nobody knows.
+	ErrUnknownMessage = errors.New("softphone: unknown message type")
+	// ErrNotMessage: Notify was given a value that is not a push message.
+	ErrNotMessage = errors.New("softphone: not a push message")
+)

@@ -1,0 +1,227 @@
+package softphone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+)
+
+// Gateway relays call audio between legs (UDP sockets facing Asterisk's externalMedia) and agents'
+// PeerConnections. It is safe for concurrent use.
+type Gateway struct {
+	cfg     GatewayConfig
+	log     *slog.Logger
+	api     *webrtc.API
+	iceConn net.PacketConn
+	iceMux  ice.UDPMux
+	metrics *metrics
+	legSeq  atomic.Uint32 // source generations for the stream rewriters
+
+	mu     sync.Mutex
+	lines  map[string]*line // by agent id
+	closed bool
+}
+
+// NewGateway opens the ICE UDP socket and builds the pion API: PCMU only, one UDP port for every
+// PeerConnection.
+func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if !cfg.RTPHost.IsValid() {
+		cfg.RTPHost = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	iceAddr := cfg.ICEAddr
+	if !iceAddr.Addr().IsValid() {
+		iceAddr = netip.AddrPortFrom(netip.IPv4Unspecified(), iceAddr.Port())
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(iceAddr))
+	if err != nil {
+		return nil, fmt.Errorf("softphone: listen ICE on %s: %w", iceAddr, err)
+	}
+
+	me := &webrtc.MediaEngine{}
+	// PCMU only: Asterisk's externalMedia speaks it and we relay untouched, so the browser must not
+	// pick Opus.
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: pcmuCapability,
+		PayloadType:        0,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("softphone: register PCMU: %w", err)
+	}
+
+	lf := pionLogs{log}
+	mux := webrtc.NewICEUDPMux(lf.NewLogger("ice"), conn)
+
+	se := webrtc.SettingEngine{LoggerFactory: lf}
+	se.SetICEUDPMux(mux)
+	// Only UDP4: the mux is one IPv4 socket, and TCP candidates would need a second listener.
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if len(cfg.NAT1To1IPs) > 0 {
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External:        cfg.NAT1To1IPs,
+			AsCandidateType: webrtc.ICECandidateTypeHost,
+		}); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("softphone: NAT 1:1 addresses: %w", err)
+		}
+	}
+	if cfg.LoopbackOnly {
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+
+	g := &Gateway{
+		cfg:     cfg,
+		log:     log,
+		api:     webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)),
+		iceConn: conn,
+		iceMux:  mux,
+		metrics: newMetrics(cfg.Registerer),
+		lines:   make(map[string]*line),
+	}
+	log.Info("softphone gateway listening", "ice", conn.LocalAddr().String(), "rtp_host", cfg.RTPHost.String())
+	return g, nil
+}
+
+var pcmuCapability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}
+
+// ICEAddr is the address of the gateway's ICE UDP socket.
+func (g *Gateway) ICEAddr() netip.AddrPort {
+	return g.iceConn.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// ICEServers are the STUN/TURN servers the browser should use.
+func (g *Gateway) ICEServers() []ICEServer { return g.cfg.ICEServers }
+
+// lineFor returns the agent's line, creating it.
+func (g *Gateway) lineFor(agentID string) (*line, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, ErrClosed
+	}
+	l, ok := g.lines[agentID]
+	if !ok {
+		l = &line{gw: g, agentID: agentID, log: g.log.With("agent", agentID)}
+		g.lines[agentID] = l
+	}
+	return l, nil
+}
+
+func (g *Gateway) existingLine(agentID string) *line {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.lines[agentID]
+}
+
+// Negotiate answers the agent's browser's SDP offer (ICE gathering complete on both sides: no
+// trickle) with a new PeerConnection that replaces the agent's previous one, if any. The agent's
+// open legs carry on through the new one: a reloaded page gets its call's audio back.
+func (g *Gateway) Negotiate(ctx context.Context, agentID, offerSDP string) (answerSDP string, err error) {
+	offer := webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offerSDP}
+	// Parse before building anything: garbage costs nothing.
+	if _, err := offer.Unmarshal(); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrBadOffer, err)
+	}
+	l, err := g.lineFor(agentID)
+	if err != nil {
+		return "", err
+	}
+	return l.negotiate(ctx, offer)
+}
+
+// Disconnect closes the agent's PeerConnection (logout). Their legs stay until closed.
+func (g *Gateway) Disconnect(agentID string) {
+	if l := g.existingLine(agentID); l != nil {
+		l.disconnect()
+	}
+}
+
+// Connected reports whether the agent's PeerConnection is connected.
+func (g *Gateway) Connected(agentID string) bool {
+	l := g.existingLine(agentID)
+	return l != nil && l.connected()
+}
+
+// Stats returns the statistics of the agent's current leg, false when they have none.
+func (g *Gateway) Stats(agentID string) (LegStats, bool) {
+	l := g.existingLine(agentID)
+	if l == nil {
+		return LegStats{}, false
+	}
+	leg := l.activeLeg()
+	if leg == nil {
+		return LegStats{}, false
+	}
+	return leg.Stats(), true
+}
+
+// OpenLeg binds a UDP socket on the RTP host for one call of the agent. The controller gives
+// leg.LocalAddr() to externalMedia (external_host) and Asterisk's own address to leg.SetRemote. The
+// newest open leg of an agent is the one the browser's audio goes to.
+func (g *Gateway) OpenLeg(agentID, callID string) (*Leg, error) {
+	l, err := g.lineFor(agentID)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(g.cfg.RTPHost, 0)))
+	if err != nil {
+		return nil, fmt.Errorf("softphone: open leg for call %s: %w", callID, err)
+	}
+	leg := newLeg(g, l, callID, conn)
+	if err := l.addLeg(leg); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	g.metrics.legs.Inc()
+	go leg.readLoop()
+	l.log.Info("leg opened", "call", callID, "local", leg.LocalAddr().String())
+	return leg, nil
+}
+
+// forget drops the agent's line once it has neither PeerConnection nor leg.
+func (g *Gateway) forget(l *line) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if l.idle() && g.lines[l.agentID] == l {
+		delete(g.lines, l.agentID)
+	}
+}
+
+// Close closes every PeerConnection and leg, then the ICE socket.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	lines := make([]*line, 0, len(g.lines))
+	for _, l := range g.lines {
+		lines = append(lines, l)
+	}
+	g.mu.Unlock()
+	for _, l := range lines {
+		l.close()
+	}
+	return errors.Join(g.iceMux.Close(), ignoreClosed(g.iceConn.Close()))
+}
+
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,147 @@
+package softphone_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotline-cc/hotline/softphone"
+)
+
+func newTestGateway(tb testing.TB, reg prometheus.Registerer) *softphone.Gateway {
+	tb.Helper()
+	gw, err := softphone.NewGateway(softphone.GatewayConfig{
+		ICEAddr:      netip.MustParseAddrPort("127.0.0.1:0"),
+		LoopbackOnly: true,
+		Registerer:   reg,
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { gw.Close() })
+	return gw
+}
+
+// TestGatewayRelay: audio both ways by content through a pion "browser", the leg learning
+// Asterisk's address from its first packet, and the leg surviving the agent's renegotiation with
+// one continuous stream towards Asterisk.
+func TestGatewayRelay(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	gw := newTestGateway(t, reg)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	heard := newToneSink()
+	agent := newPionAgent(t, gw, "a1", func(p *rtp.Packet) { heard.add(p.Payload) })
+	micCtx, stopMic := context.WithCancel(ctx)
+	go sendTone(micCtx, 1000, agent.track.WriteRTP)
+
+	leg, err := gw.OpenLeg("a1", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	peer := newRTPPeer(t)
+	go peer.send(ctx, leg.LocalAddr(), 440) // no SetRemote: symmetric RTP
+
+	if _, err := heard.waitTone(ctx, 440, 20); err != nil {
+		t.Fatalf("agent hears the caller: %v", err)
+	}
+	if _, err := peer.waitTone(ctx, 1000, 20); err != nil {
+		t.Fatalf("caller hears the agent: %v", err)
+	}
+	if got := leg.Remote(); got != peer.addr() {
+		t.Fatalf("leg learned remote %v, want %v", got, peer.addr())
+	}
+
+	// The page reloads: a new PeerConnection for the same agent, the same leg.
+	stopMic()
+	heard2 := newToneSink()
+	agent2 := newPionAgent(t, gw, "a1", func(p *rtp.Packet) { heard2.add(p.Payload) })
+	go sendTone(ctx, 1000, agent2.track.WriteRTP)
+	peer.reset()
+	if _, err := heard2.waitTone(ctx, 440, 20); err != nil {
+		t.Fatalf("after renegotiation, agent hears the caller: %v", err)
+	}
+	if _, err := peer.waitTone(ctx, 1000, 20); err != nil {
+		t.Fatalf("after renegotiation, caller hears the agent: %v", err)
+	}
+	if _, ssrcs, _ := peer.counts(); ssrcs != 1 {
+		t.Errorf("Asterisk saw %d SSRCs, want 1 stream across the renegotiation", ssrcs)
+	}
+	st := leg.Stats()
+	if st.ToAgent.Packets == 0 || st.FromAgent.Packets == 0 || st.Call != "c1" {
+		t.Errorf("leg stats %+v: want packets both ways", st)
+	}
+	if !gw.Connected("a1") {
+		t.Error("agent not connected")
+	}
+	if n := seriesCount(t, reg, "hotline_softphone_rtp_packets_total"); n != 2 {
+		t.Errorf("%d packet series, want 2 (one per direction)", n)
+	}
+	leg.SetMuted(true)
+	peer.reset()
+	if err := peer.waitQuiet(ctx); err != nil {
+		t.Fatalf("muted leg: %v", err)
+	}
+	if err := leg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := gw.Stats("a1"); ok {
+		t.Error("stats of a closed leg")
+	}
+}
+
+// TestLegsIsolated: a leg's audio reaches only its own agent.
+func TestLegsIsolated(t *testing.T) {
+	gw := newTestGateway(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	heardA, heardB := newToneSink(), newToneSink()
+	newPionAgent(t, gw, "a", func(p *rtp.Packet) { heardA.add(p.Payload) })
+	newPionAgent(t, gw, "b", func(p *rtp.Packet) { heardB.add(p.Payload) })
+	legA, err := gw.OpenLeg("a", "ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legB, err := gw.OpenLeg("b", "cb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := newRTPPeer(t), newRTPPeer(t)
+	go pa.send(ctx, legA.LocalAddr(), 440)
+	go pb.send(ctx, legB.LocalAddr(), 700)
+	if _, err := heardA.waitTone(ctx, 440, 20); err != nil {
+		t.Fatalf("a: %v", err)
+	}
+	if _, err := heardB.waitTone(ctx, 700, 20); err != nil {
+		t.Fatalf("b: %v", err)
+	}
+}
+
+func seriesCount(t *testing.T, reg *prometheus.Registry, name string) int {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() != "direction" {
+						t.Errorf("%s has label %s: only direction is allowed", name, l.GetName())
+					}
+				}
+			}
+			return len(mf.GetMetric())
+		}
+	}
+	return 0
+}

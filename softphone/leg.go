@@ -1,0 +1,191 @@
+package softphone
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/pion/randutil"
+	"github.com/pion/rtp"
+
+	"github.com/hotline-cc/hotline/media"
+)
+
+// Leg is one call's RTP socket facing Asterisk's externalMedia. It belongs to an agent, not to a
+// PeerConnection: when the agent's page reloads, the leg stays and its audio resumes through the
+// agent's next PeerConnection.
+type Leg struct {
+	gw      *Gateway
+	line    *line
+	gen     uint32 // source generation for the browser-side rewriter
+	callID  string
+	conn    *net.UDPConn
+	local   netip.AddrPort
+	toAgent receiveStats // packets from Asterisk
+	fromAg  receiveStats // packets from the browser, on their way to Asterisk
+	done    chan struct{}
+
+	mu        sync.Mutex
+	remote    netip.AddrPort
+	remoteSet bool // set by SetRemote: never learned over
+	outSSRC   uint32
+	out       streamRewriter
+	buf       []byte
+	muted     bool
+	fromN     uint64 // packets relayed from the browser, for sampling the jitter metric
+	closed    bool
+}
+
+func newLeg(g *Gateway, l *line, callID string, conn *net.UDPConn) *Leg {
+	return &Leg{
+		gw:      g,
+		line:    l,
+		gen:     g.legSeq.Add(1),
+		callID:  callID,
+		conn:    conn,
+		local:   conn.LocalAddr().(*net.UDPAddr).AddrPort(),
+		done:    make(chan struct{}),
+		outSSRC: randutil.NewMathRandomGenerator().Uint32(),
+		buf:     make([]byte, 0, 1500),
+	}
+}
+
+// CallID is the call the leg was opened for.
+func (leg *Leg) CallID() string { return leg.callID }
+
+// LocalAddr is the leg's UDP address: externalMedia's external_host.
+func (leg *Leg) LocalAddr() netip.AddrPort { return leg.local }
+
+// SetRemote tells the leg where Asterisk receives (the channel's UNICASTRTP_LOCAL_ADDRESS and
+// UNICASTRTP_LOCAL_PORT). Until then the leg answers to the source of the first packet it
+// receives (symmetric RTP).
+func (leg *Leg) SetRemote(addr netip.AddrPort) {
+	leg.mu.Lock()
+	defer leg.mu.Unlock()
+	leg.remote, leg.remoteSet = addr, true
+}
+
+// SetMuted replaces the agent's audio towards Asterisk with µ-law silence (the packets keep
+// flowing, so Asterisk's jitter buffer and NAT bindings stay warm). A controller may mute here
+// instead of through ARI: it costs no round trip.
+func (leg *Leg) SetMuted(muted bool) {
+	leg.mu.Lock()
+	defer leg.mu.Unlock()
+	leg.muted = muted
+}
+
+// Remote is where the leg sends, invalid while unknown.
+func (leg *Leg) Remote() netip.AddrPort {
+	leg.mu.Lock()
+	defer leg.mu.Unlock()
+	return leg.remote
+}
+
+// Stats returns the leg's reception statistics, both ways.
+func (leg *Leg) Stats() LegStats {
+	return LegStats{Call: leg.callID, ToAgent: leg.toAgent.snapshot(), FromAgent: leg.fromAg.snapshot()}
+}
+
+// Close closes the socket and detaches the leg from the agent. It is idempotent.
+func (leg *Leg) Close() error {
+	leg.mu.Lock()
+	if leg.closed {
+		leg.mu.Unlock()
+		return nil
+	}
+	leg.closed = true
+	leg.mu.Unlock()
+	err := ignoreClosed(leg.conn.Close())
+	<-leg.done
+	leg.line.removeLeg(leg)
+	leg.gw.metrics.legs.Dec()
+	leg.line.log.Info("leg closed", "call", leg.callID)
+	return err
+}
+
+// readLoop relays Asterisk's RTP to the agent until the socket closes.
+func (leg *Leg) readLoop() {
+	defer close(leg.done)
+	m := leg.gw.metrics
+	packets, lost := m.packets.WithLabelValues(DirToAgent), m.lost.WithLabelValues(DirToAgent)
+	jitter := m.jitter.WithLabelValues(DirToAgent)
+	malformed := m.dropped.WithLabelValues(dropMalformed)
+	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	var n uint64
+	for {
+		size, from, err := leg.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				leg.line.log.Warn("leg read", "call", leg.callID, "err", err)
+			}
+			return
+		}
+		if err := pkt.Unmarshal(buf[:size]); err != nil {
+			malformed.Inc()
+			continue
+		}
+		now := time.Now()
+		leg.mu.Lock()
+		if !leg.remoteSet && !leg.remote.IsValid() {
+			leg.remote = from
+		}
+		leg.mu.Unlock()
+		packets.Inc()
+		if d := leg.toAgent.update(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now); d > 0 {
+			lost.Add(float64(d))
+		}
+		if n++; n%50 == 0 {
+			jitter.Observe(leg.toAgent.snapshot().JitterMs / 1000)
+		}
+		leg.line.toBrowser(leg, &pkt, now)
+	}
+}
+
+// sendToAsterisk relays one packet of the browser's audio, under the leg's own SSRC and numbering
+// so that Asterisk sees one stream even if the browser's changes (a reload).
+func (leg *Leg) sendToAsterisk(browserGen uint32, pkt *rtp.Packet) {
+	m := leg.gw.metrics
+	now := time.Now()
+	m.packets.WithLabelValues(DirFromAgent).Inc()
+	if d := leg.fromAg.update(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now); d > 0 {
+		m.lost.WithLabelValues(DirFromAgent).Add(float64(d))
+	}
+	leg.mu.Lock()
+	if leg.closed {
+		leg.mu.Unlock()
+		return
+	}
+	if leg.fromN++; leg.fromN%50 == 0 {
+		m.jitter.WithLabelValues(DirFromAgent).Observe(leg.fromAg.snapshot().JitterMs / 1000)
+	}
+	remote := leg.remote
+	if !remote.IsValid() {
+		leg.mu.Unlock()
+		m.dropped.WithLabelValues(dropNoRemote).Inc()
+		return
+	}
+	if leg.out.rewrite(uint64(browserGen)<<32|uint64(pkt.SSRC), &pkt.Header, now) {
+		pkt.Marker = true
+	}
+	pkt.SSRC = leg.outSSRC
+	pkt.PayloadType = 0
+	pkt.Extension, pkt.Extensions = false, nil // the browser's header extensions mean nothing to Asterisk
+	pkt.Padding, pkt.PaddingSize = false, 0
+	b, err := pkt.Header.MarshalTo(leg.buf[:cap(leg.buf)])
+	if err == nil {
+		out := append(leg.buf[:b], pkt.Payload...)
+		if leg.muted {
+			for i := b; i < len(out); i++ {
+				out[i] = media.SilencePCMU
+			}
+		}
+		_, err = leg.conn.WriteToUDPAddrPort(out, remote)
+	}
+	leg.mu.Unlock()
+	if err != nil {
+		m.dropped.WithLabelValues("send_error").Inc()
+	}
+}

@@ -1,0 +1,369 @@
+// hotline agent page: login, state, calls, and the shift-long WebRTC session. Plain JS, no build.
+'use strict';
+
+const I18N = {
+  ru: {
+    quality: 'Связь', logout: 'Выйти', login_title: 'Вход оператора', agent_id: 'Логин', password: 'Пароль',
+    login: 'Войти', my_state: 'Мой статус', available: 'Готов', pause: 'Перерыв', auto_answer: 'Автоответ',
+    call: 'Звонок', no_call: 'Нет звонка', caller: 'Номер', caller_type: 'Тип', queue: 'Очередь', waited: 'Ожидал',
+    entered: 'Введено', ivr_path: 'Путь в IVR', answer: 'Ответить', reject: 'Отклонить', hold: 'Удержание',
+    resume: 'Вернуть', mute: 'Микрофон выкл.', unmute: 'Микрофон вкл.', hangup: 'Завершить', to_queue: 'В очередь',
+    to_agent: 'Оператору', to_number: 'На номер', target: 'Куда', transfer: 'Перевести', consult: 'Консультация',
+    complete: 'Соединить', cancel_consult: 'Вернуться', wrapup: 'Завершение обработки', disposition: 'Результат',
+    note: 'Заметка', wrapup_done: 'Готово', calls_today: 'Звонки сегодня', refresh: 'обновить', time: 'Время',
+    talk: 'Разговор', shortcuts: 'Горячие клавиши', hold_toggle: 'Удержание / вернуть',
+    mute_toggle: 'Микрофон выкл. / вкл.', dtmf: 'Тональный набор (в разговоре)', transfer_focus: 'Перевод: поле «куда»',
+    lang_toggle: 'Русский / English', help_toggle: 'Показать / скрыть эту справку',
+    st_available: 'Готов', st_paused: 'Перерыв', st_ringing: 'Вызов', st_on_call: 'Разговор', st_wrapup: 'Обработка',
+    st_logged_out: 'Не в сети', cs_ringing: 'входящий', cs_connected: 'разговор', cs_held: 'на удержании',
+    cs_consulting: 'консультация', cs_ended: 'завершён', cs_wrapup: 'обработка',
+    q_good: 'хорошая', q_fair: 'средняя', q_poor: 'плохая', q_none: '—',
+    reconnecting: 'Связь с сервером потеряна, переподключение…', mic_denied: 'Нет доступа к микрофону',
+    bad_credentials: 'Неверный логин или пароль', login_failed: 'Вход не удался', error: 'Ошибка',
+    not_your_call: 'Это не ваш звонок', no_such_call: 'Звонок уже завершён', invalid_state: 'Сейчас это невозможно',
+    replaced: 'Звук открыт в другой вкладке.', take_over: 'Перенести сюда',
+    seconds: 'с', private: 'частное лицо', business: 'организация',
+  },
+  en: {
+    quality: 'Link', logout: 'Log out', login_title: 'Agent login', agent_id: 'Login', password: 'Password',
+    login: 'Log in', my_state: 'My state', available: 'Available', pause: 'Pause', auto_answer: 'Auto-answer',
+    call: 'Call', no_call: 'No call', caller: 'Number', caller_type: 'Type', queue: 'Queue', waited: 'Waited',
+    entered: 'Entered', ivr_path: 'IVR path', answer: 'Answer', reject: 'Reject', hold: 'Hold', resume: 'Resume',
+    mute: 'Mute', unmute: 'Unmute', hangup: 'Hang up', to_queue: 'To queue', to_agent: 'To agent',
+    to_number: 'To number', target: 'Where', transfer: 'Transfer', consult: 'Consult', complete: 'Complete',
+    cancel_consult: 'Back to caller', wrapup: 'Wrap-up', disposition: 'Disposition', note: 'Note',
+    wrapup_done: 'Done', calls_today: 'Calls today', refresh: 'refresh', time: 'Time', talk: 'Talk',
+    shortcuts: 'Keyboard shortcuts', hold_toggle: 'Hold / resume', mute_toggle: 'Mute / unmute',
+    dtmf: 'DTMF (during a call)', transfer_focus: 'Transfer: focus “where”', lang_toggle: 'Русский / English',
+    help_toggle: 'Show / hide this help', st_available: 'Available', st_paused: 'Paused', st_ringing: 'Ringing',
+    st_on_call: 'On call', st_wrapup: 'Wrap-up', st_logged_out: 'Offline', cs_ringing: 'incoming',
+    cs_connected: 'talking', cs_held: 'on hold', cs_consulting: 'consulting', cs_ended: 'ended', cs_wrapup: 'wrap-up',
+    q_good: 'good', q_fair: 'fair', q_poor: 'poor', q_none: '—',
+    reconnecting: 'Lost the server, reconnecting…', mic_denied: 'No microphone access',
+    bad_credentials: 'Wrong login or password', login_failed: 'Login failed', error: 'Error',
+    not_your_call: 'Not your call', no_such_call: 'The call is over', invalid_state: 'Not possible now',
+    replaced: 'The audio is open in another tab.', take_over: 'Use this tab',
+    seconds: 's', private: 'private person', business: 'business',
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const ds = document.body.dataset;
+
+let lang = localStorage.getItem('hotline.lang') || 'ru';
+const t = (k) => (I18N[lang] && I18N[lang][k]) || I18N.ru[k] || k;
+
+function applyLang() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-ph]')) el.placeholder = t(el.dataset.i18nPh);
+  render();
+}
+function setLang(l) { lang = l; localStorage.setItem('hotline.lang', l); applyLang(); }
+
+// ---- state ----
+const S = {
+  agent: null, iceServers: [], ws: null, backoff: 500, seq: 0, loggedIn: false,
+  pc: null, mic: null, offerID: '', agentState: '', calls: new Map(), current: '', muted: false,
+  wrapup: null, stats: null, replaced: false,
+};
+window.hotline = S; // for people debugging and for tests
+
+function toast(text) {
+  const el = $('toast'); el.textContent = text; el.hidden = false;
+  clearTimeout(toast.timer); toast.timer = setTimeout(() => { el.hidden = true; }, 4000);
+}
+
+// ---- login ----
+async function checkSession() {
+  const r = await fetch('me', { credentials: 'same-origin' });
+  if (r.ok) { const j = await r.json(); startDesk(j.agent); } else showLogin();
+}
+function showLogin() {
+  S.loggedIn = false; $('desk').hidden = true; $('btn-logout').hidden = true; $('login').hidden = false;
+  $('login-agent').focus();
+}
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('login-error').textContent = '';
+  try {
+    const r = await fetch('login', {
+      method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ agent: $('login-agent').value.trim(), password: $('login-password').value }),
+    });
+    if (r.status === 401) { $('login-error').textContent = t('bad_credentials'); return; }
+    if (!r.ok) { $('login-error').textContent = t('login_failed'); return; }
+    $('login-password').value = '';
+    startDesk((await r.json()).agent);
+  } catch (e) { $('login-error').textContent = t('login_failed'); }
+});
+$('btn-logout').addEventListener('click', async () => {
+  S.loggedIn = false;
+  await fetch('logout', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  if (S.ws) S.ws.close();
+  if (S.pc) { S.pc.close(); S.pc = null; }
+  ds.pc = 'none';
+  showLogin();
+});
+
+function startDesk(agent) {
+  S.agent = agent; S.loggedIn = true;
+  if (!localStorage.getItem('hotline.lang') && agent.lang) { lang = agent.lang; }
+  $('agent-name').textContent = agent.name || agent.id;
+  $('login').hidden = true; $('desk').hidden = false; $('btn-logout').hidden = false;
+  const aa = localStorage.getItem('hotline.autoanswer.' + agent.id);
+  $('auto-answer').checked = aa === null ? !!agent.auto_answer : aa === '1';
+  const pr = $('pause-reason'); pr.textContent = '';
+  for (const r of (agent.pause_reasons || [])) pr.append(new Option(r, r));
+  pr.hidden = pr.options.length === 0;
+  applyLang();
+  connect();
+}
+
+// ---- signaling ----
+function connect() {
+  if (!S.loggedIn) return;
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/agent/ws');
+  S.ws = ws;
+  ws.onopen = () => { S.backoff = 500; ds.ws = 'open'; $('banner').hidden = true; };
+  ws.onmessage = (ev) => { let m; try { m = JSON.parse(ev.data); } catch (e) { return; } handle(m); };
+  ws.onclose = async () => {
+    if (S.ws !== ws) return;
+    ds.ws = 'closed';
+    if (!S.loggedIn) return;
+    $('banner').textContent = t('reconnecting'); $('banner').hidden = false;
+    try { const r = await fetch('me', { credentials: 'same-origin' }); if (r.status === 401) { showLogin(); return; } } catch (e) { /* server down: retry */ }
+    setTimeout(connect, S.backoff);
+    S.backoff = Math.min(S.backoff * 2, 5000);
+  };
+}
+function send(type, body) {
+  if (!S.ws || S.ws.readyState !== WebSocket.OPEN) { toast(t('reconnecting')); return ''; }
+  const id = 'r' + (++S.seq);
+  S.ws.send(JSON.stringify(Object.assign({ type, id }, body || {})));
+  return id;
+}
+
+function handle(m) {
+  const c = m.call && typeof m.call === 'object' ? m.call : null;
+  switch (m.type) {
+    case 'hello':
+      S.iceServers = m.ice_servers || [];
+      if (!S.replaced && (!S.pc || S.pc.connectionState !== 'connected')) negotiate();
+      send('calls.today.get');
+      break;
+    case 'answer':
+      if (S.pc && m.id === S.offerID) S.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).catch((e) => toast(String(e)));
+      break;
+    case 'state':
+      S.agentState = m.state; break;
+    case 'call.ringing':
+      S.calls.set(c.id, { info: c, status: 'ringing' }); S.current = c.id;
+      if ($('auto-answer').checked) send('call.answer', { call: c.id });
+      break;
+    case 'call.connected': {
+      const k = S.calls.get(m.call) || { info: m.info || { id: m.call } };
+      if (m.info) k.info = m.info;
+      k.status = 'connected'; S.calls.set(m.call, k); S.current = m.call; S.muted = false; break;
+    }
+    case 'call.held': setStatus(m.call, 'held'); break;
+    case 'call.resumed': setStatus(m.call, 'connected'); break;
+    case 'call.muted': S.muted = true; break;
+    case 'call.unmuted': S.muted = false; break;
+    case 'call.consulting': setStatus(m.call, 'consulting'); break;
+    case 'call.ended':
+      setStatus(m.call, 'ended');
+      if (S.current === m.call && !S.wrapup) { S.calls.delete(m.call); S.current = ''; }
+      break;
+    case 'wrapup.started': openWrapup(m); break;
+    case 'wrapup.ended':
+      S.calls.delete(m.call); if (S.current === m.call) S.current = '';
+      if (S.wrapup && S.wrapup.call === m.call) closeWrapup();
+      send('calls.today.get');
+      break;
+    case 'session.replaced':
+      // Another tab of this agent took the audio: stand down instead of taking it back.
+      S.replaced = true; if (S.pc) { S.pc.close(); S.pc = null; } ds.pc = 'replaced'; $('replaced').hidden = false;
+      break;
+    case 'calls.today': renderCalls(m.calls || []); break;
+    case 'stats': S.stats = m; break;
+    case 'error':
+      ds.lasterror = m.code || 'error';
+      toast(t(m.code) !== m.code ? t(m.code) : (t('error') + ': ' + m.message));
+      break;
+  }
+  render();
+}
+function setStatus(id, status) { const k = S.calls.get(id); if (k) k.status = status; }
+
+// ---- WebRTC: one PeerConnection for the shift, renegotiated after a reload or a failure ----
+async function negotiate() {
+  if (S.pc) { S.pc.close(); }
+  const pc = new RTCPeerConnection({ iceServers: S.iceServers });
+  S.pc = pc; ds.pc = 'new';
+  if (!S.mic) {
+    try {
+      // Processing off: it distorts a line that Asterisk already treats, and costs ~19 dB on tones.
+      S.mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false }, video: false });
+    } catch (e) { toast(t('mic_denied')); }
+  }
+  if (S.pc !== pc) return;
+  const track = S.mic && S.mic.getAudioTracks()[0];
+  if (track) { track.enabled = true; pc.addTransceiver(track, { direction: 'sendrecv', streams: [S.mic] }); } else pc.addTransceiver('audio', { direction: 'recvonly' });
+  pc.ontrack = (ev) => {
+    const a = $('remote-audio');
+    a.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+    a.play().catch(() => {});
+  };
+  pc.onconnectionstatechange = () => {
+    if (S.pc !== pc) return;
+    ds.pc = pc.connectionState;
+    if (pc.connectionState === 'failed') setTimeout(() => { if (S.pc === pc && !S.replaced) negotiate(); }, 500);
+    if (pc.connectionState === 'disconnected') setTimeout(() => { if (S.pc === pc && !S.replaced && pc.connectionState === 'disconnected') negotiate(); }, 4000);
+    render();
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  // No trickle: send the offer with every candidate (bounded wait: a stuck STUN server must not stall us).
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    const done = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+    pc.addEventListener('icegatheringstatechange', done);
+    setTimeout(resolve, 3000);
+  });
+  if (S.pc !== pc) return;
+  S.offerID = send('offer', { sdp: pc.localDescription.sdp });
+}
+
+// ---- actions ----
+const cur = () => S.calls.get(S.current);
+const act = (type, extra) => { if (S.current) send(type, Object.assign({ call: S.current }, extra || {})); };
+function answer() { const k = cur(); if (k && k.status === 'ringing') act('call.answer'); }
+function reject() { const k = cur(); if (k && k.status === 'ringing') act('call.reject'); }
+function holdToggle() { const k = cur(); if (!k) return; if (k.status === 'connected') act('call.hold'); else if (k.status === 'held') act('call.resume'); }
+function muteToggle() { const k = cur(); if (!k || k.status !== 'connected') return; act(S.muted ? 'call.unmute' : 'call.mute'); }
+function hangup() { const k = cur(); if (k && ['connected', 'held', 'consulting'].includes(k.status)) act('call.hangup'); }
+function dtmf(d) { const k = cur(); if (k && k.status === 'connected') act('call.dtmf', { digits: d }); }
+function target() { return { kind: $('transfer-kind').value, value: $('transfer-target').value.trim() }; }
+
+$('state-available').addEventListener('click', () => send('state.set', { state: 'available' }));
+$('state-pause').addEventListener('click', () => send('state.set', { state: 'paused', reason: $('pause-reason').value || '' }));
+$('auto-answer').addEventListener('change', (e) => { if (S.agent) localStorage.setItem('hotline.autoanswer.' + S.agent.id, e.target.checked ? '1' : '0'); });
+$('btn-answer').addEventListener('click', answer);
+$('btn-reject').addEventListener('click', reject);
+$('btn-hold').addEventListener('click', holdToggle);
+$('btn-mute').addEventListener('click', muteToggle);
+$('btn-hangup').addEventListener('click', hangup);
+for (const b of document.querySelectorAll('#keypad [data-digit]')) b.addEventListener('click', () => dtmf(b.dataset.digit));
+$('transfer-form').addEventListener('submit', (e) => { e.preventDefault(); if (target().value) act('call.transfer', { target: target() }); });
+$('btn-consult').addEventListener('click', () => { if (target().value) act('call.consult', { target: target() }); });
+$('btn-complete').addEventListener('click', () => act('call.complete'));
+$('btn-cancel-consult').addEventListener('click', () => act('call.cancel'));
+$('btn-take-over').addEventListener('click', () => { S.replaced = false; $('replaced').hidden = true; negotiate(); });
+$('btn-refresh-calls').addEventListener('click', () => send('calls.today.get'));
+$('lang-ru').addEventListener('click', () => setLang('ru'));
+$('lang-en').addEventListener('click', () => setLang('en'));
+
+function openWrapup(m) {
+  S.wrapup = { call: m.call, until: m.seconds ? Date.now() + m.seconds * 1000 : 0 };
+  const k = S.calls.get(m.call) || { info: { id: m.call } };
+  k.status = 'wrapup'; S.calls.set(m.call, k); S.current = m.call;
+  const sel = $('wrapup-disposition'); sel.textContent = '';
+  for (const d of (m.dispositions || (S.agent && S.agent.dispositions) || [])) sel.append(new Option(d.label || d.code, d.code));
+  $('wrapup-note').value = '';
+  $('wrapup').hidden = false;
+  sel.focus();
+}
+function closeWrapup() { S.wrapup = null; $('wrapup').hidden = true; }
+$('wrapup').addEventListener('submit', (e) => {
+  e.preventDefault();
+  if (!S.wrapup) return;
+  send('call.wrapup', { call: S.wrapup.call, disposition: $('wrapup-disposition').value, note: $('wrapup-note').value });
+});
+setInterval(() => {
+  const el = $('wrapup-timer');
+  el.textContent = S.wrapup && S.wrapup.until ? Math.max(0, Math.round((S.wrapup.until - Date.now()) / 1000)) + ' ' + t('seconds') : '';
+}, 1000);
+
+// ---- keyboard ----
+document.addEventListener('keydown', (e) => {
+  if (!S.loggedIn) return;
+  const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+  if (e.key === 'Escape') { if (typing) e.target.blur(); return; }
+  if (e.altKey && !e.ctrlKey) {
+    if (e.key === '1') { e.preventDefault(); $('state-available').click(); }
+    else if (e.key === '2') { e.preventDefault(); $('state-pause').click(); }
+    else if (e.key.toLowerCase() === 'l' || e.code === 'KeyL') { e.preventDefault(); setLang(lang === 'ru' ? 'en' : 'ru'); }
+    return;
+  }
+  if (typing || e.ctrlKey || e.metaKey) return;
+  const k = e.code;
+  if (k === 'KeyA') answer();
+  else if (k === 'KeyR') reject();
+  else if (k === 'KeyH') holdToggle();
+  else if (k === 'KeyM') muteToggle();
+  else if (k === 'KeyE') hangup();
+  else if (k === 'KeyT') { e.preventDefault(); $('transfer-target').focus(); }
+  else if (e.key === '?') { $('help').open = !$('help').open; }
+  else if (/^[0-9*#]$/.test(e.key)) dtmf(e.key);
+  else return;
+});
+
+// ---- rendering ----
+function fmtWait(s) { s = s || 0; return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0'); }
+function render() {
+  ds.state = S.agentState || '';
+  $('agent-state').textContent = S.agentState ? t('st_' + S.agentState) : '';
+  const k = cur();
+  const st = k ? k.status : '';
+  ds.call = k ? S.current : ''; ds.callstatus = st;
+  $('no-call').hidden = !!k; $('call-info').hidden = !k;
+  $('call-status').textContent = st ? t('cs_' + st) : '';
+  if (k) {
+    const i = k.info || {};
+    $('call-number').textContent = i.caller_number || '';
+    $('call-type').textContent = i.caller_type ? t(i.caller_type) : '';
+    $('call-queue').textContent = i.queue || '';
+    $('call-wait').textContent = i.wait_seconds != null ? fmtWait(i.wait_seconds) : '';
+    $('call-entered').textContent = Object.entries(i.entered || {}).map(([a, b]) => a + ': ' + b).join(', ');
+    $('call-path').textContent = (i.ivr_path || []).join(' → ');
+  }
+  const talking = st === 'connected';
+  $('btn-answer').disabled = st !== 'ringing';
+  $('btn-reject').disabled = st !== 'ringing';
+  $('btn-hold').disabled = !(talking || st === 'held');
+  $('hold-label').textContent = t(st === 'held' ? 'resume' : 'hold');
+  $('btn-mute').disabled = !talking;
+  $('mute-label').textContent = t(S.muted ? 'unmute' : 'mute');
+  $('btn-hangup').disabled = !(talking || st === 'held' || st === 'consulting');
+  for (const b of document.querySelectorAll('#keypad [data-digit]')) b.disabled = !talking;
+  $('btn-transfer').disabled = !(talking || st === 'held');
+  $('btn-consult').disabled = !(talking || st === 'held');
+  $('btn-complete').disabled = st !== 'consulting';
+  $('btn-cancel-consult').disabled = st !== 'consulting';
+  renderQuality();
+}
+function renderQuality() {
+  let q = 'none';
+  const s = S.stats;
+  if (S.pc && S.pc.connectionState === 'failed') q = 'poor';
+  else if (s && s.call && cur()) {
+    const lossOf = (d) => (d && d.packets ? d.lost / (d.packets + d.lost) : 0);
+    const loss = Math.max(lossOf(s.to_agent), lossOf(s.from_agent));
+    const jit = Math.max((s.to_agent || {}).jitter_ms || 0, (s.from_agent || {}).jitter_ms || 0);
+    q = !s.connected || loss > 0.05 || jit > 60 ? 'poor' : loss > 0.01 || jit > 30 ? 'fair' : 'good';
+    $('quality').title = 'loss ' + (loss * 100).toFixed(1) + '%, jitter ' + jit.toFixed(1) + ' ms';
+  } else if (S.pc && S.pc.connectionState === 'connected') q = 'good';
+  $('quality').dataset.q = q;
+  $('quality-text').textContent = t('q_' + q);
+}
+function renderCalls(calls) {
+  const tb = $('calls-today').tBodies[0]; tb.textContent = '';
+  for (const c of calls) {
+    const tr = tb.insertRow();
+    const when = c.started_at ? new Date(c.started_at).toLocaleTimeString(lang) : '';
+    for (const v of [when, c.caller_number, c.queue, fmtWait(c.talk_seconds), c.disposition || '']) tr.insertCell().textContent = v;
+  }
+}
+
+applyLang();
+checkSession();

@@ -1,0 +1,229 @@
+package softphone
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// wsConn is one open page of an agent.
+type wsConn struct {
+	s      *Server
+	agent  Agent
+	token  string
+	ws     *websocket.Conn
+	log    *slog.Logger
+	send   chan []byte
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+	reason string
+}
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	agent, token, ok := s.session(r)
+	if !ok {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not logged in"})
+		return
+	}
+	// Accept checks that Origin is this host: another site cannot open an agent's socket with
+	// the agent's cookie.
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.log.Info("websocket accept", "agent", agent.ID, "err", err)
+		return
+	}
+	ws.SetReadLimit(maxWSMessage)
+	ctx, cancel := context.WithCancel(r.Context())
+	c := &wsConn{
+		s: s, agent: agent, token: token, ws: ws,
+		log:  s.log.With("agent", agent.ID),
+		send: make(chan []byte, sendQueueLen),
+		ctx:  ctx, cancel: cancel,
+	}
+	if !s.register(c) {
+		ws.Close(websocket.StatusGoingAway, "server closing")
+		cancel()
+		return
+	}
+	defer s.unregister(c)
+	c.log.Info("agent page connected")
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); c.writeLoop() }()
+	if s.gw != nil && s.cfg.StatsInterval > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.statsLoop(s.cfg.StatsInterval) }()
+	}
+	c.readLoop()
+	c.close("")
+	wg.Wait()
+	c.log.Info("agent page disconnected", "reason", c.reason)
+}
+
+// register adds c and queues its hello and the replay under one lock, so no push slips between.
+func (s *Server) register(c *wsConn) bool {
+	hello := Hello{Agent: c.agent, ICEServers: []ICEServer{}}
+	if s.gw != nil && s.gw.ICEServers() != nil {
+		hello.ICEServers = s.gw.ICEServers()
+	}
+	b, _ := encodeMessage(hello)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	set := s.conns[c.agent.ID]
+	if set == nil {
+		set = make(map[*wsConn]struct{})
+		s.conns[c.agent.ID] = set
+	}
+	set[c] = struct{}{}
+	c.push(b)
+	if rl := s.replay[c.agent.ID]; rl != nil {
+		for _, m := range rl.messages() {
+			c.push(m)
+		}
+	}
+	return true
+}
+
+func (s *Server) unregister(c *wsConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if set := s.conns[c.agent.ID]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(s.conns, c.agent.ID)
+		}
+	}
+}
+
+func (s *Server) hasConns(agentID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns[agentID]) > 0
+}
+
+// pushOthers sends m to the agent's pages other than except.
+func (s *Server) pushOthers(agentID string, except *wsConn, m Message) {
+	b, err := encodeMessage(m)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	var cs []*wsConn
+	for c := range s.conns[agentID] {
+		if c != except {
+			cs = append(cs, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range cs {
+		c.push(b)
+	}
+}
+
+// closeSession closes the pages of one session (logout).
+func (s *Server) closeSession(agentID, token string) {
+	s.mu.Lock()
+	var cs []*wsConn
+	for c := range s.conns[agentID] {
+		if c.token == token {
+			cs = append(cs, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range cs {
+		c.close("logged out")
+		s.unregister(c)
+	}
+}
+
+// push queues b; a page too slow to take 64 messages is cut off (it reconnects and gets the
+// replay).
+func (c *wsConn) push(b []byte) {
+	select {
+	case c.send <- b:
+	default:
+		c.close("too slow")
+	}
+}
+
+func (c *wsConn) close(reason string) {
+	c.once.Do(func() {
+		c.reason = reason
+		c.cancel()
+	})
+}
+
+func (c *wsConn) writeLoop() {
+	defer func() {
+		status := websocket.StatusNormalClosure
+		if c.reason != "" {
+			status = websocket.StatusPolicyViolation
+		}
+		_ = c.ws.Close(status, c.reason)
+	}()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case b := <-c.send:
+			ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+			err := c.ws.Write(ctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				c.close("")
+				return
+			}
+		}
+	}
+}
+
+func (c *wsConn) readLoop() {
+	for {
+		typ, data, err := c.ws.Read(c.ctx)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) && websocket.CloseStatus(err) == -1 {
+				c.log.Debug("websocket read", "err", err)
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			c.reply(Error{Code: "bad_message", Message: "text messages only"})
+			continue
+		}
+		c.reply(c.s.dispatch(c.ctx, c.agent.ID, c, data))
+	}
+}
+
+func (c *wsConn) reply(m Message) {
+	b, err := encodeMessage(m)
+	if err != nil {
+		c.log.Error("encode reply", "err", err)
+		return
+	}
+	c.push(b)
+}
+
+func (c *wsConn) statsLoop(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			if st, ok := c.s.gw.Stats(c.agent.ID); ok {
+				c.reply(Stats{LegStats: st, Connected: c.s.gw.Connected(c.agent.ID)})
+			}
+		}
+	}
+}
