@@ -1,0 +1,408 @@
+package acd
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestBasicFlow(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1")
+	e.enqueue("c1", "sales", 0)
+	got := e.dispatch()
+	if got["c1"] != "a1" {
+		t.Fatalf("dispatch = %v, want c1→a1", got)
+	}
+	if st := e.agent("a1").State; st != Ringing {
+		t.Fatalf("a1 %s, want ringing", st)
+	}
+	if _, err := e.c.Accept(e.ctx, "c1", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.c.Finish(e.ctx, "c1", "a1"))
+	if st := e.agent("a1").State; st != WrapUp {
+		t.Fatalf("a1 %s, want wrapup", st)
+	}
+	e.clock.Advance(10 * time.Second)
+	if st := e.agent("a1").State; st != Available {
+		t.Fatalf("a1 %s after wrap-up time, want available", st)
+	}
+	e.must(e.c.Verify(e.ctx))
+}
+
+func TestErrors(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1")
+	e.enqueue("c1", "sales", 0)
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"unknown agent", e.c.Login(e.ctx, "zz"), ErrUnknownAgent},
+		{"unknown queue", func() error { _, err := e.c.Enqueue(e.ctx, Waiting{CallID: "x", Queue: "nope"}); return err }(), ErrUnknownQueue},
+		{"duplicate call", func() error { _, err := e.c.Enqueue(e.ctx, Waiting{CallID: "c1", Queue: "sales"}); return err }(), ErrDuplicateCall},
+		{"accept not ringing", func() error { _, err := e.c.Accept(e.ctx, "c1", "a1"); return err }(), ErrNotRinging},
+		{"finish not on call", e.c.Finish(e.ctx, "c1", "a1"), ErrNotOnCall},
+		{"unknown call", e.c.RingNoAnswer(e.ctx, "nope", "a1"), ErrUnknownCall},
+		{"pause offline", e.c.Pause(e.ctx, "a2", "lunch"), ErrNotLoggedIn},
+		{"bad call id", func() error { _, err := e.c.Enqueue(e.ctx, Waiting{CallID: "a b", Queue: "sales"}); return err }(), ErrBadRequest},
+	}
+	for _, tc := range tests {
+		if !errors.Is(tc.err, tc.want) {
+			t.Errorf("%s: err = %v, want %v", tc.name, tc.err, tc.want)
+		}
+	}
+	e.dispatch()
+	if err := e.c.Logout(e.ctx, "a1"); !errors.Is(err, ErrAgentBusy) {
+		t.Errorf("logout while ringing: %v, want ErrAgentBusy", err)
+	}
+	if err := e.c.Pause(e.ctx, "a1", "x"); !errors.Is(err, ErrAgentBusy) {
+		t.Errorf("pause while ringing: %v, want ErrAgentBusy", err)
+	}
+	if _, err := e.c.Accept(e.ctx, "c1", "a2"); !errors.Is(err, ErrNotRinging) {
+		t.Errorf("accept by another agent: %v, want ErrNotRinging", err)
+	}
+}
+
+// TestStrategies: each queue's strategy picks the expected agent among a1, a2, a3 (logged in in that
+// order, so a1 has been idle longest).
+func TestStrategies(t *testing.T) {
+	tests := []struct {
+		name  string
+		queue string
+		setup func(e *env)
+		want  string
+	}{
+		{"longest idle", "sales", nil, "a1"},
+		{"longest idle after a1 worked", "sales", func(e *env) {
+			e.enqueue("w", "support", 0)
+			e.dispatch() // a1 takes it (support: a1, a3; a1 idle longest)
+			e.c.Accept(e.ctx, "w", "a1")
+			e.must(e.c.Finish(e.ctx, "w", "a1")) // support: no wrap-up, a1 idle from now
+		}, "a2"},
+		{"best skill", "vip", nil, "a2"},
+		{"least calls", "least", func(e *env) {
+			for i, a := range []string{"a1", "a2"} {
+				id := "w" + a
+				e.enqueue(id, "least", 0)
+				got := e.dispatch()
+				if got[id] != a {
+					e.t.Fatalf("warm-up %d: %v", i, got)
+				}
+				e.c.Accept(e.ctx, id, a)
+				e.must(e.c.Finish(e.ctx, id, a))
+				e.must(e.c.SetAvailable(e.ctx, a))
+			}
+		}, "a3"},
+		{"linear ignores idle time", "lin", func(e *env) {
+			e.must(e.c.Pause(e.ctx, "a1", "x"))
+			e.must(e.c.SetAvailable(e.ctx, "a1")) // a1 now idle shortest, still first in line
+		}, "a1"},
+		{"ring all", "ring", nil, "a1 a2 a3"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, testCenter)
+			e.login("a1", "a2", "a3")
+			if tc.setup != nil {
+				tc.setup(e)
+			}
+			e.enqueue("c", tc.queue, 0)
+			if got := e.dispatch()["c"]; got != tc.want {
+				t.Fatalf("c offered to %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRingAllAccept(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1", "a2", "a3")
+	e.enqueue("c", "ring", 0)
+	e.dispatch()
+	released, err := e.c.Accept(e.ctx, "c", "a2")
+	e.must(err)
+	if !reflect.DeepEqual(released, []string{"a1", "a3"}) {
+		t.Fatalf("released %v", released)
+	}
+	for id, want := range map[string]AgentState{"a1": Available, "a2": OnCall, "a3": Available} {
+		if st := e.agent(id).State; st != want {
+			t.Errorf("%s %s, want %s", id, st, want)
+		}
+	}
+	e.must(e.c.Verify(e.ctx))
+	// a1 kept its idle time: the next longest-idle call still goes to it.
+	e.enqueue("d", "sales", 0)
+	if got := e.dispatch()["d"]; got != "a1" {
+		t.Fatalf("d → %q, want a1", got)
+	}
+}
+
+func TestPriorities(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.enqueue("low", "sales", 0)
+	e.clock.Advance(30 * time.Second)
+	e.enqueue("high", "sales", 1) // one caller-priority point = 60 s: overtakes a 30 s head start
+	e.clock.Advance(10 * time.Second)
+	e.enqueue("later", "sales", 0)
+	if got := e.waiting("sales"); !reflect.DeepEqual(got, []string{"high", "low", "later"}) {
+		t.Fatalf("order %v", got)
+	}
+	p, err := e.c.Position(e.ctx, "low")
+	e.must(err)
+	if p.Position != 2 {
+		t.Fatalf("low at %d, want 2", p.Position)
+	}
+}
+
+// TestCrossQueueFairness: a1 serves sales and support and vip. It takes the caller with the longest
+// effective wait: wait + queue priority × 30 s + caller priority × 60 s.
+func TestCrossQueueFairness(t *testing.T) {
+	tests := []struct {
+		name  string
+		calls []struct {
+			id, q string
+			prio  int
+			after time.Duration // clock advance before enqueue
+		}
+		want string
+	}{
+		{"older wins across queues", []struct {
+			id, q string
+			prio  int
+			after time.Duration
+		}{{"s1", "sales", 0, 0}, {"u1", "support", 0, time.Second}}, "s1"},
+		{"queue priority worth 30 s per point", []struct {
+			id, q string
+			prio  int
+			after time.Duration
+		}{{"s1", "sales", 0, 0}, {"v1", "vip", 0, 59 * time.Second}}, "v1"}, // vip prio 2 = 60 s > 59 s
+		{"queue priority not enough", []struct {
+			id, q string
+			prio  int
+			after time.Duration
+		}{{"s1", "sales", 0, 0}, {"v1", "vip", 0, 61 * time.Second}}, "s1"},
+		{"caller priority", []struct {
+			id, q string
+			prio  int
+			after time.Duration
+		}{{"s1", "sales", 0, 0}, {"u1", "support", 1, 50 * time.Second}}, "u1"},
+		{"tie by queue name", []struct {
+			id, q string
+			prio  int
+			after time.Duration
+		}{{"s2", "support", 0, 0}, {"s1", "sales", 0, 0}}, "s1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, testCenter)
+			for _, c := range tc.calls {
+				e.clock.Advance(c.after)
+				e.enqueue(c.id, c.q, c.prio)
+			}
+			e.clock.Advance(time.Minute)
+			e.login("a1")
+			got := e.dispatch()
+			if len(got) != 1 {
+				t.Fatalf("dispatch %v, want one offer", got)
+			}
+			for call := range got {
+				if call != tc.want {
+					t.Fatalf("a1 got %s, want %s", call, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestRingNoAnswerToHead(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1")
+	e.enqueue("c1", "sales", 0)
+	e.dispatch()
+	e.clock.Advance(5 * time.Second)
+	e.enqueue("c2", "sales", 5) // a much higher priority caller arrives while c1 rings
+	e.must(e.c.RingNoAnswer(e.ctx, "c1", "a1"))
+	if got := e.waiting("sales"); !reflect.DeepEqual(got, []string{"c1", "c2"}) {
+		t.Fatalf("after ring-no-answer: %v, want c1 at the head", got)
+	}
+	a := e.agent("a1")
+	if a.State != Paused || a.Reason != ReasonNoAnswer {
+		t.Fatalf("a1 %s %q, want paused %q", a.State, a.Reason, ReasonNoAnswer)
+	}
+	snap, _ := e.c.Snapshot(e.ctx)
+	for _, c := range snap.Calls {
+		if c.ID == "c1" && !c.EnqueuedAt.Equal(time.UnixMilli(1_780_000_000_000+1000)) {
+			t.Fatalf("c1 enqueued at %v: enqueue time changed", c.EnqueuedAt)
+		}
+	}
+	e.login("a2")
+	if got := e.dispatch(); got["c1"] != "a2" {
+		t.Fatalf("redispatch %v, want c1→a2", got)
+	}
+}
+
+func TestWrapUpExpiry(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1")
+	e.enqueue("c1", "sales", 0)
+	e.dispatch()
+	e.c.Accept(e.ctx, "c1", "a1")
+	e.must(e.c.Finish(e.ctx, "c1", "a1"))
+	e.enqueue("c2", "sales", 0)
+	e.clock.Advance(9999 * time.Millisecond)
+	if got := e.dispatch(); len(got) != 0 {
+		t.Fatalf("offered during wrap-up: %v", got)
+	}
+	e.clock.Advance(time.Millisecond)
+	if got := e.dispatch(); got["c2"] != "a1" {
+		t.Fatalf("after wrap-up: %v, want c2→a1", got)
+	}
+}
+
+func TestPauseLogout(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1", "a2")
+	e.must(e.c.Pause(e.ctx, "a1", "lunch"))
+	e.must(e.c.Logout(e.ctx, "a2"))
+	e.enqueue("c1", "sales", 0)
+	if got := e.dispatch(); len(got) != 0 {
+		t.Fatalf("offered to paused/offline: %v", got)
+	}
+	if a := e.agent("a1"); a.State != Paused || a.Reason != "lunch" {
+		t.Fatalf("a1 %+v", a)
+	}
+	if a := e.agent("a2"); a.State != Offline {
+		t.Fatalf("a2 %+v", a)
+	}
+	e.must(e.c.SetAvailable(e.ctx, "a1"))
+	if got := e.dispatch(); got["c1"] != "a1" {
+		t.Fatalf("after unpause: %v", got)
+	}
+}
+
+func TestAbandon(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1", "a2")
+	e.enqueue("c1", "sales", 0)
+	e.dispatch()
+	e.clock.Advance(3 * time.Second)
+	freed, err := e.c.Abandon(e.ctx, "c1")
+	e.must(err)
+	if !reflect.DeepEqual(freed, []string{"a1"}) {
+		t.Fatalf("freed %v", freed)
+	}
+	if st := e.agent("a1").State; st != Available {
+		t.Fatalf("a1 %s after abandon while ringing, want available", st)
+	}
+	e.must(e.c.Verify(e.ctx))
+	// a1 kept its place: it still gets the next call before a2.
+	e.enqueue("c2", "sales", 0)
+	if got := e.dispatch(); got["c2"] != "a1" {
+		t.Fatalf("%v, want c2→a1", got)
+	}
+	// Abandon while waiting.
+	e.enqueue("c3", "sales", 0)
+	e.enqueue("c4", "support", 0)
+	e.must(e.c.Pause(e.ctx, "a2", "x"))
+	if _, err := e.c.Abandon(e.ctx, "c3"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.waiting("sales"); len(got) != 0 {
+		t.Fatalf("sales still holds %v", got)
+	}
+	if _, err := e.c.Abandon(e.ctx, "c3"); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("second abandon: %v", err)
+	}
+	e.c.Accept(e.ctx, "c2", "a1")
+	if _, err := e.c.Abandon(e.ctx, "c2"); !errors.Is(err, ErrConnected) {
+		t.Fatalf("abandon connected: %v", err)
+	}
+}
+
+func TestMaxWaitOverflow(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.enqueue("c1", "sales", 0)
+	e.clock.Advance(time.Minute)
+	e.enqueue("c2", "sales", 0)
+	e.clock.Advance(61 * time.Second)
+	over, err := e.c.Overdue(e.ctx, 10)
+	e.must(err)
+	if len(over) != 1 || over[0].CallID != "c1" || over[0].Overflow.Kind != OverflowQueue || over[0].Overflow.Queue != "support" {
+		t.Fatalf("overdue %+v", over)
+	}
+	if over[0].Waited != 121*time.Second {
+		t.Fatalf("waited %v", over[0].Waited)
+	}
+	if _, err := e.c.Move(e.ctx, "c1", "support"); err != nil {
+		t.Fatal(err)
+	}
+	e.enqueue("c3", "support", 0)
+	if got := e.waiting("support"); !reflect.DeepEqual(got, []string{"c1", "c3"}) {
+		t.Fatalf("support %v", got)
+	}
+	over, _ = e.c.Overdue(e.ctx, 10)
+	if len(over) != 0 {
+		t.Fatalf("still overdue: %+v", over)
+	}
+	snap, _ := e.c.Snapshot(e.ctx)
+	if !snap.Calls[0].EnqueuedAt.Equal(newClock().Now()) || snap.Calls[0].ID != "c1" {
+		t.Fatalf("moved call lost its enqueue time: %+v", snap.Calls[0])
+	}
+}
+
+func TestCallbackKeepsPlace(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.enqueue("c1", "sales", 0)
+	e.clock.Advance(time.Second)
+	e.enqueue("c2", "sales", 1)
+	e.clock.Advance(time.Second)
+	e.enqueue("c3", "sales", 0)
+	e.must(e.c.RequestCallback(e.ctx, "c1", "+79001234567"))
+	if got := e.waiting("sales"); !reflect.DeepEqual(got, []string{"c2", "c1", "c3"}) {
+		t.Fatalf("order %v", got)
+	}
+	e.clock.Advance(time.Hour)
+	if over, _ := e.c.Overdue(e.ctx, 10); len(over) != 2 {
+		t.Fatalf("overdue %+v: want c2 and c3 only", over)
+	}
+	if _, err := e.c.Abandon(e.ctx, "c2"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	offers := e.c.Offers(ctx, "i1")
+	e.login("a1")
+	e.dispatch()
+	o := <-offers
+	if o.CallID != "c1" || o.Callback != "+79001234567" || o.Agent != "a1" || o.Queue != "sales" {
+		t.Fatalf("offer %+v, want c1 as a callback to a1", o)
+	}
+}
+
+// TestRingAllNoAnswer: with ring-all, one agent letting it ring out leaves the others ringing; the call
+// goes back to its queue only when the last one does.
+func TestRingAllNoAnswer(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1", "a2")
+	e.enqueue("c", "ring", 0)
+	e.dispatch()
+	e.must(e.c.RingNoAnswer(e.ctx, "c", "a1"))
+	e.must(e.c.Verify(e.ctx))
+	if got := e.waiting("ring"); len(got) != 0 {
+		t.Fatalf("requeued while a2 still rings: %v", got)
+	}
+	e.must(e.c.RingNoAnswer(e.ctx, "c", "a2"))
+	if got := e.waiting("ring"); !reflect.DeepEqual(got, []string{"c"}) {
+		t.Fatalf("after the last ring-no-answer: %v", got)
+	}
+	for _, id := range []string{"a1", "a2"} {
+		if a := e.agent(id); a.State != Paused || a.Reason != ReasonNoAnswer {
+			t.Errorf("%s %s %q", id, a.State, a.Reason)
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package acd
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Event is one entry of the center's event stream, in the spirit of Asterisk's queue_log: ENQUEUE,
+// RING, CONNECT, COMPLETE, RINGNOANSWER, ABANDON, EXIT, MOVE, CALLBACK, AGENTLOGIN, AGENTLOGOFF,
+// PAUSE, UNPAUSE, WRAPUPEND. Each is written by the same script run as the state change it records.
+type Event struct {
+	ID    string // the stream entry id
+	Time  time.Time
+	Call  string
+	Queue string
+	Agent string // for RING on a ring-all queue: the agents rung, space-separated
+	Event string
+	Data  string // ENQUEUE: priority; CONNECT, ABANDON, EXIT: waited ms (EXIT: then the reason);
+	// COMPLETE: handle ms; MOVE: the previous queue; PAUSE: the reason
+}
+
+// Events reads up to count events after the stream id after ("" or "0" for the oldest kept).
+// The stream is trimmed to about Options.EventsMaxLen entries.
+func (c *Center) Events(ctx context.Context, after string, count int64) ([]Event, error) {
+	start := "-"
+	if after != "" && after != "0" {
+		start = "(" + after
+	}
+	msgs, err := c.rdb.XRangeN(ctx, c.evKey, start, "+", count).Result()
+	if err != nil {
+		return nil, fmt.Errorf("acd: read events: %w", err)
+	}
+	return toEvents(msgs), nil
+}
+
+func toEvents(msgs []redis.XMessage) []Event {
+	out := make([]Event, 0, len(msgs))
+	for _, m := range msgs {
+		s := func(k string) string { v, _ := m.Values[k].(string); return v }
+		ms, _ := strconv.ParseInt(s("time"), 10, 64)
+		out = append(out, Event{ID: m.ID, Time: time.UnixMilli(ms), Call: s("call"), Queue: s("queue"),
+			Agent: s("agent"), Event: s("event"), Data: s("data")})
+	}
+	return out
+}

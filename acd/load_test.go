@@ -1,0 +1,127 @@
+package acd
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hotline-cc/hotline/internal/yamlfile"
+)
+
+func TestDefaultCenter(t *testing.T) {
+	m, err := LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]int{}
+	for _, a := range m.Agents {
+		groups[a.Group]++
+	}
+	want := map[string]int{"private": 250, "business": 200, "social": 20, "payouts": 30}
+	for g, n := range want {
+		if groups[g] != n {
+			t.Errorf("group %s: %d agents, want %d", g, groups[g], n)
+		}
+	}
+	if len(m.Agents) != 500 {
+		t.Errorf("%d agents, want 500", len(m.Agents))
+	}
+	for _, id := range []string{"p001", "p250", "b200", "s020", "f030"} {
+		if _, ok := m.Agent(id); !ok {
+			t.Errorf("agent %s missing", id)
+		}
+	}
+	var names []string
+	for _, q := range m.Queues {
+		names = append(names, q.Name)
+	}
+	if got := strings.Join(names, ","); got != "general,tracking,claims,international,business,business_claims,payouts,social" {
+		t.Errorf("queues %s", got)
+	}
+	a, _ := m.Agent("p001")
+	if err := a.CheckPassword("hotline-demo"); err != nil {
+		t.Errorf("demo password: %v", err)
+	}
+	if err := a.CheckPassword("wrong"); !errors.Is(err, ErrBadPassword) {
+		t.Errorf("wrong password: %v", err)
+	}
+	if got := strings.Join(a.Queues(), ","); got != "general,tracking,claims,international" {
+		t.Errorf("p001 serves %s", got)
+	}
+	s, _ := m.Agent("s001")
+	if got := strings.Join(s.Queues(), ","); got != "general,tracking,social" {
+		t.Errorf("s001 serves %s", got)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	src := `center: t
+skills: [a, b]
+queues:
+  - name: q1
+    skill: a
+    strategy: random
+  - name: q1
+    skill: nope
+    min_level: 11
+    max_wait: 1m
+  - name: q3
+    skill: b
+    max_wait: 1m
+    overflow: {to: queue, queue: missing}
+groups:
+  - name: g
+    count: 2
+    id: x%02d
+    skills: {a: 0, c: 3}
+agents:
+  - id: x01
+    group: g
+  - id: y
+    group: h
+`
+	_, err := Load("c.yaml", []byte(src))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`c.yaml:6: queues[0].strategy: unknown strategy "random"`,
+		`c.yaml:7: queues[1].name: duplicate queue "q1"`,
+		`c.yaml:8: queues[1].skill: unknown skill "nope"`,
+		`c.yaml:9: queues[1].min_level: must be 1..10`,
+		`c.yaml:7: queues[1].overflow: max_wait is set`,
+		`c.yaml:14: queues[2].overflow.queue: unknown queue "missing"`,
+		`c.yaml:19: groups[0].skills.a: level 0: must be 1..10`,
+		`c.yaml:19: groups[0].skills.c: unknown skill "c"`,
+		`c.yaml:21: agents[0].id: duplicate agent id "x01" (also groups[0].id)`,
+		`c.yaml:24: agents[1].group: unknown group "h"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	var ye *yamlfile.Error
+	if !errors.As(err, &ye) || ye.Line == 0 {
+		t.Errorf("errors are not *yamlfile.Error with a line: %T", err)
+	}
+}
+
+func TestLoadStrict(t *testing.T) {
+	_, err := Load("c.yaml", []byte("center: t\nskills: [a]\nqueues:\n  - {name: q, skill: a, wrapupp: 3s}\n"))
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:4") {
+		t.Fatalf("unknown field: %v", err)
+	}
+}
+
+// FuzzLoad: no center file, however broken, panics the loader.
+func FuzzLoad(f *testing.F) {
+	f.Add(DefaultCenter)
+	f.Add([]byte(testCenter))
+	f.Add([]byte("groups: [{name: g, count: 3, id: \"%d%d\"}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Load("fuzz.yaml", data)
+		if err == nil && m == nil {
+			t.Fatal("nil model without error")
+		}
+	})
+}

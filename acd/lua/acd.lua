@@ -1,0 +1,464 @@
+-- hotline ACD: every state change of queues, agents and calls, with its event, in one script.
+-- Go runs it by EVALSHA as: KEYS[1] = "{hotline:<center>}:events", ARGV = op, now (unix ms), stream
+-- maxlen, op arguments. Every other key shares KEYS[1]'s hash tag, so on Redis Cluster they live in the
+-- same slot. Only plain commands are used (no cjson, no TIME, no setresp) so miniredis runs it too.
+
+local EV = KEYS[1]
+local P = string.sub(EV, 1, #EV - 6) -- "{hotline:<center>}:"
+local op = ARGV[1]
+local now = tonumber(ARGV[2])
+local maxlen = ARGV[3]
+
+local function fmt(n) return string.format('%.0f', n) end
+local function fail(code, msg) return redis.error_reply(code .. ' ' .. msg) end
+local function akey(a) return P .. 'a:' .. a end
+local function ckey(c) return P .. 'c:' .. c end
+local function qkey(q) return P .. 'q:' .. q end
+
+local function split(s)
+  local t = {}
+  if s then for w in string.gmatch(s, '[^ ,]+') do t[#t + 1] = w end end
+  return t
+end
+
+local function ev(call, queue, agent, event, data)
+  redis.call('XADD', EV, 'MAXLEN', '~', maxlen, '*', 'time', fmt(now), 'call', call or '',
+    'queue', queue or '', 'agent', agent or '', 'event', event, 'data', data or '')
+end
+
+-- Queue configuration is read at most once per script run.
+local qcache = {}
+local function qcfg(q)
+  local c = qcache[q]
+  if c then return c end
+  local v = redis.call('HMGET', qkey(q), 'prio', 'strategy', 'wrapup', 'maxwait')
+  if not v[1] then return nil end
+  c = {prio = tonumber(v[1]), strategy = v[2], wrapup = tonumber(v[3]), maxwait = tonumber(v[4])}
+  qcache[q] = c
+  return c
+end
+
+local function weights()
+  local w = redis.call('HMGET', P .. 'cfg', 'wq', 'wc')
+  return tonumber(w[1]) or 0, tonumber(w[2]) or 0
+end
+
+-- The rank of an available agent in a queue's set: lowest first (see ROUTING.md).
+local function avail_score(q, a, idle, calls)
+  local s = qcfg(q).strategy
+  if s == 'least-calls' then
+    return math.min(calls, 899) * 1e13 + idle
+  elseif s == 'best-skill' then
+    local lvl = tonumber(redis.call('HGET', akey(a), 'lv:' .. q)) or 1
+    return (10 - lvl) * 1e13 + idle
+  elseif s == 'linear' then
+    return tonumber(redis.call('HGET', akey(a), 'ord:' .. q)) or 0
+  end
+  return idle -- longest-idle, ring-all
+end
+
+-- set_available puts an agent in the available sets of every queue it serves.
+-- idle is when it became free (kept from before for ring-all losers and abandoned offers).
+local function set_available(a, idle)
+  local v = redis.call('HMGET', akey(a), 'queues', 'calls')
+  local calls = tonumber(v[2]) or 0
+  redis.call('HSET', akey(a), 'state', 'available', 'since', fmt(now), 'idle', fmt(idle), 'call', '', 'reason', '')
+  redis.call('ZREM', P .. 'wrapup', a)
+  for _, q in ipairs(split(v[1])) do
+    redis.call('ZADD', P .. 'avail:' .. q, fmt(avail_score(q, a, idle, calls)), a)
+    redis.call('SADD', P .. 'staff:' .. q, a)
+  end
+end
+
+-- leave_sets takes an agent out of the available sets; staffed too when it stops working (pause, logout).
+local function leave_sets(a, staffed, queues, popped)
+  if not queues then queues = redis.call('HGET', akey(a), 'queues') end
+  for _, q in ipairs(split(queues)) do
+    if q ~= popped then redis.call('ZREM', P .. 'avail:' .. q, a) end
+    if not staffed then redis.call('SREM', P .. 'staff:' .. q, a) end
+  end
+  if not staffed then redis.call('ZREM', P .. 'wrapup', a) end
+end
+
+-- sweep ends the wrap-ups whose time has come: no timer goroutine, any script run does it.
+local function sweep()
+  local due = redis.call('ZRANGEBYSCORE', P .. 'wrapup', '-inf', fmt(now), 'WITHSCORES')
+  for i = 1, #due, 2 do
+    local a, t = due[i], tonumber(due[i + 1])
+    set_available(a, t)
+    ev('', '', a, 'WRAPUPEND', '')
+  end
+end
+
+local function call_score(enq, q, prio)
+  local wq, wc = weights()
+  return enq - qcfg(q).prio * wq - prio * wc
+end
+
+-- fix_head keeps the heads set current: one entry per non-empty queue, scored by its head call's
+-- score, so Dispatch finds the most urgent call of all queues without scanning them.
+local function fix_head(q)
+  local h = redis.call('ZRANGE', P .. 'wait:' .. q, 0, 0, 'WITHSCORES')
+  if h[1] then
+    redis.call('ZADD', P .. 'heads', h[2], q)
+  else
+    redis.call('ZREM', P .. 'heads', q)
+  end
+end
+
+-- requeue puts a call back at the head of its queue. Its enqueue time is unchanged; its score is its
+-- own or just ahead of the current head, whichever is smaller, so it is the next to be served.
+local function requeue(c, q)
+  local v = redis.call('HMGET', ckey(c), 'score', 'deadline')
+  local s = tonumber(v[1])
+  local head = redis.call('ZRANGE', P .. 'wait:' .. q, 0, 0, 'WITHSCORES')
+  if head[2] and tonumber(head[2]) - 1 < s then s = tonumber(head[2]) - 1 end
+  redis.call('ZADD', P .. 'wait:' .. q, fmt(s), c)
+  redis.call('HSET', ckey(c), 'stage', 'waiting', 'agents', '', 'score', fmt(s))
+  if v[2] and v[2] ~= '' then redis.call('ZADD', P .. 'deadline', v[2], c) end
+  fix_head(q)
+end
+
+local function agent_state(a)
+  return redis.call('HMGET', akey(a), 'state', 'call', 'idle', 'prev_idle')
+end
+
+local function has(list, x)
+  for _, v in ipairs(list) do if v == x then return true end end
+  return false
+end
+
+local ops = {}
+
+-- enqueue call queue priority owner data → position
+function ops.enqueue(c, q, prio, owner, data)
+  prio = tonumber(prio) or 0
+  if not qcfg(q) then return fail('ACD_UNKNOWN_QUEUE', q) end
+  if redis.call('EXISTS', ckey(c)) == 1 then return fail('ACD_DUPLICATE_CALL', c) end
+  local s = call_score(now, q, prio)
+  local deadline = ''
+  if qcfg(q).maxwait > 0 then
+    deadline = fmt(now + qcfg(q).maxwait)
+    redis.call('ZADD', P .. 'deadline', deadline, c)
+  end
+  redis.call('HSET', ckey(c), 'queue', q, 'prio', prio, 'enq', fmt(now), 'score', fmt(s), 'owner', owner,
+    'stage', 'waiting', 'agents', '', 'data', data, 'deadline', deadline, 'seq', 0, 'callback', '')
+  redis.call('SADD', P .. 'calls', c)
+  redis.call('ZADD', P .. 'wait:' .. q, fmt(s), c)
+  fix_head(q)
+  ev(c, q, '', 'ENQUEUE', tostring(prio))
+  return redis.call('ZRANK', P .. 'wait:' .. q, c) + 1
+end
+
+-- pick takes the most urgent call among queues that have an available agent out of its queue: the
+-- head of the first queue in the heads set (ordered by head score, then queue name) with an available
+-- agent. Usually the first queue looked at is the one.
+local function pick()
+  local heads = redis.call('ZRANGE', P .. 'heads', 0, -1)
+  for _, q in ipairs(heads) do
+    if qcfg(q) and redis.call('ZCARD', P .. 'avail:' .. q) > 0 then
+      return redis.call('ZPOPMIN', P .. 'wait:' .. q)[1], q
+    end
+  end
+  return nil
+end
+
+-- dispatch limit → list of offers made, each {call, seq, agents, owner}
+function ops.dispatch(limit)
+  sweep()
+  limit = tonumber(limit)
+  local out = {}
+  while #out < limit do
+    local bc, bq = pick()
+    if not bc then break end
+    local agents, popped
+    if qcfg(bq).strategy == 'ring-all' then
+      agents = redis.call('ZRANGE', P .. 'avail:' .. bq, 0, 49)
+    else
+      agents, popped = {redis.call('ZPOPMIN', P .. 'avail:' .. bq)[1]}, bq
+    end
+    redis.call('ZREM', P .. 'deadline', bc)
+    fix_head(bq)
+    for _, a in ipairs(agents) do
+      local v = redis.call('HMGET', akey(a), 'idle', 'queues')
+      leave_sets(a, true, v[2], popped)
+      redis.call('HSET', akey(a), 'state', 'ringing', 'since', fmt(now), 'call', bc, 'prev_idle', v[1])
+    end
+    local list = table.concat(agents, ' ')
+    local cv = redis.call('HMGET', ckey(bc), 'seq', 'owner')
+    local seq = (tonumber(cv[1]) or 0) + 1
+    redis.call('HSET', ckey(bc), 'stage', 'ringing', 'agents', list, 'rung', fmt(now), 'seq', seq)
+    redis.call('LPUSH', P .. 'offers:' .. cv[2], bc .. ' ' .. seq)
+    ev(bc, bq, list, 'RING', '')
+    out[#out + 1] = {bc, seq, list, cv[2]}
+  end
+  return out
+end
+
+-- reseat queue...: after Sync wrote a new model, rebuild the derived sets: heads, and each queue's
+-- available and staffed agents (an agent's eligible queues or levels may have changed).
+function ops.reseat(...)
+  for _, q in ipairs({...}) do
+    fix_head(q)
+    redis.call('DEL', P .. 'avail:' .. q, P .. 'staff:' .. q)
+  end
+  for _, a in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
+    local v = redis.call('HMGET', akey(a), 'state', 'queues', 'idle')
+    if v[1] == 'available' then
+      set_available(a, tonumber(v[3]) or now)
+    elseif v[1] == 'ringing' or v[1] == 'oncall' or v[1] == 'wrapup' then
+      for _, q in ipairs(split(v[2])) do redis.call('SADD', P .. 'staff:' .. q, a) end
+    end
+  end
+  return 1
+end
+
+-- accept call agent → {queue, waited ms, other agents released}
+function ops.accept(c, a)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'enq')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  local agents = split(v[2])
+  if v[1] ~= 'ringing' or not has(agents, a) then return fail('ACD_NOT_RINGING', c .. ' ' .. a) end
+  local released = {}
+  for _, o in ipairs(agents) do
+    if o ~= a then
+      set_available(o, tonumber(redis.call('HGET', akey(o), 'prev_idle')) or now)
+      released[#released + 1] = o
+    end
+  end
+  redis.call('HINCRBY', akey(a), 'calls', 1)
+  redis.call('HSET', akey(a), 'state', 'oncall', 'since', fmt(now), 'call', c)
+  redis.call('HSET', ckey(c), 'stage', 'oncall', 'agents', a, 'answered', fmt(now))
+  local waited = now - tonumber(v[4])
+  ev(c, v[3], a, 'CONNECT', fmt(waited))
+  return {v[3], waited, released}
+end
+
+-- ringnoanswer call agent: the agent is paused "no answer"; the call goes back to the head when no
+-- other agent is still ringing for it.
+function ops.ringnoanswer(c, a)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  local agents = split(v[2])
+  if v[1] ~= 'ringing' or not has(agents, a) then return fail('ACD_NOT_RINGING', c .. ' ' .. a) end
+  leave_sets(a, false)
+  redis.call('HSET', akey(a), 'state', 'paused', 'since', fmt(now), 'call', '', 'reason', 'no answer')
+  local rest = {}
+  for _, o in ipairs(agents) do if o ~= a then rest[#rest + 1] = o end end
+  ev(c, v[3], a, 'RINGNOANSWER', '')
+  ev('', '', a, 'PAUSE', 'no answer')
+  if #rest == 0 then
+    requeue(c, v[3])
+  else
+    redis.call('HSET', ckey(c), 'agents', table.concat(rest, ' '))
+  end
+  return 1
+end
+
+-- finish call agent → handle ms. The agent goes to wrap-up for the queue's time.
+function ops.finish(c, a)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'answered')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  if v[1] ~= 'oncall' or v[2] ~= a then return fail('ACD_NOT_ON_CALL', c .. ' ' .. a) end
+  local q = v[3]
+  local handle = now - tonumber(v[4])
+  -- Average handle time for the wait estimator: an exponentially weighted mean (alpha 0.1).
+  local aht = tonumber(redis.call('HGET', qkey(q), 'aht')) or handle
+  redis.call('HSET', qkey(q), 'aht', fmt(aht * 0.9 + handle * 0.1))
+  redis.call('DEL', ckey(c))
+  redis.call('SREM', P .. 'calls', c)
+  ev(c, q, a, 'COMPLETE', fmt(handle))
+  local wrap = qcfg(q) and qcfg(q).wrapup or 0
+  redis.call('HSET', akey(a), 'state', 'wrapup', 'since', fmt(now), 'call', '', 'wrapq', q)
+  redis.call('ZADD', P .. 'wrapup', fmt(now + wrap), a)
+  if wrap <= 0 then sweep() end
+  return handle
+end
+
+-- leave call event reason → {queue, waited ms, freed agents}. Abandon (caller hung up) or exit (the
+-- controller took the caller out: overflow message, transfer). Ringing agents become available again
+-- keeping their idle time: an offer that never connected does not cost them their place.
+function ops.leave(c, event, reason)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'enq')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  if v[1] == 'oncall' then return fail('ACD_CONNECTED', c) end
+  local freed = {}
+  if v[1] == 'ringing' then
+    for _, a in ipairs(split(v[2])) do
+      set_available(a, tonumber(redis.call('HGET', akey(a), 'prev_idle')) or now)
+      freed[#freed + 1] = a
+    end
+  end
+  if v[1] == 'waiting' then
+    redis.call('ZREM', P .. 'wait:' .. v[3], c)
+    fix_head(v[3])
+  end
+  redis.call('ZREM', P .. 'deadline', c)
+  redis.call('DEL', ckey(c))
+  redis.call('SREM', P .. 'calls', c)
+  local waited = now - tonumber(v[4])
+  ev(c, v[3], table.concat(freed, ' '), event, fmt(waited) .. (reason ~= '' and (' ' .. reason) or ''))
+  return {v[3], waited, freed}
+end
+
+-- move call queue: a waiting call changes queue keeping its enqueue time; max wait restarts.
+function ops.move(c, q)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'queue', 'enq', 'prio')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  if not qcfg(q) then return fail('ACD_UNKNOWN_QUEUE', q) end
+  if v[1] ~= 'waiting' then return fail('ACD_NOT_WAITING', c) end
+  redis.call('ZREM', P .. 'wait:' .. v[2], c)
+  fix_head(v[2])
+  local s = call_score(tonumber(v[3]), q, tonumber(v[4]))
+  local deadline = ''
+  redis.call('ZREM', P .. 'deadline', c)
+  if qcfg(q).maxwait > 0 and redis.call('HGET', ckey(c), 'callback') == '' then
+    deadline = fmt(now + qcfg(q).maxwait)
+    redis.call('ZADD', P .. 'deadline', deadline, c)
+  end
+  redis.call('ZADD', P .. 'wait:' .. q, fmt(s), c)
+  fix_head(q)
+  redis.call('HSET', ckey(c), 'queue', q, 'score', fmt(s), 'deadline', deadline)
+  ev(c, q, '', 'MOVE', v[2])
+  return redis.call('ZRANK', P .. 'wait:' .. q, c) + 1
+end
+
+-- callback call number: the caller hangs up but keeps their place; max wait no longer applies.
+function ops.callback(c, number)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'queue')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  if v[1] ~= 'waiting' then return fail('ACD_NOT_WAITING', c) end
+  redis.call('HSET', ckey(c), 'callback', number, 'deadline', '')
+  redis.call('ZREM', P .. 'deadline', c)
+  ev(c, v[2], '', 'CALLBACK', '')
+  return 1
+end
+
+-- position call → {queue, position, staffed agents, available agents, aht ms, wrapup ms}
+function ops.position(c)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'queue')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  local q = v[2]
+  local pos = 0
+  if v[1] == 'waiting' then pos = redis.call('ZRANK', P .. 'wait:' .. q, c) + 1 end
+  local aht = redis.call('HGET', qkey(q), 'aht')
+  return {q, pos, redis.call('SCARD', P .. 'staff:' .. q), redis.call('ZCARD', P .. 'avail:' .. q),
+    tonumber(aht) or 0, qcfg(q).wrapup}
+end
+
+-- overdue limit → {call, queue, owner, enq} for waiting calls past their queue's max wait.
+function ops.overdue(limit)
+  local ids = redis.call('ZRANGEBYSCORE', P .. 'deadline', '-inf', fmt(now), 'LIMIT', 0, tonumber(limit))
+  local out = {}
+  for _, c in ipairs(ids) do
+    local v = redis.call('HMGET', ckey(c), 'queue', 'owner', 'enq')
+    if v[1] then out[#out + 1] = {c, v[1], v[2], v[3]} end
+  end
+  return out
+end
+
+-- agent id action reason: login, logout, available, pause.
+function ops.agent(a, action, reason)
+  local v = agent_state(a)
+  local st = v[1]
+  if not st then return fail('ACD_UNKNOWN_AGENT', a) end
+  if action == 'login' then
+    if st ~= 'offline' then return 0 end
+    set_available(a, now)
+    ev('', '', a, 'AGENTLOGIN', '')
+    return 1
+  end
+  if st == 'offline' then
+    if action == 'logout' then return 0 end
+    return fail('ACD_NOT_LOGGED_IN', a)
+  end
+  if st == 'ringing' or st == 'oncall' then return fail('ACD_AGENT_BUSY', a .. ' ' .. st) end
+  if action == 'logout' then
+    leave_sets(a, false)
+    redis.call('HSET', akey(a), 'state', 'offline', 'since', fmt(now), 'call', '', 'reason', '')
+    ev('', '', a, 'AGENTLOGOFF', '')
+  elseif action == 'available' then
+    if st == 'available' then return 0 end
+    set_available(a, now)
+    ev('', '', a, 'UNPAUSE', st)
+  elseif action == 'pause' then
+    leave_sets(a, false)
+    redis.call('HSET', akey(a), 'state', 'paused', 'since', fmt(now), 'call', '', 'reason', reason)
+    ev('', '', a, 'PAUSE', reason)
+  else
+    return fail('ACD_BAD_REQUEST', action)
+  end
+  return 1
+end
+
+-- snapshot queues... → {{queue, {calls in order}}...}, {call hashes}, {agent hashes}
+function ops.snapshot(...)
+  sweep()
+  local qs, calls, agents = {}, {}, {}
+  for _, q in ipairs({...}) do
+    qs[#qs + 1] = {q, redis.call('ZRANGE', P .. 'wait:' .. q, 0, -1), redis.call('HGET', qkey(q), 'aht') or ''}
+  end
+  for _, c in ipairs(redis.call('SMEMBERS', P .. 'calls')) do
+    calls[#calls + 1] = {c, redis.call('HGETALL', ckey(c))}
+  end
+  for _, a in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
+    agents[#agents + 1] = {a, redis.call('HMGET', akey(a), 'state', 'since', 'call', 'reason', 'group', 'calls')}
+  end
+  return {qs, calls, agents}
+end
+
+-- verify → a list of broken invariants (empty when consistent). For tests and operators.
+function ops.verify(...)
+  local bad = {}
+  local holder = {}
+  for _, a in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
+    local v = redis.call('HMGET', akey(a), 'state', 'call', 'queues')
+    local st, c = v[1], v[2]
+    for _, q in ipairs(split(v[3])) do
+      local inAvail = redis.call('ZSCORE', P .. 'avail:' .. q, a)
+      if (st == 'available') ~= (inAvail ~= false and inAvail ~= nil) then
+        bad[#bad + 1] = 'agent ' .. a .. ' ' .. st .. ' avail:' .. q .. ' mismatch'
+      end
+    end
+    if st == 'ringing' or st == 'oncall' then
+      if not c or c == '' then
+        bad[#bad + 1] = 'agent ' .. a .. ' ' .. st .. ' without a call'
+      else
+        local cv = redis.call('HMGET', ckey(c), 'stage', 'agents')
+        if cv[1] ~= st or not has(split(cv[2]), a) then
+          bad[#bad + 1] = 'agent ' .. a .. ' ' .. st .. ' with call ' .. c .. ' in ' .. tostring(cv[1])
+        end
+      end
+    elseif c and c ~= '' then
+      bad[#bad + 1] = 'agent ' .. a .. ' ' .. st .. ' still holds call ' .. c
+    end
+  end
+  for _, c in ipairs(redis.call('SMEMBERS', P .. 'calls')) do
+    local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue')
+    local inWait = redis.call('ZSCORE', P .. 'wait:' .. v[3], c)
+    inWait = inWait ~= false and inWait ~= nil
+    if (v[1] == 'waiting') ~= inWait then bad[#bad + 1] = 'call ' .. c .. ' ' .. tostring(v[1]) .. ' queued mismatch' end
+    local agents = split(v[2])
+    if v[1] == 'waiting' and #agents > 0 then bad[#bad + 1] = 'waiting call ' .. c .. ' has agents' end
+    if v[1] == 'oncall' and #agents ~= 1 then bad[#bad + 1] = 'call ' .. c .. ' on call with ' .. #agents .. ' agents' end
+    for _, a in ipairs(agents) do
+      local av = redis.call('HMGET', akey(a), 'call')
+      if av[1] ~= c then bad[#bad + 1] = 'call ' .. c .. ' names agent ' .. a .. ' who holds ' .. tostring(av[1]) end
+    end
+  end
+  for _, q in ipairs({...}) do
+    local h = redis.call('ZRANGE', P .. 'wait:' .. q, 0, 0, 'WITHSCORES')
+    local hs = redis.call('ZSCORE', P .. 'heads', q)
+    if (h[2] or false) ~= (hs or false) and tonumber(h[2] or 'nan') ~= tonumber(hs or 'nan') then
+      bad[#bad + 1] = 'queue ' .. q .. ' head ' .. tostring(h[2]) .. ' but heads says ' .. tostring(hs)
+    end
+    for _, c in ipairs(redis.call('ZRANGE', P .. 'wait:' .. q, 0, -1)) do
+      if redis.call('SISMEMBER', P .. 'calls', c) == 0 then bad[#bad + 1] = 'queue ' .. q .. ' holds dead call ' .. c end
+    end
+  end
+  return bad
+end
+
+local f = ops[op]
+if not f then return fail('ACD_BAD_REQUEST', 'unknown op ' .. tostring(op)) end
+return f(unpack(ARGV, 4))

@@ -1,0 +1,169 @@
+package acd
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Snapshot is the whole live picture of a center, read atomically: what a restarted controller
+// rebuilds its view from, and what the dashboard and the metrics show.
+type Snapshot struct {
+	At     time.Time
+	Queues []QueueState  // in model order
+	Agents []AgentStatus // in model order
+	Calls  []CallState   // every call in the ACD, by enqueue time
+}
+
+// QueueState is one queue's waiting line.
+type QueueState struct {
+	Name        string
+	Waiting     []string // call ids, next served first
+	LongestWait time.Duration
+	HandleTime  time.Duration // the estimator's current average handle time
+}
+
+// AgentStatus is one agent's live state.
+type AgentStatus struct {
+	ID     string
+	Group  string
+	State  AgentState
+	Since  time.Time
+	Call   string // the call ringing or connected, if any
+	Reason string // pause reason
+	Calls  int    // calls answered
+}
+
+// CallState is one call's live state.
+type CallState struct {
+	ID         string
+	Queue      string
+	Stage      Stage
+	Priority   int
+	EnqueuedAt time.Time
+	Owner      string
+	Agents     []string // ringing or connected agents
+	Callback   string
+	Position   int // 1-based place in its queue while waiting; 0 otherwise
+	Data       map[string]string
+	Seq        int64
+}
+
+// Snapshot reads the whole state in one script run (so it is consistent), ending due wrap-ups first.
+func (c *Center) Snapshot(ctx context.Context) (Snapshot, error) {
+	v, err := c.run(ctx, "snapshot", c.queues...)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	now := c.opt.Now()
+	s := Snapshot{At: now}
+	parts, _ := v.([]any)
+	if len(parts) != 3 {
+		return s, nil
+	}
+	callRows, _ := parts[1].([]any)
+	queueRows, _ := parts[0].([]any)
+	agentRows, _ := parts[2].([]any)
+	calls := map[string]*CallState{}
+	for _, r := range callRows {
+		f, _ := r.([]any)
+		if len(f) != 2 {
+			continue
+		}
+		kv := toStrings(f[1])
+		h := make(map[string]string, len(kv)/2)
+		for i := 0; i+1 < len(kv); i += 2 {
+			h[kv[i]] = kv[i+1]
+		}
+		cs := parseCall(toString(f[0]), h)
+		calls[cs.ID] = &cs
+	}
+	for _, r := range queueRows {
+		f, _ := r.([]any)
+		if len(f) != 3 {
+			continue
+		}
+		qs := QueueState{Name: toString(f[0]), Waiting: toStrings(f[1])}
+		qs.HandleTime = time.Duration(toInt(f[2])) * time.Millisecond
+		for i, id := range qs.Waiting {
+			if cs := calls[id]; cs != nil {
+				cs.Position = i + 1
+				if w := now.Sub(cs.EnqueuedAt); w > qs.LongestWait {
+					qs.LongestWait = w
+				}
+			}
+		}
+		s.Queues = append(s.Queues, qs)
+	}
+	byID := map[string]AgentStatus{}
+	for _, r := range agentRows {
+		f, _ := r.([]any)
+		if len(f) != 2 {
+			continue
+		}
+		v := toStrings(f[1])
+		for len(v) < 6 {
+			v = append(v, "")
+		}
+		since, _ := strconv.ParseInt(v[1], 10, 64)
+		calls, _ := strconv.Atoi(v[5])
+		byID[toString(f[0])] = AgentStatus{ID: toString(f[0]), State: AgentState(v[0]), Since: time.UnixMilli(since),
+			Call: v[2], Reason: v[3], Group: v[4], Calls: calls}
+	}
+	for _, a := range c.model.Agents {
+		if st, ok := byID[a.ID]; ok {
+			s.Agents = append(s.Agents, st)
+		}
+	}
+	for _, cs := range calls {
+		s.Calls = append(s.Calls, *cs)
+	}
+	sort.Slice(s.Calls, func(i, j int) bool {
+		if !s.Calls[i].EnqueuedAt.Equal(s.Calls[j].EnqueuedAt) {
+			return s.Calls[i].EnqueuedAt.Before(s.Calls[j].EnqueuedAt)
+		}
+		return s.Calls[i].ID < s.Calls[j].ID
+	})
+	return s, nil
+}
+
+func parseCall(id string, h map[string]string) CallState {
+	prio, _ := strconv.Atoi(h["prio"])
+	enq, _ := strconv.ParseFloat(h["enq"], 64)
+	seq, _ := strconv.ParseInt(h["seq"], 10, 64)
+	cs := CallState{ID: id, Queue: h["queue"], Stage: Stage(h["stage"]), Priority: prio,
+		EnqueuedAt: time.UnixMilli(int64(math.Round(enq))), Owner: h["owner"], Agents: strings.Fields(h["agents"]),
+		Callback: h["callback"], Seq: seq}
+	if d := h["data"]; d != "" && d != "null" {
+		_ = json.Unmarshal([]byte(d), &cs.Data) // written by Enqueue from a map: cannot be malformed
+	}
+	return cs
+}
+
+// Pending returns offers for the calls owner holds that are ringing now. A controller calls it when it
+// starts, after its Offers reader was stopped, or whenever it doubts it saw every offer: an offer read
+// from Redis but never acted on (the process died in between) is found here, and the controller either
+// rings the agent again or calls RingNoAnswer.
+func (c *Center) Pending(ctx context.Context, owner string) ([]Offer, error) {
+	s, err := c.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Offer
+	for _, cs := range s.Calls {
+		if cs.Owner != owner || cs.Stage != StageRinging {
+			continue
+		}
+		o := Offer{CallID: cs.ID, Queue: cs.Queue, Agents: cs.Agents, Owner: cs.Owner, Priority: cs.Priority,
+			EnqueuedAt: cs.EnqueuedAt, Data: cs.Data, Callback: cs.Callback, Seq: cs.Seq}
+		if len(o.Agents) > 0 {
+			o.Agent = o.Agents[0]
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
