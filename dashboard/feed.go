@@ -1,0 +1,75 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+const (
+	writeTimeout = 10 * time.Second
+	// pingInterval keeps idle connections alive through proxies that drop silent ones (a quiet
+	// center at night can go minutes without a change).
+	pingInterval = 30 * time.Second
+)
+
+// handleFeed serves GET /supervisor/ws: the view each time it changes.
+func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
+	// Accept checks that the Origin is this host, so another site cannot ride the cookie.
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.log.Warn("dashboard: feed upgrade", "err", err, "remote", r.RemoteAddr)
+		return // Accept has answered
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1024) // the page sends nothing; CloseRead handles control frames
+
+	sub, ok := s.hub.subscribe()
+	if !ok {
+		c.Close(websocket.StatusGoingAway, "server closing")
+		return
+	}
+	defer s.hub.unsubscribe(sub)
+
+	ctx := c.CloseRead(r.Context())
+	ping := time.NewTicker(pingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub.done:
+			c.Close(websocket.StatusGoingAway, "server closing")
+			return
+		case msg := <-sub.ch:
+			if err := write(ctx, c, msg); err != nil {
+				s.logFeedEnd(err, r)
+				return
+			}
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			err := c.Ping(pctx)
+			cancel()
+			if err != nil {
+				s.logFeedEnd(err, r)
+				return
+			}
+		}
+	}
+}
+
+func write(ctx context.Context, c *websocket.Conn, msg []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	return c.Write(ctx, websocket.MessageText, msg)
+}
+
+func (s *Server) logFeedEnd(err error, r *http.Request) {
+	if errors.Is(err, context.Canceled) || websocket.CloseStatus(err) != -1 {
+		return // the supervisor closed the page
+	}
+	s.log.Debug("dashboard: feed ended", "err", err, "remote", r.RemoteAddr)
+}

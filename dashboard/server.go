@@ -1,0 +1,143 @@
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+//go:embed web
+var webFS embed.FS
+
+// Config tunes a Server. The zero value is usable: open access, 1 s polling.
+type Config struct {
+	// PasswordHash is the bcrypt hash of the supervisors' shared password. Empty means open
+	// access (demo only); see the package documentation.
+	PasswordHash string
+	// Interval is how often the feed polls the Source while a supervisor is connected.
+	// Default 1 s.
+	Interval time.Duration
+	// Timeout bounds each Source and Actions call. Default 5 s.
+	Timeout time.Duration
+	// SessionTTL is how long a login lasts. Default 12 h (a shift).
+	SessionTTL time.Duration
+	// SecureCookie marks the session cookie Secure even when the request did not come over TLS
+	// here (TLS ends at a proxy in front).
+	SecureCookie bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.Interval <= 0 {
+		c.Interval = time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 12 * time.Hour
+	}
+	return c
+}
+
+// Prefix is where a Server expects to be mounted.
+const Prefix = "/supervisor/"
+
+// Server is the supervisor page, its JSON API and its live feed. Mount it at Prefix:
+//
+//	mux.Handle(dashboard.Prefix, srv)
+//
+// Close it to stop the feed's poller and end the feed connections.
+type Server struct {
+	src      Source
+	act      Actions
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	sessions *sessions
+	hub      *hub
+	actions  map[string]actionFunc
+	authErr  error         // the configured hash is unusable: every login fails
+	bcrypts  chan struct{} // bounds concurrent password checks: each costs ~50-100 ms of CPU
+}
+
+// NewServer returns a Server over src and act and starts its feed's poller. A nil log discards.
+func NewServer(src Source, act Actions, cfg Config, log *slog.Logger) *Server {
+	return newServer(src, act, cfg, log, nil)
+}
+
+// newServer lets tests drive the poller's ticks; nil ticks at cfg.Interval.
+func newServer(src Source, act Actions, cfg Config, log *slog.Logger, ticks <-chan time.Time) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		src:      src,
+		act:      act,
+		cfg:      cfg,
+		log:      log,
+		sessions: newSessions(cfg.SessionTTL, time.Now),
+		bcrypts:  make(chan struct{}, 2),
+	}
+	if cfg.PasswordHash != "" {
+		// Fail closed: a typo in the hash must not open the dashboard, and must be loud.
+		if _, err := bcrypt.Cost([]byte(cfg.PasswordHash)); err != nil {
+			s.authErr = err
+			log.Error("dashboard: password hash is not a bcrypt hash; every login will fail", "err", err)
+		}
+	}
+	s.hub = newHub(src, cfg.Interval, cfg.Timeout, log, ticks)
+	s.actions = s.actionTable()
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	static, err := fs.Sub(webFS, "web")
+	if err != nil {
+		panic(err) // the embed directive guarantees "web" exists
+	}
+	m := http.NewServeMux()
+	m.Handle("GET "+Prefix, http.StripPrefix(Prefix, noCache(http.FileServerFS(static))))
+	m.HandleFunc("GET "+Prefix+"api/session", s.handleSession)
+	m.HandleFunc("POST "+Prefix+"api/login", s.handleLogin)
+	m.HandleFunc("POST "+Prefix+"api/logout", s.handleLogout)
+	m.Handle("GET "+Prefix+"api/view", s.requireAuth(http.HandlerFunc(s.handleView)))
+	m.Handle("POST "+Prefix+"api/{action}", s.requireAuth(http.HandlerFunc(s.handleAction)))
+	// Anything else under api/ answers in JSON, not with the page.
+	m.HandleFunc("GET "+Prefix+"api/", notFound)
+	m.HandleFunc("POST "+Prefix+"api/", notFound)
+	m.Handle("GET "+Prefix+"ws", s.requireAuth(http.HandlerFunc(s.handleFeed)))
+	s.mux = m
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	// The page loads only its own files and talks only to its own host: an injected caller
+	// number or IVR summary can never run as script.
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	h.Set("Referrer-Policy", "no-referrer")
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close stops the feed's poller and ends every feed connection. It waits for the poller to
+// return or ctx to end.
+func (s *Server) Close(ctx context.Context) error {
+	return s.hub.close(ctx)
+}
+
+// noCache makes browsers revalidate the page on each load, so an upgrade is seen at once; the
+// files are small and served from memory.
+func noCache(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-cache")
+		h.ServeHTTP(w, r)
+	})
+}
