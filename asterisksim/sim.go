@@ -26,7 +26,8 @@ type Config struct {
 	// SoundsDir holds <lang>/<name>.wav|gsm|ulaw|alaw|sln16|sln files: their content is played and
 	// their size gives the prompt's duration.
 	SoundsDir string
-	// Sounds adds or overrides sound durations by name ("hotline/greeting"), for any language.
+	// Sounds adds or overrides sound durations by name ("hotline/greeting"), for any language, or
+	// by language and name ("ru/hotline/greeting", as prompts.Durations gives them).
 	Sounds map[string]time.Duration
 	// RecordingDir is where bridge recordings are written; empty means a temporary directory.
 	RecordingDir string

@@ -73,6 +73,9 @@ func (s *Sim) resolveSound(name, lang string) (sound, bool) {
 	if strings.Contains(name, "..") {
 		return sound{}, false
 	}
+	if d, ok := s.cfg.Sounds[lang+"/"+name]; ok {
+		return sound{dur: d}, true
+	}
 	if d, ok := s.cfg.Sounds[name]; ok {
 		return sound{dur: d}, true
 	}

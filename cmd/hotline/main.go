@@ -1,0 +1,115 @@
+// Command hotline runs the contact center: `hotline run -config FILE` against a real Asterisk and
+// Redis, `hotline demo` with everything simulated on this machine, `hotline check-config FILE` to
+// check a config without starting, `hotline env` to list the environment overrides.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/server"
+)
+
+const usage = `usage:
+  hotline run -config FILE     serve the center described by FILE (see hotline.example.yaml)
+  hotline demo [flags]         everything on this machine: simulated Asterisk and callers, embedded Redis
+  hotline check-config FILE    report every mistake in FILE (file:line: field: message) and exit
+  hotline env                  list the HOTLINE_* variables that override config fields
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "run":
+		err = run(os.Args[2:])
+	case "demo":
+		err = demo(os.Args[2:])
+	case "check-config":
+		err = checkConfig(os.Args[2:])
+	case "env":
+		fmt.Println(strings.Join(config.EnvNames(), "\n"))
+	case "-h", "-help", "--help", "help":
+		fmt.Print(usage)
+	default:
+		fmt.Fprintf(os.Stderr, "hotline: unknown command %q\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hotline:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	path := fs.String("config", "hotline.yaml", "config file")
+	fs.Parse(args)
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	return serve(cfg, server.Options{})
+}
+
+func demo(args []string) error {
+	cfg := config.Default()
+	cfg.ARI.Simulate, cfg.Redis.Embedded = true, true
+	fs := flag.NewFlagSet("demo", flag.ExitOnError)
+	fs.StringVar(&cfg.Web.Listen, "listen", cfg.Web.Listen, "where the pages are served")
+	fs.Float64Var(&cfg.Simulator.CallersPerMinute, "callers", cfg.Simulator.CallersPerMinute, "simulated calls a minute (0: none)")
+	fs.Float64Var(&cfg.Simulator.TimeScale, "time-scale", cfg.Simulator.TimeScale, "simulated prompts and waits run this much of real time")
+	fs.StringVar(&cfg.Simulator.SoundsDir, "sounds", cfg.Simulator.SoundsDir, "generated prompts (make prompts) for the simulator to play")
+	fs.BoolVar(&cfg.Softphone.AutoAnswer, "auto-answer", false, "answer ringing calls at once")
+	fs.StringVar(&cfg.Log.Level, "log", cfg.Log.Level, "log level: debug, info, warn, error")
+	fs.Parse(args)
+	cfg, err := config.Resolve(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("hotline demo: agent page http://%s/agent/ (agents p001..p250, password hotline-demo), supervisor http://%s/supervisor/\n",
+		cfg.Web.Listen, cfg.Web.Listen)
+	return serve(cfg, server.Options{LoopbackOnly: true})
+}
+
+func checkConfig(args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("check-config takes one file")
+	}
+	if _, err := config.Load(args[0]); err != nil {
+		return err
+	}
+	fmt.Println(args[0] + ": ok")
+	return nil
+}
+
+func serve(cfg config.Config, opt server.Options) error {
+	log := newLogger(cfg.Log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg, opt, log)
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}
+
+func newLogger(c config.Log) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.JSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

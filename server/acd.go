@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/switchboard"
+)
+
+// distributor is the switchboard's Distributor over the Redis ACD. Ring-all offers and the agents an
+// answer or a hangup frees are told to the pages here, where both sides are known.
+type distributor struct {
+	center *acd.Center
+	cancel func(agentID, callID string) // stop an agent's page ringing for a call someone else took
+	log    *slog.Logger
+}
+
+var _ switchboard.Distributor = (*distributor)(nil)
+
+func (d *distributor) Enqueue(ctx context.Context, c switchboard.QueuedCall) error {
+	_, err := d.center.Enqueue(ctx, acd.Waiting{CallID: c.CallID, Queue: c.Queue, Priority: c.Priority, Data: c.Data})
+	return err
+}
+
+func (d *distributor) Abandon(ctx context.Context, callID string) error {
+	freed, err := d.center.Abandon(ctx, callID)
+	d.unring(freed, callID)
+	return err
+}
+
+func (d *distributor) Accept(ctx context.Context, callID, agentID string) error {
+	freed, err := d.center.Accept(ctx, callID, agentID)
+	d.unring(freed, callID)
+	return err
+}
+
+func (d *distributor) unring(agents []string, callID string) {
+	for _, a := range agents {
+		d.cancel(a, callID)
+	}
+}
+
+func (d *distributor) RingNoAnswer(ctx context.Context, callID, agentID string) error {
+	return d.center.RingNoAnswer(ctx, callID, agentID)
+}
+
+func (d *distributor) Finish(ctx context.Context, callID, agentID string) error {
+	return d.center.Finish(ctx, callID, agentID)
+}
+
+func (d *distributor) Dispatch(ctx context.Context) error {
+	_, err := d.center.Dispatch(ctx)
+	return err
+}
+
+func (d *distributor) Offers(ctx context.Context, owner string) <-chan switchboard.Offer {
+	in := d.center.Offers(ctx, owner)
+	out := make(chan switchboard.Offer)
+	go func() {
+		defer close(out)
+		for o := range in {
+			select {
+			case out <- switchboard.Offer{CallID: o.CallID, AgentID: o.Agent, Queue: o.Queue}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// Waiting lists owner's calls from the ACD's snapshot, to take them back after a restart.
+func (d *distributor) Waiting(ctx context.Context, owner string) ([]switchboard.QueuedCall, error) {
+	snap, err := d.center.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []switchboard.QueuedCall
+	for _, c := range snap.Calls {
+		if c.Owner != owner {
+			continue
+		}
+		q := switchboard.QueuedCall{CallID: c.ID, Queue: c.Queue, Priority: c.Priority, Data: c.Data, Talking: c.Stage == acd.StageOnCall}
+		if len(c.Agents) > 0 {
+			q.Agent = c.Agents[0]
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// ErrAgentUnknown is a login for an agent id the center does not have.
+var ErrAgentUnknown = errors.New("no such agent")
+
+func checkAgent(model *acd.Model, agentID, password string) (acd.Agent, error) {
+	a, ok := model.Agent(agentID)
+	if !ok {
+		return acd.Agent{}, fmt.Errorf("%w: %q", ErrAgentUnknown, agentID)
+	}
+	if err := a.CheckPassword(password); err != nil {
+		return acd.Agent{}, err
+	}
+	return a, nil
+}

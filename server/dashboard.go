@@ -1,0 +1,211 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/dashboard"
+)
+
+// board is the dashboard's Source and Actions over the ACD. Today's counts come from the ACD's event
+// stream (shared by every controller), read incrementally: each poll reads only the new entries.
+type board struct {
+	center *acd.Center
+	model  *acd.Model
+	rdb    redis.UniversalClient
+	annKey string // where the announcement switch lives in Redis
+
+	mu     sync.Mutex
+	day    string // the day the counts are for
+	cursor string // the last stream entry counted
+	counts map[string]*dayCounts
+}
+
+type dayCounts struct{ offered, answered, inTarget, abandoned int }
+
+var _ dashboard.Source = (*board)(nil)
+var _ dashboard.Actions = (*board)(nil)
+
+func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
+	snap, err := b.center.Snapshot(ctx)
+	if err != nil {
+		return dashboard.View{}, err
+	}
+	counts, err := b.today(ctx)
+	if err != nil {
+		return dashboard.View{}, err
+	}
+	calls := make(map[string]acd.CallState, len(snap.Calls))
+	for _, c := range snap.Calls {
+		calls[c.ID] = c
+	}
+	v := dashboard.View{Announcement: b.announcement(ctx)}
+	for _, qs := range snap.Queues {
+		q := dashboard.Queue{Name: qs.Name}
+		if mq, ok := b.model.Queue(qs.Name); ok {
+			q.TargetPercent, q.TargetSeconds = float64(mq.ServiceLevel.Percent), int(mq.ServiceLevel.Within.Seconds())
+		}
+		if c := counts[qs.Name]; c != nil {
+			q.Offered, q.Answered, q.AnsweredInTarget, q.Abandoned = c.offered, c.answered, c.inTarget, c.abandoned
+		}
+		for _, id := range qs.Waiting {
+			c := calls[id]
+			q.Calls = append(q.Calls, dashboard.WaitingCall{
+				ID: id, Caller: c.Data["caller_number"], Since: c.EnqueuedAt, Priority: c.Priority,
+				Lang: c.Data["lang"], Summary: summary(c.Data),
+			})
+		}
+		v.Queues = append(v.Queues, q)
+	}
+	for _, as := range snap.Agents {
+		a := dashboard.Agent{ID: as.ID, Group: as.Group, State: boardState(as.State), Reason: as.Reason, Since: as.Since, CallID: as.Call}
+		if ma, ok := b.model.Agent(as.ID); ok {
+			a.Name = ma.Name
+		}
+		if c, ok := calls[as.Call]; ok {
+			a.Queue = c.Queue
+		}
+		v.Agents = append(v.Agents, a)
+	}
+	return v, nil
+}
+
+func boardState(s acd.AgentState) dashboard.AgentState {
+	switch s {
+	case acd.Available:
+		return dashboard.StateAvailable
+	case acd.Ringing:
+		return dashboard.StateRinging
+	case acd.OnCall:
+		return dashboard.StateOnCall
+	case acd.WrapUp:
+		return dashboard.StateWrapUp
+	case acd.Paused:
+		return dashboard.StatePaused
+	}
+	return dashboard.StateOffline
+}
+
+// summary is what the caller told the IVR, in one line.
+func summary(d map[string]string) string {
+	var parts []string
+	for _, k := range []string{"caller_type", "contract", "tracking", "claim"} {
+		if v := d[k]; v != "" {
+			if k == "caller_type" {
+				parts = append(parts, v)
+			} else {
+				parts = append(parts, k+" "+v)
+			}
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// today brings the day's counts up to date with the event stream.
+func (b *board) today(ctx context.Context) (map[string]*dayCounts, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	day := now.Format("2006-01-02")
+	if day != b.day {
+		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+		b.day, b.counts = day, map[string]*dayCounts{}
+		b.cursor = strconv.FormatInt(midnight.UnixMilli()-1, 10) + "-0"
+	}
+	for {
+		evs, err := b.center.Events(ctx, b.cursor, 1000)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			c := b.counts[e.Queue]
+			if c == nil {
+				c = &dayCounts{}
+				b.counts[e.Queue] = c
+			}
+			switch e.Event {
+			case "ENQUEUE":
+				c.offered++
+			case "CONNECT":
+				c.answered++
+				waited, _ := strconv.Atoi(strings.Fields(e.Data + " 0")[0])
+				if q, ok := b.model.Queue(e.Queue); ok && time.Duration(waited)*time.Millisecond <= q.ServiceLevel.Within {
+					c.inTarget++
+				}
+			case "ABANDON":
+				c.abandoned++
+			}
+			b.cursor = e.ID
+		}
+		if len(evs) < 1000 {
+			return b.counts, nil
+		}
+	}
+}
+
+func (b *board) announcement(ctx context.Context) dashboard.Announcement {
+	v, err := b.rdb.Get(ctx, b.annKey).Result()
+	if err != nil || v == "" {
+		return dashboard.AnnouncementNone
+	}
+	return dashboard.Announcement(v)
+}
+
+// Listen, Whisper and Barge need a WebRTC session for the supervisor, which the dashboard page does
+// not open yet: they are refused with a reason rather than pretending.
+func (b *board) Listen(ctx context.Context, supervisorID, callID string) error {
+	return fmt.Errorf("%w: listening in needs the supervisor softphone, not built yet", dashboard.ErrNotAllowed)
+}
+
+func (b *board) Whisper(ctx context.Context, supervisorID, callID string) error {
+	return fmt.Errorf("%w: whisper needs the supervisor softphone, not built yet", dashboard.ErrNotAllowed)
+}
+
+func (b *board) Barge(ctx context.Context, supervisorID, callID string) error {
+	return fmt.Errorf("%w: barge needs the supervisor softphone, not built yet", dashboard.ErrNotAllowed)
+}
+
+func (b *board) MoveCall(ctx context.Context, callID, toQueue string) error {
+	_, err := b.center.Move(ctx, callID, toQueue)
+	return boardErr(err)
+}
+
+func (b *board) SetAgentState(ctx context.Context, agentID string, st dashboard.AgentState, reason string) error {
+	var err error
+	switch st {
+	case dashboard.StatePaused:
+		err = b.center.Pause(ctx, agentID, reason)
+	case dashboard.StateOffline:
+		err = b.center.Logout(ctx, agentID)
+	case dashboard.StateAvailable:
+		err = b.center.SetAvailable(ctx, agentID)
+	default:
+		err = fmt.Errorf("%w: state %q", dashboard.ErrNotAllowed, st)
+	}
+	return boardErr(err)
+}
+
+// SetAnnouncement stores the switch in Redis, where every controller's IVR reads it.
+func (b *board) SetAnnouncement(ctx context.Context, kind dashboard.Announcement) error {
+	return b.rdb.Set(ctx, b.annKey, string(kind), 0).Err()
+}
+
+func boardErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, acd.ErrUnknownCall), errors.Is(err, acd.ErrUnknownAgent), errors.Is(err, acd.ErrUnknownQueue):
+		return fmt.Errorf("%w: %w", dashboard.ErrNotFound, err)
+	case errors.Is(err, acd.ErrAgentBusy), errors.Is(err, acd.ErrNotWaiting), errors.Is(err, acd.ErrConnected), errors.Is(err, acd.ErrNotLoggedIn):
+		return fmt.Errorf("%w: %w", dashboard.ErrNotAllowed, err)
+	}
+	return err
+}

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/softphone"
+	"github.com/hotline-cc/hotline/switchboard"
+)
+
+// desk is what the agent page's buttons do: agent state goes to the ACD, call control to the
+// switchboard, muting to the gateway's leg, the day's calls to the history.
+type desk struct {
+	model      *acd.Model
+	center     *acd.Center
+	sb         *switchboard.Switchboard
+	phones     *phones
+	history    *history
+	autoAnswer bool
+}
+
+var _ softphone.Desk = (*desk)(nil)
+
+var pauseReasons = []string{"break", "lunch", "training", "meeting", "technical"}
+
+var dispositions = []softphone.Disposition{
+	{Code: "resolved", Label: "Решено / Resolved"},
+	{Code: "info", Label: "Справка / Information given"},
+	{Code: "claim_filed", Label: "Претензия принята / Claim filed"},
+	{Code: "callback", Label: "Перезвонить / Call back"},
+	{Code: "escalated", Label: "Эскалация / Escalated"},
+	{Code: "wrong_number", Label: "Ошибка номера / Wrong number"},
+}
+
+func (d *desk) Login(ctx context.Context, agentID, password string) (softphone.Agent, error) {
+	a, err := checkAgent(d.model, agentID, password)
+	if err != nil {
+		return softphone.Agent{}, fmt.Errorf("%w: %w", softphone.ErrBadCredentials, err)
+	}
+	return softphone.Agent{
+		ID: a.ID, Name: a.Name, Lang: "ru", AutoAnswer: d.autoAnswer,
+		PauseReasons: pauseReasons, Dispositions: dispositions,
+	}, nil
+}
+
+func (d *desk) SetState(ctx context.Context, agentID string, st softphone.AgentState, reason string) error {
+	var err error
+	switch st {
+	case softphone.StateAvailable:
+		if err = d.center.SetAvailable(ctx, agentID); errors.Is(err, acd.ErrNotLoggedIn) {
+			err = d.center.Login(ctx, agentID)
+		}
+	case softphone.StatePaused:
+		if reason == "" {
+			reason = "break"
+		}
+		err = d.center.Pause(ctx, agentID, reason)
+	case softphone.StateLoggedOut:
+		err = d.center.Logout(ctx, agentID)
+	default:
+		return fmt.Errorf("%w: %q", softphone.ErrInvalidState, st)
+	}
+	if errors.Is(err, acd.ErrAgentBusy) {
+		return fmt.Errorf("%w: finish the call first", softphone.ErrInvalidState)
+	}
+	if err == nil {
+		d.phones.web.Notify(agentID, softphone.StateChanged{State: string(st), Reason: reason})
+	}
+	return err
+}
+
+// callErr turns the switchboard's sentinels into the page's.
+func callErr(err error) error {
+	switch {
+	case errors.Is(err, switchboard.ErrNotYourCall):
+		return fmt.Errorf("%w: %w", softphone.ErrNotYourCall, err)
+	case errors.Is(err, switchboard.ErrNoSuchCall):
+		return fmt.Errorf("%w: %w", softphone.ErrNoSuchCall, err)
+	case errors.Is(err, switchboard.ErrBadTarget):
+		return fmt.Errorf("%w: %w", softphone.ErrInvalidState, err)
+	}
+	return err
+}
+
+func (d *desk) Answer(ctx context.Context, agentID, callID string) error {
+	return callErr(d.sb.Answer(ctx, agentID, callID))
+}
+
+func (d *desk) Reject(ctx context.Context, agentID, callID string) error {
+	return callErr(d.sb.Reject(ctx, agentID, callID))
+}
+
+func (d *desk) Hangup(ctx context.Context, agentID, callID string) error {
+	return callErr(d.sb.Hangup(ctx, agentID, callID))
+}
+
+func (d *desk) Hold(ctx context.Context, agentID, callID string) error {
+	return callErr(d.sb.Hold(ctx, agentID, callID))
+}
+
+func (d *desk) Resume(ctx context.Context, agentID, callID string) error {
+	return callErr(d.sb.Resume(ctx, agentID, callID))
+}
+
+// Mute replaces the agent's audio with silence at the gateway: instant, and no ARI round trip.
+func (d *desk) Mute(ctx context.Context, agentID, callID string) error {
+	return d.mute(agentID, callID, true)
+}
+
+func (d *desk) Unmute(ctx context.Context, agentID, callID string) error {
+	return d.mute(agentID, callID, false)
+}
+
+func (d *desk) mute(agentID, callID string, muted bool) error {
+	card, talking, ok := d.sb.ActiveCall(agentID)
+	if !ok || card.ID != callID {
+		return softphone.ErrNotYourCall
+	}
+	leg := d.phones.leg(callID)
+	if !talking || leg == nil {
+		return fmt.Errorf("%w: the call is not connected", softphone.ErrInvalidState)
+	}
+	leg.SetMuted(muted)
+	msg := softphone.Unmuted(callID)
+	if muted {
+		msg = softphone.Muted(callID)
+	}
+	d.phones.web.Notify(agentID, msg)
+	return nil
+}
+
+func (d *desk) SendDTMF(ctx context.Context, agentID, callID, digits string) error {
+	return callErr(d.sb.SendDTMF(ctx, agentID, callID, digits))
+}
+
+func (d *desk) BlindTransfer(ctx context.Context, agentID, callID string, to softphone.Target) error {
+	var t switchboard.Target
+	switch to.Kind {
+	case softphone.TargetQueue:
+		if _, ok := d.model.Queue(to.Value); !ok {
+			return fmt.Errorf("%w: no queue %q", softphone.ErrInvalidState, to.Value)
+		}
+		t = switchboard.Target{Kind: switchboard.TargetQueue, ID: to.Value}
+	case softphone.TargetNumber:
+		t = switchboard.Target{Kind: switchboard.TargetNumber, ID: to.Value}
+	case softphone.TargetAgent:
+		return fmt.Errorf("%w: transfer to a named agent is not supported yet; transfer to their queue", softphone.ErrInvalidState)
+	}
+	return callErr(d.sb.Transfer(ctx, agentID, callID, t))
+}
+
+func (d *desk) Consult(ctx context.Context, agentID, callID string, to softphone.Target) error {
+	return fmt.Errorf("%w: attended transfer is not supported yet; use blind transfer", softphone.ErrInvalidState)
+}
+
+func (d *desk) CompleteTransfer(ctx context.Context, agentID, callID string) error {
+	return fmt.Errorf("%w: no consultation in progress", softphone.ErrInvalidState)
+}
+
+func (d *desk) CancelConsult(ctx context.Context, agentID, callID string) error {
+	return fmt.Errorf("%w: no consultation in progress", softphone.ErrInvalidState)
+}
+
+// WrapUp records the disposition and ends after-call work early: the agent is available again.
+func (d *desk) WrapUp(ctx context.Context, agentID, callID, disposition, note string) error {
+	if err := d.history.dispose(ctx, agentID, callID, disposition, note); err != nil {
+		return err
+	}
+	if err := d.center.SetAvailable(ctx, agentID); err != nil && !errors.Is(err, acd.ErrAgentBusy) {
+		return err
+	}
+	d.phones.web.Notify(agentID, softphone.CallEvent{Kind: softphone.MsgWrapUpEnded, CallID: callID})
+	d.phones.web.Notify(agentID, softphone.StateChanged{State: "available"})
+	return nil
+}
+
+func (d *desk) CallsToday(ctx context.Context, agentID string) ([]softphone.CallSummary, error) {
+	return d.history.today(ctx, agentID)
+}

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-cc/hotline/softphone"
+)
+
+// history keeps each agent's calls of the day in Redis (a hash per agent and day, kept two days), so
+// the list survives a page reload and a controller restart and is the same on every instance.
+type history struct {
+	rdb    redis.UniversalClient
+	prefix string // the center's hash-tagged prefix
+}
+
+func (h *history) key(agent string, day time.Time) string {
+	return fmt.Sprintf("%shistory:%s:%s", h.prefix, agent, day.Format("2006-01-02"))
+}
+
+func (h *history) add(ctx context.Context, agent string, s softphone.CallSummary) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	k := h.key(agent, time.Now())
+	_, err = h.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, s.CallID, b)
+		p.Expire(ctx, k, 48*time.Hour)
+		return nil
+	})
+	return err
+}
+
+// dispose records the wrap-up's disposition on the call's line.
+func (h *history) dispose(ctx context.Context, agent, callID, disposition, note string) error {
+	k := h.key(agent, time.Now())
+	raw, err := h.rdb.HGet(ctx, k, callID).Bytes()
+	if err == redis.Nil {
+		return nil // a call that never connected has no line
+	}
+	if err != nil {
+		return err
+	}
+	var s softphone.CallSummary
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	s.Disposition = disposition
+	return h.add(ctx, agent, s)
+}
+
+// today lists the agent's calls since midnight, newest first.
+func (h *history) today(ctx context.Context, agent string) ([]softphone.CallSummary, error) {
+	m, err := h.rdb.HGetAll(ctx, h.key(agent, time.Now())).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]softphone.CallSummary, 0, len(m))
+	for _, v := range m {
+		var s softphone.CallSummary
+		if json.Unmarshal([]byte(v), &s) == nil {
+			out = append(out, s)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].StartedAt > out[j].StartedAt })
+	return out, nil
+}

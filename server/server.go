@@ -1,0 +1,371 @@
+// Package server assembles a hotline process from its config: Redis, the ACD, the IVR, the softphone
+// gateway and pages, the dashboard and the switchboard, and, for the demo, the Asterisk simulator,
+// an embedded Redis and simulated callers. It runs them together and drains them on shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/asterisksim"
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/dashboard"
+	"github.com/hotline-cc/hotline/ivr"
+	"github.com/hotline-cc/hotline/ivr/lookupdemo"
+	"github.com/hotline-cc/hotline/prompts"
+	"github.com/hotline-cc/hotline/softphone"
+	"github.com/hotline-cc/hotline/switchboard"
+)
+
+// Server is one running hotline process.
+type Server struct {
+	cfg config.Config
+	log *slog.Logger
+
+	rdb      redis.UniversalClient
+	center   *acd.Center
+	menus    *ivr.Reloader // nil when the built-in menus run
+	gw       *softphone.Gateway
+	agentWeb *softphone.Server
+	board    *dashboard.Server
+	sb       *switchboard.Switchboard
+	sim      *asterisksim.Sim
+	handler  http.Handler
+	web      net.Listener
+
+	// closers run in reverse order on shutdown, after every goroutine has stopped.
+	closers []func()
+}
+
+// Options are what tests and the demo set beyond the config.
+type Options struct {
+	// LoopbackOnly keeps WebRTC on loopback (tests, and the demo on localhost).
+	LoopbackOnly bool
+	// Registry receives the metrics; nil makes a fresh one.
+	Registry *prometheus.Registry
+}
+
+// New builds every part from cfg and binds the web listener, so a caller learns WebAddr before Run.
+func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) (s *Server, err error) {
+	s = &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	reg := opt.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if cfg.Instance == "" {
+		host, _ := os.Hostname()
+		cfg.Instance = host + "-" + strconv.Itoa(os.Getpid())
+		s.cfg.Instance = cfg.Instance
+	}
+
+	if err := s.startRedis(ctx); err != nil {
+		return nil, err
+	}
+	model, err := loadCenter(cfg.ACD.CenterFile)
+	if err != nil {
+		return nil, err
+	}
+	s.center, err = acd.New(s.rdb, model, acd.Options{Center: cfg.Center, Instance: cfg.Instance, Logger: log.With("part", "acd")})
+	if err != nil {
+		return nil, fmt.Errorf("acd: %w", err)
+	}
+	if err := s.center.Sync(ctx); err != nil {
+		return nil, fmt.Errorf("acd: write the center's model to redis: %w", err)
+	}
+	if err := s.center.RegisterMetrics(reg); err != nil {
+		return nil, fmt.Errorf("acd metrics: %w", err)
+	}
+
+	flows, err := s.buildIVR(model, reg)
+	if err != nil {
+		return nil, err
+	}
+
+	ariURL, ariUser, ariPassword := cfg.ARI.URL, cfg.ARI.User, cfg.ARI.Password
+	if cfg.ARI.Simulate {
+		if ariURL, ariUser, ariPassword, err = s.startSimulator(); err != nil {
+			return nil, err
+		}
+	}
+
+	gwCfg := softphone.GatewayConfig{
+		ICEAddr:      netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(cfg.Softphone.ICEPort)),
+		NAT1To1IPs:   cfg.Softphone.PublicIPs,
+		RTPHost:      netip.MustParseAddr(cfg.Softphone.RTPHost),
+		LoopbackOnly: opt.LoopbackOnly,
+		Registerer:   reg,
+	}
+	if opt.LoopbackOnly {
+		gwCfg.ICEAddr = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(cfg.Softphone.ICEPort))
+	}
+	for _, ice := range cfg.Softphone.ICEServers {
+		gwCfg.ICEServers = append(gwCfg.ICEServers, softphone.ICEServer{URLs: ice.URLs, Username: ice.Username, Credential: ice.Credential})
+	}
+	if s.gw, err = softphone.NewGateway(gwCfg, log.With("part", "softphone")); err != nil {
+		return nil, fmt.Errorf("softphone gateway: %w", err)
+	}
+	s.closers = append(s.closers, func() { s.gw.Close() })
+
+	prefix := s.center.Key("")
+	hist := &history{rdb: s.rdb, prefix: prefix}
+	ph := &phones{
+		gw: s.gw, history: hist, ringSeconds: int(cfg.ARI.RingTimeout.D().Seconds()), disp: dispositions,
+		log: log.With("part", "phones"), legs: map[string]*softphone.Leg{}, talks: map[string]time.Time{},
+		wrapUp: func(queue string) time.Duration {
+			q, _ := model.Queue(queue)
+			return q.WrapUp
+		},
+	}
+	dist := &distributor{center: s.center, log: log, cancel: func(agent, call string) {
+		ph.Notify(agent, switchboard.AgentEvent{Type: switchboard.EventRingCancelled, Call: switchboard.CallCard{ID: call}})
+	}}
+	s.sb, err = switchboard.New(switchboard.Config{
+		ARIURL: ariURL, User: ariUser, Password: ariPassword, App: cfg.ARI.App, Instance: cfg.Instance,
+		RingTimeout: cfg.ARI.RingTimeout.D(), TransferContext: cfg.ARI.TransferContext,
+	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard")})
+	if err != nil {
+		return nil, err
+	}
+	dsk := &desk{model: model, center: s.center, sb: s.sb, phones: ph, history: hist, autoAnswer: cfg.Softphone.AutoAnswer}
+	s.agentWeb = softphone.NewServer(s.gw, dsk, softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned}, log.With("part", "agent-web"))
+	ph.web = s.agentWeb
+	s.closers = append(s.closers, func() { s.agentWeb.Close() })
+
+	brd := &board{center: s.center, model: model, rdb: s.rdb, annKey: prefix + "announcement"}
+	s.board = dashboard.NewServer(brd, brd, dashboard.Config{PasswordHash: cfg.Web.SupervisorPasswordHash}, log.With("part", "dashboard"))
+	s.closers = append(s.closers, func() { s.board.Close(context.Background()) })
+
+	mux := http.NewServeMux()
+	mux.Handle("/agent/", s.agentWeb)
+	mux.Handle("/supervisor/", s.board)
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/agent/", http.StatusFound) })
+	s.handler = mux
+
+	if s.web, err = net.Listen("tcp", cfg.Web.Listen); err != nil {
+		return nil, fmt.Errorf("web listen %s: %w", cfg.Web.Listen, err)
+	}
+	return s, nil
+}
+
+// WebAddr is where the pages are served.
+func (s *Server) WebAddr() net.Addr { return s.web.Addr() }
+
+// Sim is the in-process Asterisk simulator, nil against a real Asterisk.
+func (s *Server) Sim() *asterisksim.Sim { return s.sim }
+
+// Handler serves the pages, the APIs and /metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var problems []string
+	if !s.sb.Connected() {
+		problems = append(problems, "asterisk: events not connected")
+	}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		problems = append(problems, "redis: "+err.Error())
+	}
+	if len(problems) > 0 {
+		http.Error(w, fmt.Sprint(problems), http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// Run serves until ctx ends, then stops taking new work and drains: calls stay up in Asterisk for
+// the next controller, pages are told to reconnect.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.close()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	run("switchboard", s.sb.Run)
+	run("web", s.serveWeb)
+	if s.menus != nil {
+		run("menu reload", func(ctx context.Context) error {
+			return s.menus.Run(ctx, hangupSignal(ctx), s.cfg.IVR.ReloadEvery.D())
+		})
+	}
+	if s.sim != nil && s.cfg.Simulator.CallersPerMinute > 0 {
+		run("simulated callers", func(ctx context.Context) error {
+			simulateCallers(ctx, s.sim, s.cfg.Simulator.DID, s.cfg.Simulator.CallersPerMinute, s.log.With("part", "callers"))
+			return nil
+		})
+	}
+	s.log.Info("hotline running", "web", s.web.Addr().String(), "instance", s.cfg.Instance, "center", s.cfg.Center)
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		s.log.Error("a part failed; stopping", "err", err)
+	}
+	wg.Wait()
+	return err
+}
+
+func (s *Server) serveWeb(ctx context.Context) error {
+	if s.cfg.Web.TLSCert != "" || s.cfg.Web.SelfSigned {
+		tcfg, err := softphone.TLSConfig(s.cfg.Web.TLSCert, s.cfg.Web.TLSKey, []string{"localhost", "127.0.0.1"})
+		if err != nil {
+			return err
+		}
+		return softphone.ServeTLS(ctx, s.web, s.handler, tcfg)
+	}
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(s.web) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutCtx)
+}
+
+func (s *Server) close() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+	if s.web != nil {
+		s.web.Close()
+	}
+}
+
+// startRedis connects to the configured Redis, or starts an embedded one: the same client and the
+// same Lua scripts, so the demo exercises production's code.
+func (s *Server) startRedis(ctx context.Context) error {
+	addr, password := s.cfg.Redis.Addr, s.cfg.Redis.Password
+	if s.cfg.Redis.Embedded {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("embedded redis: %w", err)
+		}
+		s.closers = append(s.closers, mr.Close)
+		addr, password = mr.Addr(), ""
+		s.log.Info("embedded redis started", "addr", addr)
+	}
+	s.rdb = redis.NewClient(&redis.Options{Addr: addr, Password: password, DB: s.cfg.Redis.DB})
+	s.closers = append(s.closers, func() { s.rdb.Close() })
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := s.rdb.Ping(pingCtx).Err(); err != nil {
+		return fmt.Errorf("redis at %s: %w", addr, err)
+	}
+	return nil
+}
+
+func loadCenter(path string) (*acd.Model, error) {
+	if path == "" {
+		return acd.LoadDefault()
+	}
+	return acd.LoadFile(path)
+}
+
+// buildIVR loads the menus (checked against the center's queues and the prompt catalog) and their
+// lookup backend: the configured one, or the demo backend served on loopback.
+func (s *Server) buildIVR(model *acd.Model, reg prometheus.Registerer) (*ivr.Flows, error) {
+	catalog, err := prompts.Default()
+	if err != nil {
+		return nil, err
+	}
+	var queues []string
+	for _, q := range model.Queues {
+		queues = append(queues, q.Name)
+	}
+	opts := []ivr.LoadOption{ivr.WithQueues(queues...), ivr.WithCatalog(catalog)}
+	var src ivr.MenuSource
+	if s.cfg.IVR.Menus == "" {
+		m, err := ivr.LoadDefault(opts...)
+		if err != nil {
+			return nil, err
+		}
+		src = m
+	} else {
+		r, err := ivr.NewReloader(s.cfg.IVR.Menus, s.log.With("part", "ivr"), opts...)
+		if err != nil {
+			return nil, err
+		}
+		s.menus, src = r, r
+	}
+	base := s.cfg.IVR.LookupURL
+	if base == "" {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("demo lookup backend: %w", err)
+		}
+		srv := &http.Server{Handler: lookupdemo.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		s.closers = append(s.closers, func() { srv.Close() })
+		base = "http://" + ln.Addr().String()
+		s.log.Info("demo lookup backend started", "url", base)
+	}
+	lookup := &ivr.HTTPLookup{Base: base, Timeout: s.cfg.IVR.LookupTimeout.D()}
+	metrics, err := ivr.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return ivr.NewFlows(src, lookup, s.log.With("part", "ivr"), ivr.WithMetrics(metrics)), nil
+}
+
+// startSimulator serves the Asterisk simulator on a loopback port of its own, as a real Asterisk
+// would be, and returns how to reach it.
+func (s *Server) startSimulator() (url, user, password string, err error) {
+	user, password = s.cfg.ARI.User, s.cfg.ARI.Password
+	if password == "" {
+		password = "hotline-demo"
+	}
+	sounds := prompts.Durations()
+	s.sim, err = asterisksim.New(asterisksim.Config{
+		User: user, Password: password, TimeScale: s.cfg.Simulator.TimeScale,
+		SoundsDir: s.cfg.Simulator.SoundsDir, Sounds: sounds, Logger: s.log.With("part", "asterisksim"),
+	})
+	if err != nil {
+		return "", "", "", fmt.Errorf("asterisk simulator: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", "", "", fmt.Errorf("asterisk simulator: %w", err)
+	}
+	srv := &http.Server{Handler: s.sim, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	s.closers = append(s.closers, func() { srv.Close(); s.sim.Close() })
+	url = "http://" + ln.Addr().String() + "/ari"
+	s.log.Info("asterisk simulator started", "ari", url)
+	return url, user, password, nil
+}
