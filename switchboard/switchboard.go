@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -253,11 +252,21 @@ func (sb *Switchboard) adopt(ctx context.Context) error {
 	return nil
 }
 
-// ivrPath renders an IVR path for the agent's screen.
+// ivrPath renders an IVR path for the agent's screen: "private_menu: key 0".
 func ivrPath(res ivr.Result) []string {
 	out := make([]string, 0, len(res.Path))
 	for _, s := range res.Path {
-		out = append(out, strings.TrimSpace(fmt.Sprint(s)))
+		if s.Event == ivr.EventNode {
+			continue // entering a node says nothing the next step does not
+		}
+		line := s.Node + ": " + string(s.Event)
+		if s.Field != "" {
+			line += " " + s.Field
+		}
+		if s.Value != "" {
+			line += " " + s.Value
+		}
+		out = append(out, line)
 	}
 	return out
 }
