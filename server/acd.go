@@ -63,7 +63,7 @@ func (d *distributor) Offers(ctx context.Context, owner string) <-chan switchboa
 		defer close(out)
 		for o := range in {
 			select {
-			case out <- switchboard.Offer{CallID: o.CallID, AgentID: o.Agent, Queue: o.Queue}:
+			case out <- switchboard.Offer{CallID: o.CallID, AgentID: o.Agent, Queue: o.Queue, Callback: o.Callback, Data: o.Data}:
 			case <-ctx.Done():
 				return
 			}
@@ -104,4 +104,45 @@ func checkAgent(model *acd.Model, agentID, password string) (acd.Agent, error) {
 		return acd.Agent{}, err
 	}
 	return a, nil
+}
+
+func (d *distributor) Position(ctx context.Context, callID string) (switchboard.Position, error) {
+	p, err := d.center.Position(ctx, callID)
+	if err != nil {
+		return switchboard.Position{}, err
+	}
+	q, _ := d.center.Model().Queue(p.Queue)
+	return switchboard.Position{Place: p.Position, Wait: p.Wait, WaitKnown: p.Known, Every: q.AnnounceEvery}, nil
+}
+
+func (d *distributor) RequestCallback(ctx context.Context, callID, number string) error {
+	return d.center.RequestCallback(ctx, callID, number)
+}
+
+func (d *distributor) Overdue(ctx context.Context, owner string) ([]switchboard.Overflow, error) {
+	list, err := d.center.Overdue(ctx, 100)
+	if err != nil {
+		return nil, err
+	}
+	var out []switchboard.Overflow
+	for _, o := range list {
+		if o.Owner != owner {
+			continue
+		}
+		out = append(out, switchboard.Overflow{
+			CallID: o.CallID, Action: switchboard.OverflowAction(o.Overflow.Kind), Queue: o.Overflow.Queue, Message: o.Overflow.Message,
+		})
+	}
+	return out, nil
+}
+
+func (d *distributor) Move(ctx context.Context, callID, queue string) error {
+	_, err := d.center.Move(ctx, callID, queue)
+	return err
+}
+
+func (d *distributor) Exit(ctx context.Context, callID, reason string) error {
+	freed, err := d.center.Exit(ctx, callID, reason)
+	d.unring(freed, callID)
+	return err
 }

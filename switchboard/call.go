@@ -26,16 +26,20 @@ type call struct {
 	cmds    chan command
 	done    chan struct{} // closed when the goroutine ends
 
-	ivr     ivr.Result
-	queued  QueuedCall
-	since   time.Time // when the caller joined the queue
-	agent   string    // the agent ringing or talking
-	ringing bool
-	talking bool
-	held    bool
-	bridge  string
-	em      string // the externalMedia channel
-	leg     Leg
+	ivr    ivr.Result
+	player *ivrCall // plays prompts and collects keys, in the IVR and while waiting
+	left   bool     // the caller left the ACD another way than hanging up (callback, overflow message)
+	// callbackTo is the number dialled back for a callback (see callback.go); empty for inbound calls.
+	callbackTo string
+	queued     QueuedCall
+	since      time.Time // when the caller joined the queue
+	agent      string    // the agent ringing or talking
+	ringing    bool
+	talking    bool
+	held       bool
+	bridge     string
+	em         string // the externalMedia channel
+	leg        Leg
 
 	// pub is what other goroutines may read of the call (the desk, the dashboard).
 	pub atomic.Pointer[published]
@@ -72,23 +76,27 @@ const (
 	cmdDTMF
 	cmdTransfer
 	cmdReconnect // the agent's page came back: give it a fresh leg
+	cmdOverflow  // the call waited its queue's maximum
 )
 
 type command struct {
-	kind   commandKind
-	agent  string
-	queue  string
-	arg    string
-	target Target
-	reply  chan error
+	kind     commandKind
+	agent    string
+	queue    string
+	arg      string
+	target   Target
+	overflow Overflow
+	reply    chan error
 }
 
 func (sb *Switchboard) newCall(channel string, caller CallerID, did string) *call {
-	return &call{
+	c := &call{
 		sb: sb, id: channel, channel: channel, caller: caller, did: did,
 		log:   sb.log.With("call", channel, "channel", channel),
 		inbox: newInbox(), cmds: make(chan command, 8), done: make(chan struct{}),
 	}
+	c.player = &ivrCall{c: c}
+	return c
 }
 
 // send hands a command to the call's goroutine; false if the call has ended.
@@ -106,6 +114,10 @@ func (c *call) send(ctx context.Context, cmd command) bool {
 // errHungUp ends a call's goroutine when its caller is gone.
 var errHungUp = errors.New("caller hung up")
 
+// errLeft ends a call's goroutine when the caller left the queue but not the ACD's care: they asked
+// for a callback, or heard the overflow message.
+var errLeft = errors.New("caller left the queue")
+
 // run serves a new call from the first ring: answer, IVR, then whatever the IVR decided.
 func (c *call) run(ctx context.Context) {
 	defer close(c.done)
@@ -113,7 +125,7 @@ func (c *call) run(ctx context.Context) {
 		c.log.Warn("answer failed", "err", err)
 		return
 	}
-	res, err := c.sb.flows.Run(ctx, &ivrCall{c: c}, ivr.Inbound{CallID: c.id, DID: c.did, CallerNumber: c.caller.Number})
+	res, err := c.sb.flows.Run(ctx, c.player, ivr.Inbound{CallID: c.id, DID: c.did, CallerNumber: c.caller.Number})
 	c.ivr = res
 	switch {
 	case errors.Is(err, ivr.ErrHangup):
@@ -181,6 +193,7 @@ func (c *call) serve(ctx context.Context) {
 		}
 	}
 	var ringTimer <-chan time.Time
+	announce := c.nextAnnouncement(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -192,7 +205,7 @@ func (c *call) serve(ctx context.Context) {
 					break
 				}
 				if err := c.onEvent(ctx, ev); err != nil {
-					c.end(ctx)
+					c.end(ctx, err)
 					return
 				}
 			}
@@ -204,10 +217,16 @@ func (c *call) serve(ctx context.Context) {
 			if cmd.reply != nil {
 				cmd.reply <- err
 			}
-			if errors.Is(err, errHungUp) {
-				c.end(ctx)
+			if errors.Is(err, errHungUp) || errors.Is(err, errLeft) {
+				c.end(ctx, err)
 				return
 			}
+		case <-announce:
+			if err := c.announce(ctx); err != nil {
+				c.end(ctx, err)
+				return
+			}
+			announce = c.nextAnnouncement(ctx)
 		case <-ringTimer:
 			ringTimer = nil
 			if c.ringing {
@@ -223,13 +242,22 @@ func (c *call) serve(ctx context.Context) {
 
 func (c *call) onEvent(ctx context.Context, ev Event) error {
 	switch ev.Type {
-	case "StasisEnd", "ChannelDestroyed":
+	case "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest":
 		return errHungUp
-	case "ChannelHangupRequest":
-		return errHungUp
+	case "ChannelDtmfReceived":
+		if ev.Digit == callbackKey && c.waiting() {
+			return c.leaveForCallback(ctx)
+		}
+	case "StasisStart":
+		if c.callbackTo != "" {
+			return c.calledBack(ctx)
+		}
 	}
 	return nil
 }
+
+// waiting says the caller is in a queue: not ringing an agent, not talking.
+func (c *call) waiting() bool { return !c.ringing && !c.talking && c.queued.Queue != "" }
 
 func (c *call) onCommand(ctx context.Context, cmd command) error {
 	switch cmd.kind {
@@ -253,6 +281,11 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 		}
 		c.unring(ctx, false)
 		return nil
+	case cmdOverflow:
+		if !c.waiting() {
+			return nil // an agent took the call meanwhile
+		}
+		return c.overflow(ctx, cmd.overflow)
 	}
 	if !c.talking || cmd.agent != c.agent {
 		return ErrNotYourCall
@@ -435,9 +468,13 @@ func (c *call) teardown(ctx context.Context) {
 	c.publish()
 }
 
-// end runs once the caller is gone.
-func (c *call) end(ctx context.Context) {
+// end runs once the caller is gone (why: errHungUp) or has left the queue otherwise (errLeft).
+func (c *call) end(ctx context.Context, why error) {
 	ctx = context.WithoutCancel(ctx)
+	if errors.Is(why, errLeft) {
+		c.log.Info("caller left the queue", "callback", c.left)
+		return
+	}
 	agent, talking, ringing := c.agent, c.talking, c.ringing
 	c.teardown(ctx)
 	switch {

@@ -3,6 +3,7 @@ package switchboard
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"github.com/hotline-cc/hotline/ivr"
 )
@@ -43,6 +44,41 @@ type Distributor interface {
 	// Waiting lists the calls owner holds that wait in a queue or ring an agent, to take them back
 	// after a restart.
 	Waiting(ctx context.Context, owner string) ([]QueuedCall, error)
+	// Position says where a waiting call stands, for the caller's periodic announcement.
+	Position(ctx context.Context, callID string) (Position, error)
+	// RequestCallback keeps a waiting call's place: its offer comes back with Callback set.
+	RequestCallback(ctx context.Context, callID, number string) error
+	// Overdue lists owner's calls that waited their queue's maximum, with where each goes now.
+	Overdue(ctx context.Context, owner string) ([]Overflow, error)
+	// Move sends a waiting call to another queue, keeping its place in time.
+	Move(ctx context.Context, callID, queue string) error
+	// Exit takes a waiting call out of the ACD for a reason other than a hangup.
+	Exit(ctx context.Context, callID, reason string) error
+}
+
+// Position is a waiting caller's place, the estimated wait, and how often the queue announces them.
+type Position struct {
+	Place     int // 1 = next
+	Wait      time.Duration
+	WaitKnown bool
+	Every     time.Duration // 0: the queue makes no announcements
+}
+
+// OverflowAction is what happens to a caller who waited their queue's maximum.
+type OverflowAction string
+
+const (
+	OverflowQueue    OverflowAction = "queue"    // move to Queue
+	OverflowCallback OverflowAction = "callback" // offer to call back, keeping the place
+	OverflowMessage  OverflowAction = "message"  // play Message and say goodbye
+)
+
+// Overflow is a call past its queue's maximum wait.
+type Overflow struct {
+	CallID  string
+	Action  OverflowAction
+	Queue   string
+	Message string
 }
 
 // QueuedCall is a caller handed to the ACD.
@@ -62,6 +98,9 @@ type Offer struct {
 	CallID  string
 	AgentID string
 	Queue   string
+	// Callback is the number to call: the caller hung up after asking to be called back.
+	Callback string
+	Data     map[string]string
 }
 
 // Agents is the agents' side of the ACD: who may log in, and their state.

@@ -42,6 +42,10 @@ type fakeACD struct {
 	finished []string
 	abandons []string
 	changed  chan struct{} // closed and replaced on every change, for waitFor
+
+	announceEvery time.Duration
+	overdue       []Overflow // handed out once by the next Overdue
+	exits         []string
 }
 
 // bump wakes waitFor; called with mu held after every change.
@@ -175,6 +179,11 @@ func (a *fakeACD) Offers(ctx context.Context, owner string) <-chan Offer {
 			case <-ctx.Done():
 				return
 			case o := <-a.offers:
+				a.mu.Lock()
+				if c := a.calls[o.CallID]; c != nil && c.Data["callback"] != "" {
+					o.Callback = c.Data["callback"]
+				}
+				a.mu.Unlock()
 				select {
 				case out <- o:
 				case <-ctx.Done():
@@ -337,3 +346,54 @@ func (fakeAgents) Authenticate(context.Context, string, string) (AgentProfile, e
 	return AgentProfile{}, nil
 }
 func (fakeAgents) SetState(context.Context, string, string, string) error { return nil }
+
+func (a *fakeACD) Position(_ context.Context, id string) (Position, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, q := range a.queue {
+		if q.CallID == id {
+			return Position{Place: i + 1, Wait: time.Duration(i+1) * time.Minute, WaitKnown: true, Every: a.announceEvery}, nil
+		}
+	}
+	return Position{Every: a.announceEvery}, nil
+}
+
+func (a *fakeACD) RequestCallback(_ context.Context, id, number string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	if c := a.calls[id]; c != nil {
+		if c.Data == nil {
+			c.Data = map[string]string{}
+		}
+		c.Data["callback"] = number
+	}
+	return nil
+}
+
+func (a *fakeACD) Overdue(context.Context, string) ([]Overflow, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := a.overdue
+	a.overdue = nil
+	return out, nil
+}
+
+func (a *fakeACD) Move(_ context.Context, id, queue string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	if c := a.calls[id]; c != nil {
+		c.Queue = queue
+	}
+	return nil
+}
+
+func (a *fakeACD) Exit(_ context.Context, id, reason string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	a.exits = append(a.exits, id)
+	a.drop(id)
+	return nil
+}

@@ -27,6 +27,8 @@ type Config struct {
 	RingTimeout time.Duration
 	// TransferContext is the dialplan context that dials a number (blind transfer to the outside).
 	TransferContext string
+	// CallbackEndpoint dials a caller back, with %s for the number (PJSIP/%s@trunk).
+	CallbackEndpoint string
 	// DispatchEvery is how often Dispatch runs when nothing else triggers it (a safety net).
 	DispatchEvery time.Duration
 }
@@ -69,6 +71,9 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	if cfg.DispatchEvery <= 0 {
 		cfg.DispatchEvery = 250 * time.Millisecond
 	}
+	if cfg.CallbackEndpoint == "" {
+		cfg.CallbackEndpoint = "PJSIP/%s@trunk"
+	}
 	if cfg.TransferContext == "" {
 		cfg.TransferContext = "hotline-transfer"
 	}
@@ -101,10 +106,11 @@ func (sb *Switchboard) Connected() bool { return sb.connected.Load() }
 func (sb *Switchboard) Run(ctx context.Context) error {
 	sb.ctx = ctx
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); sb.events.run(ctx) }()
 	go func() { defer wg.Done(); sb.dispatchLoop(ctx) }()
 	go func() { defer wg.Done(); sb.offerLoop(ctx) }()
+	go func() { defer wg.Done(); sb.overdueLoop(ctx) }()
 	wg.Wait()
 	sb.wg.Wait()
 	return nil
@@ -115,10 +121,8 @@ func (sb *Switchboard) Run(ctx context.Context) error {
 // another instance) are dropped here.
 func (sb *Switchboard) deliver(ev Event) {
 	id := ev.channelID()
-	if ev.Type == "StasisStart" && ev.Channel != nil {
-		if len(ev.Args) > 0 && ev.Args[0] == "inbound" {
-			sb.startCall(ev)
-		}
+	if ev.Type == "StasisStart" && ev.Channel != nil && len(ev.Args) > 0 && ev.Args[0] == "inbound" {
+		sb.startCall(ev)
 		return
 	}
 	if id == "" {
@@ -206,6 +210,10 @@ func (sb *Switchboard) dispatchLoop(ctx context.Context) {
 func (sb *Switchboard) offerLoop(ctx context.Context) {
 	for offer := range sb.acd.Offers(ctx, sb.cfg.Instance) {
 		c := sb.call(offer.CallID)
+		if c == nil && offer.Callback != "" {
+			sb.startCallback(ctx, offer)
+			continue
+		}
 		if c == nil || !c.send(ctx, command{kind: cmdOffer, agent: offer.AgentID, queue: offer.Queue}) {
 			// The caller left between the offer and now: free the agent.
 			if err := sb.acd.Abandon(ctx, offer.CallID); err != nil {

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/internal/aritest"
 	"github.com/hotline-cc/hotline/media"
+	"github.com/hotline-cc/hotline/prompts"
 )
 
 const testScale = 0.25
@@ -71,20 +73,26 @@ func waitClosed(t *testing.T, c <-chan struct{}, what string) {
 	}
 }
 
-// waitCallerHears polls the simulated caller's ear until the tone dominates it.
-func waitCallerHears(t *testing.T, c *asterisksim.Caller, freq float64) {
+// eventually polls cond, a cheap read of the simulator's state, until it holds or 20 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	for range tick.C {
-		if media.ToneDominance(c.Heard(500*time.Millisecond), freq, media.SampleRate) > 20 {
-			return
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the caller never heard %v Hz", freq)
+			t.Fatalf("timed out waiting for %s", what)
 		}
+		<-tick.C
 	}
+}
+
+// waitCallerHears waits until the tone dominates what the simulated caller hears.
+func waitCallerHears(t *testing.T, c *asterisksim.Caller, freq float64) {
+	t.Helper()
+	eventually(t, "the caller hearing the agent's tone", func() bool {
+		return media.ToneDominance(c.Heard(500*time.Millisecond), freq, media.SampleRate) > 20
+	})
 }
 
 // TestCallReachesAgent is the whole path of a call through the controller: IVR, queue, offer, answer,
@@ -245,4 +253,81 @@ func TestCallerHangsUpWhileWaiting(t *testing.T) {
 func waitQueued(t *testing.T, a *fakeACD, id string) {
 	t.Helper()
 	a.waitFor(t, "call "+id+" queued", func() bool { _, ok := a.calls[id]; return ok })
+}
+
+// TestWaitingCallerAnnouncementsAndCallback: a waiting caller hears their place, presses 1 to be
+// called back and hangs up keeping their place; when an agent frees up the switchboard dials them
+// back and joins them to the agent.
+func TestWaitingCallerAnnouncementsAndCallback(t *testing.T) {
+	cfg := simConfig()
+	cfg.Sounds = prompts.Durations()
+	cfg.Outbound = func(endpoint string) asterisksim.Outbound {
+		return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 440}
+	}
+	tg := aritest.NewSimTarget(t, cfg)
+	r := newRig(t, tg)
+	r.acd.announceEvery = time.Second
+	r.acd.setFree("a1", false)
+	r.start(t, "i1")
+	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "79990001122", Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitQueued(t, r.acd, placed.ChannelID)
+	eventually(t, "a position announcement", func() bool {
+		return slices.Contains(placed.Sim.Prompts(), "sound:hotline/queue_position")
+	})
+	if err := placed.Sim.Press("1"); err != nil {
+		t.Fatal(err)
+	}
+	r.acd.waitFor(t, "the callback request", func() bool {
+		c := r.acd.calls[placed.ChannelID]
+		return c != nil && c.Data["callback"] == "79990001122"
+	})
+	waitClosed(t, placed.Sim.Done(), "the caller hanging up after asking for a callback")
+	if len(r.acd.abandons) != 0 {
+		t.Fatalf("a callback was counted as abandoned: %v", r.acd.abandons)
+	}
+
+	r.acd.setFree("a1", true)
+	ring := r.phones.next(t, EventRing)
+	if ring.Call.ID != placed.ChannelID || ring.Call.CallerNumber != "79990001122" {
+		t.Fatalf("callback ring card = %+v", ring.Call)
+	}
+	if err := r.sb.Answer(context.Background(), "a1", ring.Call.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventConnected)
+	leg := r.phones.nextLeg(t)
+	waitClosed(t, leg.heard440, "the called-back caller's audio at the agent")
+	if err := r.sb.Hangup(context.Background(), "a1", ring.Call.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventEnded)
+}
+
+// TestOverflowMessage: a caller past the queue's maximum wait hears the message and is let go.
+func TestOverflowMessage(t *testing.T) {
+	cfg := simConfig()
+	cfg.Sounds = prompts.Durations()
+	tg := aritest.NewSimTarget(t, cfg)
+	r := newRig(t, tg)
+	r.acd.setFree("a1", false)
+	r.start(t, "i1")
+	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitQueued(t, r.acd, placed.ChannelID)
+	r.acd.mu.Lock()
+	r.acd.overdue = []Overflow{{CallID: placed.ChannelID, Action: OverflowMessage, Message: "sound:hotline/payouts_busy"}}
+	r.acd.mu.Unlock()
+	waitClosed(t, placed.Sim.Done(), "the caller let go after the message")
+	if !slices.Contains(placed.Sim.Prompts(), "sound:hotline/payouts_busy") {
+		t.Errorf("the caller did not hear the overflow message: %v", placed.Sim.Prompts())
+	}
+	r.acd.waitFor(t, "the exit", func() bool { return len(r.acd.exits) == 1 })
+	if len(r.acd.abandons) != 0 {
+		t.Errorf("an overflowed call was counted as abandoned")
+	}
 }
