@@ -78,7 +78,7 @@ func callErr(err error) error {
 		return fmt.Errorf("%w: %w", softphone.ErrNotYourCall, err)
 	case errors.Is(err, switchboard.ErrNoSuchCall):
 		return fmt.Errorf("%w: %w", softphone.ErrNoSuchCall, err)
-	case errors.Is(err, switchboard.ErrBadTarget):
+	case errors.Is(err, switchboard.ErrBadTarget), errors.Is(err, switchboard.ErrNoConsultation):
 		return fmt.Errorf("%w: %w", softphone.ErrInvalidState, err)
 	}
 	return err
@@ -151,16 +151,21 @@ func (d *desk) BlindTransfer(ctx context.Context, agentID, callID string, to sof
 	return callErr(d.sb.Transfer(ctx, agentID, callID, t))
 }
 
+// Consult starts an attended transfer to an outside number: the caller holds while the agent talks
+// to the target first.
 func (d *desk) Consult(ctx context.Context, agentID, callID string, to softphone.Target) error {
-	return fmt.Errorf("%w: attended transfer is not supported yet; use blind transfer", softphone.ErrInvalidState)
+	if to.Kind != softphone.TargetNumber {
+		return fmt.Errorf("%w: an attended transfer goes to a number; use a blind transfer for a queue", softphone.ErrInvalidState)
+	}
+	return callErr(d.sb.Consult(ctx, agentID, callID, switchboard.Target{Kind: switchboard.TargetNumber, ID: to.Value}))
 }
 
 func (d *desk) CompleteTransfer(ctx context.Context, agentID, callID string) error {
-	return fmt.Errorf("%w: no consultation in progress", softphone.ErrInvalidState)
+	return callErr(d.sb.CompleteTransfer(ctx, agentID, callID))
 }
 
 func (d *desk) CancelConsult(ctx context.Context, agentID, callID string) error {
-	return fmt.Errorf("%w: no consultation in progress", softphone.ErrInvalidState)
+	return callErr(d.sb.CancelConsult(ctx, agentID, callID))
 }
 
 // WrapUp records the disposition and ends after-call work early: the agent is available again.

@@ -63,6 +63,8 @@ func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
 		msgs = append(msgs, softphone.Held(info.ID))
 	case switchboard.EventResumed:
 		msgs = append(msgs, softphone.Resumed(info.ID))
+	case switchboard.EventConsulting:
+		msgs = append(msgs, softphone.Consulting{CallID: info.ID, Target: softphone.Target{Kind: softphone.TargetNumber, Value: ev.Target.ID}})
 	case switchboard.EventEnded:
 		p.mu.Lock()
 		started := p.talks[info.ID]

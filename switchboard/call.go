@@ -31,15 +31,19 @@ type call struct {
 	left   bool     // the caller left the ACD another way than hanging up (callback, overflow message)
 	// callbackTo is the number dialled back for a callback (see callback.go); empty for inbound calls.
 	callbackTo string
-	queued     QueuedCall
-	since      time.Time // when the caller joined the queue
-	agent      string    // the agent ringing or talking
-	ringing    bool
-	talking    bool
-	held       bool
-	bridge     string
-	em         string // the externalMedia channel
-	leg        Leg
+	consult    *consultation // an attended transfer in progress (consult.go)
+	// transferred is the channel the caller was handed to by an attended transfer: the agent has
+	// left, and the goroutine stays until the caller or the target hangs up.
+	transferred string
+	queued      QueuedCall
+	since       time.Time // when the caller joined the queue
+	agent       string    // the agent ringing or talking
+	ringing     bool
+	talking     bool
+	held        bool
+	bridge      string
+	em          string // the externalMedia channel
+	leg         Leg
 
 	// pub is what other goroutines may read of the call (the desk, the dashboard).
 	pub atomic.Pointer[published]
@@ -77,6 +81,9 @@ const (
 	cmdTransfer
 	cmdReconnect // the agent's page came back: give it a fresh leg
 	cmdOverflow  // the call waited its queue's maximum
+	cmdConsult
+	cmdComplete
+	cmdCancel
 )
 
 type command struct {
@@ -241,6 +248,15 @@ func (c *call) serve(ctx context.Context) {
 }
 
 func (c *call) onEvent(ctx context.Context, ev Event) error {
+	if id := ev.channelID(); id != c.channel && id != "" {
+		switch {
+		case c.consult != nil && id == c.consult.channel:
+			return c.onConsultEvent(ctx, ev)
+		case id == c.transferred && isHangup(ev.Type):
+			return errHungUp
+		}
+		return nil
+	}
 	switch ev.Type {
 	case "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest":
 		return errHungUp
@@ -306,6 +322,12 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 		return c.transfer(ctx, cmd.target)
 	case cmdReconnect:
 		return c.attachLeg(ctx)
+	case cmdConsult:
+		return c.startConsult(ctx, cmd.target)
+	case cmdComplete:
+		return c.completeConsult(ctx)
+	case cmdCancel:
+		return c.cancelConsult(ctx)
 	}
 	return fmt.Errorf("unknown command %d", cmd.kind)
 }
@@ -454,9 +476,13 @@ func (c *call) transfer(ctx context.Context, to Target) error {
 	return fmt.Errorf("%w: transfer to %q", ErrBadTarget, to.Kind)
 }
 
-// teardown removes the agent's side of the call: bridge, externalMedia channel, leg.
+// teardown removes the agent's side of the call: bridge, externalMedia channel, leg, and a
+// consultation in progress.
 func (c *call) teardown(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
+	if c.consult != nil {
+		c.endConsult(ctx)
+	}
 	c.dropLeg(ctx)
 	if c.bridge != "" {
 		if err := c.sb.ari.destroyBridge(ctx, c.bridge); err != nil && !errors.Is(err, ErrGone) {
@@ -473,6 +499,18 @@ func (c *call) end(ctx context.Context, why error) {
 	ctx = context.WithoutCancel(ctx)
 	if errors.Is(why, errLeft) {
 		c.log.Info("caller left the queue", "callback", c.left)
+		return
+	}
+	if c.transferred != "" {
+		// The agent finished when the transfer completed; end the other side too.
+		for _, ch := range []string{c.channel, c.transferred} {
+			if err := c.sb.ari.hangup(ctx, ch); err != nil && !errors.Is(err, ErrGone) {
+				c.log.Warn("hang up after a transferred call ended", "channel", ch, "err", err)
+			}
+		}
+		c.forgetChannel(c.transferred)
+		c.teardown(ctx)
+		c.log.Info("transferred call ended")
 		return
 	}
 	agent, talking, ringing := c.agent, c.talking, c.ringing
@@ -541,3 +579,7 @@ func (c *call) card() CallCard {
 }
 
 func bridgeID(callID string) string { return "br-" + callID }
+
+func isHangup(typ string) bool {
+	return typ == "StasisEnd" || typ == "ChannelDestroyed" || typ == "ChannelHangupRequest"
+}

@@ -117,8 +117,9 @@ type AgentProfile struct {
 
 // AgentEvent is pushed to an agent's page.
 type AgentEvent struct {
-	Type AgentEventType
-	Call CallCard
+	Type   AgentEventType
+	Call   CallCard
+	Target Target // for EventConsulting: whom the agent is consulting
 }
 
 // AgentEventType names what happened to the agent's call.
@@ -130,7 +131,8 @@ const (
 	EventConnected     AgentEventType = "connected"      // two-way audio
 	EventHeld          AgentEventType = "held"
 	EventResumed       AgentEventType = "resumed"
-	EventEnded         AgentEventType = "ended" // the call is over: wrap-up begins
+	EventConsulting    AgentEventType = "consulting" // the caller holds while the agent talks to a transfer target
+	EventEnded         AgentEventType = "ended"      // the call is over: wrap-up begins
 )
 
 // CallCard is the screen pop: who calls and what they told the IVR.

@@ -83,6 +83,24 @@ func (sb *Switchboard) Transfer(ctx context.Context, agentID, callID string, to 
 	return err
 }
 
+// Consult starts an attended transfer: the caller holds while the agent talks to the target.
+func (sb *Switchboard) Consult(ctx context.Context, agentID, callID string, to Target) error {
+	if to.ID == "" {
+		return fmt.Errorf("%w: empty", ErrBadTarget)
+	}
+	return sb.command(ctx, callID, command{kind: cmdConsult, agent: agentID, target: to})
+}
+
+// CompleteTransfer joins the caller and the consulted party; the agent leaves the call.
+func (sb *Switchboard) CompleteTransfer(ctx context.Context, agentID, callID string) error {
+	return sb.command(ctx, callID, command{kind: cmdComplete, agent: agentID})
+}
+
+// CancelConsult hangs up on the consulted party and brings the agent back to the caller.
+func (sb *Switchboard) CancelConsult(ctx context.Context, agentID, callID string) error {
+	return sb.command(ctx, callID, command{kind: cmdCancel, agent: agentID})
+}
+
 // Reconnect gives the agent's call a fresh audio leg, after their page reloaded or their network
 // blipped: the caller stayed in the bridge all along.
 func (sb *Switchboard) Reconnect(ctx context.Context, agentID, callID string) error {

@@ -225,6 +225,7 @@ func (a *fakeACD) wasFinished(id string) bool {
 
 // fakePhones opens real UDP legs that send a 1000 Hz tone as PCMU RTP and collect what they hear.
 type fakePhones struct {
+	latest *fakeLeg // the leg opened last; read by the test after nextLeg
 	t      *testing.T
 	events chan AgentEvent
 	legs   chan *fakeLeg
@@ -264,6 +265,8 @@ func (p *fakePhones) next(t *testing.T, want AgentEventType) AgentEvent {
 }
 
 type fakeLeg struct {
+	mu       sync.Mutex
+	recent   []int16 // the last half second heard
 	conn     *net.UDPConn
 	remote   chan netip.AddrPort
 	heard440 chan struct{}
@@ -282,6 +285,7 @@ func (l *fakeLeg) Close() error {
 func (l *fakeLeg) receive() {
 	buf := make([]byte, 1500)
 	var pcm []int16
+	closed440 := false
 	for {
 		n, err := l.conn.Read(buf)
 		if err != nil {
@@ -292,14 +296,30 @@ func (l *fakeLeg) receive() {
 			continue
 		}
 		pcm = media.DecodePCMU(pcm, p.Payload)
+		l.mu.Lock()
+		l.recent = media.DecodePCMU(l.recent, p.Payload)
+		if n := len(l.recent); n > 4000 {
+			l.recent = append(l.recent[:0], l.recent[n-4000:]...)
+		}
+		l.mu.Unlock()
+		if closed440 {
+			continue
+		}
 		if len(pcm) >= 4000 {
 			if media.ToneDominance(pcm, 440, media.SampleRate) > 20 {
 				close(l.heard440)
-				return
+				closed440 = true
 			}
 			pcm = pcm[:0]
 		}
 	}
+}
+
+// hears says whether freq dominates the last half second the leg received.
+func (l *fakeLeg) hears(freq float64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recent) >= 4000 && media.ToneDominance(l.recent, freq, media.SampleRate) > 20
 }
 
 func (l *fakeLeg) send() {
@@ -333,6 +353,7 @@ func (p *fakePhones) nextLeg(t *testing.T) *fakeLeg {
 	t.Helper()
 	select {
 	case l := <-p.legs:
+		p.latest = l
 		return l
 	case <-time.After(20 * time.Second):
 		t.Fatal("no audio leg opened")

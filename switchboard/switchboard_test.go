@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -330,4 +331,66 @@ func TestOverflowMessage(t *testing.T) {
 	if len(r.acd.abandons) != 0 {
 		t.Errorf("an overflowed call was counted as abandoned")
 	}
+}
+
+// TestAttendedTransfer: the agent consults an outside number while the caller holds, cancels once
+// (back to the caller), consults again and completes: caller and target talk, the agent is free.
+func TestAttendedTransfer(t *testing.T) {
+	cfg := simConfig()
+	cfg.Outbound = func(endpoint string) asterisksim.Outbound {
+		if strings.Contains(endpoint, "5559999") {
+			return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 660}
+		}
+		return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 880}
+	}
+	tg := aritest.NewSimTarget(t, cfg)
+	r := newRig(t, tg)
+	r.start(t, "i1")
+	ctx := context.Background()
+	placed, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.answerAndHear(t, placed)
+	leg := r.phones.latest
+	id := placed.ChannelID
+	target := Target{Kind: TargetNumber, ID: "5551234"}
+
+	if err := r.sb.CompleteTransfer(ctx, "a1", id); !errors.Is(err, ErrNoConsultation) {
+		t.Fatalf("complete without a consultation = %v", err)
+	}
+	if err := r.sb.Consult(ctx, "a1", id, target); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventConsulting)
+	eventually(t, "the agent hearing the consulted party", func() bool { return leg.hears(880) })
+	if err := r.sb.CancelConsult(ctx, "a1", id); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the agent back with the caller", func() bool { return leg.hears(440) })
+
+	if err := r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: "5559999"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the agent hearing the second consulted party", func() bool { return leg.hears(660) })
+	if err := r.sb.CompleteTransfer(ctx, "a1", id); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventEnded)
+	if !r.acd.wasFinished(id) {
+		t.Error("the agent was not released to wrap-up")
+	}
+	eventually(t, "the caller hearing the target", func() bool {
+		return media.ToneDominance(placed.Sim.Heard(400*time.Millisecond), 660, media.SampleRate) > 20
+	})
+	if err := r.sb.Hangup(ctx, "a1", id); !errors.Is(err, ErrNotYourCall) {
+		t.Fatalf("the agent still controls the transferred call: %v", err)
+	}
+	if err := placed.Sim.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the target hung up with the caller", func() bool {
+		st, body, err := tg.Do(ctx, "GET", "/ari/channels", nil)
+		return err == nil && st == 200 && !strings.Contains(string(body), `"ct-`)
+	})
 }
