@@ -224,8 +224,29 @@ func callEndToEnd(t *testing.T, tg *aritest.Target) {
 				poll(`document.querySelectorAll('#calls-today tbody tr').length === 1`),
 			)
 			waitFor(t, "p001 available again", 10*time.Second, func() bool { return agentState(t, base, "p001") == "available" })
-			if s := agentState(t, base, "p001"); !strings.EqualFold(s, "available") {
-				t.Fatalf("p001 is %s", s)
+
+			// A supervisor switches on the holiday message: the next caller hears it before the menu.
+			resp, err := http.Post(base+"/supervisor/api/announcement", "application/json", strings.NewReader(`{"kind":"holiday"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode/100 != 2 {
+				t.Fatalf("switch the announcement: %s", resp.Status)
+			}
+			if tg.Sim != nil {
+				next, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "79160000000", Context: "caller-hangup"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-next.Sim.Done():
+				case <-time.After(20 * time.Second):
+					t.Fatal("the second caller never hung up")
+				}
+				if heard := next.Sim.Prompts(); len(heard) == 0 || heard[0] != "sound:hotline/announcement_holiday" {
+					t.Errorf("the next caller heard %v, want the holiday message first", heard)
+				}
 			}
 		}
 	}

@@ -17,12 +17,20 @@ type Observer func(in Inbound, s Step)
 
 // Flows runs IVR sessions over the menus of a MenuSource.
 type Flows struct {
-	src     MenuSource
-	lookup  Lookup
-	log     *slog.Logger
-	metrics *Metrics
-	observe Observer
+	src      MenuSource
+	lookup   Lookup
+	log      *slog.Logger
+	metrics  *Metrics
+	observe  Observer
+	preamble Preamble
 }
+
+// Preamble returns prompt ids every caller hears before the menu, such as a holiday or outage
+// message a supervisor switched on; none when it returns nil. It is asked once per call.
+type Preamble func(ctx context.Context) []string
+
+// WithPreamble plays fn's prompts before every menu.
+func WithPreamble(fn Preamble) FlowOption { return func(f *Flows) { f.preamble = fn } }
 
 // FlowOption configures Flows.
 type FlowOption func(*Flows)
@@ -86,6 +94,21 @@ type session struct {
 }
 
 func (s *session) run(ctx context.Context) error {
+	if s.f.preamble != nil {
+		var media []string
+		for _, id := range s.f.preamble(ctx) {
+			media = append(media, sound(id))
+		}
+		if len(media) > 0 {
+			if err := s.call.Play(ctx, s.res.Lang, media...); err != nil {
+				if errors.Is(err, ErrHangup) {
+					s.end(OutcomeAbandoned)
+					return nil
+				}
+				return err
+			}
+		}
+	}
 	cur := s.mn.start
 	for range maxTransitions {
 		n := s.mn.nodes[cur]

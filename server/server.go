@@ -49,6 +49,9 @@ type Server struct {
 	handler  http.Handler
 	web      net.Listener
 
+	ivrEvents *ivrEvents
+	annKey    string // the supervisor's announcement switch in Redis
+
 	// closers run in reverse order on shutdown, after every goroutine has stopped.
 	closers []func()
 }
@@ -98,6 +101,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		return nil, fmt.Errorf("acd metrics: %w", err)
 	}
 
+	s.ivrEvents = newIVREvents(s.rdb, s.center.Key("ivr"), log.With("part", "ivr-events"))
+	s.annKey = s.center.Key("announcement")
 	flows, err := s.buildIVR(model, reg)
 	if err != nil {
 		return nil, err
@@ -153,7 +158,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	ph.web = s.agentWeb
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
 
-	brd := &board{center: s.center, model: model, rdb: s.rdb, annKey: prefix + "announcement"}
+	brd := &board{center: s.center, model: model, rdb: s.rdb, annKey: s.annKey}
 	s.board = dashboard.NewServer(brd, brd, dashboard.Config{PasswordHash: cfg.Web.SupervisorPasswordHash}, log.With("part", "dashboard"))
 	s.closers = append(s.closers, func() { s.board.Close(context.Background()) })
 
@@ -213,6 +218,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	run("switchboard", s.sb.Run)
+	run("ivr events", s.ivrEvents.run)
 	run("web", s.serveWeb)
 	if s.menus != nil {
 		run("menu reload", func(ctx context.Context) error {
@@ -340,7 +346,21 @@ func (s *Server) buildIVR(model *acd.Model, reg prometheus.Registerer) (*ivr.Flo
 	if err != nil {
 		return nil, err
 	}
-	return ivr.NewFlows(src, lookup, s.log.With("part", "ivr"), ivr.WithMetrics(metrics)), nil
+	return ivr.NewFlows(src, lookup, s.log.With("part", "ivr"), ivr.WithMetrics(metrics),
+		ivr.WithObserver(s.ivrEvents.observe), ivr.WithPreamble(s.announcement)), nil
+}
+
+// announcement is what the supervisor's switch makes every caller hear before the menu.
+func (s *Server) announcement(ctx context.Context) []string {
+	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	switch v, _ := s.rdb.Get(ctx, s.annKey).Result(); v {
+	case "holiday":
+		return []string{"announcement_holiday"}
+	case "outage":
+		return []string{"announcement_outage"}
+	}
+	return nil
 }
 
 // startSimulator serves the Asterisk simulator on a loopback port of its own, as a real Asterisk
