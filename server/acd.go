@@ -28,6 +28,16 @@ func (d *distributor) Enqueue(ctx context.Context, c switchboard.QueuedCall) err
 func (d *distributor) Abandon(ctx context.Context, callID string) error {
 	freed, err := d.center.Abandon(ctx, callID)
 	d.unring(freed, callID)
+	return stale(err)
+}
+
+// stale marks the ACD's "no longer in that state" answers, which a retry cannot fix.
+func stale(err error) error {
+	for _, s := range []error{acd.ErrUnknownCall, acd.ErrNotOnCall, acd.ErrNotRinging, acd.ErrNotWaiting, acd.ErrConnected} {
+		if errors.Is(err, s) {
+			return fmt.Errorf("%w: %w", switchboard.ErrStale, err)
+		}
+	}
 	return err
 }
 
@@ -48,7 +58,7 @@ func (d *distributor) RingNoAnswer(ctx context.Context, callID, agentID string) 
 }
 
 func (d *distributor) Finish(ctx context.Context, callID, agentID string) error {
-	return d.center.Finish(ctx, callID, agentID)
+	return stale(d.center.Finish(ctx, callID, agentID))
 }
 
 func (d *distributor) Dispatch(ctx context.Context) error {

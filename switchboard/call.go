@@ -517,21 +517,35 @@ func (c *call) end(ctx context.Context, why error) {
 	c.teardown(ctx)
 	switch {
 	case talking:
-		if err := c.sb.acd.Finish(ctx, c.id, agent); err != nil {
-			c.log.Warn("finish failed", "agent", agent, "err", err)
-		}
 		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+		c.persist(ctx, "finish", func() error { return c.sb.acd.Finish(ctx, c.id, agent) })
 		c.log.Info("call ended", "agent", agent)
 	default:
 		if ringing {
 			c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card()})
 		}
-		if err := c.sb.acd.Abandon(ctx, c.id); err != nil {
-			c.log.Warn("abandon failed", "err", err)
-		}
+		c.persist(ctx, "abandon", func() error { return c.sb.acd.Abandon(ctx, c.id) })
 		c.log.Info("caller left the queue")
 	}
 	c.sb.kickDispatch()
+}
+
+// persist records the end of a call in the ACD, retrying through a Redis blip for up to a minute:
+// an agent left "on call" in Redis would never be offered a call again.
+func (c *call) persist(ctx context.Context, what string, f func() error) {
+	wait := 100 * time.Millisecond
+	for deadline := time.Now().Add(time.Minute); ; wait = min(wait*2, 5*time.Second) {
+		err := f()
+		if err == nil || errors.Is(err, ErrStale) {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.log.Error("gave up recording the call's end in the ACD", "what", what, "err", err)
+			return
+		}
+		c.log.Warn("recording the call's end in the ACD failed; retrying", "what", what, "err", err, "in", wait)
+		time.Sleep(wait) // a backoff between retries, not synchronisation
+	}
 }
 
 // retry repeats f with backoff while the caller is still there (a Redis blip must not drop them).

@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"time"
 
@@ -80,6 +81,10 @@ type Overflow struct {
 	Queue   string
 	Message string
 }
+
+// ErrStale is what a Distributor returns when the call or agent is no longer in the state the
+// request assumes (already finished, abandoned elsewhere): retrying cannot help.
+var ErrStale = errors.New("acd state moved on")
 
 // QueuedCall is a caller handed to the ACD.
 type QueuedCall struct {
