@@ -372,6 +372,17 @@ func (c *Center) Move(ctx context.Context, callID, queue string) (int, error) {
 	return toInt(v), err
 }
 
+// Direct offers a waiting call to one named agent, if that agent is available now: a transfer to a
+// colleague. ErrAgentBusy when they are not (the call keeps waiting in its queue); the offer reaches
+// the call's owner through Offers like any other.
+func (c *Center) Direct(ctx context.Context, callID, agentID string) error {
+	if _, ok := c.model.Agent(agentID); !ok {
+		return fmt.Errorf("acd: direct %s: %w: %q", callID, ErrUnknownAgent, agentID)
+	}
+	_, err := c.run(ctx, "direct", callID, agentID)
+	return err
+}
+
 // RequestCallback marks a waiting call as a callback to number: the caller may hang up and keeps
 // their place and priority; the offer will carry Callback so the owner originates the call.
 // Maximum wait no longer applies to it.

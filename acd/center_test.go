@@ -406,3 +406,32 @@ func TestRingAllNoAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestDirect: a waiting call offered to a named agent (a transfer to a colleague) skips the queue,
+// reaches the owner's offers, and is refused when that agent is not available.
+func TestDirect(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1", "a2")
+	e.enqueue("c1", "sales", 0)
+	e.enqueue("c2", "sales", 0)
+	e.must(e.c.Direct(e.ctx, "c2", "a2"))
+	if st := e.agent("a2"); st.State != Ringing || st.Call != "c2" {
+		t.Fatalf("a2 = %+v, want ringing for c2", st)
+	}
+	if w := e.waiting("sales"); !reflect.DeepEqual(w, []string{"c1"}) {
+		t.Fatalf("sales waiting = %v, want [c1]", w)
+	}
+	if err := e.c.Direct(e.ctx, "c1", "a2"); !errors.Is(err, ErrAgentBusy) {
+		t.Fatalf("direct to a ringing agent = %v, want ErrAgentBusy", err)
+	}
+	if err := e.c.Direct(e.ctx, "c2", "a1"); !errors.Is(err, ErrNotWaiting) {
+		t.Fatalf("direct of a ringing call = %v, want ErrNotWaiting", err)
+	}
+	if err := e.c.Direct(e.ctx, "c1", "nobody"); !errors.Is(err, ErrUnknownAgent) {
+		t.Fatalf("direct to an unknown agent = %v", err)
+	}
+	if _, err := e.c.Accept(e.ctx, "c2", "a2"); err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.c.Verify(e.ctx))
+}

@@ -156,3 +156,7 @@ func (d *distributor) Exit(ctx context.Context, callID, reason string) error {
 	d.unring(freed, callID)
 	return err
 }
+
+func (d *distributor) Direct(ctx context.Context, callID, agentID string) error {
+	return d.center.Direct(ctx, callID, agentID)
+}

@@ -146,7 +146,10 @@ func (d *desk) BlindTransfer(ctx context.Context, agentID, callID string, to sof
 	case softphone.TargetNumber:
 		t = switchboard.Target{Kind: switchboard.TargetNumber, ID: to.Value}
 	case softphone.TargetAgent:
-		return fmt.Errorf("%w: transfer to a named agent is not supported yet; transfer to their queue", softphone.ErrInvalidState)
+		if _, ok := d.model.Agent(to.Value); !ok {
+			return fmt.Errorf("%w: no agent %q", softphone.ErrInvalidState, to.Value)
+		}
+		t = switchboard.Target{Kind: switchboard.TargetAgent, ID: to.Value}
 	}
 	return callErr(d.sb.Transfer(ctx, agentID, callID, t))
 }

@@ -447,20 +447,37 @@ func (c *call) unhold(ctx context.Context) error {
 // number through the dialplan. The agent goes to wrap-up.
 func (c *call) transfer(ctx context.Context, to Target) error {
 	switch to.Kind {
-	case TargetQueue:
+	case TargetQueue, TargetAgent:
+		if to.Kind == TargetAgent && to.ID == c.agent {
+			return fmt.Errorf("%w: that is you", ErrBadTarget)
+		}
+		queue := c.queued.Queue
+		if to.Kind == TargetQueue {
+			queue = to.ID
+		}
 		agent := c.agent
 		c.teardown(ctx)
 		if err := c.sb.acd.Finish(ctx, c.id, agent); err != nil {
 			c.log.Warn("finish before transfer failed", "err", err)
 		}
 		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
-		c.queued = QueuedCall{CallID: c.id, Queue: to.ID, Priority: c.queued.Priority, Data: c.queued.Data}
+		c.queued = QueuedCall{CallID: c.id, Queue: queue, Priority: c.queued.Priority, Data: c.queued.Data}
 		if err := c.sb.acd.Enqueue(ctx, c.queued); err != nil {
 			return err
 		}
 		c.since = time.Now()
+		if err := c.sb.ari.moh(ctx, c.channel); err != nil {
+			return err
+		}
+		if to.Kind == TargetAgent {
+			// The colleague gets the offer at once if free; if not, the caller waits in the queue
+			// they came from and goes to whoever frees up first.
+			if err := c.sb.acd.Direct(ctx, c.id, to.ID); err != nil {
+				c.log.Info("transfer target not available; the caller waits in the queue", "target", to.ID, "queue", queue, "err", err)
+			}
+		}
 		c.sb.kickDispatch()
-		return c.sb.ari.moh(ctx, c.channel)
+		return nil
 	case TargetNumber:
 		agent := c.agent
 		c.teardown(ctx)

@@ -55,6 +55,8 @@ type Distributor interface {
 	Move(ctx context.Context, callID, queue string) error
 	// Exit takes a waiting call out of the ACD for a reason other than a hangup.
 	Exit(ctx context.Context, callID, reason string) error
+	// Direct offers a waiting call to one named agent if they are available (a transfer to them).
+	Direct(ctx context.Context, callID, agentID string) error
 }
 
 // Position is a waiting caller's place, the estimated wait, and how often the queue announces them.

@@ -20,6 +20,7 @@ type TargetKind string
 
 const (
 	TargetQueue  TargetKind = "queue"
+	TargetAgent  TargetKind = "agent"
 	TargetNumber TargetKind = "number"
 )
 

@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
@@ -134,11 +135,15 @@ func (a *fakeACD) RingNoAnswer(_ context.Context, id, agent string) error {
 	return nil
 }
 
+// Finish sends the agent to wrap-up, as the real ACD does: not free until the test says so.
 func (a *fakeACD) Finish(_ context.Context, id, agent string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	defer a.bump()
 	a.finished = append(a.finished, id)
+	if c := a.calls[id]; c != nil {
+		c.Agent = ""
+	}
 	a.drop(id)
 	return nil
 }
@@ -417,4 +422,23 @@ func (a *fakeACD) Exit(_ context.Context, id, reason string) error {
 	a.exits = append(a.exits, id)
 	a.drop(id)
 	return nil
+}
+
+func (a *fakeACD) Direct(_ context.Context, id, agent string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	if !a.free[agent] {
+		return errors.New("agent busy")
+	}
+	for i, q := range a.queue {
+		if q.CallID == id {
+			a.queue = append(a.queue[:i], a.queue[i+1:]...)
+			a.free[agent] = false
+			a.calls[id].Agent = agent
+			a.offers <- Offer{CallID: id, AgentID: agent, Queue: q.Queue}
+			return nil
+		}
+	}
+	return errors.New("not waiting")
 }

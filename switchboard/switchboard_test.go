@@ -230,7 +230,8 @@ func TestRestartKeepsCallers(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitClosed(t, talking.Sim.Done(), "the talking caller's hangup")
-	// The waiting caller is offered to the agent, now free.
+	// The waiting caller is offered to the agent once their wrap-up is over.
+	r.acd.setFree("a1", true)
 	r.answerAndHear(t, waiting)
 }
 
@@ -393,4 +394,33 @@ func TestAttendedTransfer(t *testing.T) {
 		st, body, err := tg.Do(ctx, "GET", "/ari/channels", nil)
 		return err == nil && st == 200 && !strings.Contains(string(body), `"ct-`)
 	})
+}
+
+// TestTransferToAgent: a blind transfer to a named colleague rings them at once.
+func TestTransferToAgent(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	r.acd.free["a2"] = false
+	r.start(t, "i1")
+	ctx := context.Background()
+	placed, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.answerAndHear(t, placed)
+	if err := r.sb.Transfer(ctx, "a1", placed.ChannelID, Target{Kind: TargetAgent, ID: "a1"}); !errors.Is(err, ErrBadTarget) {
+		t.Fatalf("transfer to oneself = %v, want ErrBadTarget", err)
+	}
+	r.acd.setFree("a2", true)
+	if err := r.sb.Transfer(ctx, "a1", placed.ChannelID, Target{Kind: TargetAgent, ID: "a2"}); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventEnded)
+	ring := r.phones.next(t, EventRing)
+	if err := r.sb.Answer(ctx, "a2", ring.Call.ID); err != nil {
+		t.Fatalf("a2 answers the transferred call: %v", err)
+	}
+	r.phones.next(t, EventConnected)
+	leg := r.phones.nextLeg(t)
+	waitClosed(t, leg.heard440, "the caller's audio at the colleague")
 }

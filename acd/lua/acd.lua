@@ -195,6 +195,29 @@ function ops.dispatch(limit)
   return out
 end
 
+-- direct call agent → seq: offers a waiting call to one named agent, if that agent is available
+-- (a transfer to an agent). The offer goes to the call's owner like any other.
+function ops.direct(c, a)
+  sweep()
+  local v = redis.call('HMGET', ckey(c), 'stage', 'queue', 'seq', 'owner')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  if v[1] ~= 'waiting' then return fail('ACD_NOT_WAITING', c) end
+  local st = redis.call('HMGET', akey(a), 'state', 'idle', 'queues')
+  if not st[1] then return fail('ACD_UNKNOWN_AGENT', a) end
+  if st[1] ~= 'available' then return fail('ACD_AGENT_BUSY', a .. ' is ' .. st[1]) end
+  local q = v[2]
+  redis.call('ZREM', P .. 'wait:' .. q, c)
+  redis.call('ZREM', P .. 'deadline', c)
+  fix_head(q)
+  leave_sets(a, true, st[3], nil)
+  redis.call('HSET', akey(a), 'state', 'ringing', 'since', fmt(now), 'call', c, 'prev_idle', st[2])
+  local seq = (tonumber(v[3]) or 0) + 1
+  redis.call('HSET', ckey(c), 'stage', 'ringing', 'agents', a, 'rung', fmt(now), 'seq', seq)
+  redis.call('LPUSH', P .. 'offers:' .. v[4], c .. ' ' .. seq)
+  ev(c, q, a, 'RING', 'direct')
+  return seq
+end
+
 -- reseat queue...: after Sync wrote a new model, rebuild the derived sets: heads, and each queue's
 -- available and staffed agents (an agent's eligible queues or levels may have changed).
 function ops.reseat(...)
