@@ -1,0 +1,120 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/asterisksim"
+	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/internal/redistest"
+)
+
+// TestRedisBlip cuts the controller off Redis twice: while a caller waits in the queue (they keep
+// waiting and are served once Redis is back), and while the call ends (the agent's wrap-up is recorded
+// once Redis is back, so the agent is not left "on call" for ever).
+func TestRedisBlip(t *testing.T) {
+	rs := redistest.Start(t)
+	proxy := redistest.NewProxy(t, rs.Addr)
+	cfg := config.Default()
+	cfg.Center, cfg.Instance = "blip", "blip-1"
+	cfg.ARI.Simulate = true
+	cfg.Simulator.TimeScale, cfg.Simulator.CallersPerMinute = 0.2, 0
+	cfg.Redis.Addr = proxy.Addr
+	cfg.Web.Listen = "127.0.0.1:0"
+	cfg.Softphone.ICEPort = 0
+	cfg, err := config.Resolve(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, cfg, Options{LoopbackOnly: true}, log)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	eventually(t, "the switchboard connected", func() bool { return srv.sb.Connected() })
+
+	caller, err := srv.Sim().Dial(context.Background(), asterisksim.CallerSpec{DID: "8800", Number: "79161112233", Dialplan: "caller-agent-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := caller.ChannelID()
+	stage := func() (acd.Stage, string) {
+		snap, err := srv.center.Snapshot(context.Background())
+		if err != nil {
+			return "", ""
+		}
+		for _, c := range snap.Calls {
+			if c.ID == id {
+				agent := ""
+				if len(c.Agents) > 0 {
+					agent = c.Agents[0]
+				}
+				return c.Stage, agent
+			}
+		}
+		return "gone", ""
+	}
+	eventually(t, "the caller waiting in the queue", func() bool { s, _ := stage(); return s == acd.StageWaiting })
+
+	outage := func() {
+		proxy.Cut()
+		time.Sleep(1500 * time.Millisecond) // the outage's length is the scenario, not synchronisation
+		proxy.Restore()
+	}
+	outage()
+	select {
+	case <-caller.Done():
+		t.Fatal("the waiting caller was dropped by a Redis blip")
+	default:
+	}
+	if err := srv.center.Login(context.Background(), "p001"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the call offered to p001", func() bool { s, a := stage(); return s == acd.StageRinging && a == "p001" })
+	eventually(t, "p001 answering", func() bool { return srv.sb.Answer(context.Background(), "p001", id) == nil })
+	eventually(t, "the call on with p001", func() bool { s, _ := stage(); return s == acd.StageOnCall })
+
+	proxy.Cut()
+	if err := caller.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // the outage's length is the scenario, not synchronisation
+	proxy.Restore()
+	eventually(t, "the call's end recorded after the blip", func() bool { s, _ := stage(); return s == "gone" })
+	snap, err := srv.center.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range snap.Agents {
+		if a.ID == "p001" && a.State != acd.WrapUp && a.State != acd.Available {
+			t.Fatalf("p001 is %s after the call ended, want wrap-up or available", a.State)
+		}
+	}
+}
+
+// eventually polls cond, a cheap read of state, until it holds or 20 s pass.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
