@@ -93,7 +93,8 @@ func (d *distributor) Waiting(ctx context.Context, owner string) ([]switchboard.
 		if c.Owner != owner {
 			continue
 		}
-		q := switchboard.QueuedCall{CallID: c.ID, Queue: c.Queue, Priority: c.Priority, Data: c.Data, Talking: c.Stage == acd.StageOnCall}
+		q := switchboard.QueuedCall{CallID: c.ID, Queue: c.Queue, Priority: c.Priority, Data: c.Data,
+			Talking: c.Stage == acd.StageOnCall, Since: c.EnqueuedAt}
 		if len(c.Agents) > 0 {
 			q.Agent = c.Agents[0]
 		}
@@ -159,4 +160,8 @@ func (d *distributor) Exit(ctx context.Context, callID, reason string) error {
 
 func (d *distributor) Direct(ctx context.Context, callID, agentID string) error {
 	return d.center.Direct(ctx, callID, agentID)
+}
+
+func (d *distributor) Unpause(ctx context.Context, agentID string) error {
+	return d.center.SetAvailable(ctx, agentID)
 }

@@ -172,7 +172,10 @@ func (c *call) run(ctx context.Context) {
 // resume serves a call taken back after a restart, from the stage Redis says it is in.
 func (c *call) resume(ctx context.Context) {
 	defer close(c.done)
-	c.since = time.Now()
+	c.since = c.queued.Since
+	if c.since.IsZero() {
+		c.since = time.Now()
+	}
 	if c.queued.Talking && c.queued.Agent != "" {
 		c.agent, c.talking, c.bridge = c.queued.Agent, true, bridgeID(c.id)
 		c.publish()
@@ -183,9 +186,12 @@ func (c *call) resume(ctx context.Context) {
 		}
 		c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
 	} else if c.queued.Agent != "" {
-		// It was ringing an agent when the old process stopped: put it back at the head of its queue.
+		// It was ringing an agent when the old process stopped: put it back at the head of its queue,
+		// and the agent back to available: the lost ring was not theirs to answer.
 		if err := c.sb.acd.RingNoAnswer(ctx, c.id, c.queued.Agent); err != nil {
 			c.log.Warn("return a ringing call to its queue after a restart", "err", err)
+		} else if err := c.sb.acd.Unpause(ctx, c.queued.Agent); err != nil {
+			c.log.Warn("make the agent available again after a restart", "agent", c.queued.Agent, "err", err)
 		}
 		c.sb.kickDispatch()
 	}
@@ -534,8 +540,10 @@ func (c *call) end(ctx context.Context, why error) {
 	c.teardown(ctx)
 	switch {
 	case talking:
-		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+		// Recorded before the page hears of it, so the page's next "available" finds the agent in
+		// wrap-up, not still on the call.
 		c.persist(ctx, "finish", func() error { return c.sb.acd.Finish(ctx, c.id, agent) })
+		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
 		c.log.Info("call ended", "agent", agent)
 	default:
 		if ringing {

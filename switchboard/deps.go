@@ -55,6 +55,8 @@ type Distributor interface {
 	Move(ctx context.Context, callID, queue string) error
 	// Exit takes a waiting call out of the ACD for a reason other than a hangup.
 	Exit(ctx context.Context, callID, reason string) error
+	// Unpause makes an agent available again (after a ring lost to a controller restart).
+	Unpause(ctx context.Context, agentID string) error
 	// Direct offers a waiting call to one named agent if they are available (a transfer to them).
 	Direct(ctx context.Context, callID, agentID string) error
 }
@@ -98,6 +100,8 @@ type QueuedCall struct {
 	Agent string
 	// Talking is true once an agent answered.
 	Talking bool
+	// Since is when the caller joined the queue (for the screen pop's wait after a restart).
+	Since time.Time
 }
 
 // Offer says an agent was reserved for a call.

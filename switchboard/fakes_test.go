@@ -442,3 +442,8 @@ func (a *fakeACD) Direct(_ context.Context, id, agent string) error {
 	}
 	return errors.New("not waiting")
 }
+
+func (a *fakeACD) Unpause(_ context.Context, agent string) error {
+	a.setFree(agent, true)
+	return nil
+}

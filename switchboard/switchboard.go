@@ -9,6 +9,7 @@ package switchboard
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -239,9 +240,7 @@ func (sb *Switchboard) adopt(ctx context.Context) error {
 			continue
 		}
 		if !live[q.CallID] {
-			if err := sb.acd.Abandon(ctx, q.CallID); err != nil {
-				sb.log.Warn("forget a call whose channel is gone", "call", q.CallID, "err", err)
-			}
+			sb.forgetGone(ctx, q)
 			continue
 		}
 		c := sb.newCall(q.CallID, CallerID{Number: q.Data["caller_number"], Name: q.Data["caller_name"]}, q.Data["did"])
@@ -258,6 +257,32 @@ func (sb *Switchboard) adopt(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// forgetGone closes in the ACD a call whose caller hung up while no controller was running: a
+// talking call is finished (the agent goes to wrap-up, its bridge and audio leg are removed), a
+// waiting or ringing one is abandoned.
+func (sb *Switchboard) forgetGone(ctx context.Context, q QueuedCall) {
+	if !q.Talking {
+		if err := sb.acd.Abandon(ctx, q.CallID); err != nil {
+			sb.log.Warn("forget a call whose channel is gone", "call", q.CallID, "err", err)
+		}
+		return
+	}
+	bridge := bridgeID(q.CallID)
+	if em := sb.ari.staleLeg(ctx, bridge, q.CallID); em != "" {
+		if err := sb.ari.hangup(ctx, em); err != nil && !errors.Is(err, ErrGone) {
+			sb.log.Warn("hang up a dead controller's audio leg", "channel", em, "err", err)
+		}
+	}
+	if err := sb.ari.destroyBridge(ctx, bridge); err != nil && !errors.Is(err, ErrGone) {
+		sb.log.Warn("destroy a dead call's bridge", "bridge", bridge, "err", err)
+	}
+	if err := sb.acd.Finish(ctx, q.CallID, q.Agent); err != nil && !errors.Is(err, ErrStale) {
+		sb.log.Warn("finish a call that ended while no controller ran", "call", q.CallID, "err", err)
+	}
+	sb.phones.Notify(q.Agent, AgentEvent{Type: EventEnded, Call: CallCard{ID: q.CallID, CallerNumber: q.Data["caller_number"], Queue: q.Queue}})
+	sb.log.Info("a talking call ended while no controller ran", "call", q.CallID, "agent", q.Agent)
 }
 
 // ivrPath renders an IVR path for the agent's screen: "private_menu: key 0".
