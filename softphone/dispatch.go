@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // dispatch runs one page message for the authenticated agentID and returns the reply. Nothing in
@@ -42,6 +43,11 @@ func (s *Server) dispatch(ctx context.Context, agentID string, from *wsConn, dat
 		}
 	case *WrapUp:
 		err = d.WrapUp(ctx, agentID, m.CallID, m.Disposition, m.Note)
+	case *AudioReport:
+		// Acknowledged whatever becomes of it: a measurement is no reason to bother the agent.
+		if s.gw != nil {
+			s.gw.reportAnswerToAudio(agentID, m.CallID, time.Duration(m.AnswerToAudioMs*float64(time.Millisecond)))
+		}
 	case *Request:
 		switch typ {
 		case MsgPing:

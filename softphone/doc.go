@@ -29,6 +29,16 @@
 //	...
 //	leg.Close()                                   // when the call ends for the agent
 //
+// # Measurements
+//
+// Per leg and direction the gateway counts RTP packets, losses and jitter
+// (hotline_softphone_rtp_packets_total, _rtp_lost_packets_total, _rtp_jitter_seconds), and the
+// time from the leg's opening to its first packet (_leg_first_packet_seconds). The page measures
+// answer-to-audio, from the agent's answer (click, key or auto-answer) to the caller's first sound
+// in its audio element, and sends it once per call ("call.audio", [AudioReport]); the gateway
+// records the later of that and the browser's first packet at the leg in
+// hotline_softphone_answer_to_audio_seconds and logs both ([Leg.StartTiming]).
+//
 // One agent, one active leg: the browser's audio goes to the agent's newest open leg, and only that
 // leg's audio reaches the browser. An attended transfer keeps one leg and moves the externalMedia
 // channel between bridges in Asterisk.

@@ -43,12 +43,14 @@ func (nopDesk) CallsToday(context.Context, string) ([]CallSummary, error)      {
 func FuzzSignaling(f *testing.F) {
 	for typ := range requestTypes {
 		f.Add([]byte(`{"type":"` + typ + `","id":"1","call":"c1","digits":"12#","state":"paused","reason":"r",` +
-			`"target":{"kind":"queue","value":"q"},"disposition":"d","note":"n","sdp":"v=0"}`))
+			`"target":{"kind":"queue","value":"q"},"disposition":"d","note":"n","sdp":"v=0","answer_to_audio_ms":120.5}`))
 		f.Add([]byte(`{"type":"` + typ + `","call":"other"}`))
 		f.Add([]byte(`{"type":"` + typ + `"}`))
 	}
 	for _, s := range []string{``, `{`, `null`, `[]`, `{"type":1}`, `{"type":"call.dtmf","call":"c","digits":"` + strings.Repeat("9", 40) + `"}`,
-		"{\"type\":\"call.wrapup\",\"call\":\"c\",\"disposition\":\"\xff\"}"} {
+		"{\"type\":\"call.wrapup\",\"call\":\"c\",\"disposition\":\"\xff\"}",
+		`{"type":"call.audio","call":"c","answer_to_audio_ms":-1}`, `{"type":"call.audio","call":"c","answer_to_audio_ms":1e300}`,
+		`{"type":"call.audio","call":"c","answer_to_audio_ms":"fast"}`} {
 		f.Add([]byte(s))
 	}
 	s := NewServer(nil, nopDesk{}, ServerConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))

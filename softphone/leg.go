@@ -36,6 +36,45 @@ type Leg struct {
 	muted     bool
 	fromN     uint64 // packets relayed from the browser, for sampling the jitter metric
 	closed    bool
+	start     legStart
+}
+
+// legStart is how a call's audio started on a leg: the server's side of answer-to-audio.
+type legStart struct {
+	opened     time.Time
+	firstDown  time.Time     // first packet from Asterisk
+	firstUp    time.Time     // first packet from the browser
+	page       time.Duration // the page's answer-to-audio report, when it came
+	reported   bool          // the page reported (once per call: later reports are ignored)
+	recorded   bool
+	recordedAs time.Duration
+}
+
+// StartTiming is how a call's audio started on its leg, measured by the gateway from the leg's
+// opening (in the controller's Answer): the first packet from Asterisk and from the browser, and
+// the answer-to-two-way-audio time recorded for the call (zero until both the page's report and
+// the browser's first packet are in).
+type StartTiming struct {
+	FirstToAgent   time.Duration // opening → first packet from Asterisk
+	FirstFromAgent time.Duration // opening → first packet from the browser
+	PageAudio      time.Duration // the page's answer click → first remote audio
+	AnswerToAudio  time.Duration // what the histogram got: the later of the page's audio and the browser's first packet
+}
+
+// StartTiming returns how the call's audio started; zero fields are not known (yet).
+func (leg *Leg) StartTiming() StartTiming {
+	leg.mu.Lock()
+	defer leg.mu.Unlock()
+	st := leg.start
+	var t StartTiming
+	if !st.firstDown.IsZero() {
+		t.FirstToAgent = st.firstDown.Sub(st.opened)
+	}
+	if !st.firstUp.IsZero() {
+		t.FirstFromAgent = st.firstUp.Sub(st.opened)
+	}
+	t.PageAudio, t.AnswerToAudio = st.page, st.recordedAs
+	return t
 }
 
 func newLeg(g *Gateway, l *line, callID string, conn *net.UDPConn) *Leg {
@@ -49,6 +88,7 @@ func newLeg(g *Gateway, l *line, callID string, conn *net.UDPConn) *Leg {
 		done:    make(chan struct{}),
 		outSSRC: randutil.NewMathRandomGenerator().Uint32(),
 		buf:     make([]byte, 0, 1500),
+		start:   legStart{opened: time.Now()},
 	}
 }
 
@@ -132,6 +172,10 @@ func (leg *Leg) readLoop() {
 		if !leg.remoteSet && !leg.remote.IsValid() {
 			leg.remote = from
 		}
+		if leg.start.firstDown.IsZero() {
+			leg.start.firstDown = now
+			m.firstAudio.WithLabelValues(DirToAgent).Observe(now.Sub(leg.start.opened).Seconds())
+		}
 		leg.mu.Unlock()
 		packets.Inc()
 		if d := leg.toAgent.update(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now); d > 0 {
@@ -149,17 +193,22 @@ func (leg *Leg) readLoop() {
 func (leg *Leg) sendToAsterisk(browserGen uint32, pkt *rtp.Packet) {
 	m := leg.gw.metrics
 	now := time.Now()
-	m.packets.WithLabelValues(DirFromAgent).Inc()
+	m.packetsFrom.Inc()
 	if d := leg.fromAg.update(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now); d > 0 {
-		m.lost.WithLabelValues(DirFromAgent).Add(float64(d))
+		m.lostFrom.Add(float64(d))
 	}
 	leg.mu.Lock()
 	if leg.closed {
 		leg.mu.Unlock()
 		return
 	}
+	if leg.start.firstUp.IsZero() {
+		leg.start.firstUp = now
+		m.firstAudio.WithLabelValues(DirFromAgent).Observe(now.Sub(leg.start.opened).Seconds())
+		leg.recordStartLocked()
+	}
 	if leg.fromN++; leg.fromN%50 == 0 {
-		m.jitter.WithLabelValues(DirFromAgent).Observe(leg.fromAg.snapshot().JitterMs / 1000)
+		m.jitterFrom.Observe(leg.fromAg.snapshot().JitterMs / 1000)
 	}
 	remote := leg.remote
 	if !remote.IsValid() {
@@ -189,3 +238,48 @@ func (leg *Leg) sendToAsterisk(browserGen uint32, pkt *rtp.Packet) {
 		m.dropped.WithLabelValues("send_error").Inc()
 	}
 }
+
+// maxAnswerToAudio is the longest answer-to-audio a page may report that is taken as a measurement:
+// beyond it the page's clock or its tab (a background tab's throttled timers) is to blame.
+const maxAnswerToAudio = 30 * time.Second
+
+// pageAudio takes the page's report of the call's answer-to-audio time. The first report of a call
+// counts; later ones and absurd values are ignored.
+func (leg *Leg) pageAudio(d time.Duration) {
+	leg.mu.Lock()
+	defer leg.mu.Unlock()
+	log := leg.line.log
+	switch {
+	case leg.start.reported:
+		log.Debug("answer to audio: repeated report ignored", "call", leg.callID)
+		return
+	case d <= 0 || d > maxAnswerToAudio:
+		leg.start.reported = true
+		log.Info("answer to audio: absurd report ignored", "call", leg.callID, "ms", d.Milliseconds())
+		return
+	}
+	leg.start.reported, leg.start.page = true, d
+	leg.recordStartLocked()
+}
+
+// recordStartLocked records the call's answer-to-audio once both sides are in: the page heard the
+// caller, and the browser's audio reached the leg. Two-way audio is the later of the two, counted
+// from the answer (the page's click for the first; the leg's opening, just after the click
+// reached the server, for the second).
+func (leg *Leg) recordStartLocked() {
+	st := &leg.start
+	if st.recorded || st.page == 0 || st.firstUp.IsZero() {
+		return
+	}
+	up := st.firstUp.Sub(st.opened)
+	st.recorded, st.recordedAs = true, max(st.page, up)
+	leg.gw.metrics.answerToAudio.Observe(st.recordedAs.Seconds())
+	var down time.Duration
+	if !st.firstDown.IsZero() {
+		down = st.firstDown.Sub(st.opened)
+	}
+	leg.line.log.Info("answer to audio", "call", leg.callID, "ms", msOf(st.recordedAs),
+		"page_ms", msOf(st.page), "first_from_agent_ms", msOf(up), "first_to_agent_ms", msOf(down))
+}
+
+func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

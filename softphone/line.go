@@ -109,10 +109,17 @@ func drainRTCP(s *webrtc.RTPSender) {
 
 // readBrowser relays the browser's audio to the agent's active leg until the track ends.
 func (l *line) readBrowser(gen uint32, tr *webrtc.TrackRemote) {
+	// One buffer and packet for the track's life: the packet is relayed before the next read.
+	buf := make([]byte, 1500)
+	pkt := &rtp.Packet{}
 	for {
-		pkt, _, err := tr.ReadRTP()
+		n, _, err := tr.Read(buf)
 		if err != nil {
 			return
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			l.gw.metrics.dropped.WithLabelValues(dropMalformed).Inc()
+			continue
 		}
 		l.mu.Lock()
 		stale := l.pcGen != gen
@@ -161,6 +168,18 @@ func (l *line) activeLeg() *Leg {
 	defer l.mu.Unlock()
 	if n := len(l.legs); n > 0 {
 		return l.legs[n-1]
+	}
+	return nil
+}
+
+// legByCall returns the agent's open leg of callID, the newest if several.
+func (l *line) legByCall(callID string) *Leg {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := len(l.legs) - 1; i >= 0; i-- {
+		if l.legs[i].callID == callID {
+			return l.legs[i]
+		}
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ const (
 	MsgCallsTodayReq = "calls.today.get" // Request
 	MsgStatsReq      = "stats.get"       // Request
 	MsgPing          = "ping"            // Request
+	MsgCallAudio     = "call.audio"      // AudioReport: the page heard the call, once per call
 )
 
 // Replies and pushes: server → page.
@@ -79,6 +80,7 @@ var requestTypes = map[string]func() request{
 	MsgCallsTodayReq: func() request { return &Request{} },
 	MsgStatsReq:      func() request { return &Request{} },
 	MsgPing:          func() request { return &Request{} },
+	MsgCallAudio:     func() request { return &AudioReport{} },
 }
 
 // RequestTypes returns the request types the server understands, sorted.
@@ -196,6 +198,29 @@ func (m *WrapUp) validate() error {
 	return firstErr(m.CallRef.validate(),
 		checkText("disposition", m.Disposition, maxText, true),
 		checkText("note", m.Note, maxNoteLen, false))
+}
+
+// maxReportMs bounds a measurement a page may send at all (an hour): beyond it the message is
+// malformed. Values that are well-formed but absurd for a call's start are ignored by the gateway.
+const maxReportMs = 3600e3
+
+// AudioReport is the page's measurement of a call's start: the time from the agent's answer (the
+// click, the A key, or auto-answer) to the first remote audio above the page's threshold, on the
+// stream that plays in the page's audio element. The page sends it once per call; the gateway
+// records it with its own side of two-way audio (see [Gateway] metrics).
+type AudioReport struct {
+	CallRef
+	AnswerToAudioMs float64 `json:"answer_to_audio_ms"`
+}
+
+func (m *AudioReport) validate() error {
+	if err := m.CallRef.validate(); err != nil {
+		return err
+	}
+	if !(m.AnswerToAudioMs >= 0 && m.AnswerToAudioMs <= maxReportMs) {
+		return fmt.Errorf("%w: answer_to_audio_ms must be 0-%g", ErrBadMessage, float64(maxReportMs))
+	}
+	return nil
 }
 
 // decodeRequest decodes one page message. The type and id come back even when the body is bad, so

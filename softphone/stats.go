@@ -115,6 +115,15 @@ type metrics struct {
 	dropped  *prometheus.CounterVec
 	legs     prometheus.Gauge
 	sessions prometheus.Gauge
+	// answerToAudio: the agent's answer to two-way audio, once per call (the page's report with
+	// the leg's first packet from the browser).
+	answerToAudio prometheus.Histogram
+	firstAudio    *prometheus.HistogramVec
+
+	// The browser → Asterisk series, looked up once: every relayed packet counts.
+	packetsFrom prometheus.Counter
+	lostFrom    prometheus.Counter
+	jitterFrom  prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -144,6 +153,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "hotline", Subsystem: "softphone", Name: "peer_connections",
 			Help: "Agents' PeerConnections held by the gateway.",
 		}),
+		answerToAudio: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "hotline", Subsystem: "softphone", Name: "answer_to_audio_seconds",
+			Help: "Time from the agent's answer (click, key or auto-answer) to two-way audio: the page " +
+				"hears the caller and the browser's audio reached the leg. Once per call.",
+			Buckets: []float64{.05, .1, .15, .2, .3, .5, .75, 1, 1.5, 2, 3, 5, 10},
+		}),
+		firstAudio: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hotline", Subsystem: "softphone", Name: "leg_first_packet_seconds",
+			Help:    "Time from a leg's opening (the agent's answer) to its first RTP packet, by direction.",
+			Buckets: []float64{.01, .02, .05, .1, .15, .2, .3, .5, 1, 2, 5},
+		}, []string{"direction"}),
 	}
 	if reg != nil {
 		m.packets = register(reg, m.packets)
@@ -152,7 +172,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.dropped = register(reg, m.dropped)
 		m.legs = register(reg, m.legs)
 		m.sessions = register(reg, m.sessions)
+		m.answerToAudio = register(reg, m.answerToAudio)
+		m.firstAudio = register(reg, m.firstAudio)
 	}
+	m.packetsFrom = m.packets.WithLabelValues(DirFromAgent)
+	m.lostFrom = m.lost.WithLabelValues(DirFromAgent)
+	m.jitterFrom = m.jitter.WithLabelValues(DirFromAgent)
 	return m
 }
 

@@ -85,6 +85,7 @@ function showLogin() {
 }
 $('login-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
+  audioCtx(); // the login click is a gesture: the context that measures call audio may run
   $('login-error').textContent = '';
   try {
     const r = await fetch('login', {
@@ -159,7 +160,7 @@ function handle(m) {
       S.agentState = m.state; break;
     case 'call.ringing':
       S.calls.set(c.id, { info: c, status: 'ringing' }); S.current = c.id;
-      if ($('auto-answer').checked) send('call.answer', { call: c.id });
+      if ($('auto-answer').checked && send('call.answer', { call: c.id })) startAudioClock(c.id);
       break;
     case 'call.connected': {
       const k = S.calls.get(m.call) || { info: m.info || { id: m.call } };
@@ -234,10 +235,56 @@ async function negotiate() {
   S.offerID = send('offer', { sdp: pc.localDescription.sdp });
 }
 
+// ---- answer to audio: from the agent's answer to the caller's first sound in this page ----
+// Measured on the stream the audio element plays (WebAudio reads silence from a remote track that
+// no element plays), and reported once per call; the server adds its side (the browser's first
+// packet at the leg) and keeps the figure. No audio within 10 s: no report.
+const A2A = { ctx: null, an: null, src: null, stream: null, buf: null, call: '', t0: 0, timer: 0, done: new Set() };
+S.a2a = {}; // call id → ms, for people debugging and for tests
+function audioCtx() {
+  // Created or resumed on a gesture where there is one: a context started without one may stay
+  // suspended (then an auto-answered call after a reload goes unmeasured).
+  if (!A2A.ctx) { try { A2A.ctx = new AudioContext(); } catch (e) { return null; } }
+  if (A2A.ctx.state === 'suspended') A2A.ctx.resume().catch(() => {});
+  return A2A.ctx;
+}
+function startAudioClock(call) {
+  if (!call || A2A.done.has(call) || A2A.call === call) return;
+  stopAudioClock();
+  A2A.call = call; A2A.t0 = performance.now();
+  A2A.timer = setInterval(probeAudio, 5);
+}
+function stopAudioClock() { clearInterval(A2A.timer); A2A.timer = 0; A2A.call = ''; }
+function probeAudio() {
+  const call = A2A.call, ms = performance.now() - A2A.t0;
+  const k = S.calls.get(call);
+  if (ms > 10000 || !k || k.status === 'ended' || k.status === 'wrapup') { stopAudioClock(); return; }
+  const a = $('remote-audio'), ctx = audioCtx();
+  if (!ctx || ctx.state !== 'running' || !a.srcObject) return;
+  if (A2A.stream !== a.srcObject) { // a new PeerConnection: a new stream
+    if (A2A.src) A2A.src.disconnect();
+    A2A.an = ctx.createAnalyser(); A2A.an.fftSize = 256; // 5 ms at 48 kHz
+    A2A.src = ctx.createMediaStreamSource(a.srcObject); A2A.src.connect(A2A.an);
+    A2A.stream = a.srcObject; A2A.buf = new Float32Array(A2A.an.fftSize);
+  }
+  A2A.an.getFloatTimeDomainData(A2A.buf);
+  let sum = 0;
+  for (const v of A2A.buf) sum += v * v;
+  if (Math.sqrt(sum / A2A.buf.length) < 0.003) return; // below -50 dBFS: not yet
+  const r = Math.round(ms * 10) / 10;
+  A2A.done.add(call); stopAudioClock(); S.a2a[call] = r;
+  send('call.audio', { call, answer_to_audio_ms: r });
+}
+
 // ---- actions ----
 const cur = () => S.calls.get(S.current);
 const act = (type, extra) => { if (S.current) send(type, Object.assign({ call: S.current }, extra || {})); };
-function answer() { const k = cur(); if (k && k.status === 'ringing') act('call.answer'); }
+function answer() {
+  const k = cur();
+  if (!k || k.status !== 'ringing') return;
+  audioCtx(); // a click or a key: the gesture that lets the audio context run
+  act('call.answer'); startAudioClock(S.current);
+}
 function reject() { const k = cur(); if (k && k.status === 'ringing') act('call.reject'); }
 function holdToggle() { const k = cur(); if (!k) return; if (k.status === 'connected') act('call.hold'); else if (k.status === 'held') act('call.resume'); }
 function muteToggle() { const k = cur(); if (!k || k.status !== 'connected') return; act(S.muted ? 'call.unmute' : 'call.mute'); }
