@@ -26,6 +26,31 @@ type CallerSpec struct {
 	HeardBuffer time.Duration
 	// NoAudio keeps nothing of what the caller hears (benchmarks with thousands of callers).
 	NoAudio bool
+	// Timeline records when the call was answered, each key reached the app and each playback or
+	// hold music started and ended (Caller.Timeline), for latency measurements.
+	Timeline bool
+}
+
+// MarkKind says what a Mark records.
+type MarkKind string
+
+const (
+	MarkUp       MarkKind = "up"       // the call was answered
+	MarkKey      MarkKind = "key"      // a key the caller pressed reached the app (ChannelDtmfReceived)
+	MarkStarted  MarkKind = "started"  // a playback to the caller started (PlaybackStarted)
+	MarkFinished MarkKind = "finished" // a playback played to its end, or failed at once
+	MarkStopped  MarkKind = "stopped"  // a playback was stopped (DELETE /playbacks/{id})
+	MarkMOH      MarkKind = "moh"      // hold music started on the caller's channel
+)
+
+// Mark is one timed event of a caller's call (CallerSpec.Timeline).
+type Mark struct {
+	Kind MarkKind
+	At   time.Time // when the simulator did it
+	// Due is when a playback that played to its end was due to end (its start plus its scaled
+	// duration): At is later by the simulator's own timer and lock delays.
+	Due   time.Time
+	Value string // the key, or the playback's media URIs joined with ","
 }
 
 // Step is one action of a caller's script. Exactly one field is meaningful; the constructors
@@ -80,6 +105,7 @@ type Caller struct {
 	prompts []string
 	digits  string
 	ended   bool
+	marks   []Mark
 }
 
 // ErrHungUp is returned by caller actions once the call is over.
@@ -111,6 +137,7 @@ func (s *Sim) Dial(ctx context.Context, spec CallerSpec) (*Caller, error) {
 	one.callerH = c
 	s.updateSinkLocked(one)
 	one.onUp = func() {
+		c.mark(Mark{Kind: MarkUp, At: time.Now()})
 		close(c.up)
 		if spec.Dialplan != "" {
 			s.goTracked(func() { s.runDialplan(one, dpLoc{spec.Dialplan, "s", 1}) })
@@ -198,6 +225,7 @@ func (c *Caller) press(ctx context.Context, keys string, length, gap time.Durati
 			return ErrHungUp
 		}
 		c.s.dtmfToLocked(c.one, string(k), int(length/time.Millisecond))
+		c.mark(Mark{Kind: MarkKey, At: time.Now(), Value: string(k)})
 		c.s.mu.Unlock()
 		if err := sleep(ctx, c.s.scaled(gap)); err != nil {
 			return ErrHungUp
@@ -277,6 +305,22 @@ func (c *Caller) hear(pcm []int16) {
 		copy(c.heard, pcm[n:])
 		c.hpos = len(pcm) - n
 	}
+}
+
+// Timeline returns what happened on the call and when (only with CallerSpec.Timeline).
+func (c *Caller) Timeline() []Mark {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]Mark(nil), c.marks...)
+}
+
+func (c *Caller) mark(m Mark) {
+	if !c.spec.Timeline {
+		return
+	}
+	c.mu.Lock()
+	c.marks = append(c.marks, m)
+	c.mu.Unlock()
 }
 
 func (c *Caller) addPrompts(media []string) {

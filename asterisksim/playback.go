@@ -102,11 +102,13 @@ func (s *Sim) startPlaybackLocked(p *playback) {
 	}
 	s.evPlaybackLocked(p, "PlaybackStarted")
 	s.notePromptsLocked(p)
+	s.markPlaybackLocked(p, Mark{Kind: MarkStarted, At: p.started})
 	switch {
 	case len(items) == 0 && bogus && len(p.media) == 1:
 		p.src = &pcmSource{} // plays nothing, never finishes
 		p.bogus = true
 	case len(items) == 0:
+		s.markPlaybackLocked(p, Mark{Kind: MarkFinished, At: p.started, Due: p.started})
 		s.finishPlaybackLocked(p, "failed")
 	case forever:
 		p.src = &seqSource{items: items}
@@ -124,6 +126,7 @@ func (s *Sim) playbackTimerFired(p *playback) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p.state == "playing" {
+		s.markPlaybackLocked(p, Mark{Kind: MarkFinished, At: time.Now(), Due: p.started.Add(p.dur)})
 		s.finishPlaybackLocked(p, "done")
 	}
 }
@@ -312,6 +315,15 @@ func (s *Sim) controlPlaybackLocked(p *playback, op string) (int, string) {
 		return 400, "Invalid operation " + op
 	}
 	return 204, ""
+}
+
+// markPlaybackLocked adds m to the timeline of the Go caller a channel playback plays to.
+func (s *Sim) markPlaybackLocked(p *playback, m Mark) {
+	if p.ch == nil || p.ch.kind != kindLocal2 || p.ch.peer == nil || p.ch.peer.callerH == nil || !p.ch.peer.callerH.spec.Timeline {
+		return
+	}
+	m.Value = strings.Join(p.media, ",")
+	p.ch.peer.callerH.mark(m)
 }
 
 // notePromptsLocked records the media played to Go callers (Caller.Prompts).

@@ -43,7 +43,12 @@ func (s *Sim) routes() {
 	h("POST /ari/channels/{id}/dtmf", s.withChannel(true, s.sendDTMF))
 	h("POST /ari/channels/{id}/ring", s.withChannel(true, s.flag(func(c *channel, on bool) { c.ringing = on })))
 	h("DELETE /ari/channels/{id}/ring", s.withChannel(true, s.flag(func(c *channel, on bool) { c.ringing = on })))
-	h("POST /ari/channels/{id}/moh", s.withChannel(true, s.flag(func(c *channel, on bool) { c.moh = on })))
+	h("POST /ari/channels/{id}/moh", s.withChannel(true, s.flag(func(c *channel, on bool) {
+		if !c.moh && c.kind == kindLocal2 && c.peer != nil && c.peer.callerH != nil {
+			c.peer.callerH.mark(Mark{Kind: MarkMOH, At: time.Now()})
+		}
+		c.moh = on
+	})))
 	h("DELETE /ari/channels/{id}/moh", s.withChannel(true, s.flag(func(c *channel, on bool) { c.moh = on })))
 	h("POST /ari/channels/{id}/hold", s.withChannel(true, s.flag(func(c *channel, on bool) { c.hold = on })))
 	h("DELETE /ari/channels/{id}/hold", s.withChannel(true, s.flag(func(c *channel, on bool) { c.hold = on })))
@@ -608,6 +613,9 @@ func (s *Sim) stopPlayback(w http.ResponseWriter, _ *http.Request, _ *params, pb
 			pb.br.playbacks = removePlayback(pb.br.playbacks, pb)
 		}
 	} else {
+		if pb.state == "playing" {
+			s.markPlaybackLocked(pb, Mark{Kind: MarkStopped, At: time.Now()})
+		}
 		s.finishPlaybackLocked(pb, "done")
 	}
 	w.WriteHeader(204)
