@@ -21,6 +21,11 @@ type playback struct {
 	started time.Time
 	frame   frameBuf
 	bogus   bool // unknown scheme: never progresses, vanishes silently on hangup
+
+	// offsets[i] is when media[i] starts, scaled; noted counts the items already told to the
+	// caller's Prompts, so a playback stopped by a key lists only what began.
+	offsets []time.Duration
+	noted   int
 }
 
 func (p *playback) targetURI() string {
@@ -74,7 +79,9 @@ func (s *Sim) startPlaybackLocked(p *playback) {
 	var items []source
 	var total time.Duration
 	forever, bogus := false, false
-	for _, uri := range p.media {
+	p.offsets = make([]time.Duration, len(p.media))
+	for i, uri := range p.media {
+		p.offsets[i] = total
 		src, d, ok, known := s.resolveMedia(uri, p.lang)
 		if !known {
 			bogus = true
@@ -101,7 +108,7 @@ func (s *Sim) startPlaybackLocked(p *playback) {
 		}
 	}
 	s.evPlaybackLocked(p, "PlaybackStarted")
-	s.notePromptsLocked(p)
+	s.notePromptsLocked(p, 0)
 	s.markPlaybackLocked(p, Mark{Kind: MarkStarted, At: p.started})
 	switch {
 	case len(items) == 0 && bogus && len(p.media) == 1:
@@ -126,6 +133,7 @@ func (s *Sim) playbackTimerFired(p *playback) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if p.state == "playing" {
+		s.notePromptsLocked(p, math.MaxInt64)
 		s.markPlaybackLocked(p, Mark{Kind: MarkFinished, At: time.Now(), Due: p.started.Add(p.dur)})
 		s.finishPlaybackLocked(p, "done")
 	}
@@ -218,6 +226,9 @@ func (s *Sim) finishPlaybackLocked(p *playback, state string) {
 	}
 	if p.timer != nil {
 		p.timer.Stop()
+	}
+	if !p.started.IsZero() {
+		s.notePromptsLocked(p, time.Since(p.started)) // a stopped playback lists only what began
 	}
 	p.state = state
 	delete(s.playbacks, p.id)
@@ -326,11 +337,21 @@ func (s *Sim) markPlaybackLocked(p *playback, m Mark) {
 	p.ch.peer.callerH.mark(m)
 }
 
-// notePromptsLocked records the media played to Go callers (Caller.Prompts).
-func (s *Sim) notePromptsLocked(p *playback) {
+// notePromptsLocked records for Go callers (Caller.Prompts) the media of p that had begun by upTo
+// into the playback.
+func (s *Sim) notePromptsLocked(p *playback, upTo time.Duration) {
+	end := p.noted
+	for end < len(p.offsets) && p.offsets[end] <= upTo {
+		end++
+	}
+	if end == p.noted {
+		return
+	}
+	media := p.media[p.noted:end]
+	p.noted = end
 	note := func(ch *channel) {
 		if ch.kind == kindLocal2 && ch.peer != nil && ch.peer.callerH != nil {
-			ch.peer.callerH.addPrompts(p.media)
+			ch.peer.callerH.addPrompts(media)
 		}
 	}
 	if p.ch != nil {

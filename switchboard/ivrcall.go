@@ -13,7 +13,6 @@ import (
 // It is used only from the call's own goroutine.
 type ivrCall struct {
 	c      *call
-	lang   string
 	digits []rune
 	serial int
 	hungUp bool
@@ -21,38 +20,28 @@ type ivrCall struct {
 
 var _ ivr.Call = (*ivrCall)(nil)
 
-// Play plays each media URI in turn. ari/v5 sends ARI's media parameter as one JSON string, which
-// Asterisk takes as one URI, so several URIs are several playbacks. A key pressed before or during
-// the prompts stops them (barge-in) and stays queued for NextDigit.
+// Play plays the media URIs as one playback in lang (sound:, digits: and number: are said from the
+// language's sounds folder). A key pressed before or during it stops it (barge-in) and stays queued
+// for NextDigit.
 func (ic *ivrCall) Play(ctx context.Context, lang string, media ...string) error {
 	if ic.hungUp {
 		return ivr.ErrHangup
 	}
-	if lang != "" && lang != ic.lang {
-		// The channel's language picks the sounds folder (ru/, en/) for sound:, digits: and number:.
-		if err := ic.c.sb.ari.setVar(ctx, ic.c.channel, "CHANNEL(language)", lang); err != nil {
-			return ic.fail(err)
-		}
-		ic.lang = lang
+	if len(ic.digits) > 0 || len(media) == 0 {
+		return nil
 	}
-	for _, m := range media {
-		if len(ic.digits) > 0 {
-			return nil
-		}
-		ic.serial++
-		id := fmt.Sprintf("pb-%s-%d", ic.c.id, ic.serial)
-		if err := ic.c.sb.ari.play(ctx, ic.c.channel, id, m); err != nil {
-			return ic.fail(err)
-		}
-		finished, err := ic.wait(ctx, nil, id)
-		if err != nil {
-			return err
-		}
-		if !finished { // a key: stop the prompt; its PlaybackFinished is ignored when it comes
-			if err := ic.c.sb.ari.stopPlayback(ctx, id); err != nil && !errors.Is(err, ErrGone) {
-				ic.c.log.Debug("stop playback after a key", "playback", id, "err", err)
-			}
-			return nil
+	ic.serial++
+	id := fmt.Sprintf("pb-%s-%d", ic.c.id, ic.serial)
+	if err := ic.c.sb.ari.play(ctx, ic.c.channel, id, lang, media...); err != nil {
+		return ic.fail(err)
+	}
+	finished, err := ic.wait(ctx, nil, id)
+	if err != nil {
+		return err
+	}
+	if !finished { // a key: stop the prompt; its PlaybackFinished is ignored when it comes
+		if err := ic.c.sb.ari.stopPlayback(ctx, id); err != nil && !errors.Is(err, ErrGone) {
+			ic.c.log.Debug("stop playback after a key", "playback", id, "err", err)
 		}
 	}
 	return nil
