@@ -262,7 +262,7 @@ func runIVRLoad(tb testing.TB, n int, ramp time.Duration) loadReport {
 	acd := newRecordingACD()
 	sb, err := switchboard.New(switchboard.Config{
 		ARIURL: tg.ARIURL(), User: tg.User, Password: tg.Password, App: tg.App, Instance: "ivr-load",
-	}, switchboard.Deps{Flows: flows, ACD: acd, Agents: noAgents{}, Phones: noPhones{}, Logger: log})
+	}, switchboard.Deps{Flows: flows, ACD: acd, Phones: noPhones{}, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -335,13 +335,6 @@ func (noPhones) OpenLeg(string, string) (switchboard.Leg, error) {
 }
 func (noPhones) Notify(string, switchboard.AgentEvent) {}
 
-type noAgents struct{}
-
-func (noAgents) Authenticate(context.Context, string, string) (switchboard.AgentProfile, error) {
-	return switchboard.AgentProfile{}, errors.New("no agents in the IVR tests")
-}
-func (noAgents) SetState(context.Context, string, string, string) error { return nil }
-
 // session is one IVR session as the switchboard ran it.
 type session struct {
 	done chan struct{} // closed when Flows.Run returned
@@ -460,7 +453,7 @@ func startIVRRig(t *testing.T, tg *aritest.Target) *ivrRig {
 	sb, err := switchboard.New(switchboard.Config{
 		ARIURL: tg.ARIURL(), User: tg.User, Password: tg.Password, App: tg.App, Instance: "ivr-e2e",
 		RingTimeout: 10 * time.Second,
-	}, switchboard.Deps{Flows: flows, ACD: acd, Agents: noAgents{}, Phones: noPhones{}, Logger: log})
+	}, switchboard.Deps{Flows: flows, ACD: acd, Phones: noPhones{}, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -603,15 +596,13 @@ func (r *ivrRig) hangUp(t *testing.T, ctx context.Context, callID string, caller
 	}
 }
 
-// waitCallGone waits until the switchboard's goroutine for the call has ended. The switchboard has
-// no probe for that but its desk: a command to a call it no longer holds is ErrNoSuchCall, and a
-// command to a live call that is not with an agent waits until the call's goroutine reads it (never,
-// in the IVR or once it has abandoned the call) or ends (ErrNoSuchCall).
+// waitCallGone waits until the switchboard's goroutine for the call has ended.
 func (r *ivrRig) waitCallGone(t *testing.T, ctx context.Context, callID string) {
 	t.Helper()
-	err := r.sb.Reconnect(ctx, "", callID)
-	if !errors.Is(err, switchboard.ErrNoSuchCall) {
-		t.Fatalf("the switchboard still holds call %s: %v", callID, err)
+	select {
+	case <-r.sb.CallDone(callID):
+	case <-ctx.Done():
+		t.Fatalf("the switchboard still holds call %s: %v", callID, ctx.Err())
 	}
 }
 

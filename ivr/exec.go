@@ -103,6 +103,9 @@ func (s *session) collect(ctx context.Context, n *node) (string, error) {
 			return "", err
 		}
 		digits, err := Collect(ctx, s.call, spec)
+		if err == nil && spec.Terminator != 0 && len(digits) == spec.Max {
+			s.call.expect(spec.Terminator)
+		}
 		switch {
 		case errors.Is(err, ErrTimeout) || err == nil && digits == "":
 			s.step(n.id, EventTimeout, n.Field, "")

@@ -71,7 +71,7 @@ func (f *Flows) Run(ctx context.Context, call Call, in Inbound) (Result, error) 
 		return Result{Outcome: OutcomeAbandoned, Lang: m.lang}, fmt.Errorf("ivr: DID %q: %w", in.DID, ErrNoMenu)
 	}
 	s := &session{
-		f: f, m: m, mn: mn, call: call, in: in,
+		f: f, m: m, mn: mn, call: &strayTerminator{Call: call}, in: in,
 		log: f.log.With("call", in.CallID, "menu", id),
 		res: Result{Lang: m.lang, Menu: id, Data: map[string]string{}},
 	}
@@ -85,7 +85,7 @@ type session struct {
 	f        *Flows
 	m        *Menus
 	mn       *menu
-	call     Call
+	call     *strayTerminator
 	in       Inbound
 	log      *slog.Logger
 	res      Result

@@ -79,8 +79,7 @@ const (
 	cmdResume
 	cmdDTMF
 	cmdTransfer
-	cmdReconnect // the agent's page came back: give it a fresh leg
-	cmdOverflow  // the call waited its queue's maximum
+	cmdOverflow // the call waited its queue's maximum
 	cmdConsult
 	cmdComplete
 	cmdCancel
@@ -326,8 +325,6 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 		return c.sb.ari.sendDTMF(ctx, c.channel, cmd.arg)
 	case cmdTransfer:
 		return c.transfer(ctx, cmd.target)
-	case cmdReconnect:
-		return c.attachLeg(ctx)
 	case cmdConsult:
 		return c.startConsult(ctx, cmd.target)
 	case cmdComplete:

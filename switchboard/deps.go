@@ -114,18 +114,6 @@ type Offer struct {
 	Data     map[string]string
 }
 
-// Agents is the agents' side of the ACD: who may log in, and their state.
-type Agents interface {
-	// Authenticate checks an agent's password and returns their profile.
-	Authenticate(ctx context.Context, agentID, password string) (AgentProfile, error)
-	SetState(ctx context.Context, agentID, state, reason string) error
-}
-
-// AgentProfile is what the agent's page shows of the agent.
-type AgentProfile struct {
-	ID, Name, Group string
-}
-
 // AgentEvent is pushed to an agent's page.
 type AgentEvent struct {
 	Type   AgentEventType

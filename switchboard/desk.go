@@ -102,10 +102,15 @@ func (sb *Switchboard) CancelConsult(ctx context.Context, agentID, callID string
 	return sb.command(ctx, callID, command{kind: cmdCancel, agent: agentID})
 }
 
-// Reconnect gives the agent's call a fresh audio leg, after their page reloaded or their network
-// blipped: the caller stayed in the bridge all along.
-func (sb *Switchboard) Reconnect(ctx context.Context, agentID, callID string) error {
-	return sb.command(ctx, callID, command{kind: cmdReconnect, agent: agentID})
+// CallDone returns a channel closed when the call's goroutine has ended (closed at once for a call
+// this switchboard does not hold): for a drain, or a test, to wait on.
+func (sb *Switchboard) CallDone(callID string) <-chan struct{} {
+	if c := sb.call(callID); c != nil {
+		return c.done
+	}
+	done := make(chan struct{})
+	close(done)
+	return done
 }
 
 // ActiveCall returns the card of the call ringing or talking with agentID, for a page that reloads.

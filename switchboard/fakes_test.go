@@ -366,13 +366,6 @@ func (p *fakePhones) nextLeg(t *testing.T) *fakeLeg {
 	}
 }
 
-type fakeAgents struct{}
-
-func (fakeAgents) Authenticate(context.Context, string, string) (AgentProfile, error) {
-	return AgentProfile{}, nil
-}
-func (fakeAgents) SetState(context.Context, string, string, string) error { return nil }
-
 func (a *fakeACD) Position(_ context.Context, id string) (Position, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -42,7 +42,6 @@ type Switchboard struct {
 	events *eventStream
 	flows  Flows
 	acd    Distributor
-	agents Agents
 	phones Phones
 
 	mu       sync.Mutex
@@ -59,7 +58,6 @@ type Switchboard struct {
 type Deps struct {
 	Flows  Flows
 	ACD    Distributor
-	Agents Agents
 	Phones Phones
 	Logger *slog.Logger
 }
@@ -88,7 +86,7 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	sb := &Switchboard{
 		cfg: cfg, log: deps.Logger.With("instance", cfg.Instance),
 		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password), events: es,
-		flows: deps.Flows, acd: deps.ACD, agents: deps.Agents, phones: deps.Phones,
+		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones,
 		channels: map[string]*inbox{}, calls: map[string]*call{},
 		kick: make(chan struct{}, 1),
 	}

@@ -38,7 +38,7 @@ func (r *rig) start(t *testing.T, instance string) (stop func()) {
 	sb, err := New(Config{
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
 		Instance: instance, RingTimeout: 10 * time.Second,
-	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Agents: fakeAgents{}, Phones: r.phones, Logger: testLogger()})
+	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
