@@ -282,7 +282,7 @@ func (a *recordingACD) Abandon(_ context.Context, id string) error {
 func (a *recordingACD) Accept(context.Context, string, string) error       { return nil }
 func (a *recordingACD) RingNoAnswer(context.Context, string, string) error { return nil }
 func (a *recordingACD) Finish(context.Context, string, string) error       { return nil }
-func (a *recordingACD) Dispatch(context.Context) error                     { return nil }
+func (a *recordingACD) Dispatch(context.Context) (int, error)              { return 0, nil }
 func (a *recordingACD) Offers(ctx context.Context, _ string) <-chan switchboard.Offer {
 	ch := make(chan switchboard.Offer)
 	go func() { <-ctx.Done(); close(ch) }()

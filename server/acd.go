@@ -61,9 +61,9 @@ func (d *distributor) Finish(ctx context.Context, callID, agentID string) error 
 	return stale(d.center.Finish(ctx, callID, agentID))
 }
 
-func (d *distributor) Dispatch(ctx context.Context) error {
-	_, err := d.center.Dispatch(ctx)
-	return err
+func (d *distributor) Dispatch(ctx context.Context) (int, error) {
+	offers, err := d.center.Dispatch(ctx)
+	return len(offers), err
 }
 
 func (d *distributor) Offers(ctx context.Context, owner string) <-chan switchboard.Offer {

@@ -38,8 +38,9 @@ type Distributor interface {
 	Accept(ctx context.Context, callID, agentID string) error
 	RingNoAnswer(ctx context.Context, callID, agentID string) error
 	Finish(ctx context.Context, callID, agentID string) error
-	// Dispatch pairs waiting calls with free agents; offers reach their owners through Offers.
-	Dispatch(ctx context.Context) error
+	// Dispatch pairs waiting calls with free agents and says how many; offers reach their owners
+	// through Offers.
+	Dispatch(ctx context.Context) (int, error)
 	// Offers delivers the offers for calls that owner holds, until ctx ends.
 	Offers(ctx context.Context, owner string) <-chan Offer
 	// Waiting lists the calls owner holds that wait in a queue or ring an agent, to take them back

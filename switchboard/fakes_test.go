@@ -148,9 +148,10 @@ func (a *fakeACD) Finish(_ context.Context, id, agent string) error {
 	return nil
 }
 
-func (a *fakeACD) Dispatch(ctx context.Context) error {
+func (a *fakeACD) Dispatch(ctx context.Context) (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	n := 0
 	for len(a.queue) > 0 {
 		var agent string
 		for id, free := range a.free {
@@ -160,7 +161,7 @@ func (a *fakeACD) Dispatch(ctx context.Context) error {
 			}
 		}
 		if agent == "" {
-			return nil
+			return n, nil
 		}
 		c := a.queue[0]
 		a.queue = a.queue[1:]
@@ -169,10 +170,11 @@ func (a *fakeACD) Dispatch(ctx context.Context) error {
 		select {
 		case a.offers <- Offer{CallID: c.CallID, AgentID: agent, Queue: c.Queue}:
 		case <-ctx.Done():
-			return ctx.Err()
+			return n, ctx.Err()
 		}
+		n++
 	}
-	return nil
+	return n, nil
 }
 
 func (a *fakeACD) Offers(ctx context.Context, owner string) <-chan Offer {

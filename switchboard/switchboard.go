@@ -200,8 +200,16 @@ func (sb *Switchboard) dispatchLoop(ctx context.Context) {
 		case <-t.C:
 		case <-sb.kick:
 		}
-		if err := sb.acd.Dispatch(ctx); err != nil && ctx.Err() == nil {
-			sb.log.Warn("dispatch failed; retrying", "err", err)
+		// A run makes a bounded batch of pairs (so no assignment waits long behind it): run again
+		// while it keeps finding some.
+		for ctx.Err() == nil {
+			n, err := sb.acd.Dispatch(ctx)
+			if err != nil && ctx.Err() == nil {
+				sb.log.Warn("dispatch failed; retrying", "err", err)
+			}
+			if err != nil || n == 0 {
+				break
+			}
 		}
 	}
 }
