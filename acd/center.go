@@ -23,11 +23,11 @@ var script = redis.NewScript(luaSource)
 
 // Options configure one Center: one controller instance's handle on a center's shared state.
 type Options struct {
-	Center        string           // the center's name in Redis keys; defaults to the model's name
-	Instance      string           // this controller instance: the owner of the calls it enqueues
-	Now           func() time.Time // the clock; tests pass a fake one
-	Logger        *slog.Logger
-	EventsMaxLen  int64 // approximate length of the event stream; default 100000
+	Center       string           // the center's name in Redis keys; defaults to the model's name
+	Instance     string           // this controller instance: the owner of the calls it enqueues
+	Now          func() time.Time // the clock; tests pass a fake one
+	Logger       *slog.Logger
+	EventsMaxLen int64 // approximate length of the event stream; default 100000
 	// DispatchBatch is the most pairs one Dispatch makes; default 10. A run holds Redis for about
 	// 30 µs a pair: 10 keeps every assignment under 2 ms at p99 with two controllers dispatching, at
 	// more than half the rate of a bare EVALSHA (BENCHMARKS.md); the switchboard calls Dispatch
