@@ -22,6 +22,7 @@ import (
 	"github.com/hotline-cc/hotline/internal/aritest"
 	"github.com/hotline-cc/hotline/internal/browsertest"
 	"github.com/hotline-cc/hotline/internal/redistest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/prompts"
 	"github.com/hotline-cc/hotline/server"
@@ -68,58 +69,6 @@ func startHotline(t *testing.T, tg *aritest.Target) *server.Server {
 	})
 	tg.WaitApp(t, tg.App)
 	return srv
-}
-
-// analyserJS installs window.__tone(freq): the strongest frequency of the call's audio in the page,
-// if it is freq. A remote track reads as silence in WebAudio unless a media element plays it too:
-// the page's #remote-audio does.
-const analyserJS = `window.__tone = function (freq) {
-  const a = document.getElementById('remote-audio');
-  if (!a || !a.srcObject) return false;
-  if (!window.__an || window.__anStream !== a.srcObject) {
-    const ctx = new AudioContext();
-    ctx.resume();
-    const an = ctx.createAnalyser();
-    an.fftSize = 4096;
-    ctx.createMediaStreamSource(a.srcObject).connect(an);
-    window.__an = an; window.__anStream = a.srcObject;
-  }
-  const an = window.__an, data = new Float32Array(an.frequencyBinCount);
-  an.getFloatFrequencyData(data);
-  let best = 0;
-  for (let i = 1; i < data.length; i++) if (data[i] > data[best]) best = i;
-  const peak = best * an.context.sampleRate / an.fftSize;
-  return data[best] > -70 && Math.abs(peak - freq) < 30 ? peak : false;
-}; true`
-
-func step(t *testing.T, b *browsertest.Browser, what string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(b.Ctx, timeout)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		dctx, dcancel := context.WithTimeout(b.Ctx, 5*time.Second)
-		defer dcancel()
-		page, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify(document.body.dataset)`))
-		t.Fatalf("%s: %v (page: %s)", what, err, page)
-	}
-}
-
-func poll(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond))
-}
-
-// waitFor polls cond (cheap reads of state) until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
 }
 
 // agentState reads an agent's state from the supervisor's API.
@@ -174,38 +123,38 @@ func callEndToEnd(t *testing.T, tg *aritest.Target) {
 			base := "http://" + srv.WebAddr().String()
 			b := browsertest.Chromium(t, browsertest.Options{MicFreq: 1000})
 
-			step(t, b, "log in as p001", 30*time.Second,
+			b.Step(t, "log in as p001", 30*time.Second,
 				chromedp.Navigate(base+"/agent/"),
 				chromedp.WaitVisible(chromedp.ID("login-agent")),
 				chromedp.SetValue(chromedp.ID("login-agent"), "p001"),
 				chromedp.SetValue(chromedp.ID("login-password"), "hotline-demo"),
 				chromedp.Click(chromedp.ID("login-submit")),
-				poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
+				browsertest.Poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
 				chromedp.Click(chromedp.ID("state-available")),
-				poll(`document.body.dataset.state === 'available'`),
+				browsertest.Poll(`document.body.dataset.state === 'available'`),
 			)
-			waitFor(t, "p001 available in the ACD", 10*time.Second, func() bool { return agentState(t, base, "p001") == "available" })
+			waitfor.True(t, "p001 available in the ACD", 10*time.Second, func() bool { return agentState(t, base, "p001") == "available" })
 
 			placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{
 				DID: "8800", Number: "79161234567", Name: "Ivan Petrov", Context: "caller-agent-tone"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			step(t, b, "the page rings with the screen pop", 30*time.Second,
-				poll(`document.body.dataset.callstatus === 'ringing'`),
-				poll(`document.getElementById('call-number').textContent === '79161234567'`),
+			b.Step(t, "the page rings with the screen pop", 30*time.Second,
+				browsertest.Poll(`document.body.dataset.callstatus === 'ringing'`),
+				browsertest.Poll(`document.getElementById('call-number').textContent === '79161234567'`),
 			)
 			if placed.Sim != nil && !slices.Contains(placed.Sim.Prompts(), "sound:hotline/welcome") {
 				t.Errorf("the caller did not hear the greeting: %v", placed.Sim.Prompts())
 			}
-			step(t, b, "answer", 15*time.Second,
+			b.Step(t, "answer", 15*time.Second,
 				chromedp.Click(chromedp.ID("btn-answer")),
-				poll(`document.body.dataset.callstatus === 'connected'`),
-				chromedp.Evaluate[chromedp.Void](analyserJS),
-				poll(`window.__tone(440)`),
+				browsertest.Poll(`document.body.dataset.callstatus === 'connected'`),
+				chromedp.Evaluate[chromedp.Void](browsertest.AnalyserJS),
+				browsertest.Poll(`window.__tone(440)`),
 			)
 			if placed.Sim != nil {
-				waitFor(t, "the agent's 1000 Hz at the caller", 15*time.Second, func() bool {
+				waitfor.True(t, "the agent's 1000 Hz at the caller", 15*time.Second, func() bool {
 					return media.ToneDominance(placed.Sim.Heard(400*time.Millisecond), 1000, media.SampleRate) > 20
 				})
 				if err := placed.Sim.Hangup(); err != nil {
@@ -216,14 +165,14 @@ func callEndToEnd(t *testing.T, tg *aritest.Target) {
 					t.Fatalf("hang up the caller: %d %s %v", st, body, err)
 				}
 			}
-			step(t, b, "the call ends and the agent wraps up", 15*time.Second,
-				poll(`!document.getElementById('wrapup').hidden`),
+			b.Step(t, "the call ends and the agent wraps up", 15*time.Second,
+				browsertest.Poll(`!document.getElementById('wrapup').hidden`),
 				chromedp.SetValue(chromedp.ID("wrapup-disposition"), "resolved"),
 				chromedp.Click(chromedp.ID("wrapup-submit")),
-				poll(`document.getElementById('wrapup').hidden`),
-				poll(`document.querySelectorAll('#calls-today tbody tr').length === 1`),
+				browsertest.Poll(`document.getElementById('wrapup').hidden`),
+				browsertest.Poll(`document.querySelectorAll('#calls-today tbody tr').length === 1`),
 			)
-			waitFor(t, "p001 available again", 10*time.Second, func() bool { return agentState(t, base, "p001") == "available" })
+			waitfor.True(t, "p001 available again", 10*time.Second, func() bool { return agentState(t, base, "p001") == "available" })
 
 			// A supervisor switches on the holiday message: the next caller hears it before the menu.
 			resp, err := http.Post(base+"/supervisor/api/announcement", "application/json", strings.NewReader(`{"kind":"holiday"}`))

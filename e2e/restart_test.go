@@ -23,6 +23,7 @@ import (
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/internal/aritest"
 	"github.com/hotline-cc/hotline/internal/redistest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/prompts"
 )
@@ -79,10 +80,10 @@ func restartKeepsCallers(t *testing.T, bin string) {
 	p001.waitRinging(a.ChannelID, 30*time.Second)
 	p001.request("call.answer", map[string]any{"call": a.ChannelID})
 	p001.waitFor("call.connected for A", 10*time.Second, isPush("call.connected", a.ChannelID))
-	waitFor(t, "the agent's tone at caller A", 15*time.Second, func() bool {
+	waitfor.True(t, "the agent's tone at caller A", 15*time.Second, func() bool {
 		return media.ToneDominance(a.Sim.Heard(400*time.Millisecond), agentToneBefore, media.SampleRate) > 20
 	})
-	waitFor(t, "caller A's tone at the agent", 15*time.Second, func() bool {
+	waitfor.True(t, "caller A's tone at the agent", 15*time.Second, func() bool {
 		return media.ToneDominance(phone.Heard(400*time.Millisecond), callerTone, media.SampleRate) > 20
 	})
 	oldLeg := externalMediaLeg(t, tg, a.ChannelID, "")
@@ -92,9 +93,9 @@ func restartKeepsCallers(t *testing.T, bin string) {
 
 	// Callers B then C wait: no agent is free.
 	b := dial(t, tg, "79160000002", "Caller B")
-	waitFor(t, "B waiting in Redis", 30*time.Second, func() bool { return stageOf(t, center, b.ChannelID) == acd.StageWaiting })
+	waitfor.True(t, "B waiting in Redis", 30*time.Second, func() bool { return stageOf(t, center, b.ChannelID) == acd.StageWaiting })
 	c := dial(t, tg, "79160000003", "Caller C")
-	waitFor(t, "C waiting in Redis", 30*time.Second, func() bool { return stageOf(t, center, c.ChannelID) == acd.StageWaiting })
+	waitfor.True(t, "C waiting in Redis", 30*time.Second, func() bool { return stageOf(t, center, c.ChannelID) == acd.StageWaiting })
 	before := snapshot(t, center)
 	wantOrder := []string{b.ChannelID, c.ChannelID}
 	if got := queueWaiting(before, "general"); !slices.Equal(got, wantOrder) {
@@ -104,7 +105,7 @@ func restartKeepsCallers(t *testing.T, bin string) {
 	// Kill the controller: no drain, no goodbye to Asterisk or Redis.
 	proc.kill(t)
 	phone.close()
-	waitFor(t, "Asterisk to see the controller's events socket close", 10*time.Second, func() bool {
+	waitfor.True(t, "Asterisk to see the controller's events socket close", 10*time.Second, func() bool {
 		st, _, err := tg.Do(context.Background(), http.MethodGet, "/ari/applications/"+tg.App, nil)
 		return err == nil && st == http.StatusNotFound
 	})
@@ -137,11 +138,11 @@ func restartKeepsCallers(t *testing.T, bin string) {
 	proc = startProcess(t, bin, cfgPath, "second")
 
 	newLeg := ""
-	waitFor(t, "a fresh externalMedia leg in A's bridge", 15*time.Second, func() bool {
+	waitfor.True(t, "a fresh externalMedia leg in A's bridge", 15*time.Second, func() bool {
 		newLeg = externalMediaLeg(t, tg, a.ChannelID, oldLeg)
 		return newLeg != ""
 	})
-	waitFor(t, "the dead process's externalMedia channel hung up", 10*time.Second, func() bool {
+	waitfor.True(t, "the dead process's externalMedia channel hung up", 10*time.Second, func() bool {
 		return !channelIDs(t, tg)[oldLeg]
 	})
 	after := snapshot(t, center)
@@ -160,10 +161,10 @@ func restartKeepsCallers(t *testing.T, bin string) {
 	p001 = connectAgent(t, base, "p001", "hotline-demo")
 	p001.waitFor("call.connected for A again", 10*time.Second, isPush("call.connected", a.ChannelID))
 	phone = p001.startAudio(agentToneAfter)
-	waitFor(t, "the agent's new tone at caller A", 15*time.Second, func() bool {
+	waitfor.True(t, "the agent's new tone at caller A", 15*time.Second, func() bool {
 		return media.ToneDominance(a.Sim.Heard(400*time.Millisecond), agentToneAfter, media.SampleRate) > 20
 	})
-	waitFor(t, "caller A's tone at the agent again", 15*time.Second, func() bool {
+	waitfor.True(t, "caller A's tone at the agent again", 15*time.Second, func() bool {
 		return media.ToneDominance(phone.Heard(400*time.Millisecond), callerTone, media.SampleRate) > 20
 	})
 
@@ -181,7 +182,7 @@ func restartKeepsCallers(t *testing.T, bin string) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("caller A still up after the agent hung up")
 	}
-	waitFor(t, "A's channel gone from Asterisk", 10*time.Second, func() bool { return !channelIDs(t, tg)[a.ChannelID] })
+	waitfor.True(t, "A's channel gone from Asterisk", 10*time.Second, func() bool { return !channelIDs(t, tg)[a.ChannelID] })
 	p001.waitFor("call.ended for A", 10*time.Second, isPush("call.ended", a.ChannelID))
 	end := snapshot(t, center)
 	if cs, ok := callIn(end, a.ChannelID); ok {
@@ -225,12 +226,12 @@ func restartAfterCallersLeftWhileDown(t *testing.T, bin string) {
 	p001.request("call.answer", map[string]any{"call": a.ChannelID})
 	p001.waitFor("call.connected for A", 10*time.Second, isPush("call.connected", a.ChannelID))
 	oldLeg := ""
-	waitFor(t, "A's externalMedia leg", 10*time.Second, func() bool {
+	waitfor.True(t, "A's externalMedia leg", 10*time.Second, func() bool {
 		oldLeg = externalMediaLeg(t, tg, a.ChannelID, "")
 		return oldLeg != ""
 	})
 	b := dial(t, tg, "79160000002", "Caller B")
-	waitFor(t, "B waiting in Redis", 30*time.Second, func() bool { return stageOf(t, center, b.ChannelID) == acd.StageWaiting })
+	waitfor.True(t, "B waiting in Redis", 30*time.Second, func() bool { return stageOf(t, center, b.ChannelID) == acd.StageWaiting })
 
 	proc.kill(t)
 	for _, p := range []aritest.PlacedCall{a, b} {
@@ -245,7 +246,7 @@ func restartAfterCallersLeftWhileDown(t *testing.T, bin string) {
 	}
 
 	proc = startProcess(t, bin, cfgPath, "second")
-	waitFor(t, "B out of the queue", 10*time.Second, func() bool {
+	waitfor.True(t, "B out of the queue", 10*time.Second, func() bool {
 		_, ok := callIn(snapshot(t, center), b.ChannelID)
 		return !ok
 	})
@@ -253,12 +254,12 @@ func restartAfterCallersLeftWhileDown(t *testing.T, bin string) {
 		t.Errorf("general queue after the restart: %v, want empty", got)
 	}
 
-	waitFor(t, "A out of Redis and p001 off the call", 10*time.Second, func() bool {
+	waitfor.True(t, "A out of Redis and p001 off the call", 10*time.Second, func() bool {
 		s := snapshot(t, center)
 		_, ok := callIn(s, a.ChannelID)
 		return !ok && agentIn(s, "p001").State != acd.OnCall
 	})
-	waitFor(t, "A's bridge and the dead process's externalMedia channel gone", 10*time.Second, func() bool {
+	waitfor.True(t, "A's bridge and the dead process's externalMedia channel gone", 10*time.Second, func() bool {
 		st, _, err := tg.Do(context.Background(), http.MethodGet, "/ari/bridges/br-"+a.ChannelID, nil)
 		return err == nil && st == http.StatusNotFound && !channelIDs(t, tg)[oldLeg]
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/redistest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 )
 
 // TestRedisBlip cuts the controller off Redis twice: while a caller waits in the queue (they keep
@@ -44,7 +45,7 @@ func TestRedisBlip(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	eventually(t, "the switchboard connected", func() bool { return srv.sb.Connected() })
+	waitfor.True(t, "the switchboard connected", 20*time.Second, func() bool { return srv.sb.Connected() })
 
 	caller, err := srv.Sim().Dial(context.Background(), asterisksim.CallerSpec{DID: "8800", Number: "79161112233", Dialplan: "caller-agent-tone"})
 	if err != nil {
@@ -67,7 +68,7 @@ func TestRedisBlip(t *testing.T) {
 		}
 		return "gone", ""
 	}
-	eventually(t, "the caller waiting in the queue", func() bool { s, _ := stage(); return s == acd.StageWaiting })
+	waitfor.True(t, "the caller waiting in the queue", 20*time.Second, func() bool { s, _ := stage(); return s == acd.StageWaiting })
 
 	outage := func() {
 		proxy.Cut()
@@ -83,9 +84,9 @@ func TestRedisBlip(t *testing.T) {
 	if err := srv.center.Login(context.Background(), "p001"); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the call offered to p001", func() bool { s, a := stage(); return s == acd.StageRinging && a == "p001" })
-	eventually(t, "p001 answering", func() bool { return srv.sb.Answer(context.Background(), "p001", id) == nil })
-	eventually(t, "the call on with p001", func() bool { s, _ := stage(); return s == acd.StageOnCall })
+	waitfor.True(t, "the call offered to p001", 20*time.Second, func() bool { s, a := stage(); return s == acd.StageRinging && a == "p001" })
+	waitfor.True(t, "p001 answering", 20*time.Second, func() bool { return srv.sb.Answer(context.Background(), "p001", id) == nil })
+	waitfor.True(t, "the call on with p001", 20*time.Second, func() bool { s, _ := stage(); return s == acd.StageOnCall })
 
 	proxy.Cut()
 	if err := caller.Hangup(); err != nil {
@@ -93,7 +94,7 @@ func TestRedisBlip(t *testing.T) {
 	}
 	time.Sleep(1500 * time.Millisecond) // the outage's length is the scenario, not synchronisation
 	proxy.Restore()
-	eventually(t, "the call's end recorded after the blip", func() bool { s, _ := stage(); return s == "gone" })
+	waitfor.True(t, "the call's end recorded after the blip", 20*time.Second, func() bool { s, _ := stage(); return s == "gone" })
 	snap, err := srv.center.Snapshot(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -102,19 +103,5 @@ func TestRedisBlip(t *testing.T) {
 		if a.ID == "p001" && a.State != acd.WrapUp && a.State != acd.Available {
 			t.Fatalf("p001 is %s after the call ended, want wrap-up or available", a.State)
 		}
-	}
-}
-
-// eventually polls cond, a cheap read of state, until it holds or 20 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
 	}
 }

@@ -18,28 +18,6 @@ import (
 	"github.com/hotline-cc/hotline/softphone"
 )
 
-// analyserJS installs window.__tone(freq): the frequency of the strongest bin of the remote
-// audio, when it is within 30 Hz of freq and loud enough, else false. A remote track reads as
-// silence in WebAudio unless it is also playing in a media element: the page's #remote-audio is.
-const analyserJS = `window.__tone = function (freq) {
-  const a = document.getElementById('remote-audio');
-  if (!a || !a.srcObject) return false;
-  if (!window.__an || window.__anStream !== a.srcObject) {
-    const ctx = new AudioContext();
-    ctx.resume();
-    const an = ctx.createAnalyser();
-    an.fftSize = 4096;
-    ctx.createMediaStreamSource(a.srcObject).connect(an);
-    window.__an = an; window.__anStream = a.srcObject;
-  }
-  const an = window.__an, data = new Float32Array(an.frequencyBinCount);
-  an.getFloatFrequencyData(data);
-  let best = 0;
-  for (let i = 1; i < data.length; i++) if (data[i] > data[best]) best = i;
-  const peak = best * an.context.sampleRate / an.fftSize;
-  return data[best] > -70 && Math.abs(peak - freq) < 30 ? peak : false;
-}; true`
-
 type browserRig struct {
 	gw   *softphone.Gateway
 	desk *fakeDesk
@@ -100,9 +78,7 @@ func step(t *testing.T, b *browsertest.Browser, what string, timeout time.Durati
 	}
 }
 
-func poll(expr string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond))
-}
+var poll = browsertest.Poll
 
 // TestBrowserSoftphone drives the agent page in headless Chromium through a whole call: log in,
 // go available, ring, answer, audio both ways checked by content, hold and resume, a reload in
@@ -153,7 +129,7 @@ func TestBrowserSoftphone(t *testing.T) {
 		checkAudio := func(what string) {
 			t.Helper()
 			step(t, b, what+": the caller's 440 Hz reaches the browser", 15*time.Second,
-				chromedp.Evaluate[chromedp.Void](analyserJS),
+				chromedp.Evaluate[chromedp.Void](browsertest.AnalyserJS),
 				poll(`window.__tone(440)`),
 			)
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/internal/aritest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/prompts"
 )
@@ -74,24 +75,10 @@ func waitClosed(t *testing.T, c <-chan struct{}, what string) {
 	}
 }
 
-// eventually polls cond, a cheap read of the simulator's state, until it holds or 20 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 // waitCallerHears waits until the tone dominates what the simulated caller hears.
 func waitCallerHears(t *testing.T, c *asterisksim.Caller, freq float64) {
 	t.Helper()
-	eventually(t, "the caller hearing the agent's tone", func() bool {
+	waitfor.True(t, "the caller hearing the agent's tone", 20*time.Second, func() bool {
 		return media.ToneDominance(c.Heard(500*time.Millisecond), freq, media.SampleRate) > 20
 	})
 }
@@ -276,7 +263,7 @@ func TestWaitingCallerAnnouncementsAndCallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitQueued(t, r.acd, placed.ChannelID)
-	eventually(t, "a position announcement", func() bool {
+	waitfor.True(t, "a position announcement", 20*time.Second, func() bool {
 		return slices.Contains(placed.Sim.Prompts(), "sound:hotline/queue_position")
 	})
 	if err := placed.Sim.Press("1"); err != nil {
@@ -364,16 +351,16 @@ func TestAttendedTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.phones.next(t, EventConsulting)
-	eventually(t, "the agent hearing the consulted party", func() bool { return leg.hears(880) })
+	waitfor.True(t, "the agent hearing the consulted party", 20*time.Second, func() bool { return leg.hears(880) })
 	if err := r.sb.CancelConsult(ctx, "a1", id); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the agent back with the caller", func() bool { return leg.hears(440) })
+	waitfor.True(t, "the agent back with the caller", 20*time.Second, func() bool { return leg.hears(440) })
 
 	if err := r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: "5559999"}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the agent hearing the second consulted party", func() bool { return leg.hears(660) })
+	waitfor.True(t, "the agent hearing the second consulted party", 20*time.Second, func() bool { return leg.hears(660) })
 	if err := r.sb.CompleteTransfer(ctx, "a1", id); err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +368,7 @@ func TestAttendedTransfer(t *testing.T) {
 	if !r.acd.wasFinished(id) {
 		t.Error("the agent was not released to wrap-up")
 	}
-	eventually(t, "the caller hearing the target", func() bool {
+	waitfor.True(t, "the caller hearing the target", 20*time.Second, func() bool {
 		return media.ToneDominance(placed.Sim.Heard(400*time.Millisecond), 660, media.SampleRate) > 20
 	})
 	if err := r.sb.Hangup(ctx, "a1", id); !errors.Is(err, ErrNotYourCall) {
@@ -390,7 +377,7 @@ func TestAttendedTransfer(t *testing.T) {
 	if err := placed.Sim.Hangup(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the target hung up with the caller", func() bool {
+	waitfor.True(t, "the target hung up with the caller", 20*time.Second, func() bool {
 		st, body, err := tg.Do(ctx, "GET", "/ari/channels", nil)
 		return err == nil && st == 200 && !strings.Contains(string(body), `"ct-`)
 	})
