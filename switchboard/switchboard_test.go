@@ -60,6 +60,16 @@ func (r *rig) start(t *testing.T, instance string) (stop func()) {
 	return stop
 }
 
+// dial places a caller who presses 1 after the greeting, then sends a 440 Hz tone.
+func (r *rig) dial(t *testing.T, number string) aritest.PlacedCall {
+	t.Helper()
+	placed, err := r.tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: number, Context: "caller-press1-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return placed
+}
+
 func newRig(t *testing.T, tg *aritest.Target) *rig {
 	return &rig{tg: tg, acd: newFakeACD("a1"), phones: newFakePhones(t)}
 }
@@ -145,10 +155,7 @@ func TestSurvivesUnknownEvents(t *testing.T) {
 	r := newRig(t, tg)
 	r.acd.setFree("a1", false)
 	r.start(t, "i1")
-	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	placed := r.dial(t, "100")
 	ch := map[string]any{"id": placed.ChannelID, "name": "Local/8800@from-pstn-00000001;2", "state": "Up"}
 	for _, ev := range []map[string]any{
 		{"type": "ChannelToneDetected", "channel": ch},
@@ -171,10 +178,7 @@ func TestReconnectsAfterDrop(t *testing.T) {
 	r := newRig(t, tg)
 	r.acd.setFree("a1", false)
 	r.start(t, "i1")
-	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	placed := r.dial(t, "100")
 	waitQueued(t, r.acd, placed.ChannelID)
 	tg.Sim.DropConnections()
 	tg.WaitApp(t, tg.App)
@@ -189,15 +193,9 @@ func TestRestartKeepsCallers(t *testing.T) {
 	r := newRig(t, tg)
 	stop := r.start(t, "i1")
 	ctx := context.Background()
-	talking, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "101", Context: "caller-press1-tone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	talking := r.dial(t, "101")
 	r.answerAndHear(t, talking)
-	waiting, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "102", Context: "caller-press1-tone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	waiting := r.dial(t, "102")
 	waitQueued(t, r.acd, waiting.ChannelID)
 
 	stop()
@@ -228,10 +226,7 @@ func TestCallerHangsUpWhileWaiting(t *testing.T) {
 	r := newRig(t, tg)
 	r.acd.setFree("a1", false)
 	r.start(t, "i1")
-	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	placed := r.dial(t, "100")
 	waitQueued(t, r.acd, placed.ChannelID)
 	if err := placed.Sim.Hangup(); err != nil {
 		t.Fatal(err)
@@ -258,10 +253,7 @@ func TestWaitingCallerAnnouncementsAndCallback(t *testing.T) {
 	r.acd.announceEvery = time.Second
 	r.acd.setFree("a1", false)
 	r.start(t, "i1")
-	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "79990001122", Context: "caller-press1-tone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	placed := r.dial(t, "79990001122")
 	waitQueued(t, r.acd, placed.ChannelID)
 	waitfor.True(t, "a position announcement", 20*time.Second, func() bool {
 		return slices.Contains(placed.Sim.Prompts(), "sound:hotline/queue_position")
@@ -303,10 +295,7 @@ func TestOverflowMessage(t *testing.T) {
 	r := newRig(t, tg)
 	r.acd.setFree("a1", false)
 	r.start(t, "i1")
-	placed, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	placed := r.dial(t, "100")
 	waitQueued(t, r.acd, placed.ChannelID)
 	r.acd.mu.Lock()
 	r.acd.overdue = []Overflow{{CallID: placed.ChannelID, Action: OverflowMessage, Message: "sound:hotline/payouts_busy"}}
@@ -335,10 +324,7 @@ func TestAttendedTransfer(t *testing.T) {
 	r := newRig(t, tg)
 	r.start(t, "i1")
 	ctx := context.Background()
-	placed, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	placed := r.dial(t, "100")
 	r.answerAndHear(t, placed)
 	leg := r.phones.latest
 	id := placed.ChannelID
@@ -390,10 +376,7 @@ func TestTransferToAgent(t *testing.T) {
 	r.acd.free["a2"] = false
 	r.start(t, "i1")
 	ctx := context.Background()
-	placed, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "100", Context: "caller-press1-tone"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	placed := r.dial(t, "100")
 	r.answerAndHear(t, placed)
 	if err := r.sb.Transfer(ctx, "a1", placed.ChannelID, Target{Kind: TargetAgent, ID: "a1"}); !errors.Is(err, ErrBadTarget) {
 		t.Fatalf("transfer to oneself = %v, want ErrBadTarget", err)
