@@ -4,11 +4,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/ivr"
 )
 
@@ -116,10 +116,7 @@ func TestReloaderRunPolls(t *testing.T) {
 	if err := os.WriteFile(path, []byte(goodMenu+"# edited\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for r.Current() == before { // no deadline here: the test binary's -timeout is the bound
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.True(t, "the poll to pick up the edit", 10*time.Second, func() bool { return r.Current() != before })
 	if r.Current().Name() != path {
 		t.Errorf("Name = %q", r.Current().Name())
 	}
