@@ -13,11 +13,13 @@ import (
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/dashboard"
+	"github.com/hotline-cc/hotline/switchboard"
 )
 
 // board is the dashboard's Source and Actions over the ACD. Today's counts come from the ACD's event
 // stream (shared by every controller), read incrementally: each poll reads only the new entries.
 type board struct {
+	sb     *switchboard.Switchboard
 	center *acd.Center
 	model  *acd.Model
 	rdb    redis.UniversalClient
@@ -159,18 +161,28 @@ func (b *board) announcement(ctx context.Context) dashboard.Announcement {
 	return dashboard.Announcement(v)
 }
 
-// Listen, Whisper and Barge need a WebRTC session for the supervisor, which the dashboard page does
-// not open yet: they are refused with a reason rather than pretending.
+// Listen, Whisper and Barge reach the supervisor through their own softphone session: they keep the
+// agent page open with their account (the dashboard's supervisor id), and the call's audio comes there.
 func (b *board) Listen(ctx context.Context, supervisorID, callID string) error {
-	return fmt.Errorf("%w: listening in needs the supervisor softphone, not built yet", dashboard.ErrNotAllowed)
+	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, switchboard.MonitorListen))
 }
 
 func (b *board) Whisper(ctx context.Context, supervisorID, callID string) error {
-	return fmt.Errorf("%w: whisper needs the supervisor softphone, not built yet", dashboard.ErrNotAllowed)
+	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, switchboard.MonitorWhisper))
 }
 
 func (b *board) Barge(ctx context.Context, supervisorID, callID string) error {
-	return fmt.Errorf("%w: barge needs the supervisor softphone, not built yet", dashboard.ErrNotAllowed)
+	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, switchboard.MonitorBarge))
+}
+
+func monitorErr(err error) error {
+	switch {
+	case errors.Is(err, switchboard.ErrNoSuchCall):
+		return fmt.Errorf("%w: %w", dashboard.ErrNotFound, err)
+	case errors.Is(err, switchboard.ErrNotTalking), errors.Is(err, switchboard.ErrBadTarget):
+		return fmt.Errorf("%w: %w", dashboard.ErrNotAllowed, err)
+	}
+	return err
 }
 
 func (b *board) MoveCall(ctx context.Context, callID, toQueue string) error {

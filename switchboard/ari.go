@@ -234,3 +234,11 @@ func (r *rest) staleLeg(ctx context.Context, bridge, caller string) string {
 	}
 	return ""
 }
+
+// snoop creates a channel that hears ch (spy) and may speak into it (whisper), in the app.
+func (r *rest) snoop(ctx context.Context, ch, id string, spy, whisper ari.Direction) error {
+	return r.do(ctx, "snoop", ch, func() error {
+		_, err := r.client.Channel().Snoop(chanKey(ch), id, &ari.SnoopOptions{App: r.app, AppArgs: "snoop", Spy: spy, Whisper: whisper})
+		return err
+	})
+}

@@ -32,6 +32,7 @@ type call struct {
 	// callbackTo is the number dialled back for a callback (see callback.go); empty for inbound calls.
 	callbackTo string
 	consult    *consultation // an attended transfer in progress (consult.go)
+	mon        *monitor      // a supervisor listening, whispering or barging in (monitor.go)
 	// transferred is the channel the caller was handed to by an attended transfer: the agent has
 	// left, and the goroutine stays until the caller or the target hangs up.
 	transferred string
@@ -83,6 +84,7 @@ const (
 	cmdConsult
 	cmdComplete
 	cmdCancel
+	cmdMonitor // a supervisor steps in: checked against the call's state, not its agent
 )
 
 type command struct {
@@ -302,6 +304,8 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 		}
 		c.unring(ctx, false)
 		return nil
+	case cmdMonitor:
+		return c.startMonitor(ctx, cmd.agent, MonitorMode(cmd.arg))
 	case cmdOverflow:
 		if !c.waiting() {
 			return nil // an agent took the call meanwhile
@@ -500,6 +504,7 @@ func (c *call) transfer(ctx context.Context, to Target) error {
 // consultation in progress.
 func (c *call) teardown(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
+	c.stopMonitor(ctx)
 	if c.consult != nil {
 		c.endConsult(ctx)
 	}

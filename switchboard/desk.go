@@ -125,13 +125,19 @@ func (sb *Switchboard) ActiveCall(agentID string) (CallCard, bool, bool) {
 	return CallCard{}, false, false
 }
 
+// command sends an agent's action to the call, refusing it at once when the call is not theirs.
 func (sb *Switchboard) command(ctx context.Context, callID string, cmd command) error {
+	if c := sb.call(callID); c != nil && c.snapshot().agent != cmd.agent {
+		return ErrNotYourCall
+	}
+	return sb.send(ctx, callID, cmd)
+}
+
+// send hands a command to the call's goroutine and waits for its answer.
+func (sb *Switchboard) send(ctx context.Context, callID string, cmd command) error {
 	c := sb.call(callID)
 	if c == nil {
 		return ErrNoSuchCall
-	}
-	if c.snapshot().agent != cmd.agent {
-		return ErrNotYourCall
 	}
 	cmd.reply = make(chan error, 1)
 	if !c.send(ctx, cmd) {

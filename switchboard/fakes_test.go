@@ -233,13 +233,14 @@ func (a *fakeACD) wasFinished(id string) bool {
 // fakePhones opens real UDP legs that send a 1000 Hz tone as PCMU RTP and collect what they hear.
 type fakePhones struct {
 	latest *fakeLeg // the leg opened last; read by the test after nextLeg
+	tones  map[string]float64 // what each agent's leg sends; 1000 Hz when absent
 	t      *testing.T
 	events chan AgentEvent
 	legs   chan *fakeLeg
 }
 
 func newFakePhones(t *testing.T) *fakePhones {
-	return &fakePhones{t: t, events: make(chan AgentEvent, 64), legs: make(chan *fakeLeg, 8)}
+	return &fakePhones{t: t, events: make(chan AgentEvent, 64), legs: make(chan *fakeLeg, 8), tones: map[string]float64{}}
 }
 
 func (p *fakePhones) OpenLeg(agentID, callID string) (Leg, error) {
@@ -247,7 +248,11 @@ func (p *fakePhones) OpenLeg(agentID, callID string) (Leg, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &fakeLeg{conn: conn, remote: make(chan netip.AddrPort, 1), heard440: make(chan struct{}), stop: make(chan struct{})}
+	tone := p.tones[agentID]
+	if tone == 0 {
+		tone = 1000
+	}
+	l := &fakeLeg{conn: conn, tone: tone, remote: make(chan netip.AddrPort, 1), heard440: make(chan struct{}), stop: make(chan struct{})}
 	go l.receive()
 	go l.send()
 	p.legs <- l
@@ -272,6 +277,7 @@ func (p *fakePhones) next(t *testing.T, want AgentEventType) AgentEvent {
 }
 
 type fakeLeg struct {
+	tone     float64 // what the "browser" sends
 	mu       sync.Mutex
 	recent   []int16 // the last half second heard
 	conn     *net.UDPConn
@@ -329,6 +335,18 @@ func (l *fakeLeg) hears(freq float64) bool {
 	return len(l.recent) >= 4000 && media.ToneDominance(l.recent, freq, media.SampleRate) > 20
 }
 
+// has says whether freq stands out in the last half second, even mixed with other tones.
+func (l *fakeLeg) has(freq float64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recent) >= 4000 && hasTone(l.recent, freq)
+}
+
+// hasTone says whether freq is present in pcm well above a frequency no test sends.
+func hasTone(pcm []int16, freq float64) bool {
+	return media.Power(pcm, freq, media.SampleRate) > 100*media.Power(pcm, 2750, media.SampleRate)+1
+}
+
 func (l *fakeLeg) send() {
 	var remote netip.AddrPort
 	select {
@@ -336,7 +354,7 @@ func (l *fakeLeg) send() {
 	case <-l.stop:
 		return
 	}
-	tone := media.Tone{Freq: 1000, Amplitude: 8000}
+	tone := media.Tone{Freq: l.tone, Amplitude: 8000}
 	pcm := make([]int16, media.FrameSamples)
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()

@@ -394,3 +394,54 @@ func TestTransferToAgent(t *testing.T) {
 	leg := r.phones.nextLeg(t)
 	waitClosed(t, leg.heard440, "the caller's audio at the colleague")
 }
+
+// TestSupervisorMonitor: a supervisor listens (hears both sides, unheard), whispers (the agent hears
+// them, the caller does not) and barges in (all hear each other).
+func TestSupervisorMonitor(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	r.phones.tones["sup1"] = 1500
+	r.start(t, "i1")
+	ctx := context.Background()
+	placed := r.dial(t, "100")
+	if err := r.sb.Monitor(ctx, "sup1", placed.ChannelID, MonitorListen); !errors.Is(err, ErrNotTalking) && !errors.Is(err, ErrNoSuchCall) {
+		t.Fatalf("listening to a call not yet answered = %v", err)
+	}
+	r.answerAndHear(t, placed)
+	agent := r.phones.latest
+	id := placed.ChannelID
+	callerHas := func(freq float64) bool { return hasTone(placed.Sim.Heard(500*time.Millisecond), freq) }
+
+	if err := r.sb.Monitor(ctx, "sup1", id, MonitorListen); err != nil {
+		t.Fatal(err)
+	}
+	sup := r.phones.nextLeg(t)
+	waitfor.True(t, "the supervisor hearing the caller and the agent", 20*time.Second, func() bool { return sup.has(440) && sup.has(1000) })
+	if callerHas(1500) || agent.has(1500) {
+		t.Fatal("a listening supervisor was heard")
+	}
+
+	if err := r.sb.Monitor(ctx, "sup1", id, MonitorWhisper); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.nextLeg(t)
+	waitfor.True(t, "the agent hearing the whisper", 20*time.Second, func() bool { return agent.has(1500) })
+	if callerHas(1500) {
+		t.Fatal("the caller heard the whisper")
+	}
+
+	if err := r.sb.Monitor(ctx, "sup1", id, MonitorBarge); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.nextLeg(t)
+	waitfor.True(t, "the caller hearing the supervisor barge in", 20*time.Second, func() bool { return callerHas(1500) })
+
+	if err := r.sb.Hangup(ctx, "a1", id); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventEnded)
+	waitfor.True(t, "the supervisor's channels gone with the call", 20*time.Second, func() bool {
+		st, body, err := tg.Do(ctx, "GET", "/ari/channels", nil)
+		return err == nil && st == 200 && !strings.Contains(string(body), `"mon-`)
+	})
+}

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/asterisksim"
+	"github.com/hotline-cc/hotline/internal/aritest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
+	"github.com/hotline-cc/hotline/media"
+	"github.com/hotline-cc/hotline/prompts"
+)
+
+// TestSupervisorStepsIn: a supervisor (logged in on the softphone with their own account, p002)
+// listens to p001's call from the dashboard and hears both sides; then barges in and the caller
+// hears them. Audio is real WebRTC to pion clients playing the browsers, checked by tone.
+func TestSupervisorStepsIn(t *testing.T) {
+	const callerTone, agentTone, supervisorTone = 440, 1000, 1500
+	tg := aritest.NewSimTarget(t, asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations()})
+	srv := startHotline(t, tg)
+	base := "http://" + srv.WebAddr().String()
+
+	agent := connectAgent(t, base, "p001", "hotline-demo")
+	agentPhone := agent.startAudio(agentTone)
+	agent.setState("available")
+	sup := connectAgent(t, base, "p002", "hotline-demo") // logged in, not available: no calls come
+	supPhone := sup.startAudio(supervisorTone)
+
+	caller := dial(t, tg, "79160000009", "Caller")
+	agent.waitRinging(caller.ChannelID, 30*time.Second)
+	agent.request("call.answer", map[string]any{"call": caller.ChannelID})
+	waitfor.True(t, "the caller at the agent", 15*time.Second, func() bool { return has(agentPhone.Heard(500*time.Millisecond), callerTone) })
+
+	act := func(action string) {
+		t.Helper()
+		body := `{"call":"` + caller.ChannelID + `","supervisor":"p002"}`
+		resp, err := http.Post(base+"/supervisor/api/"+action, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s: %s", action, resp.Status)
+		}
+	}
+	act("listen")
+	waitfor.True(t, "the supervisor hearing caller and agent", 15*time.Second, func() bool {
+		heard := supPhone.Heard(500 * time.Millisecond)
+		return has(heard, callerTone) && has(heard, agentTone)
+	})
+	if has(caller.Sim.Heard(500*time.Millisecond), supervisorTone) {
+		t.Fatal("the caller hears a supervisor who only listens")
+	}
+	act("barge")
+	waitfor.True(t, "the caller hearing the supervisor", 15*time.Second, func() bool {
+		return has(caller.Sim.Heard(500*time.Millisecond), supervisorTone)
+	})
+}
+
+// has says whether freq stands out in pcm, even mixed with other tones.
+func has(pcm []int16, freq float64) bool {
+	return len(pcm) > 0 && media.Power(pcm, freq, media.SampleRate) > 100*media.Power(pcm, 2750, media.SampleRate)+1
+}
