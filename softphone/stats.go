@@ -120,7 +120,10 @@ type metrics struct {
 	answerToAudio prometheus.Histogram
 	firstAudio    *prometheus.HistogramVec
 
-	// The browser → Asterisk series, looked up once: every relayed packet counts.
+	// The series of both directions, looked up once: every relayed packet counts.
+	packetsTo   prometheus.Counter
+	lostTo      prometheus.Counter
+	jitterTo    prometheus.Observer
 	packetsFrom prometheus.Counter
 	lostFrom    prometheus.Counter
 	jitterFrom  prometheus.Observer
@@ -175,6 +178,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.answerToAudio = register(reg, m.answerToAudio)
 		m.firstAudio = register(reg, m.firstAudio)
 	}
+	m.packetsTo = m.packets.WithLabelValues(DirToAgent)
+	m.lostTo = m.lost.WithLabelValues(DirToAgent)
+	m.jitterTo = m.jitter.WithLabelValues(DirToAgent)
 	m.packetsFrom = m.packets.WithLabelValues(DirFromAgent)
 	m.lostFrom = m.lost.WithLabelValues(DirFromAgent)
 	m.jitterFrom = m.jitter.WithLabelValues(DirFromAgent)

@@ -232,7 +232,7 @@ func (a *fakeACD) wasFinished(id string) bool {
 
 // fakePhones opens real UDP legs that send a 1000 Hz tone as PCMU RTP and collect what they hear.
 type fakePhones struct {
-	latest *fakeLeg // the leg opened last; read by the test after nextLeg
+	latest *fakeLeg           // the leg opened last; read by the test after nextLeg
 	tones  map[string]float64 // what each agent's leg sends; 1000 Hz when absent
 	t      *testing.T
 	events chan AgentEvent
