@@ -153,6 +153,9 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	if err := s.sb.RegisterMetrics(reg); err != nil {
+		return nil, fmt.Errorf("switchboard metrics: %w", err)
+	}
 	dsk := &desk{model: model, center: s.center, sb: s.sb, phones: ph, history: hist, autoAnswer: cfg.Softphone.AutoAnswer}
 	s.agentWeb = softphone.NewServer(s.gw, dsk, softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned}, log.With("part", "agent-web"))
 	ph.web = s.agentWeb

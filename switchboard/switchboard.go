@@ -51,6 +51,7 @@ type Switchboard struct {
 
 	kick      chan struct{} // asks the dispatcher to run now
 	connected atomic.Bool
+	metrics   atomic.Pointer[Metrics]
 	ctx       context.Context // Run's context, for goroutines started by events
 }
 
@@ -93,7 +94,10 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	es.log = sb.log
 	es.deliver = sb.deliver
 	es.onConnect = sb.adopt
-	es.connected = sb.connected.Store
+	es.connected = func(up bool) {
+		sb.connected.Store(up)
+		sb.metrics.Load().setConnected(up)
+	}
 	return sb, nil
 }
 
@@ -119,6 +123,7 @@ func (sb *Switchboard) Run(ctx context.Context) error {
 // that owns the channel. Events for channels nobody owns (our own externalMedia legs, channels of
 // another instance) are dropped here.
 func (sb *Switchboard) deliver(ev Event) {
+	sb.metrics.Load().event(ev.Type)
 	id := ev.channelID()
 	if ev.Type == "StasisStart" && ev.Channel != nil && len(ev.Args) > 0 && ev.Args[0] == "inbound" {
 		sb.startCall(ev)

@@ -3,12 +3,16 @@ package switchboard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/internal/aritest"
@@ -444,4 +448,30 @@ func TestSupervisorMonitor(t *testing.T) {
 		st, body, err := tg.Do(ctx, "GET", "/ari/channels", nil)
 		return err == nil && st == 200 && !strings.Contains(string(body), `"mon-`)
 	})
+}
+
+// TestMetricsBoundUnknownEvents: event types hotline does not know count as "other", so a peer
+// cannot grow the label set.
+func TestMetricsBoundUnknownEvents(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	reg := prometheus.NewRegistry()
+	r.start(t, "i1")
+	if err := r.sb.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := tg.Sim.Emit(map[string]any{"type": fmt.Sprintf("Made-up-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitfor.True(t, "50 events counted as other", 10*time.Second, func() bool {
+		return testutil.ToFloat64(r.sb.metrics.Load().events.WithLabelValues("other")) == 50
+	})
+	if n := testutil.CollectAndCount(r.sb.metrics.Load().events); n != 1 {
+		t.Errorf("%d label values for event types, want 1 (other)", n)
+	}
+	if v := testutil.ToFloat64(r.sb.metrics.Load().connected); v != 1 {
+		t.Errorf("hotline_ari_connected = %v, want 1", v)
+	}
 }

@@ -1,0 +1,73 @@
+package switchboard
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the controller's own: its link to Asterisk, the events it reads, the calls it holds.
+// Labels are bounded: event types Asterisk documents (anything else counts as "other"), stages.
+type Metrics struct {
+	connected prometheus.Gauge
+	events    *prometheus.CounterVec
+	calls     prometheus.GaugeFunc
+}
+
+// knownEvents are the ARI event types counted by name; others, including types a newer Asterisk
+// may add, are counted as "other" so a misbehaving peer cannot grow the label set.
+var knownEvents = map[string]bool{
+	"StasisStart": true, "StasisEnd": true, "ChannelStateChange": true, "ChannelDtmfReceived": true,
+	"ChannelHangupRequest": true, "ChannelDestroyed": true, "ChannelVarset": true, "ChannelDialplan": true,
+	"ChannelCallerId": true, "ChannelConnectedLine": true, "ChannelEnteredBridge": true, "ChannelLeftBridge": true,
+	"BridgeCreated": true, "BridgeDestroyed": true, "PlaybackStarted": true, "PlaybackContinuing": true,
+	"PlaybackFinished": true, "Dial": true, "ChannelToneDetected": true, "ChannelTransfer": true,
+	"ApplicationReplaced": true, "ChannelHold": true, "ChannelUnhold": true, "ChannelTalkingStarted": true,
+	"ChannelTalkingFinished": true, "RecordingStarted": true, "RecordingFinished": true, "RecordingFailed": true,
+}
+
+// RegisterMetrics registers the switchboard's metrics on reg.
+func (sb *Switchboard) RegisterMetrics(reg prometheus.Registerer) error {
+	m := &Metrics{
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotline_ari_connected", Help: "1 while the ARI events WebSocket to Asterisk is up.",
+		}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_ari_events_total", Help: "ARI events read, by type (other: types not known to hotline).",
+		}, []string{"type"}),
+		calls: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hotline_switchboard_calls", Help: "Calls this controller holds (in the IVR, waiting, ringing or talking).",
+		}, func() float64 {
+			sb.mu.Lock()
+			defer sb.mu.Unlock()
+			return float64(len(sb.calls))
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	sb.metrics.Store(m)
+	m.setConnected(sb.connected.Load())
+	return nil
+}
+
+func (m *Metrics) event(typ string) {
+	if m == nil {
+		return
+	}
+	if !knownEvents[typ] {
+		typ = "other"
+	}
+	m.events.WithLabelValues(typ).Inc()
+}
+
+func (m *Metrics) setConnected(up bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.connected.Set(v)
+}
