@@ -320,7 +320,7 @@ func TestAttendedTransfer(t *testing.T) {
 	cfg := simConfig()
 	cfg.Outbound = func(endpoint string) asterisksim.Outbound {
 		if strings.Contains(endpoint, "5559999") {
-			return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 660}
+			return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 1250}
 		}
 		return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 880}
 	}
@@ -350,7 +350,7 @@ func TestAttendedTransfer(t *testing.T) {
 	if err := r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: "5559999"}); err != nil {
 		t.Fatal(err)
 	}
-	waitfor.True(t, "the agent hearing the second consulted party", 20*time.Second, func() bool { return leg.hears(660) })
+	waitfor.True(t, "the agent hearing the second consulted party", 20*time.Second, func() bool { return leg.hears(1250) })
 	if err := r.sb.CompleteTransfer(ctx, "a1", id); err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestAttendedTransfer(t *testing.T) {
 		t.Error("the agent was not released to wrap-up")
 	}
 	waitfor.True(t, "the caller hearing the target", 20*time.Second, func() bool {
-		return media.ToneDominance(placed.Sim.Heard(400*time.Millisecond), 660, media.SampleRate) > 20
+		return media.ToneDominance(placed.Sim.Heard(400*time.Millisecond), 1250, media.SampleRate) > 20
 	})
 	if err := r.sb.Hangup(ctx, "a1", id); !errors.Is(err, ErrNotYourCall) {
 		t.Fatalf("the agent still controls the transferred call: %v", err)
