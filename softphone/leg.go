@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/randutil"
@@ -26,12 +25,7 @@ type Leg struct {
 	local   netip.AddrPort
 	toAgent receiveStats // packets from Asterisk
 	fromAg  receiveStats // packets from the browser, on their way to Asterisk
-	done    chan struct{} // closed when readLoop returns (without a leg poller)
-	toN     uint64        // packets relayed from Asterisk, for sampling the jitter metric (relay only)
-
-	// knowsRemote: remote is valid, so a packet's source address is not needed (the leg poller
-	// then reads without it).
-	knowsRemote atomic.Bool
+	done    chan struct{}
 
 	mu        sync.Mutex
 	remote    netip.AddrPort
@@ -111,7 +105,6 @@ func (leg *Leg) SetRemote(addr netip.AddrPort) {
 	leg.mu.Lock()
 	defer leg.mu.Unlock()
 	leg.remote, leg.remoteSet = addr, true
-	leg.knowsRemote.Store(addr.IsValid())
 }
 
 // SetMuted replaces the agent's audio towards Asterisk with µ-law silence (the packets keep
@@ -144,26 +137,24 @@ func (leg *Leg) Close() error {
 	}
 	leg.closed = true
 	leg.mu.Unlock()
-	var err error
-	if p := leg.gw.poller; p != nil {
-		p.remove(leg) // no packet of the leg is relayed after this
-		err = ignoreClosed(leg.conn.Close())
-	} else {
-		err = ignoreClosed(leg.conn.Close())
-		<-leg.done
-	}
+	err := ignoreClosed(leg.conn.Close())
+	<-leg.done
 	leg.line.removeLeg(leg)
 	leg.gw.metrics.legs.Dec()
 	leg.line.log.Info("leg closed", "call", leg.callID)
 	return err
 }
 
-// readLoop relays Asterisk's RTP to the agent until the socket closes: the leg's own goroutine,
-// where the gateway has no leg poller (not Linux).
+// readLoop relays Asterisk's RTP to the agent until the socket closes.
 func (leg *Leg) readLoop() {
 	defer close(leg.done)
+	m := leg.gw.metrics
+	packets, lost := m.packets.WithLabelValues(DirToAgent), m.lost.WithLabelValues(DirToAgent)
+	jitter := m.jitter.WithLabelValues(DirToAgent)
+	malformed := m.dropped.WithLabelValues(dropMalformed)
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
+	var n uint64
 	for {
 		size, from, err := leg.conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -172,38 +163,29 @@ func (leg *Leg) readLoop() {
 			}
 			return
 		}
-		leg.relay(buf[:size], from, &pkt)
+		if err := pkt.Unmarshal(buf[:size]); err != nil {
+			malformed.Inc()
+			continue
+		}
+		now := time.Now()
+		leg.mu.Lock()
+		if !leg.remoteSet && !leg.remote.IsValid() {
+			leg.remote = from
+		}
+		if leg.start.firstDown.IsZero() {
+			leg.start.firstDown = now
+			m.firstAudio.WithLabelValues(DirToAgent).Observe(now.Sub(leg.start.opened).Seconds())
+		}
+		leg.mu.Unlock()
+		packets.Inc()
+		if d := leg.toAgent.update(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now); d > 0 {
+			lost.Add(float64(d))
+		}
+		if n++; n%50 == 0 {
+			jitter.Observe(leg.toAgent.snapshot().JitterMs / 1000)
+		}
+		leg.line.toBrowser(leg, &pkt, now)
 	}
-}
-
-// relay relays one packet from Asterisk (from: its source, invalid when the leg already knows
-// where Asterisk is) to the agent. pkt is scratch space, done with when relay returns. Only one
-// goroutine at a time relays a leg's packets.
-func (leg *Leg) relay(b []byte, from netip.AddrPort, pkt *rtp.Packet) {
-	m := leg.gw.metrics
-	if err := pkt.Unmarshal(b); err != nil {
-		m.dropped.WithLabelValues(dropMalformed).Inc()
-		return
-	}
-	now := time.Now()
-	leg.mu.Lock()
-	if !leg.remoteSet && !leg.remote.IsValid() && from.IsValid() {
-		leg.remote = from
-		leg.knowsRemote.Store(true)
-	}
-	if leg.start.firstDown.IsZero() {
-		leg.start.firstDown = now
-		m.firstAudio.WithLabelValues(DirToAgent).Observe(now.Sub(leg.start.opened).Seconds())
-	}
-	leg.mu.Unlock()
-	m.packetsTo.Inc()
-	if d := leg.toAgent.update(pkt.SSRC, pkt.SequenceNumber, pkt.Timestamp, now); d > 0 {
-		m.lostTo.Add(float64(d))
-	}
-	if leg.toN++; leg.toN%50 == 0 {
-		m.jitterTo.Observe(leg.toAgent.snapshot().JitterMs / 1000)
-	}
-	leg.line.toBrowser(leg, pkt, now)
 }
 
 // sendToAsterisk relays one packet of the browser's audio, under the leg's own SSRC and numbering

@@ -120,10 +120,7 @@ type metrics struct {
 	answerToAudio prometheus.Histogram
 	firstAudio    *prometheus.HistogramVec
 
-	// The series of both directions, looked up once: every relayed packet counts.
-	packetsTo   prometheus.Counter
-	lostTo      prometheus.Counter
-	jitterTo    prometheus.Observer
+	// The browser → Asterisk series, looked up once: every relayed packet counts.
 	packetsFrom prometheus.Counter
 	lostFrom    prometheus.Counter
 	jitterFrom  prometheus.Observer
@@ -178,9 +175,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.answerToAudio = register(reg, m.answerToAudio)
 		m.firstAudio = register(reg, m.firstAudio)
 	}
-	m.packetsTo = m.packets.WithLabelValues(DirToAgent)
-	m.lostTo = m.lost.WithLabelValues(DirToAgent)
-	m.jitterTo = m.jitter.WithLabelValues(DirToAgent)
 	m.packetsFrom = m.packets.WithLabelValues(DirFromAgent)
 	m.lostFrom = m.lost.WithLabelValues(DirFromAgent)
 	m.jitterFrom = m.jitter.WithLabelValues(DirFromAgent)
