@@ -51,10 +51,10 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 		return nil, fmt.Errorf("softphone: listen ICE on %s: %w", iceAddr, err)
 	}
 
-	// Every agent's audio arrives on this one socket: the default buffer (208 KiB: some 5 ms of
-	// 1,000 agents' packets) drops everyone's audio at the first pause of the reader; 2 MiB rides
-	// out some 50 ms, no more (later audio is useless anyway). The kernel caps it at
-	// net.core.rmem_max.
+	// Every agent's audio arrives on this one socket: the default buffer (208 KiB) drops everyone's
+	// audio at the first pause of the reader; 2 MiB (the kernel doubles it, capped at
+	// net.core.rmem_max) holds about 100 ms of 1,000 agents' packets, no more: later audio is useless
+	// anyway.
 	_ = conn.SetReadBuffer(iceReadBuffer)
 
 	me := &webrtc.MediaEngine{}

@@ -42,12 +42,14 @@ import (
 //
 // The gateway (or the echo) runs in this process on one core: GOMAXPROCS=1 and, on a machine with
 // two cores or more, pinned to CPU 0 (taskset). The fake Asterisk and the pion browsers run in a
-// second process (this test binary again), pinned to CPU 1 with GOMAXPROCS=1, so they do not take
-// the gateway's core; both processes' CPU use is reported (HOTLINE_LEGS_PIN=0: no pinning, for a
-// machine that others use too: the scheduler then picks the idle core). HOTLINE_LEGS_SECONDS sets how long each
-// phase runs (10 s); HOTLINE_LEGS_CPUPROFILE=file profiles this process during the gateway phase of
-// the last N; HOTLINE_LEGS_DEBUG=1 shows the load process's output, its legs with losses and the
-// worst round trip of each 100 ms.
+// second process (this test binary again), pinned to the other CPUs with GOMAXPROCS as many, so
+// they do not take the gateway's core (on two cores the load process has one core too, and at
+// 1,000 legs it needs more than that: its pion browsers do the gateway's SRTP work again, and its
+// fake Asterisk an echo's); both processes' CPU use is reported (HOTLINE_LEGS_PIN=0: no pinning and
+// GOMAXPROCS=1 for both, for a machine that others use too: the scheduler then picks the idle
+// core). HOTLINE_LEGS_SECONDS sets how long each phase runs (10 s); HOTLINE_LEGS_CPUPROFILE=file
+// profiles this process during the gateway phase of the last N; HOTLINE_LEGS_DEBUG=1 shows the load
+// process's output, its legs with losses and the worst round trip of each 100 ms.
 //
 // It reports and does not judge: loss, latency and CPU depend on the machine and on what else
 // runs on it (the "waited for a CPU" figures say how much the scheduler held the test back).
@@ -76,22 +78,22 @@ func TestLegsLoad(t *testing.T) {
 		}
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	childCPU := ""
+	childCPU, childProcs := "", 1
 	if runtime.NumCPU() >= 2 && os.Getenv("HOTLINE_LEGS_PIN") != "0" {
 		if out, err := exec.Command("taskset", "-a", "-p", "-c", "0", strconv.Itoa(os.Getpid())).CombinedOutput(); err != nil {
 			t.Logf("not pinned to CPU 0 (taskset: %v: %s)", err, out)
 		} else {
-			childCPU = "1"
+			childCPU, childProcs = fmt.Sprintf("1-%d", runtime.NumCPU()-1), runtime.NumCPU()-1
 		}
 	}
-	t.Logf("gateway process: GOMAXPROCS=%d, CPU 0 pinned: %v; load process: GOMAXPROCS=1, CPU %q; %d CPUs; %.0f s a phase",
-		runtime.GOMAXPROCS(0), childCPU != "", childCPU, runtime.NumCPU(), seconds)
+	t.Logf("gateway process: GOMAXPROCS=%d, CPU 0 pinned: %v; load process: GOMAXPROCS=%d, CPUs %q; %d CPUs; %.0f s a phase",
+		runtime.GOMAXPROCS(0), childCPU != "", childProcs, childCPU, runtime.NumCPU(), seconds)
 	for i, n := range ns {
 		profile := ""
 		if i == len(ns)-1 {
 			profile = os.Getenv("HOTLINE_LEGS_CPUPROFILE")
 		}
-		t.Run(fmt.Sprintf("legs=%d", n), func(t *testing.T) { legsLoad(t, n, seconds, childCPU, profile) })
+		t.Run(fmt.Sprintf("legs=%d", n), func(t *testing.T) { legsLoad(t, n, seconds, childCPU, childProcs, profile) })
 	}
 }
 
@@ -151,7 +153,7 @@ func schedWait() time.Duration {
 	return sum
 }
 
-func legsLoad(t *testing.T, n int, seconds float64, childCPU, profile string) {
+func legsLoad(t *testing.T, n int, seconds float64, childCPU string, childProcs int, profile string) {
 	args := []string{"-test.run", "^TestLegsLoad$", "-test.count=1"}
 	bin := os.Args[0]
 	if childCPU != "" {
@@ -159,7 +161,7 @@ func legsLoad(t *testing.T, n int, seconds float64, childCPU, profile string) {
 		bin = "taskset"
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), loadChildEnv+"=1", "GOMAXPROCS=1")
+	cmd.Env = append(os.Environ(), loadChildEnv+"=1", "GOMAXPROCS="+strconv.Itoa(childProcs))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
