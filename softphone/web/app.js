@@ -23,6 +23,8 @@ const I18N = {
     not_your_call: 'Это не ваш звонок', no_such_call: 'Звонок уже завершён', invalid_state: 'Сейчас это невозможно',
     replaced: 'Звук открыт в другой вкладке.', take_over: 'Перенести сюда',
     seconds: 'с', private: 'частное лицо', business: 'организация',
+    pr_break: 'Перерыв', pr_lunch: 'Обед', pr_training: 'Обучение', pr_meeting: 'Совещание',
+    pr_technical: 'Технические проблемы',
   },
   en: {
     quality: 'Link', logout: 'Log out', login_title: 'Agent login', agent_id: 'Login', password: 'Password',
@@ -44,6 +46,8 @@ const I18N = {
     not_your_call: 'Not your call', no_such_call: 'The call is over', invalid_state: 'Not possible now',
     replaced: 'The audio is open in another tab.', take_over: 'Use this tab',
     seconds: 's', private: 'private person', business: 'business',
+    pr_break: 'Break', pr_lunch: 'Lunch', pr_training: 'Training', pr_meeting: 'Meeting',
+    pr_technical: 'Technical problem',
   },
 };
 
@@ -57,6 +61,8 @@ function applyLang() {
   document.documentElement.lang = lang;
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll('[data-i18n-ph]')) el.placeholder = t(el.dataset.i18nPh);
+  // Pause reasons are codes from the server; known ones read in the page's language.
+  for (const o of $('pause-reason').options) o.textContent = I18N[lang]['pr_' + o.value] || o.value;
   render();
 }
 function setLang(l) { lang = l; localStorage.setItem('hotline.lang', l); applyLang(); }
