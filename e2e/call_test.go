@@ -153,10 +153,27 @@ func callEndToEnd(t *testing.T, tg *aritest.Target) {
 				chromedp.Evaluate[chromedp.Void](browsertest.AnalyserJS),
 				browsertest.Poll(`window.__tone(440)`),
 			)
+			callerHearsAgent := func(what string) {
+				t.Helper()
+				if placed.Sim != nil {
+					waitfor.True(t, what, 15*time.Second, func() bool {
+						return media.ToneDominance(placed.Sim.Heard(400*time.Millisecond), 1000, media.SampleRate) > 20
+					})
+				}
+			}
+			callerHearsAgent("the agent's 1000 Hz at the caller")
+
+			// The agent's page reloads mid-call: the caller waits on hold music, the page comes back
+			// to the call and the audio flows both ways again.
+			b.Step(t, "reload mid-call", 30*time.Second,
+				chromedp.Reload(),
+				browsertest.Poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
+				browsertest.Poll(`document.body.dataset.callstatus === 'connected'`),
+				chromedp.Evaluate[chromedp.Void](browsertest.AnalyserJS),
+				browsertest.Poll(`window.__tone(440)`),
+			)
+			callerHearsAgent("the agent's 1000 Hz at the caller after the reload")
 			if placed.Sim != nil {
-				waitfor.True(t, "the agent's 1000 Hz at the caller", 15*time.Second, func() bool {
-					return media.ToneDominance(placed.Sim.Heard(400*time.Millisecond), 1000, media.SampleRate) > 20
-				})
 				if err := placed.Sim.Hangup(); err != nil {
 					t.Fatal(err)
 				}

@@ -121,6 +121,12 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		RTPHost:      netip.MustParseAddr(cfg.Softphone.RTPHost),
 		LoopbackOnly: opt.LoopbackOnly,
 		Registerer:   reg,
+		// The switchboard is built after the gateway; audio cannot come up before Run.
+		OnAudio: func(agentID string, up bool) {
+			if s.sb != nil {
+				s.sb.AgentAudio(agentID, up)
+			}
+		},
 	}
 	if opt.LoopbackOnly {
 		gwCfg.ICEAddr = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(cfg.Softphone.ICEPort))

@@ -23,6 +23,10 @@ type GatewayConfig struct {
 	// LoopbackOnly keeps only loopback ICE candidates: mDNS off, UDP4 only, loopback included,
 	// every other interface filtered out. For tests, whose traffic must stay on loopback.
 	LoopbackOnly bool
+	// OnAudio, if set, is told when an agent's audio comes up (their PeerConnection connected) and
+	// goes away (it failed, dropped, or their page left), so the controller can put the caller on
+	// hold music meanwhile. It is called from the gateway's goroutines and must not block.
+	OnAudio func(agentID string, up bool)
 	// Registerer registers the gateway's metrics; nil registers nothing (tests make many gateways).
 	Registerer prometheus.Registerer
 }

@@ -25,6 +25,17 @@ type line struct {
 	toAgent  streamRewriter
 	legs     []*Leg // open legs, oldest first; the last one is active
 	isClosed bool
+	audioUp  bool // what OnAudio was last told
+}
+
+// setAudio tells OnAudio of a change of the agent's audio; called with l.mu held.
+func (l *line) setAudio(up bool) {
+	if l.audioUp == up || l.gw.cfg.OnAudio == nil {
+		l.audioUp = up
+		return
+	}
+	l.audioUp = up
+	go l.gw.cfg.OnAudio(l.agentID, up)
 }
 
 func (l *line) negotiate(ctx context.Context, offer webrtc.SessionDescription) (string, error) {
@@ -46,6 +57,16 @@ func (l *line) negotiate(ctx context.Context, offer webrtc.SessionDescription) (
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		l.log.Info("peer connection state", "state", s.String())
+		l.mu.Lock()
+		if l.pc == pc {
+			switch s {
+			case webrtc.PeerConnectionStateConnected:
+				l.setAudio(true)
+			case webrtc.PeerConnectionStateDisconnected, webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+				l.setAudio(false)
+			}
+		}
+		l.mu.Unlock()
 		if s == webrtc.PeerConnectionStateFailed {
 			// The page renegotiates on its own; drop ours so nothing writes into a dead DTLS.
 			l.dropPC(pc)
@@ -219,6 +240,7 @@ func (l *line) dropPC(pc *webrtc.PeerConnection) {
 		l.pc, l.track = nil, nil
 		l.pcGen = 0
 		l.gw.metrics.sessions.Dec()
+		l.setAudio(false)
 	}
 	l.mu.Unlock()
 	// Close from another goroutine: this may run inside pion's state callback.

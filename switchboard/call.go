@@ -33,6 +33,7 @@ type call struct {
 	callbackTo string
 	consult    *consultation // an attended transfer in progress (consult.go)
 	mon        *monitor      // a supervisor listening, whispering or barging in (monitor.go)
+	awayMOH    bool          // the caller hears music while the agent's audio is away (away.go)
 	// transferred is the channel the caller was handed to by an attended transfer: the agent has
 	// left, and the goroutine stays until the caller or the target hangs up.
 	transferred string
@@ -85,6 +86,7 @@ const (
 	cmdComplete
 	cmdCancel
 	cmdMonitor // a supervisor steps in: checked against the call's state, not its agent
+	cmdAway    // the agent's audio went away or came back (arg "away" or "back")
 )
 
 type command struct {
@@ -306,6 +308,8 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 		return nil
 	case cmdMonitor:
 		return c.startMonitor(ctx, cmd.agent, MonitorMode(cmd.arg))
+	case cmdAway:
+		return c.away(ctx, cmd.agent, cmd.arg == "away")
 	case cmdOverflow:
 		if !c.waiting() {
 			return nil // an agent took the call meanwhile

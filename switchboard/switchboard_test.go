@@ -523,3 +523,27 @@ func TestMetricsBoundUnknownEvents(t *testing.T) {
 		t.Errorf("hotline_ari_connected = %v, want 1", v)
 	}
 }
+
+// TestAgentAudioAway: while the agent's audio is away (a page reload, a network blip) the caller
+// hears hold music instead of dead air, and the conversation comes back with the agent's audio.
+func TestAgentAudioAway(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.start(t, "i1")
+		placed := r.dial(t, "100")
+		r.answerAndHear(t, placed)
+		r.sb.AgentAudio("a1", false)
+		if placed.Sim != nil {
+			waitfor.True(t, "hold music instead of the agent", 20*time.Second, func() bool {
+				heard := placed.Sim.Heard(500 * time.Millisecond)
+				return !hasTone(heard, 1000) && media.Energy(heard) > 1e5
+			})
+		}
+		r.sb.AgentAudio("a1", true)
+		if placed.Sim != nil {
+			waitCallerHears(t, placed.Sim, 1000)
+		}
+		leg := r.phones.latest
+		waitfor.True(t, "the agent hearing the caller again", 20*time.Second, func() bool { return leg.hears(440) })
+	})
+}
