@@ -37,7 +37,7 @@ func (h *history) add(ctx context.Context, agent string, s softphone.CallSummary
 	return err
 }
 
-// dispose records the wrap-up's disposition on the call's line.
+// dispose records the wrap-up's disposition and note on the call's line.
 func (h *history) dispose(ctx context.Context, agent, callID, disposition, note string) error {
 	k := h.key(agent, time.Now())
 	raw, err := h.rdb.HGet(ctx, k, callID).Bytes()
@@ -51,7 +51,7 @@ func (h *history) dispose(ctx context.Context, agent, callID, disposition, note 
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return err
 	}
-	s.Disposition = disposition
+	s.Disposition, s.Note = disposition, note
 	return h.add(ctx, agent, s)
 }
 

@@ -95,4 +95,5 @@ type CallSummary struct {
 	StartedAt    string `json:"started_at"` // RFC 3339
 	TalkSeconds  int    `json:"talk_seconds"`
 	Disposition  string `json:"disposition,omitempty"`
+	Note         string `json:"note,omitempty"` // the agent's wrap-up note
 }

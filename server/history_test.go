@@ -1,0 +1,40 @@
+package server
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/internal/redistest"
+	"github.com/hotline-cc/hotline/softphone"
+)
+
+// TestHistoryKeepsWrapUp: the agent's calls today carry the wrap-up's disposition and note, newest
+// first, and a call that never connected has no line to dispose.
+func TestHistoryKeepsWrapUp(t *testing.T) {
+	h := &history{rdb: redistest.Start(t).Client(t), prefix: "{hotline:test}:"}
+	ctx := context.Background()
+	now := time.Now().UTC()
+	for i, id := range []string{"c1", "c2"} {
+		s := softphone.CallSummary{CallID: id, CallerNumber: "7916", Queue: "general", StartedAt: now.Add(time.Duration(i) * time.Minute).Format(time.RFC3339), TalkSeconds: 30}
+		if err := h.add(ctx, "p001", s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.dispose(ctx, "p001", "c1", "claim_filed", "перезвонить завтра"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.dispose(ctx, "p001", "never-connected", "resolved", ""); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.today(ctx, "p001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].CallID != "c2" || got[1].CallID != "c1" {
+		t.Fatalf("today = %+v, want c2 then c1", got)
+	}
+	if got[1].Disposition != "claim_filed" || got[1].Note != "перезвонить завтра" {
+		t.Errorf("c1 = %+v, want its disposition and note", got[1])
+	}
+}
