@@ -398,3 +398,25 @@ func (s *Server) startSimulator() (url, user, password string, err error) {
 	s.log.Info("asterisk simulator started", "ari", url)
 	return url, user, password, nil
 }
+
+// Check loads the files cfg names (the center, the menus) as a start would, and returns every
+// mistake in them: `hotline check-config` runs it so a bad menu is found before a deploy, not after.
+func Check(cfg config.Config) error {
+	model, err := loadCenter(cfg.ACD.CenterFile)
+	if err != nil {
+		return err
+	}
+	if cfg.IVR.Menus == "" {
+		return nil
+	}
+	catalog, err := prompts.Default()
+	if err != nil {
+		return err
+	}
+	var queues []string
+	for _, q := range model.Queues {
+		queues = append(queues, q.Name)
+	}
+	_, err = ivr.LoadFile(cfg.IVR.Menus, ivr.WithQueues(queues...), ivr.WithCatalog(catalog))
+	return err
+}

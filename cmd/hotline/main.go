@@ -20,7 +20,8 @@ import (
 const usage = `usage:
   hotline run -config FILE     serve the center described by FILE (see hotline.example.yaml)
   hotline demo [flags]         everything on this machine: simulated Asterisk and callers, embedded Redis
-  hotline check-config FILE    report every mistake in FILE (file:line: field: message) and exit
+  hotline check-config FILE    report every mistake in FILE and the center and menu files it names
+                               (file:line: field: message), and exit
   hotline env                  list the HOTLINE_* variables that override config fields
 `
 
@@ -86,7 +87,11 @@ func checkConfig(args []string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("check-config takes one file")
 	}
-	if _, err := config.Load(args[0]); err != nil {
+	cfg, err := config.Load(args[0])
+	if err != nil {
+		return err
+	}
+	if err := server.Check(cfg); err != nil {
 		return err
 	}
 	fmt.Println(args[0] + ": ok")
