@@ -33,7 +33,6 @@ type channel struct {
 	created   time.Time
 	lang      string
 	vars      map[string]string
-	respVars  map[string]string // channelvars shown in the originate/externalMedia response
 
 	peer *channel // the other half of a Local pair
 

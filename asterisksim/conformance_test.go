@@ -106,7 +106,6 @@ type replayer struct {
 
 	last     map[string]liveResp         // method+recorded path → live response
 	live     map[string][]map[string]any // live subject → pending events
-	consumed map[string]int
 	rtp      *net.UDPConn
 	rtpPrev  []byte
 	lastType map[string]string // recorded subject → type of its last recorded event

@@ -159,10 +159,9 @@ func newRingback() source {
 
 // frameBuf memoises one channel's frame for the current clock tick.
 type frameBuf struct {
-	pcm     [frameLen]int16
-	tick    uint64
-	busy    bool // being computed: breaks cycles (snoop whisper, echo) with silence
-	present bool // the frame carries audio (false: silence, nothing to mix)
+	pcm  [frameLen]int16
+	tick uint64
+	busy bool // being computed: breaks cycles (snoop whisper, echo) with silence
 }
 
 func mixInto(dst, src []int16) {

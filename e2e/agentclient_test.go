@@ -335,7 +335,6 @@ func (p *pionPhone) sendTone() {
 }
 
 // setTone changes the frequency the microphone sends.
-func (p *pionPhone) setTone(freq float64) { p.freq.Store(math.Float64bits(freq)) }
 
 func (p *pionPhone) hear(pcm []int16) {
 	p.mu.Lock()

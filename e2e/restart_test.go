@@ -135,7 +135,7 @@ func restartKeepsCallers(t *testing.T, bin string) {
 	}
 
 	// A new process with the same instance name takes the calls back.
-	proc = startProcess(t, bin, cfgPath, "second")
+	startProcess(t, bin, cfgPath, "second")
 
 	newLeg := ""
 	waitfor.True(t, "a fresh externalMedia leg in A's bridge", 15*time.Second, func() bool {
@@ -245,7 +245,7 @@ func restartAfterCallersLeftWhileDown(t *testing.T, bin string) {
 		}
 	}
 
-	proc = startProcess(t, bin, cfgPath, "second")
+	startProcess(t, bin, cfgPath, "second")
 	waitfor.True(t, "B out of the queue", 10*time.Second, func() bool {
 		_, ok := callIn(snapshot(t, center), b.ChannelID)
 		return !ok

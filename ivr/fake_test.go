@@ -2,7 +2,6 @@ package ivr_test
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -90,8 +89,6 @@ func (f *fakeCall) heard() []string {
 	}
 	return out
 }
-
-func (f *fakeCall) heardJoined() string { return strings.Join(f.heard(), " ") }
 
 // langs returns the language of every Play.
 func (f *fakeCall) langs() []string {

@@ -77,10 +77,6 @@ func (r *rest) hangup(ctx context.Context, ch string) error {
 	return r.do(ctx, "hangup", ch, func() error { return r.client.Channel().Hangup(chanKey(ch), "normal") })
 }
 
-func (r *rest) setVar(ctx context.Context, ch, name, value string) error {
-	return r.do(ctx, "set variable", ch, func() error { return r.client.Channel().SetVariable(chanKey(ch), name, value) })
-}
-
 func (r *rest) getVar(ctx context.Context, ch, name string) (string, error) {
 	var v string
 	err := r.do(ctx, "get variable "+name, ch, func() (err error) {
