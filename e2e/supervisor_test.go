@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,4 +63,21 @@ func TestSupervisorStepsIn(t *testing.T) {
 // has says whether freq stands out in pcm, even mixed with other tones.
 func has(pcm []int16, freq float64) bool {
 	return len(pcm) > 0 && media.Power(pcm, freq, media.SampleRate) > 100*media.Power(pcm, 2750, media.SampleRate)+1
+}
+
+// TestSupervisorWithoutSoftphone: listening needs the supervisor's softphone open; the dashboard
+// says so instead of sending the call's audio nowhere.
+func TestSupervisorWithoutSoftphone(t *testing.T) {
+	tg := aritest.NewSimTarget(t, asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations()})
+	srv := startHotline(t, tg)
+	base := "http://" + srv.WebAddr().String()
+	resp, err := http.Post(base+"/supervisor/api/listen", "application/json", strings.NewReader(`{"call":"x","supervisor":"p003"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "softphone") {
+		t.Fatalf("listen without a softphone: %s %s, want 409 with the reason", resp.Status, body)
+	}
 }

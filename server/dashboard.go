@@ -19,11 +19,12 @@ import (
 // board is the dashboard's Source and Actions over the ACD. Today's counts come from the ACD's event
 // stream (shared by every controller), read incrementally: each poll reads only the new entries.
 type board struct {
-	sb     *switchboard.Switchboard
-	center *acd.Center
-	model  *acd.Model
-	rdb    redis.UniversalClient
-	annKey string // where the announcement switch lives in Redis
+	sb      *switchboard.Switchboard
+	audioUp func(agentID string) bool // the agent's softphone audio is connected
+	center  *acd.Center
+	model   *acd.Model
+	rdb     redis.UniversalClient
+	annKey  string // where the announcement switch lives in Redis
 
 	mu     sync.Mutex
 	day    string // the day the counts are for
@@ -164,15 +165,23 @@ func (b *board) announcement(ctx context.Context) dashboard.Announcement {
 // Listen, Whisper and Barge reach the supervisor through their own softphone session: they keep the
 // agent page open with their account (the dashboard's supervisor id), and the call's audio comes there.
 func (b *board) Listen(ctx context.Context, supervisorID, callID string) error {
-	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, switchboard.MonitorListen))
+	return b.monitor(ctx, supervisorID, callID, switchboard.MonitorListen)
 }
 
 func (b *board) Whisper(ctx context.Context, supervisorID, callID string) error {
-	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, switchboard.MonitorWhisper))
+	return b.monitor(ctx, supervisorID, callID, switchboard.MonitorWhisper)
 }
 
 func (b *board) Barge(ctx context.Context, supervisorID, callID string) error {
-	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, switchboard.MonitorBarge))
+	return b.monitor(ctx, supervisorID, callID, switchboard.MonitorBarge)
+}
+
+func (b *board) monitor(ctx context.Context, supervisorID, callID string, mode switchboard.MonitorMode) error {
+	if !b.audioUp(supervisorID) {
+		return fmt.Errorf("%w: %s has no softphone open: log in on /agent/ with that account first, the call's audio comes there",
+			dashboard.ErrNotAllowed, supervisorID)
+	}
+	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, mode))
 }
 
 func monitorErr(err error) error {

@@ -167,7 +167,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	ph.web = s.agentWeb
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
 
-	brd := &board{sb: s.sb, center: s.center, model: model, rdb: s.rdb, annKey: s.annKey}
+	brd := &board{sb: s.sb, audioUp: s.gw.Connected, center: s.center, model: model, rdb: s.rdb, annKey: s.annKey}
 	s.board = dashboard.NewServer(brd, brd, dashboard.Config{PasswordHash: cfg.Web.SupervisorPasswordHash}, log.With("part", "dashboard"))
 	s.closers = append(s.closers, func() { s.board.Close(context.Background()) })
 
