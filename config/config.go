@@ -19,7 +19,9 @@ type Config struct {
 	// Center names this contact center. Every Redis key of the center shares the hash tag
 	// {hotline:<center>}, so several centers can share one Redis (or one Redis Cluster).
 	Center string `yaml:"center"`
-	// Instance names this controller process among the others sharing the center; default: host-pid.
+	// Instance names this controller among the others sharing the center; default: the host name.
+	// It must stay the same across restarts: a restarted controller takes back the calls of its
+	// instance. Two controllers on one host need names of their own.
 	Instance string `yaml:"instance"`
 
 	ARI       ARI       `yaml:"ari"`

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"strconv"
 	"sync"
 	"time"
 
@@ -78,8 +77,13 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	if cfg.Instance == "" {
-		host, _ := os.Hostname()
-		cfg.Instance = host + "-" + strconv.Itoa(os.Getpid())
+		// Stable across restarts, so a restarted controller takes its calls back; two controllers on
+		// one host must name themselves.
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "hotline"
+		}
+		cfg.Instance = host
 		s.cfg.Instance = cfg.Instance
 	}
 
