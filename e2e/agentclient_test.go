@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,10 +14,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/hotline-cc/hotline/internal/browsertest"
 	"github.com/hotline-cc/hotline/media"
 )
 
@@ -231,32 +230,10 @@ type pionPhone struct {
 func (a *agentClient) startAudio(freq float64) *pionPhone {
 	a.t.Helper()
 	t := a.t
-	me := &webrtc.MediaEngine{}
-	pcmu := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: pcmu, PayloadType: 0}, webrtc.RTPCodecTypeAudio); err != nil {
-		t.Fatal(err)
-	}
-	se := webrtc.SettingEngine{}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pionPhone{pc: pc, stop: make(chan struct{})}
+	pc, track := browsertest.PionPeer(t, "agent-"+a.ID)
+	p := &pionPhone{pc: pc, track: track, stop: make(chan struct{})}
 	p.freq.Store(math.Float64bits(freq))
 	a.phone = p
-	p.track, err = webrtc.NewTrackLocalStaticRTP(pcmu, "mic", "agent-"+a.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pc.AddTransceiverFromTrack(p.track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
-		t.Fatal(err)
-	}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		var pkt rtp.Packet
 		buf := make([]byte, 1500)

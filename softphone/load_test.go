@@ -22,10 +22,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/hotline-cc/hotline/internal/browsertest"
 	"github.com/hotline-cc/hotline/softphone"
 )
 
@@ -589,30 +589,13 @@ type loadBrowser struct {
 	connected chan struct{}
 }
 
-var loadAPI = sync.OnceValue(func() *webrtc.API {
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1},
-		PayloadType:        0,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		panic(err)
-	}
-	se := webrtc.SettingEngine{}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
-})
-
 func newLoadBrowser() (*loadBrowser, string, error) {
-	pc, err := loadAPI().NewPeerConnection(webrtc.Configuration{})
+	pc, err := browsertest.LoopbackAPI().NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, "", err
 	}
 	b := &loadBrowser{pc: pc, connected: make(chan struct{})}
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}, "mic", "agent")
+	track, err := webrtc.NewTrackLocalStaticRTP(browsertest.PCMU, "mic", "agent")
 	if err != nil {
 		return nil, "", err
 	}
