@@ -74,6 +74,7 @@ func (s *Server) actionTable() map[string]actionFunc {
 		"listen":  snoop(s.act.Listen),
 		"whisper": snoop(s.act.Whisper),
 		"barge":   snoop(s.act.Barge),
+		"leave":   snoop(s.act.Leave),
 		"move": func(ctx context.Context, supervisor string, decode func(any) error) ([]any, error) {
 			var req moveRequest
 			if err := decode(&req); err != nil {

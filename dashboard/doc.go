@@ -17,6 +17,7 @@
 //	POST /supervisor/api/listen       {"call"}              (and "supervisor" without a session)
 //	POST /supervisor/api/whisper      {"call"}
 //	POST /supervisor/api/barge        {"call"}
+//	POST /supervisor/api/leave        {"call"}              (stop listening, whispering, barging)
 //	POST /supervisor/api/move         {"call", "queue"}
 //	POST /supervisor/api/agent-state  {"agent", "state", "reason"}  state: paused|offline|available
 //	POST /supervisor/api/announcement {"kind"}              kind: holiday|outage|none

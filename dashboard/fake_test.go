@@ -97,6 +97,9 @@ func (f *fakeActions) Whisper(ctx context.Context, sup, call string) error {
 func (f *fakeActions) Barge(ctx context.Context, sup, call string) error {
 	return f.record(call, "barge "+sup+" "+call)
 }
+func (f *fakeActions) Leave(ctx context.Context, sup, call string) error {
+	return f.record(call, "leave "+sup+" "+call)
+}
 func (f *fakeActions) MoveCall(ctx context.Context, call, queue string) error {
 	return f.record(call, "move "+call+" "+queue)
 }

@@ -26,6 +26,8 @@ type Actions interface {
 	Whisper(ctx context.Context, supervisorID, callID string) error
 	// Barge joins the supervisor to the call: all three hear each other.
 	Barge(ctx context.Context, supervisorID, callID string) error
+	// Leave takes the supervisor out of a call they listen to, whisper into or barged into.
+	Leave(ctx context.Context, supervisorID, callID string) error
 	// MoveCall moves a waiting call to another queue, keeping its original wait time.
 	MoveCall(ctx context.Context, callID, toQueue string) error
 	// SetAgentState forces an agent's state: StatePaused (with a reason), StateOffline (log out)

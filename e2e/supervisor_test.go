@@ -16,7 +16,7 @@ import (
 
 // TestSupervisorStepsIn: a supervisor (logged in on the softphone with their own account, p002)
 // listens to p001's call from the dashboard and hears both sides; then barges in and the caller
-// hears them. Audio is real WebRTC to pion clients playing the browsers, checked by tone.
+// hears them; then leaves. Audio is real WebRTC to pion clients playing the browsers, checked by tone.
 func TestSupervisorStepsIn(t *testing.T) {
 	const callerTone, agentTone, supervisorTone = 440, 1000, 1500
 	tg := aritest.NewSimTarget(t, asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations()})
@@ -57,6 +57,11 @@ func TestSupervisorStepsIn(t *testing.T) {
 	act("barge")
 	waitfor.True(t, "the caller hearing the supervisor", 15*time.Second, func() bool {
 		return has(caller.Sim.Heard(500*time.Millisecond), supervisorTone)
+	})
+	act("leave")
+	waitfor.True(t, "the supervisor gone from the call", 15*time.Second, func() bool {
+		heard := caller.Sim.Heard(500 * time.Millisecond)
+		return !has(heard, supervisorTone) && has(heard, agentTone)
 	})
 }
 

@@ -176,6 +176,10 @@ func (b *board) Barge(ctx context.Context, supervisorID, callID string) error {
 	return b.monitor(ctx, supervisorID, callID, switchboard.MonitorBarge)
 }
 
+func (b *board) Leave(ctx context.Context, supervisorID, callID string) error {
+	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, switchboard.MonitorLeave))
+}
+
 func (b *board) monitor(ctx context.Context, supervisorID, callID string, mode switchboard.MonitorMode) error {
 	if !b.audioUp(supervisorID) {
 		return fmt.Errorf("%w: %s has no softphone open: log in on /agent/ with that account first, the call's audio comes there",

@@ -23,6 +23,7 @@ const (
 	MonitorListen  MonitorMode = "listen"
 	MonitorWhisper MonitorMode = "whisper"
 	MonitorBarge   MonitorMode = "barge"
+	MonitorLeave   MonitorMode = "leave" // the supervisor steps out
 )
 
 // ErrNotTalking means the call is not connected to an agent, so there is nothing to listen to.
@@ -40,7 +41,7 @@ type monitor struct {
 // Monitor lets a supervisor listen to, whisper into or barge into a talking call.
 func (sb *Switchboard) Monitor(ctx context.Context, supervisorID, callID string, mode MonitorMode) error {
 	switch mode {
-	case MonitorListen, MonitorWhisper, MonitorBarge:
+	case MonitorListen, MonitorWhisper, MonitorBarge, MonitorLeave:
 	default:
 		return fmt.Errorf("%w: monitor mode %q", ErrBadTarget, mode)
 	}
@@ -58,6 +59,13 @@ func (sb *Switchboard) Monitor(ctx context.Context, supervisorID, callID string,
 }
 
 func (c *call) startMonitor(ctx context.Context, supervisor string, mode MonitorMode) error {
+	if mode == MonitorLeave {
+		if c.mon == nil || c.mon.supervisor != supervisor {
+			return fmt.Errorf("%w: %s is not in this call", ErrBadTarget, supervisor)
+		}
+		c.stopMonitor(ctx)
+		return nil
+	}
 	if !c.talking || c.em == "" {
 		return ErrNotTalking
 	}

@@ -485,6 +485,16 @@ func TestSupervisorMonitor(t *testing.T) {
 		if placed.Sim != nil {
 			waitfor.True(t, "the caller hearing the supervisor barge in", 20*time.Second, func() bool { return callerHas(1500) })
 		}
+		if err := r.sb.Monitor(ctx, "sup2", id, MonitorLeave); !errors.Is(err, ErrBadTarget) {
+			t.Fatalf("another supervisor leaving = %v, want ErrBadTarget", err)
+		}
+		if err := r.sb.Monitor(ctx, "sup1", id, MonitorLeave); err != nil {
+			t.Fatal(err)
+		}
+		waitfor.True(t, "the supervisor's channels gone when they leave", 20*time.Second, func() bool {
+			st, body, err := tg.Do(ctx, "GET", "/ari/channels", nil)
+			return err == nil && st == 200 && !strings.Contains(string(body), `"mon-`)
+		})
 
 		if err := r.sb.Hangup(ctx, "a1", id); err != nil {
 			t.Fatal(err)

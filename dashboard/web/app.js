@@ -14,12 +14,12 @@ const I18N = {
     langTitle: 'Switch to English (t)', help: 'Клавиши (?)', stale: 'Нет связи с контроллером: данные устарели',
     queues: 'Очереди', queue: 'Очередь', calls: 'Ожидающие звонки', caller: 'Номер', wait: 'Ждёт',
     priority: 'Приор.', ivr: 'IVR', noCalls: 'Никто не ждёт', agents: 'Операторы', find: 'Найти оператора (/)',
-    nothingSelected: 'Ничего не выбрано', listen: 'Слушать', whisper: 'Суфлёр', barge: 'Вмешаться',
+    nothingSelected: 'Ничего не выбрано', listen: 'Слушать', whisper: 'Суфлёр', barge: 'Вмешаться', leave: 'Выйти из звонка',
     move: 'Перевести', forcePause: 'Пауза', forceAvailable: 'Готов', forceLogout: 'Выход',
     login: 'Вход супервизора', supervisorId: 'Ваш ID', password: 'Пароль', enter: 'Войти',
     moveTitle: 'Перевести звонок в очередь', cancel: 'Отмена', ok: 'OK', reason: 'Причина', close: 'Закрыть',
     keys: 'Клавиши', 'k.focus': 'к очередям, звонкам, операторам', 'k.move': 'выбор строки или оператора',
-    'k.enter': 'на очереди: показать только её звонки', 'k.snoop': 'слушать, суфлёр, вмешаться (разговор оператора)',
+    'k.enter': 'на очереди: показать только её звонки', 'k.snoop': 'слушать, суфлёр, вмешаться, выйти (разговор оператора)',
     'k.moveCall': 'перевести ожидающий звонок', 'k.agent': 'оператор: пауза, готов, выход', 'k.announce': 'объявление',
     'k.find': 'найти оператора', 'k.dense': 'плотная сетка операторов (только цвет)', 'k.lang': 'русский / English', 'k.help': 'эта справка / закрыть',
     'st.offline': 'не в сети', 'st.available': 'свободен', 'st.ringing': 'вызов', 'st.on_call': 'разговор',
@@ -36,12 +36,12 @@ const I18N = {
     langTitle: 'Переключить на русский (t)', help: 'Keys (?)', stale: 'No link to the controller: data is stale',
     queues: 'Queues', queue: 'Queue', calls: 'Waiting calls', caller: 'Caller', wait: 'Wait',
     priority: 'Prio', ivr: 'IVR', noCalls: 'Nobody is waiting', agents: 'Agents', find: 'Find agent (/)',
-    nothingSelected: 'Nothing selected', listen: 'Listen', whisper: 'Whisper', barge: 'Barge',
+    nothingSelected: 'Nothing selected', listen: 'Listen', whisper: 'Whisper', barge: 'Barge', leave: 'Leave the call',
     move: 'Move', forcePause: 'Pause', forceAvailable: 'Available', forceLogout: 'Log out',
     login: 'Supervisor login', supervisorId: 'Your ID', password: 'Password', enter: 'Log in',
     moveTitle: 'Move the call to queue', cancel: 'Cancel', ok: 'OK', reason: 'Reason', close: 'Close',
     keys: 'Keys', 'k.focus': 'go to queues, calls, agents', 'k.move': 'select a row or an agent',
-    'k.enter': "on a queue: show only its calls", 'k.snoop': "listen, whisper, barge (the agent's call)",
+    'k.enter': "on a queue: show only its calls", 'k.snoop': "listen, whisper, barge, leave (the agent's call)",
     'k.moveCall': 'move a waiting call', 'k.agent': 'agent: pause, available, log out', 'k.announce': 'announcement',
     'k.find': 'find an agent', 'k.dense': 'dense agent grid (colour only)', 'k.lang': 'русский / English', 'k.help': 'this help / close',
     'st.offline': 'offline', 'st.available': 'available', 'st.ringing': 'ringing', 'st.on_call': 'on call',
@@ -304,7 +304,7 @@ function renderSelection() {
   const hasCall = !!(call || agent?.callId);
   for (const b of document.querySelectorAll('.buttons button')) {
     const a = b.dataset.act;
-    b.disabled = (a === 'listen' || a === 'whisper' || a === 'barge') ? !hasCall
+    b.disabled = (a === 'listen' || a === 'whisper' || a === 'barge' || a === 'leave') ? !hasCall
       : a === 'move' ? !call : !agent;
   }
 }
@@ -402,7 +402,7 @@ async function act(path, body, label) {
 function doAction(a) {
   const call = selectedCall(), agent = selectedAgent();
   switch (a) {
-    case 'listen': case 'whisper': case 'barge': {
+    case 'listen': case 'whisper': case 'barge': case 'leave': {
       const id = call?.c.id || agent?.callId;
       if (!id) return toast(t('noCall'), true);
       return act(a, { call: id }, t(a));
@@ -497,6 +497,7 @@ document.addEventListener('keydown', (ev) => {
     case 'l': doAction('listen'); break;
     case 'w': doAction('whisper'); break;
     case 'b': doAction('barge'); break;
+    case 'x': doAction('leave'); break;
     case 'm': doAction('move'); break;
     case 'p': doAction('pause'); break;
     case 'v': doAction('available'); break;
