@@ -164,6 +164,16 @@ func (a *agentClient) types() []string {
 // an error reply fails the test.
 func (a *agentClient) request(typ string, fields map[string]any) map[string]any {
 	a.t.Helper()
+	reply := a.try(typ, fields)
+	if reply["type"] == "error" {
+		a.t.Fatalf("%s: %s failed: %v: %v", a.ID, typ, reply["code"], reply["message"])
+	}
+	return reply
+}
+
+// try sends a request and returns its reply, an error reply included.
+func (a *agentClient) try(typ string, fields map[string]any) map[string]any {
+	a.t.Helper()
 	id := fmt.Sprintf("%s-%d", a.ID, a.seq.Add(1))
 	msg := map[string]any{"type": typ, "id": id}
 	for k, v := range fields {
@@ -178,11 +188,7 @@ func (a *agentClient) request(typ string, fields map[string]any) map[string]any 
 	if err := a.conn.Write(ctx, websocket.MessageText, raw); err != nil {
 		a.t.Fatalf("%s: send %s: %v", a.ID, typ, err)
 	}
-	reply := a.waitFor("the reply to "+typ, 15*time.Second, func(m map[string]any) bool { return m["id"] == id })
-	if reply["type"] == "error" {
-		a.t.Fatalf("%s: %s failed: %v: %v", a.ID, typ, reply["code"], reply["message"])
-	}
-	return reply
+	return a.waitFor("the reply to "+typ, 15*time.Second, func(m map[string]any) bool { return m["id"] == id })
 }
 
 // setState sets the agent's state (available, paused, logged_out).

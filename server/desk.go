@@ -149,9 +149,28 @@ func (d *desk) BlindTransfer(ctx context.Context, agentID, callID string, to sof
 		if _, ok := d.model.Agent(to.Value); !ok {
 			return fmt.Errorf("%w: no agent %q", softphone.ErrInvalidState, to.Value)
 		}
+		// Refuse at once when the colleague is busy, so the agent keeps the caller; a race after this
+		// check leaves the caller waiting in their queue for whoever frees up first.
+		if st, err := d.agentState(ctx, to.Value); err == nil && st != acd.Available {
+			return fmt.Errorf("%w: %s is %s", softphone.ErrInvalidState, to.Value, st)
+		}
 		t = switchboard.Target{Kind: switchboard.TargetAgent, ID: to.Value}
 	}
 	return callErr(d.sb.Transfer(ctx, agentID, callID, t))
+}
+
+// agentState reads one agent's state from the ACD (a whole snapshot: transfers are rare).
+func (d *desk) agentState(ctx context.Context, agentID string) (acd.AgentState, error) {
+	snap, err := d.center.Snapshot(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range snap.Agents {
+		if a.ID == agentID {
+			return a.State, nil
+		}
+	}
+	return acd.Offline, nil
 }
 
 // Consult starts an attended transfer to an outside number: the caller holds while the agent talks
