@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -47,6 +48,7 @@ type Server struct {
 	sim      *asterisksim.Sim
 	handler  http.Handler
 	web      net.Listener
+	tls      *tls.Config // nil: plain HTTP
 
 	ivrEvents *ivrEvents
 	annKey    string // the supervisor's announcement switch in Redis
@@ -64,11 +66,11 @@ type Options struct {
 }
 
 // New builds every part from cfg and binds the web listener, so a caller learns WebAddr before Run.
-func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) (s *Server, err error) {
-	s = &Server{cfg: cfg, log: log}
+func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			s.close()
+			s.close() // whatever was started before the failure
 		}
 	}()
 	reg := opt.Registry
@@ -183,6 +185,12 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/agent/", http.StatusFound) })
 	s.handler = mux
 
+	if cfg.Web.TLSCert != "" || cfg.Web.SelfSigned {
+		// Loaded now, so a missing or bad certificate stops the start with its reason.
+		if s.tls, err = softphone.TLSConfig(cfg.Web.TLSCert, cfg.Web.TLSKey, []string{"localhost", "127.0.0.1"}); err != nil {
+			return nil, fmt.Errorf("web tls: %w", err)
+		}
+	}
 	if s.web, err = net.Listen("tcp", cfg.Web.Listen); err != nil {
 		return nil, fmt.Errorf("web listen %s: %w", cfg.Web.Listen, err)
 	}
@@ -256,12 +264,8 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func (s *Server) serveWeb(ctx context.Context) error {
-	if s.cfg.Web.TLSCert != "" || s.cfg.Web.SelfSigned {
-		tcfg, err := softphone.TLSConfig(s.cfg.Web.TLSCert, s.cfg.Web.TLSKey, []string{"localhost", "127.0.0.1"})
-		if err != nil {
-			return err
-		}
-		return softphone.ServeTLS(ctx, s.web, s.handler, tcfg)
+	if s.tls != nil {
+		return softphone.ServeTLS(ctx, s.web, s.handler, s.tls)
 	}
 	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

@@ -55,7 +55,7 @@ func (s *eventStream) run(ctx context.Context) {
 			return
 		}
 		s.connected(false)
-		s.log.Warn("ari events connection lost; reconnecting", "err", err, "in", backoff)
+		s.log.Warn("ari events connection lost; reconnecting", "err", err, "in", backoff.String())
 		select {
 		case <-ctx.Done():
 			return
