@@ -38,6 +38,8 @@ const (
 
 // TestRestart runs the real binary against the simulator and a real redis-server, kills it with
 // SIGKILL mid-call and starts it again with the same instance name.
+// Simulator only: it checks what each caller hears and whether they hung up, which a real
+// Asterisk does not tell a test.
 func TestRestart(t *testing.T) {
 	bin := hotlineBinary(t) // built once for both subtests
 	t.Run("keeps callers", func(t *testing.T) { restartKeepsCallers(t, bin) })

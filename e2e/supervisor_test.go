@@ -17,6 +17,7 @@ import (
 // TestSupervisorStepsIn: a supervisor (logged in on the softphone with their own account, p002)
 // listens to p001's call from the dashboard and hears both sides; then barges in and the caller
 // hears them; then leaves. Audio is real WebRTC to pion clients playing the browsers, checked by tone.
+// Simulator only: it checks by tone what the caller hears.
 func TestSupervisorStepsIn(t *testing.T) {
 	const callerTone, agentTone, supervisorTone = 440, 1000, 1500
 	tg := aritest.NewSimTarget(t, asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations()})

@@ -14,6 +14,7 @@ import (
 // TestTransferToColleague: a blind transfer to a colleague who is not available is refused and the
 // agent keeps the caller; once the colleague is available the transfer rings them, and the caller
 // reaches them with the data the IVR collected.
+// Simulator only: it checks by tone what the caller hears.
 func TestTransferToColleague(t *testing.T) {
 	tg := aritest.NewSimTarget(t, asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations()})
 	srv := startHotline(t, tg)
