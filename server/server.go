@@ -59,8 +59,11 @@ type Server struct {
 
 // Options are what tests and the demo set beyond the config.
 type Options struct {
-	// LoopbackOnly keeps WebRTC on loopback (tests, and the demo on localhost).
+	// LoopbackOnly keeps WebRTC on loopback (tests: their traffic must not leave the machine).
 	LoopbackOnly bool
+	// IncludeLoopback offers the loopback address beside the host's own (the demo, whose browser is
+	// on the same machine).
+	IncludeLoopback bool
 	// Registry receives the metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
 }
@@ -122,11 +125,12 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	}
 
 	gwCfg := softphone.GatewayConfig{
-		ICEAddr:      netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(cfg.Softphone.ICEPort)),
-		NAT1To1IPs:   cfg.Softphone.PublicIPs,
-		RTPHost:      netip.MustParseAddr(cfg.Softphone.RTPHost),
-		LoopbackOnly: opt.LoopbackOnly,
-		Registerer:   reg,
+		ICEAddr:         netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(cfg.Softphone.ICEPort)),
+		NAT1To1IPs:      cfg.Softphone.PublicIPs,
+		RTPHost:         netip.MustParseAddr(cfg.Softphone.RTPHost),
+		LoopbackOnly:    opt.LoopbackOnly,
+		IncludeLoopback: opt.IncludeLoopback,
+		Registerer:      reg,
 		// The switchboard is built after the gateway; audio cannot come up before Run.
 		OnAudio: func(agentID string, up bool) {
 			if s.sb != nil {

@@ -20,6 +20,9 @@ type GatewayConfig struct {
 	// RTPHost is the address legs bind their UDP sockets to, the address Asterisk's externalMedia
 	// sends to. Zero means 127.0.0.1 (Asterisk on the same host).
 	RTPHost netip.Addr
+	// IncludeLoopback offers the loopback address too, beside the host's own: for the demo, whose
+	// browser runs on the same machine (and may have no other address).
+	IncludeLoopback bool
 	// LoopbackOnly keeps only loopback ICE candidates: mDNS off, UDP4 only, loopback included,
 	// every other interface filtered out. For tests, whose traffic must stay on loopback.
 	LoopbackOnly bool

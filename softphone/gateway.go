@@ -84,6 +84,9 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 			return nil, fmt.Errorf("softphone: NAT 1:1 addresses: %w", err)
 		}
 	}
+	if cfg.IncludeLoopback {
+		se.SetIncludeLoopbackCandidate(true)
+	}
 	if cfg.LoopbackOnly {
 		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 		se.SetIncludeLoopbackCandidate(true)

@@ -80,7 +80,7 @@ func demo(args []string) error {
 	}
 	fmt.Printf("hotline demo: agent page http://%s/agent/ (agents p001..p250, password hotline-demo), supervisor http://%s/supervisor/\n",
 		cfg.Web.Listen, cfg.Web.Listen)
-	return serve(cfg, server.Options{LoopbackOnly: true})
+	return serve(cfg, server.Options{IncludeLoopback: true})
 }
 
 func checkConfig(args []string) error {
