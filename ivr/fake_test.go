@@ -25,8 +25,10 @@ type fakeCall struct {
 	plays  []play // every Play, in order
 	waits  []time.Duration
 	now    time.Duration // virtual: advanced by each timeout waited in full
-	// block, if set, is received from before the first Play returns (to hold a call in progress).
-	block <-chan struct{}
+	// block, if set, is received from before the first Play returns (to hold a call in progress);
+	// entered, if set, is closed when that first Play begins (the call has taken its menus).
+	block   <-chan struct{}
+	entered chan struct{}
 }
 
 type play struct {
@@ -38,6 +40,10 @@ func newFake(script string) *fakeCall { return &fakeCall{script: []rune(script)}
 
 func (f *fakeCall) Play(ctx context.Context, lang string, media ...string) error {
 	if f.block != nil {
+		if f.entered != nil {
+			close(f.entered)
+			f.entered = nil
+		}
 		select {
 		case <-f.block:
 		case <-ctx.Done():

@@ -31,6 +31,8 @@ func TestReloadKeepsCallsOnTheirVersion(t *testing.T) {
 	hold := make(chan struct{})
 	old := newFake("1")
 	old.block = hold
+	old.entered = make(chan struct{})
+	entered := old.entered
 	done := make(chan ivr.Result)
 	started := r.Current()
 	go func() {
@@ -40,6 +42,7 @@ func TestReloadKeepsCallsOnTheirVersion(t *testing.T) {
 		}
 		done <- res
 	}()
+	<-entered // the call has its menus: version 1
 	// Version 2: key 1 now goes to the general queue.
 	write(strings.Replace(goodMenu, `"1": claims, "2": bye}`, `"1": agent, "2": bye, "3": claims}
       agent:
