@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +31,7 @@ func newRig(t *testing.T) *browserRig {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log = slog.New(slog.NewTextHandler(newTestWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	gw, err := softphone.NewGateway(softphone.GatewayConfig{
 		ICEAddr:      netip.MustParseAddrPort("127.0.0.1:0"),
@@ -57,9 +58,26 @@ func newRig(t *testing.T) *browserRig {
 	return &browserRig{gw: gw, desk: desk, srv: srv, base: hs.URL, url: hs.URL + "/agent/"}
 }
 
-type testWriter struct{ t *testing.T }
+// testWriter sends log lines to the test's log until the test ends; pion's goroutines may still log
+// while they wind down, and a t.Log after the end panics.
+type testWriter struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
 
-func (w testWriter) Write(b []byte) (int, error) {
+func newTestWriter(t *testing.T) *testWriter {
+	w := &testWriter{t: t}
+	t.Cleanup(func() { w.mu.Lock(); w.done = true; w.mu.Unlock() })
+	return w
+}
+
+func (w *testWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return len(b), nil
+	}
 	w.t.Log(strings.TrimRight(string(b), "\n"))
 	return len(b), nil
 }
