@@ -123,13 +123,8 @@ func callEndToEnd(t *testing.T, tg *aritest.Target) {
 			base := "http://" + srv.WebAddr().String()
 			b := browsertest.Chromium(t, browsertest.Options{MicFreq: 1000})
 
-			b.Step(t, "log in as p001", 30*time.Second,
-				chromedp.Navigate(base+"/agent/"),
-				chromedp.WaitVisible(chromedp.ID("login-agent")),
-				chromedp.SetValue(chromedp.ID("login-agent"), "p001"),
-				chromedp.SetValue(chromedp.ID("login-password"), "hotline-demo"),
-				chromedp.Click(chromedp.ID("login-submit")),
-				browsertest.Poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
+			b.Step(t, "log in as p001", 30*time.Second, browsertest.AgentLogin(base+"/agent/", "p001", "hotline-demo")...)
+			b.Step(t, "go available", 10*time.Second,
 				chromedp.Click(chromedp.ID("state-available")),
 				browsertest.Poll(`document.body.dataset.state === 'available'`),
 			)

@@ -45,13 +45,8 @@ func TestAnswerToAudioRuns(t *testing.T) {
 			go peer.send(ctx, leg.LocalAddr(), 440)
 		}
 		b := browsertest.Chromium(t, browsertest.Options{MicFreq: 1000})
-		step(t, b, "log in, go available", 20*time.Second,
-			chromedp.Navigate(rig.url),
-			chromedp.WaitVisible(chromedp.ID("login-agent")),
-			chromedp.SetValue(chromedp.ID("login-agent"), "a1"),
-			chromedp.SetValue(chromedp.ID("login-password"), "secret-a"),
-			chromedp.Click(chromedp.ID("login-submit")),
-			poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
+		step(t, b, "log in", 20*time.Second, browsertest.AgentLogin(rig.url, "a1", "secret-a")...)
+		step(t, b, "go available", 10*time.Second,
 			chromedp.Click(chromedp.ID("state-available")),
 			poll(`document.body.dataset.state === 'available'`),
 		)

@@ -115,12 +115,7 @@ func TestBrowserSoftphone(t *testing.T) {
 		b := browsertest.Chromium(t, browsertest.Options{MicFreq: 1000})
 
 		step(t, b, "open the page and log in", 20*time.Second,
-			chromedp.Navigate(rig.url),
-			chromedp.WaitVisible(chromedp.ID("login-agent")),
-			chromedp.SetValue(chromedp.ID("login-agent"), "a1"),
-			chromedp.SetValue(chromedp.ID("login-password"), "secret-a"),
-			chromedp.Click(chromedp.ID("login-submit")),
-			poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
+			browsertest.AgentLogin(rig.url, "a1", "secret-a")...,
 		)
 		rig.desk.expect(t, "login", 5*time.Second)
 

@@ -48,3 +48,16 @@ func (b *Browser) Step(t testing.TB, what string, timeout time.Duration, actions
 func Poll(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond))
 }
+
+// AgentLogin opens the agent page at url, logs in and waits until the page's signaling and WebRTC
+// audio are connected.
+func AgentLogin(url, agent, password string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.ID("login-agent")),
+		chromedp.SetValue(chromedp.ID("login-agent"), agent),
+		chromedp.SetValue(chromedp.ID("login-password"), password),
+		chromedp.Click(chromedp.ID("login-submit")),
+		Poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
+	}
+}
