@@ -387,6 +387,58 @@ func (c *Center) Direct(ctx context.Context, callID, agentID string) error {
 	return err
 }
 
+// ConsultAgent reserves agentID for a consultation on callID, which fromAgent is talking on (the
+// first step of an attended transfer): the colleague leaves every available set, so nothing else is
+// routed to them, and shows as Consulting. ErrAgentBusy when they are not available now (no waiting).
+// Exactly one of EndConsult or HandOver must follow (Finish of the call also frees them).
+func (c *Center) ConsultAgent(ctx context.Context, callID, fromAgent, agentID string) error {
+	if _, ok := c.model.Agent(agentID); !ok {
+		return fmt.Errorf("acd: consult on %s: %w: %q", callID, ErrUnknownAgent, agentID)
+	}
+	_, err := c.run(ctx, "consult", callID, fromAgent, "agent", agentID)
+	if err == nil {
+		c.log.Debug("consult", "call", callID, "agent", fromAgent, "target", agentID)
+	}
+	return err
+}
+
+// ConsultQueue reserves for a consultation on callID the agent the queue would offer its next call
+// to (its strategy's first available agent) and returns them. ErrNoAgent when nobody in the queue
+// is available now: a consultation does not wait in the queue.
+func (c *Center) ConsultQueue(ctx context.Context, callID, fromAgent, queue string) (string, error) {
+	if _, ok := c.model.Queue(queue); !ok {
+		return "", fmt.Errorf("acd: consult on %s: queue %q: %w", callID, queue, ErrUnknownQueue)
+	}
+	v, err := c.run(ctx, "consult", callID, fromAgent, "queue", queue)
+	if err != nil {
+		return "", err
+	}
+	agent := toString(v)
+	c.log.Debug("consult", "call", callID, "agent", fromAgent, "queue", queue, "target", agent)
+	return agent, nil
+}
+
+// EndConsult frees an agent reserved by ConsultAgent or ConsultQueue when the consultation ends
+// without a transfer (cancelled, rejected, unanswered, hung up): they are available again at once,
+// not in wrap-up. talked says whether they answered; if not, they keep their place (idle time) in
+// the queues. ErrNotConsulting when they are no longer reserved for the call.
+func (c *Center) EndConsult(ctx context.Context, callID, agentID string, talked bool) error {
+	t := "0"
+	if talked {
+		t = "1"
+	}
+	_, err := c.run(ctx, "consultend", callID, agentID, t)
+	return err
+}
+
+// HandOver completes an attended transfer: the call, still connected, now belongs to the consulted
+// agent toAgent (on call, the call counted as theirs), and fromAgent goes to wrap-up as after any
+// call. The call's handle time keeps running from its first answer.
+func (c *Center) HandOver(ctx context.Context, callID, fromAgent, toAgent string) error {
+	_, err := c.run(ctx, "handover", callID, fromAgent, toAgent)
+	return err
+}
+
 // RequestCallback marks a waiting call as a callback to number: the caller may hang up and keeps
 // their place and priority; the offer will carry Callback so the owner originates the call.
 // Maximum wait no longer applies to it.

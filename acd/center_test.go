@@ -435,3 +435,144 @@ func TestDirect(t *testing.T) {
 	}
 	e.must(e.c.Verify(e.ctx))
 }
+
+// talk puts call id in queue q and connects it to agent a (who must be the one dispatch picks).
+func (e *env) talk(id, q, a string) {
+	e.t.Helper()
+	e.enqueue(id, q, 0)
+	if got := e.dispatch(); got[id] != a {
+		e.t.Fatalf("dispatch = %v, want %s→%s", got, id, a)
+	}
+	if _, err := e.c.Accept(e.ctx, id, a); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestConsultAgent: a colleague reserved for a consultation is busy (visible, offered nothing, cannot
+// pause), goes back to available when it is cancelled, and owns the call after a handover while the
+// consulting agent goes to wrap-up.
+func TestConsultAgent(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1", "a2")
+	e.talk("c1", "sales", "a1")
+
+	if err := e.c.ConsultAgent(e.ctx, "c1", "a1", "a3"); !errors.Is(err, ErrAgentBusy) {
+		t.Fatalf("consult an offline agent = %v, want ErrAgentBusy", err)
+	}
+	if err := e.c.ConsultAgent(e.ctx, "c1", "a1", "nobody"); !errors.Is(err, ErrUnknownAgent) {
+		t.Fatalf("consult an unknown agent = %v, want ErrUnknownAgent", err)
+	}
+	if err := e.c.ConsultAgent(e.ctx, "c1", "a2", "a1"); !errors.Is(err, ErrNotOnCall) {
+		t.Fatalf("consult on someone else's call = %v, want ErrNotOnCall", err)
+	}
+	e.must(e.c.ConsultAgent(e.ctx, "c1", "a1", "a2"))
+	e.must(e.c.Verify(e.ctx))
+	if st := e.agent("a2"); st.State != Consulting || st.Call != "c1" {
+		t.Fatalf("a2 = %+v, want consult on c1", st)
+	}
+	if err := e.c.ConsultAgent(e.ctx, "c1", "a1", "a2"); !errors.Is(err, ErrConsulting) {
+		t.Fatalf("a second consultation = %v, want ErrConsulting", err)
+	}
+	if err := e.c.Pause(e.ctx, "a2", "lunch"); !errors.Is(err, ErrAgentBusy) {
+		t.Fatalf("pause while consulting = %v, want ErrAgentBusy", err)
+	}
+	e.enqueue("c2", "sales", 0)
+	if got := e.dispatch(); len(got) != 0 {
+		t.Fatalf("dispatch offered %v to an agent reserved for a consultation", got)
+	}
+	snap, err := e.c.Snapshot(e.ctx)
+	e.must(err)
+	for _, cs := range snap.Calls {
+		if cs.ID == "c1" && cs.Consult != "a2" {
+			t.Fatalf("c1's consult = %q, want a2", cs.Consult)
+		}
+	}
+
+	// Cancelled without answering: a2 is available again with the idle time it had.
+	e.clock.Advance(5 * time.Second)
+	e.must(e.c.EndConsult(e.ctx, "c1", "a2", false))
+	e.must(e.c.Verify(e.ctx))
+	if err := e.c.EndConsult(e.ctx, "c1", "a2", false); !errors.Is(err, ErrNotConsulting) {
+		t.Fatalf("end a consultation twice = %v, want ErrNotConsulting", err)
+	}
+	if got := e.dispatch(); got["c2"] != "a2" {
+		t.Fatalf("dispatch = %v, want c2→a2 once the consultation ended", got)
+	}
+	e.must(e.c.RingNoAnswer(e.ctx, "c2", "a2"))
+	e.must(e.c.SetAvailable(e.ctx, "a2"))
+	_, err = e.c.Abandon(e.ctx, "c2")
+	e.must(err)
+
+	// Consult again and hand over: a1 wraps up, a2 talks, and a2's finish ends the call.
+	e.must(e.c.ConsultAgent(e.ctx, "c1", "a1", "a2"))
+	if err := e.c.HandOver(e.ctx, "c1", "a1", "a3"); !errors.Is(err, ErrNotConsulting) {
+		t.Fatalf("hand over to an agent not consulted = %v, want ErrNotConsulting", err)
+	}
+	e.must(e.c.HandOver(e.ctx, "c1", "a1", "a2"))
+	e.must(e.c.Verify(e.ctx))
+	if st := e.agent("a1"); st.State != WrapUp {
+		t.Fatalf("a1 = %+v after the handover, want wrapup", st)
+	}
+	if st := e.agent("a2"); st.State != OnCall || st.Call != "c1" || st.Calls != 1 {
+		t.Fatalf("a2 = %+v after the handover, want oncall c1, the call counted as theirs", st)
+	}
+	if err := e.c.Finish(e.ctx, "c1", "a1"); !errors.Is(err, ErrNotOnCall) {
+		t.Fatalf("finish by the agent who handed over = %v, want ErrNotOnCall", err)
+	}
+	e.must(e.c.Finish(e.ctx, "c1", "a2"))
+	if st := e.agent("a2"); st.State != WrapUp {
+		t.Fatalf("a2 = %+v after finishing, want wrapup", st)
+	}
+	evs, err := e.c.Events(e.ctx, "", 1000)
+	e.must(err)
+	var kinds []string
+	for _, ev := range evs {
+		if ev.Call == "c1" {
+			kinds = append(kinds, ev.Event+":"+ev.Agent)
+		}
+	}
+	want := []string{"ENQUEUE:", "RING:a1", "CONNECT:a1", "CONSULT:a2", "CONSULTEND:a2", "CONSULT:a2", "HANDOVER:a1", "COMPLETE:a2"}
+	if !reflect.DeepEqual(kinds, want) {
+		t.Fatalf("c1's events = %v, want %v", kinds, want)
+	}
+}
+
+// TestConsultQueue: a queue's consultation takes the agent its strategy would offer the next call
+// to, refuses at once when nobody is free, and a call that finishes frees a colleague still reserved.
+func TestConsultQueue(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1", "a2", "a3")
+	e.talk("c1", "support", "a1")
+	if _, err := e.c.ConsultQueue(e.ctx, "c1", "a1", "nope"); !errors.Is(err, ErrUnknownQueue) {
+		t.Fatalf("consult an unknown queue = %v", err)
+	}
+	// lin is linear: a1 (busy), a2, a3 in file order → a2.
+	b, err := e.c.ConsultQueue(e.ctx, "c1", "a1", "lin")
+	e.must(err)
+	if b != "a2" {
+		t.Fatalf("lin picked %s, want a2", b)
+	}
+	e.must(e.c.Verify(e.ctx))
+	e.must(e.c.EndConsult(e.ctx, "c1", "a2", true))
+	// support: a1 talks, a3 is the only one left.
+	b, err = e.c.ConsultQueue(e.ctx, "c1", "a1", "support")
+	e.must(err)
+	if b != "a3" {
+		t.Fatalf("support picked %s, want a3", b)
+	}
+	e.must(e.c.Pause(e.ctx, "a2", "lunch"))
+	e.must(e.c.EndConsult(e.ctx, "c1", "a3", false))
+	e.must(e.c.Pause(e.ctx, "a3", "lunch"))
+	if _, err := e.c.ConsultQueue(e.ctx, "c1", "a1", "support"); !errors.Is(err, ErrNoAgent) {
+		t.Fatalf("consult a queue with nobody free = %v, want ErrNoAgent", err)
+	}
+	e.must(e.c.SetAvailable(e.ctx, "a3"))
+	_, err = e.c.ConsultQueue(e.ctx, "c1", "a1", "support")
+	e.must(err)
+	// The caller hangs up mid-consultation: the finish frees a3 too.
+	e.must(e.c.Finish(e.ctx, "c1", "a1"))
+	e.must(e.c.Verify(e.ctx))
+	if st := e.agent("a3"); st.State != Available || st.Call != "" {
+		t.Fatalf("a3 = %+v after the consulted call ended, want available", st)
+	}
+}

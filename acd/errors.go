@@ -19,6 +19,12 @@ var (
 	ErrNotWaiting    = errors.New("acd: call is not waiting in a queue")
 	ErrConnected     = errors.New("acd: call is connected to an agent: finish it instead")
 	ErrBadRequest    = errors.New("acd: bad request")
+	// ErrNoAgent: nobody in the queue is available now (a consultation does not wait).
+	ErrNoAgent = errors.New("acd: no agent available")
+	// ErrConsulting: the call already has a colleague reserved for a consultation.
+	ErrConsulting = errors.New("acd: a consultation is already in progress")
+	// ErrNotConsulting: the agent is not (or no longer) reserved for a consultation on the call.
+	ErrNotConsulting = errors.New("acd: agent is not consulting on this call")
 )
 
 var scriptErrors = map[string]error{
@@ -33,6 +39,9 @@ var scriptErrors = map[string]error{
 	"ACD_NOT_WAITING":    ErrNotWaiting,
 	"ACD_CONNECTED":      ErrConnected,
 	"ACD_BAD_REQUEST":    ErrBadRequest,
+	"ACD_NO_AGENT":       ErrNoAgent,
+	"ACD_CONSULTING":     ErrConsulting,
+	"ACD_NOT_CONSULTING": ErrNotConsulting,
 }
 
 // scriptError turns the script's "ACD_CODE detail" replies into wrapped sentinels; anything else

@@ -30,10 +30,13 @@ const (
 	OnCall    AgentState = "oncall"
 	WrapUp    AgentState = "wrapup"
 	Paused    AgentState = "paused"
+	// Consulting: reserved for a colleague's consultation (an attended transfer), ringing or talking
+	// with them while their caller holds; no call is routed to the agent meanwhile.
+	Consulting AgentState = "consult"
 )
 
 // AgentStates lists every state, in the order dashboards show them.
-var AgentStates = []AgentState{Offline, Available, Ringing, OnCall, WrapUp, Paused}
+var AgentStates = []AgentState{Offline, Available, Ringing, OnCall, Consulting, WrapUp, Paused}
 
 // Stage is where a call stands inside the ACD.
 type Stage string

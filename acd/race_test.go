@@ -107,12 +107,15 @@ func TestRace(t *testing.T) {
 
 // driveInstance is one controller: it enqueues its calls, dispatches for everyone, and acts on the
 // offers for its own calls at random: accept then finish, ring-no-answer, or abandon.
+// Talking calls also consult (a colleague or a queue), then cancel, hand over or finish.
 func driveInstance(ctx context.Context, c *Center, i, calls int, total int64, done, answered, abandoned *atomic.Int64) error {
 	rng := rand.New(rand.NewSource(int64(i) + 1))
 	offers := c.Offers(ctx, c.opt.Instance)
 	var waiting []string // calls enqueued and not yet offered to us
 	var ringing []Offer  // offers received, not yet acted on
 	oncall := map[string]string{}
+	consulting := map[string]string{} // call → the colleague reserved for a consultation
+	m := c.Model()
 	ended := map[string]bool{}
 	next := 0
 	end := func(id string, answer bool) {
@@ -173,9 +176,38 @@ func driveInstance(ctx context.Context, c *Center, i, calls int, total int64, do
 			}
 		case len(oncall) > 0:
 			for id, a := range oncall {
-				if err = c.Finish(ctx, id, a); err == nil {
-					delete(oncall, id)
-					end(id, true)
+				b := consulting[id]
+				switch k := rng.Intn(10); {
+				case b == "" && k < 3:
+					// An attended transfer's first step, to a named colleague or to whoever a queue
+					// picks; shared agents make "busy" and "nobody" ordinary answers.
+					if k == 0 {
+						b = m.Agents[rng.Intn(len(m.Agents))].ID
+						err = c.ConsultAgent(ctx, id, a, b)
+					} else {
+						b, err = c.ConsultQueue(ctx, id, a, fmt.Sprintf("q%d", 1+rng.Intn(4)))
+					}
+					if errors.Is(err, ErrAgentBusy) || errors.Is(err, ErrNoAgent) || errors.Is(err, ErrBadRequest) {
+						err = nil
+					} else if err == nil {
+						consulting[id] = b
+					}
+				case b != "" && k < 4:
+					if err = c.EndConsult(ctx, id, b, rng.Intn(2) == 0); err == nil {
+						delete(consulting, id)
+					}
+				case b != "" && k < 7:
+					if err = c.HandOver(ctx, id, a, b); err == nil {
+						delete(consulting, id)
+						oncall[id] = b
+					}
+				default:
+					// Finish frees a colleague still reserved (the caller hung up mid-consultation).
+					if err = c.Finish(ctx, id, a); err == nil {
+						delete(oncall, id)
+						delete(consulting, id)
+						end(id, true)
+					}
 				}
 				break
 			}
@@ -204,8 +236,8 @@ func driveInstance(ctx context.Context, c *Center, i, calls int, total int64, do
 }
 
 // checkStream replays the event stream, which Redis orders totally, and checks each call's life and
-// each agent's: an agent rings for one call at a time, a call rings one agent at a time, and every call
-// ends exactly once.
+// each agent's: an agent rings for one call at a time, a call rings one agent at a time, an agent
+// reserved for a consultation holds nothing else, and every call ends exactly once.
 func checkStream(t *testing.T, c *Center, total, answered, abandoned int64) {
 	t.Helper()
 	evs, err := c.Events(context.Background(), "", 1<<30)
@@ -215,7 +247,8 @@ func checkStream(t *testing.T, c *Center, total, answered, abandoned int64) {
 	stage := map[string]string{} // call → waiting, ringing, oncall, ended
 	callAgent := map[string]string{}
 	agentCall := map[string]string{}
-	var complete, abandon int64
+	consultOf := map[string]string{} // call → the agent reserved for its consultation
+	var complete, abandon, handover int64
 	bad := func(format string, args ...any) {
 		t.Helper()
 		t.Errorf(format, args...)
@@ -252,8 +285,30 @@ func checkStream(t *testing.T, c *Center, total, answered, abandoned int64) {
 			if stage[e.Call] != "oncall" || callAgent[e.Call] != e.Agent {
 				bad("%s: COMPLETE %s while %s with %s", e.Call, e.Agent, stage[e.Call], callAgent[e.Call])
 			}
+			if consultOf[e.Call] != "" {
+				bad("%s: COMPLETE with %s still reserved", e.Call, consultOf[e.Call])
+			}
 			stage[e.Call], callAgent[e.Call], agentCall[e.Agent] = "ended", "", ""
 			complete++
+		case "CONSULT":
+			if stage[e.Call] != "oncall" || consultOf[e.Call] != "" || callAgent[e.Call] != e.Data {
+				bad("%s: CONSULT %s by %s while %s with %s consulting %q", e.Call, e.Agent, e.Data, stage[e.Call], callAgent[e.Call], consultOf[e.Call])
+			}
+			if agentCall[e.Agent] != "" {
+				bad("%s: agent %s reserved for a consultation while holding %s", e.Call, e.Agent, agentCall[e.Agent])
+			}
+			consultOf[e.Call], agentCall[e.Agent] = e.Agent, e.Call
+		case "CONSULTEND":
+			if consultOf[e.Call] != e.Agent || agentCall[e.Agent] != e.Call {
+				bad("%s: CONSULTEND %s while consulting %q", e.Call, e.Agent, consultOf[e.Call])
+			}
+			consultOf[e.Call], agentCall[e.Agent] = "", ""
+		case "HANDOVER":
+			if stage[e.Call] != "oncall" || callAgent[e.Call] != e.Agent || consultOf[e.Call] != e.Data {
+				bad("%s: HANDOVER %s → %s while %s with %s consulting %q", e.Call, e.Agent, e.Data, stage[e.Call], callAgent[e.Call], consultOf[e.Call])
+			}
+			callAgent[e.Call], agentCall[e.Agent], consultOf[e.Call] = e.Data, "", ""
+			handover++
 		case "ABANDON":
 			switch stage[e.Call] {
 			case "waiting":
@@ -272,6 +327,12 @@ func checkStream(t *testing.T, c *Center, total, answered, abandoned int64) {
 	for call, st := range stage {
 		if st != "ended" {
 			bad("%s: stream ends with the call %s", call, st)
+		}
+	}
+	t.Logf("stream: %d handovers", handover)
+	for a, call := range agentCall {
+		if call != "" {
+			bad("agent %s ends holding %s", a, call)
 		}
 	}
 	if int64(len(stage)) != total || complete != answered || abandon != abandoned {

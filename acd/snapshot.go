@@ -47,6 +47,7 @@ type CallState struct {
 	EnqueuedAt time.Time
 	Owner      string
 	Agents     []string // ringing or connected agents
+	Consult    string   // the colleague reserved for a consultation on the connected call, if any
 	Callback   string
 	Position   int // 1-based place in its queue while waiting; 0 otherwise
 	Data       map[string]string
@@ -137,7 +138,7 @@ func parseCall(id string, h map[string]string) CallState {
 	seq, _ := strconv.ParseInt(h["seq"], 10, 64)
 	cs := CallState{ID: id, Queue: h["queue"], Stage: Stage(h["stage"]), Priority: prio,
 		EnqueuedAt: time.UnixMilli(int64(math.Round(enq))), Owner: h["owner"], Agents: strings.Fields(h["agents"]),
-		Callback: h["callback"], Seq: seq}
+		Callback: h["callback"], Seq: seq, Consult: h["consult"]}
 	if d := h["data"]; d != "" && d != "null" {
 		_ = json.Unmarshal([]byte(d), &cs.Data) // written by Enqueue from a map: cannot be malformed
 	}

@@ -218,7 +218,7 @@ func TestMetrics(t *testing.T) {
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetValue() == "a1" || strings.HasPrefix(l.GetValue(), "c") && l.GetName() != "queue" {
+				if l.GetValue() == "a1" || strings.HasPrefix(l.GetValue(), "c") && l.GetName() != "queue" && l.GetName() != "state" {
 					t.Errorf("%s leaks %s=%s", mf.GetName(), l.GetName(), l.GetValue())
 				}
 			}

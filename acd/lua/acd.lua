@@ -128,6 +128,23 @@ local function has(list, x)
   return false
 end
 
+-- release_consult makes the agent reserved for a consultation on call c available again, keeping
+-- their idle time when talked is false (a consultation that never connected costs them no place).
+-- Finish calls it too, so a call never ends with a colleague still reserved for it.
+local function release_consult(c, q, why, talked)
+  local b = redis.call('HGET', ckey(c), 'consult')
+  if not b or b == '' then return nil end
+  redis.call('HSET', ckey(c), 'consult', '')
+  local st = agent_state(b)
+  if st[1] == 'consult' and st[2] == c then
+    local idle = now
+    if not talked then idle = tonumber(st[4]) or now end
+    set_available(b, idle)
+  end
+  ev(c, q, b, 'CONSULTEND', why)
+  return b
+end
+
 local ops = {}
 
 -- enqueue call queue priority owner data → position
@@ -218,6 +235,78 @@ function ops.direct(c, a)
   return seq
 end
 
+-- consult call from kind target → agent: reserves an agent for a consultation on a connected call
+-- (an attended transfer's first step). kind 'agent': target, if available now; kind 'queue': the
+-- agent the queue's strategy would offer its next call to. The agent goes to state consult, out of
+-- every available set (still staffed), and the call names them in 'consult'. No waiting: nobody
+-- free is ACD_AGENT_BUSY or ACD_NO_AGENT at once.
+function ops.consult(c, from, kind, target)
+  sweep()
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'consult')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  if v[1] ~= 'oncall' or v[2] ~= from then return fail('ACD_NOT_ON_CALL', c .. ' ' .. from) end
+  if v[4] and v[4] ~= '' then return fail('ACD_CONSULTING', c .. ' already consults ' .. v[4]) end
+  local b
+  if kind == 'agent' then
+    b = target
+    if b == from then return fail('ACD_BAD_REQUEST', 'consult oneself') end
+    local st = agent_state(b)
+    if not st[1] then return fail('ACD_UNKNOWN_AGENT', b) end
+    if st[1] ~= 'available' then return fail('ACD_AGENT_BUSY', b .. ' is ' .. st[1]) end
+  elseif kind == 'queue' then
+    if not qcfg(target) then return fail('ACD_UNKNOWN_QUEUE', target) end
+    b = redis.call('ZRANGE', P .. 'avail:' .. target, 0, 0)[1]
+    if not b then return fail('ACD_NO_AGENT', 'nobody is available in ' .. target) end
+  else
+    return fail('ACD_BAD_REQUEST', 'consult kind ' .. tostring(kind))
+  end
+  local st = redis.call('HMGET', akey(b), 'idle', 'queues')
+  leave_sets(b, true, st[2], nil)
+  redis.call('HSET', akey(b), 'state', 'consult', 'since', fmt(now), 'call', c, 'prev_idle', st[1])
+  redis.call('HSET', ckey(c), 'consult', b)
+  ev(c, v[3], b, 'CONSULT', from)
+  return b
+end
+
+-- consultend call agent talked: the consultation is over without a transfer (cancelled, rejected,
+-- unanswered, or the consulted agent hung up): the agent is available again, not in wrap-up. An
+-- agent no longer reserved for the call is ACD_NOT_CONSULTING.
+function ops.consultend(c, b, talked)
+  local st = agent_state(b)
+  if not st[1] then return fail('ACD_UNKNOWN_AGENT', b) end
+  if st[1] ~= 'consult' or st[2] ~= c then return fail('ACD_NOT_CONSULTING', c .. ' ' .. b) end
+  local v = redis.call('HMGET', ckey(c), 'queue', 'consult')
+  if v[2] == b then
+    release_consult(c, v[1], 'cancel', talked == '1')
+  else
+    -- The call is gone (or forgot the agent): free the agent all the same.
+    set_available(b, talked == '1' and now or (tonumber(st[4]) or now))
+    ev(c, v[1] or '', b, 'CONSULTEND', 'orphan')
+  end
+  return 1
+end
+
+-- handover call from to: completes an attended transfer to the consulted agent. The call stays
+-- connected (its answer time kept, so its handle time is the whole conversation); from goes to
+-- wrap-up for the queue's time as after any call, to is on the call and counts it as answered.
+function ops.handover(c, from, to)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'consult')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  if v[1] ~= 'oncall' or v[2] ~= from then return fail('ACD_NOT_ON_CALL', c .. ' ' .. from) end
+  local st = agent_state(to)
+  if v[4] ~= to or st[1] ~= 'consult' or st[2] ~= c then return fail('ACD_NOT_CONSULTING', c .. ' ' .. to) end
+  local q = v[3]
+  redis.call('HSET', ckey(c), 'agents', to, 'consult', '')
+  redis.call('HINCRBY', akey(to), 'calls', 1)
+  redis.call('HSET', akey(to), 'state', 'oncall', 'since', fmt(now), 'call', c)
+  ev(c, q, from, 'HANDOVER', to)
+  local wrap = qcfg(q) and qcfg(q).wrapup or 0
+  redis.call('HSET', akey(from), 'state', 'wrapup', 'since', fmt(now), 'call', '', 'wrapq', q)
+  redis.call('ZADD', P .. 'wrapup', fmt(now + wrap), from)
+  if wrap <= 0 then sweep() end
+  return 1
+end
+
 -- reseat queue...: after Sync wrote a new model, rebuild the derived sets: heads, and each queue's
 -- available and staffed agents (an agent's eligible queues or levels may have changed).
 function ops.reseat(...)
@@ -229,7 +318,7 @@ function ops.reseat(...)
     local v = redis.call('HMGET', akey(a), 'state', 'queues', 'idle')
     if v[1] == 'available' then
       set_available(a, tonumber(v[3]) or now)
-    elseif v[1] == 'ringing' or v[1] == 'oncall' or v[1] == 'wrapup' then
+    elseif v[1] == 'ringing' or v[1] == 'oncall' or v[1] == 'consult' or v[1] == 'wrapup' then
       for _, q in ipairs(split(v[2])) do redis.call('SADD', P .. 'staff:' .. q, a) end
     end
   end
@@ -284,6 +373,7 @@ function ops.finish(c, a)
   if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
   if v[1] ~= 'oncall' or v[2] ~= a then return fail('ACD_NOT_ON_CALL', c .. ' ' .. a) end
   local q = v[3]
+  release_consult(c, q, 'finish')
   local handle = now - tonumber(v[4])
   -- Average handle time for the wait estimator: an exponentially weighted mean (alpha 0.1).
   local aht = tonumber(redis.call('HGET', qkey(q), 'aht')) or handle
@@ -395,7 +485,7 @@ function ops.agent(a, action, reason)
     if action == 'logout' then return 0 end
     return fail('ACD_NOT_LOGGED_IN', a)
   end
-  if st == 'ringing' or st == 'oncall' then return fail('ACD_AGENT_BUSY', a .. ' ' .. st) end
+  if st == 'ringing' or st == 'oncall' or st == 'consult' then return fail('ACD_AGENT_BUSY', a .. ' ' .. st) end
   if action == 'logout' then
     leave_sets(a, false)
     redis.call('HSET', akey(a), 'state', 'offline', 'since', fmt(now), 'call', '', 'reason', '')
@@ -452,12 +542,23 @@ function ops.verify(...)
           bad[#bad + 1] = 'agent ' .. a .. ' ' .. st .. ' with call ' .. c .. ' in ' .. tostring(cv[1])
         end
       end
+    elseif st == 'consult' then
+      local cv = redis.call('HMGET', ckey(c or ''), 'stage', 'consult')
+      if cv[1] ~= 'oncall' or cv[2] ~= a then
+        bad[#bad + 1] = 'agent ' .. a .. ' consulting on call ' .. tostring(c) .. ' in ' .. tostring(cv[1]) .. ' which consults ' .. tostring(cv[2])
+      end
     elseif c and c ~= '' then
       bad[#bad + 1] = 'agent ' .. a .. ' ' .. st .. ' still holds call ' .. c
     end
   end
   for _, c in ipairs(redis.call('SMEMBERS', P .. 'calls')) do
-    local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue')
+    local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'consult')
+    if v[4] and v[4] ~= '' then
+      local bv = redis.call('HMGET', akey(v[4]), 'state', 'call')
+      if v[1] ~= 'oncall' or bv[1] ~= 'consult' or bv[2] ~= c or v[4] == v[2] then
+        bad[#bad + 1] = 'call ' .. c .. ' ' .. tostring(v[1]) .. ' consults ' .. v[4] .. ' who is ' .. tostring(bv[1]) .. ' with ' .. tostring(bv[2])
+      end
+    end
     local inWait = redis.call('ZSCORE', P .. 'wait:' .. v[3], c)
     inWait = inWait ~= false and inWait ~= nil
     if (v[1] == 'waiting') ~= inWait then bad[#bad + 1] = 'call ' .. c .. ' ' .. tostring(v[1]) .. ' queued mismatch' end
