@@ -33,7 +33,7 @@ func (d *distributor) Abandon(ctx context.Context, callID string) error {
 
 // stale marks the ACD's "no longer in that state" answers, which a retry cannot fix.
 func stale(err error) error {
-	for _, s := range []error{acd.ErrUnknownCall, acd.ErrNotOnCall, acd.ErrNotRinging, acd.ErrNotWaiting, acd.ErrConnected} {
+	for _, s := range []error{acd.ErrUnknownCall, acd.ErrNotOnCall, acd.ErrNotRinging, acd.ErrNotWaiting, acd.ErrConnected, acd.ErrNotConsulting} {
 		if errors.Is(err, s) {
 			return fmt.Errorf("%w: %w", switchboard.ErrStale, err)
 		}
@@ -94,7 +94,7 @@ func (d *distributor) Waiting(ctx context.Context, owner string) ([]switchboard.
 			continue
 		}
 		q := switchboard.QueuedCall{CallID: c.ID, Queue: c.Queue, Priority: c.Priority, Data: c.Data,
-			Talking: c.Stage == acd.StageOnCall, Since: c.EnqueuedAt}
+			Talking: c.Stage == acd.StageOnCall, Since: c.EnqueuedAt, Consult: c.Consult}
 		if len(c.Agents) > 0 {
 			q.Agent = c.Agents[0]
 		}
@@ -160,6 +160,40 @@ func (d *distributor) Exit(ctx context.Context, callID, reason string) error {
 
 func (d *distributor) Direct(ctx context.Context, callID, agentID string) error {
 	return d.center.Direct(ctx, callID, agentID)
+}
+
+// Consult reserves the colleague of an attended transfer. Nobody available is ErrTargetBusy (the
+// agent keeps the caller); a target the center does not have is ErrBadTarget.
+func (d *distributor) Consult(ctx context.Context, callID, fromAgent string, to switchboard.Target) (string, error) {
+	var agent string
+	var err error
+	switch to.Kind {
+	case switchboard.TargetAgent:
+		agent, err = to.ID, d.center.ConsultAgent(ctx, callID, fromAgent, to.ID)
+	case switchboard.TargetQueue:
+		agent, err = d.center.ConsultQueue(ctx, callID, fromAgent, to.ID)
+	default:
+		return "", fmt.Errorf("%w: consult %q in the ACD", switchboard.ErrBadTarget, to.Kind)
+	}
+	switch {
+	case err == nil:
+		return agent, nil
+	case errors.Is(err, acd.ErrAgentBusy):
+		return "", fmt.Errorf("%w: %s is not available", switchboard.ErrTargetBusy, to.ID)
+	case errors.Is(err, acd.ErrNoAgent):
+		return "", fmt.Errorf("%w: nobody in %s is available", switchboard.ErrTargetBusy, to.ID)
+	case errors.Is(err, acd.ErrUnknownAgent), errors.Is(err, acd.ErrUnknownQueue), errors.Is(err, acd.ErrBadRequest), errors.Is(err, acd.ErrConsulting):
+		return "", fmt.Errorf("%w: %w", switchboard.ErrBadTarget, err)
+	}
+	return "", stale(err)
+}
+
+func (d *distributor) EndConsult(ctx context.Context, callID, agentID string, talked bool) error {
+	return stale(d.center.EndConsult(ctx, callID, agentID, talked))
+}
+
+func (d *distributor) HandOver(ctx context.Context, callID, fromAgent, toAgent string) error {
+	return stale(d.center.HandOver(ctx, callID, fromAgent, toAgent))
 }
 
 func (d *distributor) Unpause(ctx context.Context, agentID string) error {

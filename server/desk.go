@@ -78,6 +78,8 @@ func callErr(err error) error {
 		return fmt.Errorf("%w: %w", softphone.ErrNotYourCall, err)
 	case errors.Is(err, switchboard.ErrNoSuchCall):
 		return fmt.Errorf("%w: %w", softphone.ErrNoSuchCall, err)
+	case errors.Is(err, switchboard.ErrTargetBusy):
+		return fmt.Errorf("%w: %w", softphone.ErrUnavailable, err)
 	case errors.Is(err, switchboard.ErrBadTarget), errors.Is(err, switchboard.ErrNoConsultation):
 		return fmt.Errorf("%w: %w", softphone.ErrInvalidState, err)
 	}
@@ -118,7 +120,7 @@ func (d *desk) mute(agentID, callID string, muted bool) error {
 	if !ok || card.ID != callID {
 		return softphone.ErrNotYourCall
 	}
-	leg := d.phones.leg(callID)
+	leg := d.phones.leg(agentID, callID)
 	if !talking || leg == nil {
 		return fmt.Errorf("%w: the call is not connected", softphone.ErrInvalidState)
 	}
@@ -173,13 +175,28 @@ func (d *desk) agentState(ctx context.Context, agentID string) (acd.AgentState, 
 	return acd.Offline, nil
 }
 
-// Consult starts an attended transfer to an outside number: the caller holds while the agent talks
-// to the target first.
+// Consult starts an attended transfer: the caller holds while the agent talks to the target first,
+// an outside number, a named colleague or whoever a queue would offer its next call to. A colleague
+// or a queue with nobody available now is refused at once (the page says so; the caller stays).
 func (d *desk) Consult(ctx context.Context, agentID, callID string, to softphone.Target) error {
-	if to.Kind != softphone.TargetNumber {
-		return fmt.Errorf("%w: an attended transfer goes to a number; use a blind transfer for a queue", softphone.ErrInvalidState)
+	var t switchboard.Target
+	switch to.Kind {
+	case softphone.TargetNumber:
+		t = switchboard.Target{Kind: switchboard.TargetNumber, ID: to.Value}
+	case softphone.TargetQueue:
+		if _, ok := d.model.Queue(to.Value); !ok {
+			return fmt.Errorf("%w: no queue %q", softphone.ErrInvalidState, to.Value)
+		}
+		t = switchboard.Target{Kind: switchboard.TargetQueue, ID: to.Value}
+	case softphone.TargetAgent:
+		if _, ok := d.model.Agent(to.Value); !ok {
+			return fmt.Errorf("%w: no agent %q", softphone.ErrInvalidState, to.Value)
+		}
+		t = switchboard.Target{Kind: switchboard.TargetAgent, ID: to.Value}
+	default:
+		return fmt.Errorf("%w: consult %q", softphone.ErrInvalidState, to.Kind)
 	}
-	return callErr(d.sb.Consult(ctx, agentID, callID, switchboard.Target{Kind: switchboard.TargetNumber, ID: to.Value}))
+	return callErr(d.sb.Consult(ctx, agentID, callID, t))
 }
 
 func (d *desk) CompleteTransfer(ctx context.Context, agentID, callID string) error {

@@ -19,12 +19,17 @@ type phones struct {
 	wrapUp      func(queue string) time.Duration
 	ringSeconds int
 	disp        []softphone.Disposition
+	name        func(agentID string) string // the agent's name for a colleague's page ("" if unknown)
 	log         *slog.Logger
 
+	// Both keyed by agent and call: during a consultation two agents have a leg on one call, and
+	// after an attended transfer each has their own part of it in their history.
 	mu    sync.Mutex
-	legs  map[string]*softphone.Leg // call id → its current leg
-	talks map[string]time.Time      // call id → when the agent connected
+	legs  map[string]*softphone.Leg // agentLeg(agent, call) → the agent's current leg on the call
+	talks map[string]time.Time      // agentLeg(agent, call) → when the agent connected
 }
+
+func agentLeg(agentID, callID string) string { return agentID + "\x00" + callID }
 
 func (p *phones) OpenLeg(agentID, callID string) (switchboard.Leg, error) {
 	leg, err := p.gw.OpenLeg(agentID, callID)
@@ -32,44 +37,72 @@ func (p *phones) OpenLeg(agentID, callID string) (switchboard.Leg, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	p.legs[callID] = leg
+	p.legs[agentLeg(agentID, callID)] = leg
 	p.mu.Unlock()
 	return leg, nil
 }
 
-// leg returns the call's current leg, if the call is connected.
-func (p *phones) leg(callID string) *softphone.Leg {
+// leg returns the agent's current leg on the call, if they are connected to it.
+func (p *phones) leg(agentID, callID string) *softphone.Leg {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.legs[callID]
+	return p.legs[agentLeg(agentID, callID)]
+}
+
+// from names the colleague in a consultation for the other agent's page.
+func (p *phones) from(agentID string) *softphone.ConsultFrom {
+	if agentID == "" {
+		return nil
+	}
+	f := &softphone.ConsultFrom{Agent: agentID}
+	if p.name != nil {
+		f.Name = p.name(agentID)
+	}
+	return f
 }
 
 func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
 	info := callInfo(ev.Call)
+	key := agentLeg(agentID, info.ID)
 	var msgs []any
 	switch ev.Type {
 	case switchboard.EventRing:
 		msgs = append(msgs, softphone.Ringing{Call: info, RingSeconds: p.ringSeconds}, state("ringing"))
+	case switchboard.EventConsultRing:
+		msgs = append(msgs, softphone.Ringing{Call: info, RingSeconds: p.ringSeconds, Consult: p.from(ev.Agent)}, state("ringing"))
 	case switchboard.EventRingCancelled:
 		msgs = append(msgs, softphone.Ended{CallID: info.ID, Reason: "timeout"})
 	case switchboard.EventConnected:
 		p.mu.Lock()
-		if _, ok := p.talks[info.ID]; !ok {
-			p.talks[info.ID] = time.Now()
+		if _, ok := p.talks[key]; !ok {
+			p.talks[key] = time.Now()
 		}
 		p.mu.Unlock()
 		msgs = append(msgs, softphone.Connected(info.ID, &info), state("on_call"))
+	case switchboard.EventConsultConnected:
+		// Not in the history yet: the call becomes theirs (EventConnected) only if the transfer completes.
+		m := softphone.Connected(info.ID, &info)
+		m.Consult = p.from(ev.Agent)
+		msgs = append(msgs, m, state("on_call"))
+	case switchboard.EventConsultReleased:
+		p.mu.Lock()
+		delete(p.legs, key)
+		p.mu.Unlock()
+		msgs = append(msgs, softphone.Ended{CallID: info.ID, Reason: "consult:" + ev.Reason}, state("available"))
 	case switchboard.EventHeld:
 		msgs = append(msgs, softphone.Held(info.ID))
 	case switchboard.EventResumed:
 		msgs = append(msgs, softphone.Resumed(info.ID))
 	case switchboard.EventConsulting:
-		msgs = append(msgs, softphone.Consulting{CallID: info.ID, Target: softphone.Target{Kind: softphone.TargetNumber, Value: ev.Target.ID}})
+		msgs = append(msgs, softphone.Consulting{CallID: info.ID, Target: softphone.Target{Kind: softphone.TargetKind(ev.Target.Kind), Value: ev.Target.ID},
+			Agent: p.from(ev.Agent), Answered: ev.Answered})
+	case switchboard.EventConsultEnded:
+		msgs = append(msgs, softphone.ConsultEnded{CallID: info.ID, Agent: p.from(ev.Agent), Reason: ev.Reason})
 	case switchboard.EventEnded:
 		p.mu.Lock()
-		started := p.talks[info.ID]
-		delete(p.talks, info.ID)
-		delete(p.legs, info.ID)
+		started := p.talks[key]
+		delete(p.talks, key)
+		delete(p.legs, key)
 		p.mu.Unlock()
 		wrap := p.wrapUp(info.Queue)
 		msgs = append(msgs,

@@ -118,6 +118,8 @@ func (s *Server) errorReply(agentID, id, about string, err error) Message {
 		e.Code = "no_such_call"
 	case errors.Is(err, ErrInvalidState):
 		e.Code = "invalid_state"
+	case errors.Is(err, ErrUnavailable):
+		e.Code = "unavailable"
 	case errors.Is(err, ErrBadCredentials):
 		e.Code = "unauthorized"
 	default:

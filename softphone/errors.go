@@ -2,8 +2,8 @@ package softphone
 
 import "errors"
 
-// Sentinel errors. The Desk returns the first four; the server turns them into the page's error
-// messages (code "unauthorized", "not_your_call", "no_such_call", "invalid_state").
+// Sentinel errors. The Desk returns the first five; the server turns them into the page's error
+// messages (code "unauthorized", "not_your_call", "no_such_call", "invalid_state", "unavailable").
 var (
 	// ErrBadCredentials: Login with an unknown agent or a wrong password.
 	ErrBadCredentials = errors.New("softphone: bad credentials")
@@ -13,6 +13,9 @@ var (
 	ErrNoSuchCall = errors.New("softphone: no such call")
 	// ErrInvalidState: the action does not fit the call's or the agent's state.
 	ErrInvalidState = errors.New("softphone: invalid state")
+	// ErrUnavailable: the colleague or the queue asked for (a consultation) has nobody available
+	// now; the agent keeps the caller.
+	ErrUnavailable = errors.New("softphone: nobody available")
 
 	// ErrClosed: the gateway or the leg is closed.
 	ErrClosed = errors.New("softphone: closed")

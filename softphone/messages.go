@@ -38,25 +38,26 @@ const (
 
 // Replies and pushes: server → page.
 const (
-	MsgHello         = "hello"            // Hello: first message on every connection
-	MsgAnswer        = "answer"           // Answer: the gateway's SDP answer
-	MsgAck           = "ack"              // Ack: the request was done
-	MsgError         = "error"            // Error
-	MsgPong          = "pong"             // Ack
-	MsgCallsToday    = "calls.today"      // CallsToday
-	MsgStats         = "stats"            // Stats: the current leg's quality, pushed every few seconds
-	MsgRinging       = "call.ringing"     // Ringing: an offered call with its screen pop
-	MsgConnected     = "call.connected"   // CallEvent
-	MsgHeld          = "call.held"        // CallEvent
-	MsgResumed       = "call.resumed"     // CallEvent
-	MsgMuted         = "call.muted"       // CallEvent
-	MsgUnmuted       = "call.unmuted"     // CallEvent
-	MsgConsulting    = "call.consulting"  // Consulting
-	MsgEnded         = "call.ended"       // Ended
-	MsgStateChanged  = "state"            // StateChanged
-	MsgWrapUpStarted = "wrapup.started"   // WrapUpStarted
-	MsgWrapUpEnded   = "wrapup.ended"     // CallEvent
-	MsgReplaced      = "session.replaced" // Replaced: another page of the agent took the audio
+	MsgHello         = "hello"              // Hello: first message on every connection
+	MsgAnswer        = "answer"             // Answer: the gateway's SDP answer
+	MsgAck           = "ack"                // Ack: the request was done
+	MsgError         = "error"              // Error
+	MsgPong          = "pong"               // Ack
+	MsgCallsToday    = "calls.today"        // CallsToday
+	MsgStats         = "stats"              // Stats: the current leg's quality, pushed every few seconds
+	MsgRinging       = "call.ringing"       // Ringing: an offered call with its screen pop
+	MsgConnected     = "call.connected"     // CallEvent
+	MsgHeld          = "call.held"          // CallEvent
+	MsgResumed       = "call.resumed"       // CallEvent
+	MsgMuted         = "call.muted"         // CallEvent
+	MsgUnmuted       = "call.unmuted"       // CallEvent
+	MsgConsulting    = "call.consulting"    // Consulting
+	MsgConsultEnded  = "call.consult_ended" // ConsultEnded: the colleague consulted rejected, did not answer or hung up
+	MsgEnded         = "call.ended"         // Ended
+	MsgStateChanged  = "state"              // StateChanged
+	MsgWrapUpStarted = "wrapup.started"     // WrapUpStarted
+	MsgWrapUpEnded   = "wrapup.ended"       // CallEvent
+	MsgReplaced      = "session.replaced"   // Replaced: another page of the agent took the audio
 )
 
 // requestTypes maps every request type to a constructor of its body: decoding and the fuzz test
@@ -96,7 +97,7 @@ func RequestTypes() []string {
 // PushTypes lists the types the server sends.
 var PushTypes = []string{
 	MsgHello, MsgAnswer, MsgAck, MsgError, MsgPong, MsgCallsToday, MsgStats, MsgRinging,
-	MsgConnected, MsgHeld, MsgResumed, MsgMuted, MsgUnmuted, MsgConsulting, MsgEnded,
+	MsgConnected, MsgHeld, MsgResumed, MsgMuted, MsgUnmuted, MsgConsulting, MsgConsultEnded, MsgEnded,
 	MsgStateChanged, MsgWrapUpStarted, MsgWrapUpEnded, MsgReplaced,
 }
 
@@ -328,6 +329,15 @@ type Ringing struct {
 	Call CallInfo `json:"call"`
 	// RingSeconds is how long the offer stands before it goes to another agent.
 	RingSeconds int `json:"ring_seconds,omitempty"`
+	// Consult is set when a colleague consults the agent about their call (an attended transfer):
+	// the caller holds, answering talks to the colleague, not the caller.
+	Consult *ConsultFrom `json:"consult,omitempty"`
+}
+
+// ConsultFrom names the colleague who consults the agent.
+type ConsultFrom struct {
+	Agent string `json:"agent"`
+	Name  string `json:"name,omitempty"`
 }
 
 // CallEvent is a change of a call: connected, held, resumed, muted, unmuted, wrap-up ended.
@@ -335,18 +345,37 @@ type CallEvent struct {
 	Kind   string    `json:"-"` // one of MsgConnected, MsgHeld, MsgResumed, MsgMuted, MsgUnmuted, MsgWrapUpEnded
 	CallID string    `json:"call"`
 	Call   *CallInfo `json:"info,omitempty"` // with Connected: the screen pop again (a reloaded page)
+	// Consult, with Connected, says the agent talks to the colleague who consults them, not to the
+	// caller (who holds); a later Connected without it means the transfer completed: the call is theirs.
+	Consult *ConsultFrom `json:"consult,omitempty"`
 }
 
 // Consulting says the agent is talking to a transfer target while the caller holds.
 type Consulting struct {
 	CallID string `json:"call"`
 	Target Target `json:"target"`
+	// Agent is the colleague reserved when Target is an agent or a queue (the queue's pick).
+	Agent *ConsultFrom `json:"agent,omitempty"`
+	// Answered says the colleague answered: the transfer may complete.
+	Answered bool `json:"answered,omitempty"`
+}
+
+// ConsultEnded tells the consulting agent the colleague rejected ("rejected"), did not answer
+// ("no_answer") or hung up ("hung_up"): the agent is back with the caller (a Resumed follows or
+// came first).
+type ConsultEnded struct {
+	CallID string       `json:"call"`
+	Agent  *ConsultFrom `json:"agent,omitempty"`
+	Reason string       `json:"reason"`
 }
 
 // Ended says the call is over for the agent.
 type Ended struct {
 	CallID string `json:"call"`
-	Reason string `json:"reason,omitempty"` // "agent", "caller", "transferred", "rejected", "timeout"
+	// "agent", "caller", "transferred", "rejected", "timeout"; for a colleague consulted, "consult:"
+	// and why the consultation ended: cancelled, rejected, no_answer, hung_up, caller_hung_up (no
+	// wrap-up follows: they are available again).
+	Reason string `json:"reason,omitempty"`
 }
 
 // StateChanged is the agent's state as the controller sees it.
@@ -415,6 +444,7 @@ func (Replaced) MessageType() string      { return MsgReplaced }
 func (Ringing) MessageType() string       { return MsgRinging }
 func (e CallEvent) MessageType() string   { return e.Kind }
 func (Consulting) MessageType() string    { return MsgConsulting }
+func (ConsultEnded) MessageType() string  { return MsgConsultEnded }
 func (Ended) MessageType() string         { return MsgEnded }
 func (StateChanged) MessageType() string  { return MsgStateChanged }
 func (WrapUpStarted) MessageType() string { return MsgWrapUpStarted }

@@ -101,6 +101,10 @@ func TestEncodeMessage(t *testing.T) {
 		{Ack{ID: "7"}, `{"type":"ack","id":"7"}`},
 		{Held("c1"), `{"type":"call.held","call":"c1"}`},
 		{StateChanged{State: "available"}, `{"type":"state","state":"available"}`},
+		{Ringing{Call: CallInfo{ID: "c1"}, Consult: &ConsultFrom{Agent: "p001", Name: "Anna"}},
+			`{"type":"call.ringing","call":{"id":"c1","caller_number":"","wait_seconds":0},"consult":{"agent":"p001","name":"Anna"}}`},
+		{ConsultEnded{CallID: "c1", Agent: &ConsultFrom{Agent: "p002"}, Reason: "rejected"},
+			`{"type":"call.consult_ended","call":"c1","agent":{"agent":"p002"},"reason":"rejected"}`},
 	} {
 		b, err := encodeMessage(tc.m)
 		if err != nil || string(b) != tc.want {
@@ -117,7 +121,7 @@ func TestPushTypesTable(t *testing.T) {
 		known[typ] = true
 	}
 	for _, m := range []Message{Ringing{}, Connected("c", nil), Held("c"), Resumed("c"), Muted("c"), Unmuted("c"),
-		WrapUpEnded("c"), Consulting{}, Ended{}, StateChanged{}, WrapUpStarted{}, Hello{}, Answer{}, Ack{}, Pong{},
+		WrapUpEnded("c"), Consulting{}, ConsultEnded{}, Ended{}, StateChanged{}, WrapUpStarted{}, Hello{}, Answer{}, Ack{}, Pong{},
 		Error{}, CallsToday{}, Stats{}, Replaced{}} {
 		if !known[m.MessageType()] {
 			t.Errorf("%T sends %q, which PushTypes does not list", m, m.MessageType())

@@ -55,11 +55,19 @@ type published struct {
 	agent   string
 	talking bool
 	card    CallCard
+	// consultAgent is a colleague consulted on the call (ringing, or talking once consultTalking).
+	consultAgent   string
+	consultTalking bool
 }
 
-// publish refreshes the snapshot; called after every change of agent, ringing or talking.
+// publish refreshes the snapshot; called after every change of agent, ringing, talking or
+// consultation.
 func (c *call) publish() {
-	c.pub.Store(&published{agent: c.agent, talking: c.talking, card: c.card()})
+	p := &published{agent: c.agent, talking: c.talking, card: c.card()}
+	if cs := c.consult; cs != nil && cs.agent != "" {
+		p.consultAgent, p.consultTalking = cs.agent, cs.answered
+	}
+	c.pub.Store(p)
 }
 
 func (c *call) snapshot() published {
@@ -187,6 +195,14 @@ func (c *call) resume(ctx context.Context) {
 			c.log.Warn("reattach the agent's audio after a restart failed", "agent", c.agent, "err", err)
 		}
 		c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
+		if b := c.queued.Consult; b != "" {
+			// A consultation does not survive its controller (the colleague's leg died with it): the
+			// colleague is freed, and the caller, still on hold music, waits for the agent's resume.
+			c.persist(ctx, "end a consultation after a restart", func() error { return c.sb.acd.EndConsult(ctx, c.id, b, true) })
+			c.sb.phones.Notify(b, AgentEvent{Type: EventConsultReleased, Call: c.card(), Agent: c.agent, Reason: ConsultCancelled})
+			c.held = true
+			c.sb.phones.Notify(c.agent, AgentEvent{Type: EventHeld, Call: c.card()})
+		}
 	} else if c.queued.Agent != "" {
 		// It was ringing an agent when the old process stopped: put it back at the head of its queue,
 		// and the agent back to available: the lost ring was not theirs to answer.
@@ -248,6 +264,9 @@ func (c *call) serve(ctx context.Context) {
 				c.log.Info("agent did not answer", "agent", c.agent)
 				c.unring(ctx, true)
 			}
+		case <-c.consultRing():
+			c.consult.ring = nil
+			c.consultFailed(ctx, ConsultNoAnswer)
 		}
 		if !c.ringing {
 			ringTimer = nil
@@ -284,6 +303,9 @@ func (c *call) onEvent(ctx context.Context, ev Event) error {
 func (c *call) waiting() bool { return !c.ringing && !c.talking && c.queued.Queue != "" }
 
 func (c *call) onCommand(ctx context.Context, cmd command) error {
+	if cs := c.consult; cs != nil && cs.agent != "" && cmd.agent == cs.agent && cmd.kind != cmdMonitor {
+		return c.onConsultedCommand(ctx, cmd)
+	}
 	switch cmd.kind {
 	case cmdOffer:
 		if c.ringing || c.talking {
@@ -361,6 +383,10 @@ func (c *call) end(ctx context.Context, why error) {
 	if errors.Is(why, errLeft) {
 		c.log.Info("caller left the queue", "callback", c.left)
 		return
+	}
+	if c.consult != nil && c.consult.agent != "" {
+		// The colleague hears of it and is free again before the agent's wrap-up begins.
+		c.endConsult(ctx, ConsultCallerHungUp)
 	}
 	if c.transferred != "" {
 		// The agent finished when the transfer completed; end the other side too.

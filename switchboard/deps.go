@@ -60,6 +60,16 @@ type Distributor interface {
 	Unpause(ctx context.Context, agentID string) error
 	// Direct offers a waiting call to one named agent if they are available (a transfer to them).
 	Direct(ctx context.Context, callID, agentID string) error
+	// Consult reserves a colleague for a consultation on a talking call (an attended transfer to
+	// an agent or a queue): the named agent, or the one the queue would offer its next call to. It
+	// returns who, or ErrTargetBusy at once when nobody is available: a consultation never waits.
+	// Nothing else is routed to them until EndConsult or HandOver.
+	Consult(ctx context.Context, callID, fromAgent string, to Target) (string, error)
+	// EndConsult frees the colleague when the consultation ends without a transfer: available
+	// again, not in wrap-up. talked says whether they answered.
+	EndConsult(ctx context.Context, callID, agentID string, talked bool) error
+	// HandOver completes the transfer: the call is toAgent's now, fromAgent goes to wrap-up.
+	HandOver(ctx context.Context, callID, fromAgent, toAgent string) error
 }
 
 // Position is a waiting caller's place, the estimated wait, and how often the queue announces them.
@@ -103,6 +113,8 @@ type QueuedCall struct {
 	Talking bool
 	// Since is when the caller joined the queue (for the screen pop's wait after a restart).
 	Since time.Time
+	// Consult is the colleague reserved for a consultation on the talking call (after a restart).
+	Consult string
 }
 
 // Offer says an agent was reserved for a call.
@@ -120,6 +132,15 @@ type AgentEvent struct {
 	Type   AgentEventType
 	Call   CallCard
 	Target Target // for EventConsulting: whom the agent is consulting
+	// Agent is, for EventConsulting, the colleague reserved (a consultation with an agent or a
+	// queue); for EventConsultRing, EventConsultConnected and EventConsultReleased, the agent who
+	// consults.
+	Agent string
+	// Answered is, for EventConsulting, whether the colleague has answered.
+	Answered bool
+	// Reason says why a consultation ended (EventConsultEnded, EventConsultReleased): cancelled,
+	// rejected, no_answer, hung_up, caller_hung_up.
+	Reason string
 }
 
 // AgentEventType names what happened to the agent's call.
@@ -133,6 +154,24 @@ const (
 	EventResumed       AgentEventType = "resumed"
 	EventConsulting    AgentEventType = "consulting" // the caller holds while the agent talks to a transfer target
 	EventEnded         AgentEventType = "ended"      // the call is over: wrap-up begins
+
+	// A consultation seen from the colleague consulted (an attended transfer to an agent or a
+	// queue). After a completed transfer the colleague gets EventConnected: the call is theirs.
+	EventConsultRing      AgentEventType = "consult_ring"      // a colleague consults: the page rings with the screen pop
+	EventConsultConnected AgentEventType = "consult_connected" // talking with the colleague; the caller holds
+	EventConsultReleased  AgentEventType = "consult_released"  // the consultation is over without a transfer: available again
+	// EventConsultEnded tells the consulting agent the colleague rejected, did not answer or hung
+	// up: they are back with the caller.
+	EventConsultEnded AgentEventType = "consult_ended"
+)
+
+// Reasons a consultation ends without a transfer (AgentEvent.Reason).
+const (
+	ConsultCancelled    = "cancelled"      // the consulting agent went back to the caller
+	ConsultRejected     = "rejected"       // the colleague declined
+	ConsultNoAnswer     = "no_answer"      // the colleague let it ring out
+	ConsultHungUp       = "hung_up"        // the colleague hung up while talking
+	ConsultCallerHungUp = "caller_hung_up" // the caller hung up during the consultation
 )
 
 // CallCard is the screen pop: who calls and what they told the IVR.

@@ -15,6 +15,10 @@ var ErrNoSuchCall = errors.New("no such call")
 // ErrBadTarget means a transfer target is not a queue, an agent or a number.
 var ErrBadTarget = errors.New("bad transfer target")
 
+// ErrTargetBusy means the colleague or the queue consulted has nobody available now: the agent keeps
+// the caller, nothing changed.
+var ErrTargetBusy = errors.New("transfer target not available now")
+
 // TargetKind says where a transfer goes.
 type TargetKind string
 
@@ -84,7 +88,9 @@ func (sb *Switchboard) Transfer(ctx context.Context, agentID, callID string, to 
 	return err
 }
 
-// Consult starts an attended transfer: the caller holds while the agent talks to the target.
+// Consult starts an attended transfer: the caller holds while the agent talks to the target, an
+// outside number, a named colleague or an agent picked from a queue (ErrTargetBusy when nobody is
+// available there now).
 func (sb *Switchboard) Consult(ctx context.Context, agentID, callID string, to Target) error {
 	if to.ID == "" {
 		return fmt.Errorf("%w: empty", ErrBadTarget)
@@ -92,7 +98,8 @@ func (sb *Switchboard) Consult(ctx context.Context, agentID, callID string, to T
 	return sb.command(ctx, callID, command{kind: cmdConsult, agent: agentID, target: to})
 }
 
-// CompleteTransfer joins the caller and the consulted party; the agent leaves the call.
+// CompleteTransfer joins the caller and the consulted party; the agent leaves the call. A consulted
+// colleague then owns the call.
 func (sb *Switchboard) CompleteTransfer(ctx context.Context, agentID, callID string) error {
 	return sb.command(ctx, callID, command{kind: cmdComplete, agent: agentID})
 }
@@ -113,22 +120,28 @@ func (sb *Switchboard) CallDone(callID string) <-chan struct{} {
 	return done
 }
 
-// ActiveCall returns the card of the call ringing or talking with agentID, for a page that reloads.
+// ActiveCall returns the card of the call ringing or talking with agentID, for a page that reloads;
+// a colleague consulted on a call sees it too (talking once they answered).
 func (sb *Switchboard) ActiveCall(agentID string) (CallCard, bool, bool) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	for _, c := range sb.calls {
 		if p := c.snapshot(); p.agent == agentID {
 			return p.card, p.talking, true
+		} else if p.consultAgent == agentID {
+			return p.card, p.consultTalking, true
 		}
 	}
 	return CallCard{}, false, false
 }
 
-// command sends an agent's action to the call, refusing it at once when the call is not theirs.
+// command sends an agent's action to the call, refusing it at once when the call is neither theirs
+// nor a consultation they are asked to.
 func (sb *Switchboard) command(ctx context.Context, callID string, cmd command) error {
-	if c := sb.call(callID); c != nil && c.snapshot().agent != cmd.agent {
-		return ErrNotYourCall
+	if c := sb.call(callID); c != nil {
+		if p := c.snapshot(); p.agent != cmd.agent && p.consultAgent != cmd.agent {
+			return ErrNotYourCall
+		}
 	}
 	return sb.send(ctx, callID, cmd)
 }

@@ -3,6 +3,7 @@ package switchboard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -47,6 +48,9 @@ type fakeACD struct {
 	announceEvery time.Duration
 	overdue       []Overflow // handed out once by the next Overdue
 	exits         []string
+	consults      map[string]string // call → colleague reserved for a consultation
+	released      []string          // colleagues freed by EndConsult, in order
+	handovers     []string          // "from>to" for each HandOver
 }
 
 // bump wakes waitFor; called with mu held after every change.
@@ -231,16 +235,29 @@ func (a *fakeACD) wasFinished(id string) bool {
 }
 
 // fakePhones opens real UDP legs that send a 1000 Hz tone as PCMU RTP and collect what they hear.
+// It keeps every event pushed to any agent's page, in order.
 type fakePhones struct {
 	latest *fakeLeg           // the leg opened last; read by the test after nextLeg
 	tones  map[string]float64 // what each agent's leg sends; 1000 Hz when absent
 	t      *testing.T
-	events chan AgentEvent
 	legs   chan *fakeLeg
+
+	mu      sync.Mutex
+	log     []notified
+	changed chan struct{}  // closed and replaced on every event
+	cursor  int            // next's place in log
+	cursors map[string]int // nextFor's place in log, per agent
+}
+
+// notified is one push to an agent's page.
+type notified struct {
+	agent string
+	ev    AgentEvent
 }
 
 func newFakePhones(t *testing.T) *fakePhones {
-	return &fakePhones{t: t, events: make(chan AgentEvent, 64), legs: make(chan *fakeLeg, 8), tones: map[string]float64{}}
+	return &fakePhones{t: t, legs: make(chan *fakeLeg, 8), tones: map[string]float64{},
+		changed: make(chan struct{}), cursors: map[string]int{}}
 }
 
 func (p *fakePhones) OpenLeg(agentID, callID string) (Leg, error) {
@@ -252,31 +269,78 @@ func (p *fakePhones) OpenLeg(agentID, callID string) (Leg, error) {
 	if tone == 0 {
 		tone = 1000
 	}
-	l := &fakeLeg{conn: conn, tone: tone, remote: make(chan netip.AddrPort, 1), heard440: make(chan struct{}), stop: make(chan struct{})}
+	l := &fakeLeg{agent: agentID, conn: conn, tone: tone, remote: make(chan netip.AddrPort, 1), heard440: make(chan struct{}), stop: make(chan struct{})}
 	go l.receive()
 	go l.send()
 	p.legs <- l
 	return l, nil
 }
 
-func (p *fakePhones) Notify(agentID string, msg AgentEvent) { p.events <- msg }
+func (p *fakePhones) Notify(agentID string, msg AgentEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.log = append(p.log, notified{agent: agentID, ev: msg})
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
 
+// next returns the next event of type want pushed to any agent, skipping others.
 func (p *fakePhones) next(t *testing.T, want AgentEventType) AgentEvent {
+	t.Helper()
+	return p.take(t, "", want)
+}
+
+// nextFor returns the next event of type want pushed to agent, skipping others (its own cursor:
+// next does not consume what nextFor has not seen, nor the other way round).
+func (p *fakePhones) nextFor(t *testing.T, agent string, want AgentEventType) AgentEvent {
+	t.Helper()
+	return p.take(t, agent, want)
+}
+
+func (p *fakePhones) take(t *testing.T, agent string, want AgentEventType) AgentEvent {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
-		select {
-		case ev := <-p.events:
-			if ev.Type == want {
-				return ev
+		p.mu.Lock()
+		i := p.cursor
+		if agent != "" {
+			i = p.cursors[agent]
+		}
+		for ; i < len(p.log); i++ {
+			n := p.log[i]
+			if n.ev.Type == want && (agent == "" || n.agent == agent) {
+				break
 			}
+		}
+		found := i < len(p.log)
+		var ev AgentEvent
+		if found {
+			ev = p.log[i].ev
+			i++
+		}
+		if agent == "" {
+			p.cursor = i
+		} else {
+			p.cursors[agent] = i
+		}
+		changed := p.changed
+		p.mu.Unlock()
+		if found {
+			return ev
+		}
+		select {
+		case <-changed:
 		case <-deadline:
-			t.Fatalf("no %s event for the agent", want)
+			if agent == "" {
+				agent = "the agent"
+			}
+			t.Fatalf("no %s event for %s", want, agent)
 		}
 	}
 }
 
 type fakeLeg struct {
+	agent    string
 	tone     float64 // what the "browser" sends
 	mu       sync.Mutex
 	recent   []int16 // the last half second heard
@@ -459,4 +523,67 @@ func (a *fakeACD) Direct(_ context.Context, id, agent string) error {
 func (a *fakeACD) Unpause(_ context.Context, agent string) error {
 	a.setFree(agent, true)
 	return nil
+}
+
+// Consult reserves the named agent, or for a queue the free agent whose id sorts first.
+func (a *fakeACD) Consult(_ context.Context, id, from string, to Target) (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	b := to.ID
+	if to.Kind == TargetQueue {
+		b = ""
+		for id, free := range a.free {
+			if free && (b == "" || id < b) {
+				b = id
+			}
+		}
+		if b == "" {
+			return "", fmt.Errorf("%w: nobody free in %s", ErrTargetBusy, to.ID)
+		}
+	}
+	if !a.free[b] {
+		return "", fmt.Errorf("%w: %s is busy", ErrTargetBusy, b)
+	}
+	a.free[b] = false
+	if a.consults == nil {
+		a.consults = map[string]string{}
+	}
+	a.consults[id] = b
+	return b, nil
+}
+
+func (a *fakeACD) EndConsult(_ context.Context, id, agent string, talked bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	if a.consults[id] != agent {
+		return fmt.Errorf("%w: %s is not consulting on %s", ErrStale, agent, id)
+	}
+	delete(a.consults, id)
+	a.free[agent] = true
+	a.released = append(a.released, agent)
+	return nil
+}
+
+// HandOver makes the call the colleague's; the agent who leaves stays busy (wrap-up).
+func (a *fakeACD) HandOver(_ context.Context, id, from, to string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	if a.consults[id] != to {
+		return fmt.Errorf("%w: %s is not consulting on %s", ErrStale, to, id)
+	}
+	delete(a.consults, id)
+	if c := a.calls[id]; c != nil {
+		c.Agent = to
+	}
+	a.handovers = append(a.handovers, from+">"+to)
+	return nil
+}
+
+func (a *fakeACD) isFree(agent string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.free[agent]
 }

@@ -31,18 +31,23 @@ func testLogger() *slog.Logger {
 }
 
 type rig struct {
-	sb     *Switchboard // the one running now
-	tg     *aritest.Target
-	acd    *fakeACD
-	phones *fakePhones
+	ringTimeout time.Duration // 10 s when zero
+	sb          *Switchboard  // the one running now
+	tg          *aritest.Target
+	acd         *fakeACD
+	phones      *fakePhones
 }
 
 // start runs a switchboard against tg until the returned stop is called (or the test ends).
 func (r *rig) start(t *testing.T, instance string) (stop func()) {
 	t.Helper()
+	ring := r.ringTimeout
+	if ring == 0 {
+		ring = 10 * time.Second
+	}
 	sb, err := New(Config{
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
-		Instance: instance, RingTimeout: 10 * time.Second,
+		Instance: instance, RingTimeout: ring,
 	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)

@@ -165,7 +165,7 @@ func (c *call) teardown(ctx context.Context) {
 	ctx = context.WithoutCancel(ctx)
 	c.stopMonitor(ctx)
 	if c.consult != nil {
-		c.endConsult(ctx)
+		c.endConsult(ctx, ConsultCancelled)
 	}
 	c.dropLeg(ctx)
 	if c.bridge != "" {
