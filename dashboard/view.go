@@ -74,12 +74,13 @@ const (
 	StateAvailable AgentState = "available"
 	StateRinging   AgentState = "ringing"
 	StateOnCall    AgentState = "on_call"
+	StateConsult   AgentState = "consult" // reserved for a colleague's consultation (attended transfer)
 	StateWrapUp    AgentState = "wrap_up"
 	StatePaused    AgentState = "paused"
 )
 
 // agentStates lists the states in the order the page counts them.
-var agentStates = []AgentState{StateAvailable, StateRinging, StateOnCall, StateWrapUp, StatePaused, StateOffline}
+var agentStates = []AgentState{StateAvailable, StateRinging, StateOnCall, StateConsult, StateWrapUp, StatePaused, StateOffline}
 
 // Announcement is the center's calendar message that callers hear before the menu.
 type Announcement string

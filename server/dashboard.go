@@ -89,6 +89,8 @@ func boardState(s acd.AgentState) dashboard.AgentState {
 		return dashboard.StateRinging
 	case acd.OnCall:
 		return dashboard.StateOnCall
+	case acd.Consulting:
+		return dashboard.StateConsult
 	case acd.WrapUp:
 		return dashboard.StateWrapUp
 	case acd.Paused:

@@ -22,7 +22,7 @@ const I18N = {
     'k.enter': 'на очереди: показать только её звонки', 'k.snoop': 'слушать, суфлёр, вмешаться, выйти (разговор оператора)',
     'k.moveCall': 'перевести ожидающий звонок', 'k.agent': 'оператор: пауза, готов, выход', 'k.announce': 'объявление',
     'k.find': 'найти оператора', 'k.dense': 'плотная сетка операторов (только цвет)', 'k.lang': 'русский / English', 'k.help': 'эта справка / закрыть',
-    'st.offline': 'не в сети', 'st.available': 'свободен', 'st.ringing': 'вызов', 'st.on_call': 'разговор',
+    'st.offline': 'не в сети', 'st.available': 'свободен', 'st.ringing': 'вызов', 'st.on_call': 'разговор', 'st.consult': 'консультация',
     'st.wrap_up': 'обработка', 'st.paused': 'пауза',
     call: 'Звонок', agent: 'Оператор', inQueue: 'в очереди', onCall: 'звонок', filterAll: '(все)',
     pauseTitle: 'Пауза оператора', logoutTitle: 'Выход оператора', done: 'Готово', noCall: 'Нет разговора',
@@ -44,7 +44,7 @@ const I18N = {
     'k.enter': "on a queue: show only its calls", 'k.snoop': "listen, whisper, barge, leave (the agent's call)",
     'k.moveCall': 'move a waiting call', 'k.agent': 'agent: pause, available, log out', 'k.announce': 'announcement',
     'k.find': 'find an agent', 'k.dense': 'dense agent grid (colour only)', 'k.lang': 'русский / English', 'k.help': 'this help / close',
-    'st.offline': 'offline', 'st.available': 'available', 'st.ringing': 'ringing', 'st.on_call': 'on call',
+    'st.offline': 'offline', 'st.available': 'available', 'st.ringing': 'ringing', 'st.on_call': 'on call', 'st.consult': 'consultation',
     'st.wrap_up': 'wrap-up', 'st.paused': 'paused',
     call: 'Call', agent: 'Agent', inQueue: 'in queue', onCall: 'call', filterAll: '(all)',
     pauseTitle: 'Pause agent', logoutTitle: 'Log agent out', done: 'Done', noCall: 'No call in progress',
@@ -52,7 +52,7 @@ const I18N = {
     connLost: 'disconnected',
   },
 };
-const STATES = ['available', 'ringing', 'on_call', 'wrap_up', 'paused', 'offline'];
+const STATES = ['available', 'ringing', 'on_call', 'consult', 'wrap_up', 'paused', 'offline'];
 const $ = (id) => document.getElementById(id);
 
 let lang = localStorage.getItem('hotline.lang') === 'en' ? 'en' : 'ru';
