@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/transport/v5/packetio"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -22,7 +24,9 @@ import (
 type Gateway struct {
 	cfg     GatewayConfig
 	log     *slog.Logger
-	api     *webrtc.API
+	media   *webrtc.MediaEngine
+	setting webrtc.SettingEngine // each PeerConnection's API copies it and adds its own BufferFactory
+	reports *interceptor.Registry
 	iceConn net.PacketConn
 	iceMux  ice.UDPMux
 	metrics *metrics
@@ -73,6 +77,9 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICEUDPMux(mux)
+	// The browser's audio skips pion's track reader (see relayBuffer), so OnTrack cannot wait for
+	// the first packet to learn the payload type: PCMU is the only codec anyway.
+	se.SetFireOnTrackBeforeFirstRTP(true)
 	// Only UDP4: the mux is one IPv4 socket, and TCP candidates would need a second listener.
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	if len(cfg.NAT1To1IPs) > 0 {
@@ -94,23 +101,26 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
 
-	// Of pion's default interceptors only the RTCP sender and receiver reports, every 5 s (RFC
-	// 3550's minimum; pion's 1 s default made them 7% of the gateway's CPU at 1,000 legs):
-	// NACK and TWCC do nothing for PCMU audio, and the stats interceptor (behind pion's GetStats,
-	// which nothing reads: the legs keep their own statistics) costs channel operations on every
-	// packet.
+	// Of pion's default interceptors only the RTCP sender reports, every 5 s (RFC 3550's minimum;
+	// pion's 1 s default made them 7% of the gateway's CPU at 1,000 legs). NACK and TWCC do nothing
+	// for PCMU audio; the stats interceptor (behind pion's GetStats, which nothing reads: the legs
+	// keep their own statistics) costs channel operations on every packet; and receiver reports
+	// would be wrong: the browser's audio bypasses pion's receive interceptors (relayBuffer), so
+	// they would report nothing received. The agent's page shows the legs' own statistics.
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureRTCPReportsWithOptions(ir,
-		[]report.ReceiverOption{report.ReceiverInterval(rtcpInterval)},
-		report.SenderInterval(rtcpInterval)); err != nil {
+	sr, err := report.NewSenderInterceptor(report.SenderInterval(rtcpInterval))
+	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("softphone: RTCP reports: %w", err)
 	}
+	ir.Add(sr)
 
 	g := &Gateway{
 		cfg:     cfg,
 		log:     log,
-		api:     webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(ir)),
+		media:   me,
+		setting: se,
+		reports: ir,
 		iceConn: conn,
 		iceMux:  mux,
 		metrics: newMetrics(cfg.Registerer),
@@ -126,6 +136,16 @@ const (
 )
 
 var pcmuCapability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1}
+
+// newPeerConnection builds a PeerConnection whose decrypted RTP goes to buffers' buffers instead
+// of pion's (see relayBuffer): the factory is a SettingEngine field, so each PeerConnection needs an
+// API of its own, a few small structs.
+func (g *Gateway) newPeerConnection(buffers func(packetio.BufferPacketType, uint32) io.ReadWriteCloser) (*webrtc.PeerConnection, error) {
+	se := g.setting
+	se.BufferFactory = buffers
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(g.media), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(g.reports))
+	return api.NewPeerConnection(webrtc.Configuration{})
+}
 
 // ICEAddr is the address of the gateway's ICE UDP socket.
 func (g *Gateway) ICEAddr() netip.AddrPort {

@@ -3,11 +3,13 @@ package softphone
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/transport/v5/packetio"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -39,7 +41,8 @@ func (l *line) setAudio(up bool) {
 }
 
 func (l *line) negotiate(ctx context.Context, offer webrtc.SessionDescription) (string, error) {
-	pc, err := l.gw.api.NewPeerConnection(webrtc.Configuration{})
+	gen := l.gw.legSeq.Add(1)
+	pc, err := l.gw.newPeerConnection(l.buffers(gen))
 	if err != nil {
 		return "", fmt.Errorf("softphone: new peer connection: %w", err)
 	}
@@ -49,12 +52,6 @@ func (l *line) negotiate(ctx context.Context, offer webrtc.SessionDescription) (
 			_ = pc.Close()
 		}
 	}()
-	gen := l.gw.legSeq.Add(1)
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		if tr.Kind() == webrtc.RTPCodecTypeAudio {
-			l.readBrowser(gen, tr)
-		}
-	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		l.log.Info("peer connection state", "state", s.String())
 		l.mu.Lock()
@@ -128,35 +125,86 @@ func drainRTCP(s *webrtc.RTPSender) {
 	}
 }
 
-// readBrowser relays the browser's audio to the agent's active leg until the track ends.
-func (l *line) readBrowser(gen uint32, tr *webrtc.TrackRemote) {
-	// One buffer and packet for the track's life: the packet is relayed before the next read.
-	buf := make([]byte, 1500)
-	pkt := &rtp.Packet{}
-	for {
-		n, _, err := tr.Read(buf)
-		if err != nil {
-			return
+// buffers is pion's buffer factory for one PeerConnection of the line. The browser's decrypted RTP
+// goes straight from pion's SRTP reader to the agent's active leg (relayBuffer); RTCP is queued as
+// pion would, for its interceptors (drainRTCP reads it).
+func (l *line) buffers(gen uint32) func(packetio.BufferPacketType, uint32) io.ReadWriteCloser {
+	return func(kind packetio.BufferPacketType, _ uint32) io.ReadWriteCloser {
+		if kind == packetio.RTPBufferPacket {
+			return &relayBuffer{line: l, gen: gen, closed: make(chan struct{})}
 		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
-			l.gw.metrics.dropped.WithLabelValues(dropMalformed).Inc()
-			continue
-		}
-		l.mu.Lock()
-		stale := l.pcGen != gen
-		var leg *Leg
-		if n := len(l.legs); n > 0 {
-			leg = l.legs[n-1]
-		}
-		l.mu.Unlock()
-		if stale {
-			return
-		}
-		if leg == nil {
-			continue // between calls the microphone goes nowhere
-		}
-		leg.sendToAsterisk(gen, pkt)
+		q := rtcpQueue{packetio.NewBuffer()}
+		q.SetLimitSize(rtcpQueueLimit)
+		return q
 	}
+}
+
+// rtcpQueue is what pion queues an SSRC's RTCP in when no factory is given.
+type rtcpQueue struct{ *packetio.Buffer }
+
+// rtcpQueueLimit is pion's own limit for an SSRC's queued RTCP.
+const rtcpQueueLimit = 100 * 1000
+
+func (q rtcpQueue) Read(b []byte) (int, error) {
+	n, _, err := q.Buffer.Read(b, nil)
+	return n, err
+}
+
+func (q rtcpQueue) Write(b []byte) (int, error) { return q.Buffer.Write(b, nil) }
+
+func (q rtcpQueue) ReadWithAttributes(b []byte, a packetio.Attributes) (int, packetio.Attributes, error) {
+	return q.Buffer.Read(b, a)
+}
+
+func (q rtcpQueue) WriteWithAttributes(b []byte, a packetio.Attributes) (int, error) {
+	return q.Buffer.Write(b, a)
+}
+
+// relayBuffer stands where pion keeps an SSRC's decrypted RTP for a TrackRemote reader: its Write,
+// called by pion's SRTP read loop, relays the packet to the leg at once. That saves a goroutine
+// hand-off, a queue and the receive interceptors on every packet from the browser (measured in
+// BENCHMARKS.md, "Legs at the real packet rate"). Nothing reads it: Read waits for Close.
+type relayBuffer struct {
+	line      *line
+	gen       uint32
+	pkt       rtp.Packet // reused: pion's read loop calls Write for one packet at a time
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func (b *relayBuffer) Write(p []byte) (int, error) {
+	b.line.fromBrowser(b.gen, &b.pkt, p)
+	return len(p), nil
+}
+
+func (b *relayBuffer) Read([]byte) (int, error) {
+	<-b.closed
+	return 0, io.EOF
+}
+
+func (b *relayBuffer) Close() error {
+	b.closeOnce.Do(func() { close(b.closed) })
+	return nil
+}
+
+// fromBrowser relays one packet of the browser's audio to the agent's active leg. Audio from a
+// replaced PeerConnection (gen no longer current) and between calls goes nowhere.
+func (l *line) fromBrowser(gen uint32, pkt *rtp.Packet, b []byte) {
+	if err := pkt.Unmarshal(b); err != nil {
+		l.gw.metrics.dropped.WithLabelValues(dropMalformed).Inc()
+		return
+	}
+	l.mu.Lock()
+	stale := l.pcGen != gen
+	var leg *Leg
+	if n := len(l.legs); n > 0 {
+		leg = l.legs[n-1]
+	}
+	l.mu.Unlock()
+	if stale || leg == nil {
+		return
+	}
+	leg.sendToAsterisk(gen, pkt)
 }
 
 // toBrowser relays one packet from leg to the browser, if leg is the active one and a
