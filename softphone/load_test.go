@@ -590,7 +590,7 @@ type loadBrowser struct {
 }
 
 func newLoadBrowser() (*loadBrowser, string, error) {
-	pc, err := browsertest.LoopbackAPI().NewPeerConnection(webrtc.Configuration{})
+	pc, err := browsertest.LoadAPI().NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, "", err
 	}

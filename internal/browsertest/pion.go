@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -14,7 +15,16 @@ var PCMU = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8
 
 // LoopbackAPI is the pion API of stand-in browsers: PCMU only, ICE on loopback only, so their traffic
 // never leaves the machine.
-var LoopbackAPI = sync.OnceValue(func() *webrtc.API {
+var LoopbackAPI = sync.OnceValue(func() *webrtc.API { return loopbackAPI() })
+
+// LoadAPI is LoopbackAPI without pion's default interceptors (NACK, TWCC, RTCP reports every
+// second, statistics): a load generator standing in for a thousand browsers then spends its CPU on
+// their audio, so that the gateway under test, not the generator, is what saturates first.
+var LoadAPI = sync.OnceValue(func() *webrtc.API {
+	return loopbackAPI(webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
+})
+
+func loopbackAPI(opts ...func(*webrtc.API)) *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: PCMU, PayloadType: 0}, webrtc.RTPCodecTypeAudio); err != nil {
 		panic(err) // a fixed, valid codec
@@ -25,8 +35,8 @@ var LoopbackAPI = sync.OnceValue(func() *webrtc.API {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se))
-})
+	return webrtc.NewAPI(append([]func(*webrtc.API){webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)}, opts...)...)
+}
 
 // PionPeer is a PeerConnection standing in for an agent's browser where a real one is not needed,
 // with one sendrecv audio track (returned) for its "microphone". It is closed when the test ends.
