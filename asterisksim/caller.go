@@ -41,6 +41,7 @@ const (
 	MarkFinished MarkKind = "finished" // a playback played to its end, or failed at once
 	MarkStopped  MarkKind = "stopped"  // a playback was stopped (DELETE /playbacks/{id})
 	MarkMOH      MarkKind = "moh"      // hold music started on the caller's channel
+	MarkDigit    MarkKind = "digit"    // a DTMF digit sent to the caller arrived (POST /channels/{id}/dtmf)
 )
 
 // Mark is one timed event of a caller's call (CallerSpec.Timeline).
@@ -330,6 +331,7 @@ func (c *Caller) addPrompts(media []string) {
 }
 
 func (c *Caller) addDigit(d string) {
+	c.mark(Mark{Kind: MarkDigit, At: time.Now(), Value: d})
 	c.mu.Lock()
 	c.digits += d
 	c.mu.Unlock()

@@ -371,16 +371,52 @@ func (s *Sim) play(w http.ResponseWriter, r *http.Request, p *params, ch *channe
 	writeJSON(w, 201, resp)
 }
 
+// sendDTMF answers at once and plays the digits on the channel as Asterisk does: after "before" ms,
+// each digit lasting "duration" ms with "between" ms after it, "w" a 500 ms and "W" a 1 s pause
+// ("after" only holds the channel's next command back in Asterisk; it is checked, not kept).
 func (s *Sim) sendDTMF(w http.ResponseWriter, _ *http.Request, p *params, ch *channel) {
 	digits := p.get("dtmf")
 	if digits == "" {
 		writeError(w, 400, "DTMF is required")
 		return
 	}
-	dur, _ := p.int("duration", 100)
-	for _, d := range digits {
-		s.dtmfToLocked(ch, string(d), dur)
+	var ms [4]int
+	for i, k := range []string{"before", "between", "duration", "after"} {
+		v, err := p.int(k, [4]int{0, 100, 100, 0}[i])
+		if err != nil || v < 0 {
+			writeError(w, 400, k+": not a number of milliseconds")
+			return
+		}
+		ms[i] = v
 	}
+	before, between, dur := time.Duration(ms[0])*time.Millisecond, time.Duration(ms[1])*time.Millisecond, ms[2]
+	ctx := s.ctx
+	s.goTracked(func() {
+		if sleep(ctx, s.scaled(before)) != nil {
+			return
+		}
+		for _, d := range digits {
+			var pause time.Duration
+			switch d {
+			case 'w':
+				pause = 500 * time.Millisecond
+			case 'W':
+				pause = time.Second
+			default:
+				s.mu.Lock()
+				if ch.hungup {
+					s.mu.Unlock()
+					return
+				}
+				s.dtmfToLocked(ch, string(d), dur)
+				s.mu.Unlock()
+				pause = time.Duration(dur)*time.Millisecond + between
+			}
+			if sleep(ctx, s.scaled(pause)) != nil {
+				return
+			}
+		}
+	})
 	w.WriteHeader(204)
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/internal/aritest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/media"
 )
 
@@ -542,5 +543,41 @@ func TestSoundsDir(t *testing.T) {
 	e := ev.WaitFor(t, wait, "PlaybackFinished", func(e map[string]any) bool { return e["type"] == "PlaybackFinished" })
 	if pb := e["playback"].(map[string]any); pb["state"] != "done" {
 		t.Fatalf("state %v, want done", pb["state"])
+	}
+}
+
+// TestSendDTMFPacing: POST /channels/{id}/dtmf answers at once and the digits reach the caller
+// one by one, "between" and a "w" (500 ms) apart, as Asterisk plays them.
+func TestSendDTMFPacing(t *testing.T) {
+	const scale = 0.1
+	tg, ev := simTarget(t, asterisksim.Config{TimeScale: scale})
+	c, err := tg.Sim.Dial(context.Background(), asterisksim.CallerSpec{DID: "8800", Timeline: true, Script: []asterisksim.Step{asterisksim.Hold()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.WaitFor(t, wait, "StasisStart", aritest.Type("StasisStart", c.ChannelID()))
+	do(t, tg, "POST", "/ari/channels/"+c.ChannelID()+"/dtmf?dtmf=1&between=-1", nil, 400)
+	sent := time.Now()
+	do(t, tg, "POST", "/ari/channels/"+c.ChannelID()+"/dtmf?dtmf=12w3&duration=100&between=400", nil, 204)
+	waitfor.True(t, "digits 123 at the caller", wait, func() bool { return c.Digits() == "123" })
+	var at []time.Time
+	for _, m := range c.Timeline() {
+		if m.Kind == asterisksim.MarkDigit {
+			at = append(at, m.At)
+		}
+	}
+	if len(at) != 3 {
+		t.Fatalf("%d digit marks, want 3", len(at))
+	}
+	// Lower bounds only: 100 ms of digit + 400 ms between; then that again plus the 500 ms pause.
+	scaled := func(ms float64) time.Duration { return time.Duration(ms * scale * float64(time.Millisecond)) }
+	if gap := at[1].Sub(at[0]); gap < scaled(500) {
+		t.Errorf("1 → 2 after %v, want at least %v", gap, scaled(500))
+	}
+	if gap := at[2].Sub(at[1]); gap < scaled(1000) {
+		t.Errorf("2 → 3 after %v, want at least %v", gap, scaled(1000))
+	}
+	if at[0].Before(sent) {
+		t.Errorf("the first digit arrived before the request was sent")
 	}
 }
