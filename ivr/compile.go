@@ -3,6 +3,7 @@ package ivr
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 var nodeTypes = []NodeType{NodePlay, NodeMenu, NodeCollect, NodeLookup, NodeSet, NodeQueue, NodeCallback, NodeTransfer, NodeHangup}
@@ -106,6 +107,14 @@ func (l *loader) compileNode(path, id string, raw *Node, inherited Defaults) *no
 		l.checkPrompt(fmt.Sprintf("%s.prompt[%d]", path, i), p)
 	}
 	l.checkDefaults(path, raw.Defaults)
+	for _, lang := range sortedKeys(raw.Label) {
+		switch text := raw.Label[lang]; {
+		case !slices.Contains(storyLangs[:], lang):
+			l.errorf(join(path, "label."+lang), "unknown language %q: the agent's page speaks %v", lang, storyLangs)
+		case strings.TrimSpace(text) == "" || len(text) > maxLabel:
+			l.errorf(join(path, "label."+lang), "want a name of 1 to %d bytes", maxLabel)
+		}
+	}
 	for k := range raw.Set {
 		if !idRE.MatchString(k) {
 			l.errorf(join(path, "set."+k), "bad data key %q", k)

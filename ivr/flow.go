@@ -155,6 +155,7 @@ func (s *session) finish(err error) {
 		s.res.Outcome = OutcomeAbandoned
 	}
 	s.step(s.res.Node, EventEnd, "", string(s.res.Outcome))
+	s.res.Story = s.story()
 	s.f.metrics.call(s.mn.id, s.res.Outcome, err != nil, s.served)
 	s.log.Info("IVR finished", "node", s.res.Node, "outcome", s.res.Outcome, "queue", s.res.Queue, "priority", s.res.Priority)
 }

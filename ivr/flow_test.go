@@ -1,6 +1,7 @@
 package ivr_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -138,6 +139,60 @@ func TestDefaultCenterFlows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStory: the agent's screen tells the caller's way through the menus in the nodes' labels, in
+// Russian and English, whatever language the caller spoke; unlabelled nodes show their ids.
+func TestStory(t *testing.T) {
+	lines := func(l ...string) []string { return l }
+	tests := []struct {
+		name   string
+		menus  *ivr.Menus
+		did    string
+		script string
+		ru, en []string
+	}{
+		{name: "tracking, status, agent", menus: mustDefault(t), script: "11" + lookupdemo.TrackingInTransit + "0",
+			ru: lines("Приветствие: 1 → Частный клиент", "Меню частных клиентов: 1 → Ввод трек-номера",
+				"Ввод трек-номера: "+lookupdemo.TrackingInTransit, "Статус отправления: в пути", "После статуса: 0 → Оператор: отслеживание"),
+			en: lines("Greeting: 1 → Private customer", "Private customers menu: 1 → Tracking number",
+				"Tracking number: "+lookupdemo.TrackingInTransit, "Parcel status: in transit", "After the status: 0 → Agent: tracking")},
+		{name: "english caller, wrong key, silence, agent key", menus: mustDefault(t), script: "97~0",
+			ru: lines("Приветствие: 9 → Выбор английского", "Выбор английского: язык en", "Тип клиента: неверно «7»",
+				"Тип клиента: нет ответа", "Тип клиента: 0 → оператор"),
+			en: lines("Greeting: 9 → English chosen", "English chosen: language en", "Caller type: invalid «7»",
+				"Caller type: no answer", "Caller type: 0 → agent")},
+		{name: "no labels", menus: mustLoad(t, goodMenu), did: "100", script: "1",
+			ru: lines("greet: 1 → claims"), en: lines("greet: 1 → claims")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			did := cmp.Or(tc.did, "8800")
+			res, err := ivr.NewFlows(tc.menus, demoLookup(t), nil).Run(context.Background(), newFake(tc.script), ivr.Inbound{CallID: "c1", DID: did})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotRU, gotEN []string
+			for _, line := range res.Story {
+				gotRU, gotEN = append(gotRU, line["ru"]), append(gotEN, line["en"])
+			}
+			if !slices.Equal(gotRU, tc.ru) {
+				t.Errorf("ru:\n%s\nwant\n%s", strings.Join(gotRU, "\n"), strings.Join(tc.ru, "\n"))
+			}
+			if !slices.Equal(gotEN, tc.en) {
+				t.Errorf("en:\n%s\nwant\n%s", strings.Join(gotEN, "\n"), strings.Join(tc.en, "\n"))
+			}
+		})
+	}
+}
+
+func mustLoad(t *testing.T, src string) *ivr.Menus {
+	t.Helper()
+	m, err := loadTest(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // inOrder reports whether want appears in got as a subsequence.

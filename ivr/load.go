@@ -25,6 +25,7 @@ const (
 	defaultTerminator    = "#"
 	maxRetries           = 10
 	maxPromptsPerNode    = 20
+	maxLabel             = 120 // bytes of a node label: a line on the agent's screen
 	maxIDLen             = 64
 	noTerminator         = "none"
 	builtinAgentNodeName = "" // an empty target means the built-in agent: last_resort_queue with the data

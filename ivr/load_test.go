@@ -98,6 +98,12 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`m.yaml:13: menus.main.nodes.greet.options.2: unknown node "byee"`, `m.yaml:18: menus.main.nodes.bye: no path from start`},
 		},
 		{
+			name: "labels: a language the agent's page does not speak, an empty one",
+			src:  strings.Replace(goodMenu, "        type: queue\n", "        type: queue\n        label: {kk: Шағым, en: \"  \"}\n", 1),
+			want: []string{`m.yaml:16: menus.main.nodes.claims.label.en: want a name of 1 to 120 bytes`,
+				`m.yaml:16: menus.main.nodes.claims.label.kk: unknown language "kk": the agent's page speaks [ru en]`},
+		},
+		{
 			name: "unknown queue from the file's list",
 			src:  strings.Replace(goodMenu, "queue: claims", "queue: claimz", 1),
 			want: []string{`m.yaml:16: menus.main.nodes.claims.queue: unknown queue "claimz"`},

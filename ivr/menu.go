@@ -63,6 +63,9 @@ type Node struct {
 	Prompt []string          `yaml:"prompt"` // prompt ids, played in order
 	Set    map[string]string `yaml:"set"`    // data set on entering the node (any type)
 	Next   string            `yaml:"next"`
+	// Label is what the agent's screen calls the node, per language of the agent's page ("ru",
+	// "en"): "Меню частных клиентов". The node id when missing.
+	Label map[string]string `yaml:"label"`
 
 	// Retry settings (menu, collect) override the menu's; last_resort and agent apply to menu and play.
 	Defaults `yaml:",inline"`

@@ -30,6 +30,7 @@ type Result struct {
 	Node     string            // the node where the session ended
 	Data     map[string]string // what the caller gave: caller_type, tracking, claim, contract, ...
 	Path     []Step            // nodes visited, keys pressed, lookups and their answers
+	Story    []Text            // Path told for the agent's screen, in the nodes' labels
 }
 
 // Event names a kind of Step. The set is closed so an event stream and a screen pop can switch on it.
