@@ -25,6 +25,14 @@ const I18N = {
     seconds: 'с', private: 'частное лицо', business: 'организация',
     pr_break: 'Перерыв', pr_lunch: 'Обед', pr_training: 'Обучение', pr_meeting: 'Совещание',
     pr_technical: 'Технические проблемы',
+    cs_consult_ringing: 'консультация: вызов', cs_consulted: 'консультация',
+    consult_from: 'Консультация от {who}', consult_with: 'Консультация с {who}',
+    consult_ringing: 'вызов…', consult_talking: 'разговор',
+    consult_rejected: '{who} отклонил(а) консультацию: вы снова с абонентом',
+    consult_no_answer: '{who} не ответил(а): вы снова с абонентом',
+    consult_hung_up: '{who} завершил(а) консультацию: вы снова с абонентом',
+    consult_over: 'Консультация завершена', consult_done: 'Звонок передан вам',
+    unavailable: 'Сейчас там никто не свободен: звонок остаётся у вас',
   },
   en: {
     quality: 'Link', logout: 'Log out', login_title: 'Agent login', agent_id: 'Login', password: 'Password',
@@ -48,6 +56,14 @@ const I18N = {
     seconds: 's', private: 'private person', business: 'business',
     pr_break: 'Break', pr_lunch: 'Lunch', pr_training: 'Training', pr_meeting: 'Meeting',
     pr_technical: 'Technical problem',
+    cs_consult_ringing: 'consultation request', cs_consulted: 'consultation',
+    consult_from: 'Consultation from {who}', consult_with: 'Consulting {who}',
+    consult_ringing: 'ringing…', consult_talking: 'talking',
+    consult_rejected: '{who} declined the consultation: you are back with the caller',
+    consult_no_answer: '{who} did not answer: you are back with the caller',
+    consult_hung_up: '{who} ended the consultation: you are back with the caller',
+    consult_over: 'The consultation is over', consult_done: 'The call is yours now',
+    unavailable: 'Nobody is free there right now: the call stays with you',
   },
 };
 
@@ -56,6 +72,9 @@ const ds = document.body.dataset;
 
 let lang = localStorage.getItem('hotline.lang') || 'ru';
 const t = (k) => (I18N[lang] && I18N[lang][k]) || I18N.ru[k] || k;
+// tw fills {who} with a colleague: {agent, name} from the server.
+const who = (f) => (f ? (f.name ? f.name + ' (' + f.agent + ')' : f.agent) : '');
+const tw = (k, f) => t(k).replace('{who}', who(f));
 
 function applyLang() {
   document.documentElement.lang = lang;
@@ -165,20 +184,36 @@ function handle(m) {
     case 'state':
       S.agentState = m.state; break;
     case 'call.ringing':
-      S.calls.set(c.id, { info: c, status: 'ringing' }); S.current = c.id;
+      // consult: a colleague asks about their caller; answering talks to the colleague, not the caller.
+      S.calls.set(c.id, { info: c, status: 'ringing', from: m.consult || null }); S.current = c.id;
       if ($('auto-answer').checked && send('call.answer', { call: c.id })) startAudioClock(c.id);
       break;
     case 'call.connected': {
       const k = S.calls.get(m.call) || { info: m.info || { id: m.call } };
       if (m.info) k.info = m.info;
-      k.status = 'connected'; S.calls.set(m.call, k); S.current = m.call; S.muted = false; break;
+      if (m.consult) { k.from = m.consult; k.status = 'consulted'; } else {
+        if (k.from && k.status === 'consulted') toast(t('consult_done')); // the transfer completed: the call is ours
+        k.from = null; k.status = 'connected';
+      }
+      S.calls.set(m.call, k); S.current = m.call; S.muted = false; break;
     }
     case 'call.held': setStatus(m.call, 'held'); break;
     case 'call.resumed': setStatus(m.call, 'connected'); break;
     case 'call.muted': S.muted = true; break;
     case 'call.unmuted': S.muted = false; break;
-    case 'call.consulting': setStatus(m.call, 'consulting'); break;
+    case 'call.consulting': {
+      const k = S.calls.get(m.call);
+      if (k) { k.status = 'consulting'; k.target = m.target || null; k.colleague = m.agent || null; k.answered = !!m.answered; }
+      break;
+    }
+    case 'call.consult_ended': {
+      const k = S.calls.get(m.call);
+      if (k) { k.colleague = null; k.answered = false; }
+      toast(tw('consult_' + m.reason, m.agent));
+      break;
+    }
     case 'call.ended':
+      if (typeof m.reason === 'string' && m.reason.startsWith('consult:')) toast(t('consult_over'));
       setStatus(m.call, 'ended');
       if (S.current === m.call && !S.wrapup) { S.calls.delete(m.call); S.current = ''; }
       break;
@@ -293,8 +328,8 @@ function answer() {
 }
 function reject() { const k = cur(); if (k && k.status === 'ringing') act('call.reject'); }
 function holdToggle() { const k = cur(); if (!k) return; if (k.status === 'connected') act('call.hold'); else if (k.status === 'held') act('call.resume'); }
-function muteToggle() { const k = cur(); if (!k || k.status !== 'connected') return; act(S.muted ? 'call.unmute' : 'call.mute'); }
-function hangup() { const k = cur(); if (k && ['connected', 'held', 'consulting'].includes(k.status)) act('call.hangup'); }
+function muteToggle() { const k = cur(); if (!k || !['connected', 'consulted'].includes(k.status)) return; act(S.muted ? 'call.unmute' : 'call.mute'); }
+function hangup() { const k = cur(); if (k && ['connected', 'held', 'consulting', 'consulted'].includes(k.status)) act('call.hangup'); }
 function dtmf(d) { const k = cur(); if (k && k.status === 'connected') act('call.dtmf', { digits: d }); }
 function target() { return { kind: $('transfer-kind').value, value: $('transfer-target').value.trim() }; }
 
@@ -370,7 +405,17 @@ function render() {
   const st = k ? k.status : '';
   ds.call = k ? S.current : ''; ds.callstatus = st;
   $('no-call').hidden = !!k; $('call-info').hidden = !k;
-  $('call-status').textContent = st ? t('cs_' + st) : '';
+  const consultIn = !!(k && k.from && (st === 'ringing' || st === 'consulted'));
+  $('call-status').textContent = st ? t(consultIn && st === 'ringing' ? 'cs_consult_ringing' : 'cs_' + st) : '';
+  // Who consults us, or whom we consult: a line of its own, above the caller's screen pop.
+  const cl = $('call-consult');
+  ds.consult = consultIn ? k.from.agent : '';
+  if (consultIn) {
+    cl.textContent = tw('consult_from', k.from); cl.hidden = false;
+  } else if (k && st === 'consulting' && k.colleague) {
+    cl.textContent = tw('consult_with', k.colleague) + ': ' + t(k.answered ? 'consult_talking' : 'consult_ringing'); cl.hidden = false;
+  } else { cl.textContent = ''; cl.hidden = true; }
+  $('call-card').classList.toggle('consult', consultIn);
   if (k) {
     const i = k.info || {};
     $('call-number').textContent = i.caller_number || '';
@@ -385,13 +430,14 @@ function render() {
   $('btn-reject').disabled = st !== 'ringing';
   $('btn-hold').disabled = !(talking || st === 'held');
   $('hold-label').textContent = t(st === 'held' ? 'resume' : 'hold');
-  $('btn-mute').disabled = !talking;
+  $('btn-mute').disabled = !(talking || st === 'consulted');
   $('mute-label').textContent = t(S.muted ? 'unmute' : 'mute');
-  $('btn-hangup').disabled = !(talking || st === 'held' || st === 'consulting');
+  $('btn-hangup').disabled = !(talking || st === 'held' || st === 'consulting' || st === 'consulted');
   for (const b of document.querySelectorAll('#keypad [data-digit]')) b.disabled = !talking;
   $('btn-transfer').disabled = !(talking || st === 'held');
   $('btn-consult').disabled = !(talking || st === 'held');
-  $('btn-complete').disabled = st !== 'consulting';
+  // A colleague must answer before the caller can be handed to them; a number's answer is not seen here.
+  $('btn-complete').disabled = st !== 'consulting' || !!(k.colleague && !k.answered);
   $('btn-cancel-consult').disabled = st !== 'consulting';
   renderQuality();
 }
