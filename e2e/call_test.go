@@ -138,6 +138,8 @@ func callEndToEnd(t *testing.T, tg *aritest.Target) {
 			b.Step(t, "the page rings with the screen pop", 30*time.Second,
 				browsertest.Poll(`document.body.dataset.callstatus === 'ringing'`),
 				browsertest.Poll(`document.getElementById('call-number').textContent === '79161234567'`),
+				// The caller pressed 1 then 0: their way through the menus, in the default center's labels.
+				browsertest.Poll(`document.getElementById('call-path').textContent === 'Приветствие: 1 → Частный клиент\nМеню частных клиентов: 0 → Оператор'`),
 			)
 			if placed.Sim != nil && !slices.Contains(placed.Sim.Prompts(), "sound:hotline/welcome") {
 				t.Errorf("the caller did not hear the greeting: %v", placed.Sim.Prompts())

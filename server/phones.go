@@ -138,8 +138,12 @@ func callInfo(c switchboard.CallCard) softphone.CallInfo {
 			entered[k] = v
 		}
 	}
+	path := make([]map[string]string, len(c.Path))
+	for i, line := range c.Path {
+		path[i] = line
+	}
 	return softphone.CallInfo{
 		ID: c.ID, CallerNumber: c.CallerNumber, CallerName: c.CallerName, CallerType: c.Data["caller_type"],
-		Queue: c.Queue, Lang: c.Lang, WaitSeconds: c.WaitedSec, IVRPath: c.Path, Entered: entered,
+		Queue: c.Queue, Lang: c.Lang, WaitSeconds: c.WaitedSec, IVRPath: path, Entered: entered,
 	}
 }

@@ -126,13 +126,17 @@ func TestBrowserSoftphone(t *testing.T) {
 
 		rig.desk.ring("a1", softphone.CallInfo{
 			ID: "call-1", CallerNumber: "+79161234567", CallerType: "business", Queue: "business",
-			WaitSeconds: 75, IVRPath: []string{"lang: ru", "caller: 2", "contract"},
+			WaitSeconds: 75, IVRPath: []map[string]string{
+				{"ru": "Приветствие: 2 → Бизнес-клиент", "en": "Greeting: 2 → Business customer"},
+				{"ru": "Ввод номера договора: 4711", "en": "Contract number: 4711"},
+			},
 			Entered: map[string]string{"contract": "4711"},
 		})
 		step(t, b, "ringing with the screen pop", 10*time.Second,
 			poll(`document.body.dataset.callstatus === 'ringing'`),
 			poll(`document.getElementById('call-number').textContent === '+79161234567'`),
 			poll(`document.getElementById('call-entered').textContent === 'contract: 4711'`),
+			poll(`document.getElementById('call-path').textContent === 'Приветствие: 2 → Бизнес-клиент\nВвод номера договора: 4711'`),
 			poll(`document.getElementById('call-wait').textContent === '1:15'`),
 			chromedp.Click(chromedp.ID("btn-answer")),
 			poll(`document.body.dataset.callstatus === 'connected'`),

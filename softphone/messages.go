@@ -312,16 +312,18 @@ func encodeMessage(m Message) ([]byte, error) {
 
 // CallInfo is a call as the page shows it: the screen pop.
 type CallInfo struct {
-	ID           string            `json:"id"`
-	CallerNumber string            `json:"caller_number"`
-	CallerName   string            `json:"caller_name,omitempty"`
-	CallerType   string            `json:"caller_type,omitempty"` // "private", "business", ...
-	Queue        string            `json:"queue,omitempty"`
-	Priority     int               `json:"priority,omitempty"`
-	Lang         string            `json:"lang,omitempty"`
-	WaitSeconds  int               `json:"wait_seconds"`
-	IVRPath      []string          `json:"ivr_path,omitempty"` // human-readable steps: "menu main: 1", ...
-	Entered      map[string]string `json:"entered,omitempty"`  // what the caller typed: tracking, claim, contract
+	ID           string `json:"id"`
+	CallerNumber string `json:"caller_number"`
+	CallerName   string `json:"caller_name,omitempty"`
+	CallerType   string `json:"caller_type,omitempty"` // "private", "business", ...
+	Queue        string `json:"queue,omitempty"`
+	Priority     int    `json:"priority,omitempty"`
+	Lang         string `json:"lang,omitempty"`
+	WaitSeconds  int    `json:"wait_seconds"`
+	// IVRPath is the caller's way through the IVR, one step a line, each in the page's languages:
+	// {"ru": "Меню частных клиентов: 1 → Ввод трек-номера", "en": "Private customers menu: 1 → …"}.
+	IVRPath []map[string]string `json:"ivr_path,omitempty"`
+	Entered map[string]string   `json:"entered,omitempty"` // what the caller typed: tracking, claim, contract
 }
 
 // Ringing offers a call to the agent.

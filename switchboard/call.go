@@ -473,7 +473,7 @@ func (c *call) callData(res ivr.Result) map[string]string {
 func (c *call) card() CallCard {
 	card := CallCard{
 		ID: c.id, CallerNumber: c.caller.Number, CallerName: c.caller.Name, Queue: c.queued.Queue,
-		Lang: c.ivr.Lang, Data: c.queued.Data, Path: ivrPath(c.ivr),
+		Lang: c.ivr.Lang, Data: c.queued.Data, Path: c.ivr.Story,
 	}
 	if !c.since.IsZero() {
 		card.WaitedSec = int(time.Since(c.since).Seconds())

@@ -183,5 +183,5 @@ type CallCard struct {
 	Lang         string            `json:"lang"`
 	WaitedSec    int               `json:"waited_sec"`
 	Data         map[string]string `json:"data"`
-	Path         []string          `json:"path"`
+	Path         []ivr.Text        `json:"path"` // the caller's way through the IVR, told in ru and en
 }

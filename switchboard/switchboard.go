@@ -15,8 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/hotline-cc/hotline/ivr"
 )
 
 // Config is what the switchboard needs to know beyond its collaborators.
@@ -294,23 +292,4 @@ func (sb *Switchboard) forgetGone(ctx context.Context, q QueuedCall) {
 	}
 	sb.phones.Notify(q.Agent, AgentEvent{Type: EventEnded, Call: CallCard{ID: q.CallID, CallerNumber: q.Data["caller_number"], Queue: q.Queue}})
 	sb.log.Info("a talking call ended while no controller ran", "call", q.CallID, "agent", q.Agent)
-}
-
-// ivrPath renders an IVR path for the agent's screen: "private_menu: key 0".
-func ivrPath(res ivr.Result) []string {
-	out := make([]string, 0, len(res.Path))
-	for _, s := range res.Path {
-		if s.Event == ivr.EventNode {
-			continue // entering a node says nothing the next step does not
-		}
-		line := s.Node + ": " + string(s.Event)
-		if s.Field != "" {
-			line += " " + s.Field
-		}
-		if s.Value != "" {
-			line += " " + s.Value
-		}
-		out = append(out, line)
-	}
-	return out
 }

@@ -423,7 +423,7 @@ function render() {
     $('call-queue').textContent = i.queue || '';
     $('call-wait').textContent = i.wait_seconds != null ? fmtWait(i.wait_seconds) : '';
     $('call-entered').textContent = Object.entries(i.entered || {}).map(([a, b]) => a + ': ' + b).join(', ');
-    $('call-path').textContent = (i.ivr_path || []).join(' → ');
+    $('call-path').textContent = (i.ivr_path || []).map((s) => s[lang] || s.ru || '').join('\n');
   }
   const talking = st === 'connected';
   $('btn-answer').disabled = st !== 'ringing';
