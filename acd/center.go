@@ -340,6 +340,17 @@ func (c *Center) Finish(ctx context.Context, callID, agentID string) error {
 	return err
 }
 
+// Claim makes owner the call's owner: the controller that holds the call's channel takes over a
+// call whose controller stopped for good (another instance name: a new pod, a replaced host). It
+// returns the previous owner; claiming one's own call changes nothing.
+func (c *Center) Claim(ctx context.Context, callID, owner string) (string, error) {
+	if owner == "" {
+		return "", fmt.Errorf("acd: claim %s: %w: no owner", callID, ErrBadRequest)
+	}
+	v, err := c.run(ctx, "claim", callID, owner)
+	return toString(v), err
+}
+
 // Abandon records that a caller hung up while waiting or ringing. It returns the agents that were
 // ringing, now available again: stop their ringing.
 func (c *Center) Abandon(ctx context.Context, callID string) ([]string, error) {

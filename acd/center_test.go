@@ -576,3 +576,46 @@ func TestConsultQueue(t *testing.T) {
 		t.Fatalf("a3 = %+v after the consulted call ended, want available", st)
 	}
 }
+
+// TestClaim: a controller that holds a call's channel takes the call over from an owner that stopped
+// for good; the call keeps its place and its offers go to the new owner.
+func TestClaim(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.enqueue("c1", "sales", 0)
+	e.enqueue("c2", "sales", 0)
+	prev, err := e.c.Claim(e.ctx, "c1", "i2")
+	e.must(err)
+	if prev != "i1" {
+		t.Fatalf("previous owner %q, want i1", prev)
+	}
+	if prev, err := e.c.Claim(e.ctx, "c1", "i2"); err != nil || prev != "i2" {
+		t.Fatalf("claiming again: %q, %v", prev, err)
+	}
+	if _, err := e.c.Claim(e.ctx, "nope", "i2"); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("claim an unknown call: %v", err)
+	}
+	if _, err := e.c.Claim(e.ctx, "c1", ""); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("claim for nobody: %v", err)
+	}
+	e.must(e.c.Verify(e.ctx))
+	if got := e.waiting("sales"); !reflect.DeepEqual(got, []string{"c1", "c2"}) {
+		t.Fatalf("sales waiting %v: the claim moved the call", got)
+	}
+	e.login("a1")
+	offers, err := e.c.Dispatch(e.ctx)
+	e.must(err)
+	if len(offers) != 1 || offers[0].CallID != "c1" || offers[0].Owner != "i2" {
+		t.Fatalf("offers %+v, want c1 for its new owner i2", offers)
+	}
+	evs, err := e.c.Events(e.ctx, "", 100)
+	e.must(err)
+	var claims []string
+	for _, ev := range evs {
+		if ev.Event == "CLAIM" {
+			claims = append(claims, ev.Call+": "+ev.Data)
+		}
+	}
+	if !reflect.DeepEqual(claims, []string{"c1: i1 i2"}) {
+		t.Fatalf("CLAIM events %v, want one for c1", claims)
+	}
+}

@@ -20,8 +20,10 @@ type Config struct {
 	// {hotline:<center>}, so several centers can share one Redis (or one Redis Cluster).
 	Center string `yaml:"center"`
 	// Instance names this controller among the others sharing the center; default: the host name.
-	// It must stay the same across restarts: a restarted controller takes back the calls of its
-	// instance. Two controllers on one host need names of their own.
+	// Keep it the same across restarts: a restarted controller takes back every call whose channel
+	// lives on its Asterisk whatever its name, but only under the same name does it also close the
+	// calls whose callers hung up while it was down. Two controllers on one host need names of
+	// their own.
 	Instance string `yaml:"instance"`
 
 	ARI       ARI       `yaml:"ari"`

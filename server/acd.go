@@ -90,17 +90,22 @@ func (d *distributor) Waiting(ctx context.Context, owner string) ([]switchboard.
 	}
 	var out []switchboard.QueuedCall
 	for _, c := range snap.Calls {
-		if c.Owner != owner {
+		if owner != "" && c.Owner != owner {
 			continue
 		}
 		q := switchboard.QueuedCall{CallID: c.ID, Queue: c.Queue, Priority: c.Priority, Data: c.Data,
-			Talking: c.Stage == acd.StageOnCall, Since: c.EnqueuedAt, Consult: c.Consult}
+			Talking: c.Stage == acd.StageOnCall, Since: c.EnqueuedAt, Consult: c.Consult, Owner: c.Owner}
 		if len(c.Agents) > 0 {
 			q.Agent = c.Agents[0]
 		}
 		out = append(out, q)
 	}
 	return out, nil
+}
+
+func (d *distributor) Claim(ctx context.Context, callID, owner string) error {
+	_, err := d.center.Claim(ctx, callID, owner)
+	return stale(err)
 }
 
 // ErrAgentUnknown is a login for an agent id the center does not have.

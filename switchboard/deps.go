@@ -43,9 +43,12 @@ type Distributor interface {
 	Dispatch(ctx context.Context) (int, error)
 	// Offers delivers the offers for calls that owner holds, until ctx ends.
 	Offers(ctx context.Context, owner string) <-chan Offer
-	// Waiting lists the calls owner holds that wait in a queue or ring an agent, to take them back
-	// after a restart.
+	// Waiting lists the calls owner holds (every owner's when owner is "") that wait in a queue,
+	// ring an agent or talk, to take them back after a restart.
 	Waiting(ctx context.Context, owner string) ([]QueuedCall, error)
+	// Claim makes owner the owner of a call: the controller that now holds its channel takes it
+	// over from one that stopped for good under another instance name.
+	Claim(ctx context.Context, callID, owner string) error
 	// Position says where a waiting call stands, for the caller's periodic announcement.
 	Position(ctx context.Context, callID string) (Position, error)
 	// RequestCallback keeps a waiting call's place: its offer comes back with Callback set.
@@ -115,6 +118,8 @@ type QueuedCall struct {
 	Since time.Time
 	// Consult is the colleague reserved for a consultation on the talking call (after a restart).
 	Consult string
+	// Owner is the instance that holds the call's channel (Waiting's answer).
+	Owner string
 }
 
 // Offer says an agent was reserved for a call.

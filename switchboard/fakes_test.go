@@ -51,6 +51,8 @@ type fakeACD struct {
 	consults      map[string]string // call → colleague reserved for a consultation
 	released      []string          // colleagues freed by EndConsult, in order
 	handovers     []string          // "from>to" for each HandOver
+	owner         string            // the instance that enqueues (rig.start sets it)
+	claims        []string          // "call:from>to" for each Claim
 }
 
 // bump wakes waitFor; called with mu held after every change.
@@ -90,8 +92,22 @@ func (a *fakeACD) Enqueue(_ context.Context, c QueuedCall) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	defer a.bump()
+	c.Owner = a.owner
 	a.queue = append(a.queue, c)
 	a.calls[c.CallID] = &c
+	return nil
+}
+
+func (a *fakeACD) Claim(_ context.Context, id, owner string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	c := a.calls[id]
+	if c == nil {
+		return ErrStale
+	}
+	a.claims = append(a.claims, id+":"+c.Owner+">"+owner)
+	c.Owner = owner
 	return nil
 }
 
@@ -212,7 +228,9 @@ func (a *fakeACD) Waiting(_ context.Context, owner string) ([]QueuedCall, error)
 	defer a.mu.Unlock()
 	var out []QueuedCall
 	for _, c := range a.calls {
-		out = append(out, *c)
+		if owner == "" || c.Owner == owner {
+			out = append(out, *c)
+		}
 	}
 	return out, nil
 }

@@ -240,7 +240,10 @@ func (sb *Switchboard) adopt(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	waiting, err := sb.acd.Waiting(ctx, sb.cfg.Instance)
+	// Every owner's calls: one whose channel lives on this Asterisk is this controller's, whatever
+	// instance name enqueued it (a controller that stopped for good: a new pod, a replaced host).
+	// Another owner's call that is not live here belongs to another node, or ended: not ours to judge.
+	waiting, err := sb.acd.Waiting(ctx, "")
 	if err != nil {
 		return fmt.Errorf("read waiting calls: %w", err)
 	}
@@ -248,9 +251,19 @@ func (sb *Switchboard) adopt(ctx context.Context) error {
 		if sb.call(q.CallID) != nil {
 			continue
 		}
-		if !live[q.CallID] {
+		mine := q.Owner == sb.cfg.Instance
+		switch {
+		case !live[q.CallID] && mine:
 			sb.forgetGone(ctx, q)
 			continue
+		case !live[q.CallID]:
+			continue
+		case !mine:
+			if err := sb.acd.Claim(ctx, q.CallID, sb.cfg.Instance); err != nil {
+				sb.log.Warn("take over another controller's call", "call", q.CallID, "owner", q.Owner, "err", err)
+				continue
+			}
+			sb.log.Info("took over a call whose channel is on this Asterisk", "call", q.CallID, "from", q.Owner)
 		}
 		c := sb.newCall(q.CallID, CallerID{Number: q.Data["caller_number"], Name: q.Data["caller_name"]}, q.Data["did"])
 		c.queued = q

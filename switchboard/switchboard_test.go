@@ -53,6 +53,9 @@ func (r *rig) start(t *testing.T, instance string) (stop func()) {
 		t.Fatal(err)
 	}
 	r.sb = sb
+	r.acd.mu.Lock()
+	r.acd.owner = instance
+	r.acd.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { sb.Run(ctx); close(done) }()
@@ -223,6 +226,45 @@ func TestRestartKeepsCallers(t *testing.T) {
 		}
 		waitGone(t, tg, talking, "the talking caller's hangup")
 		// The waiting caller is offered to the agent once their wrap-up is over.
+		r.acd.setFree("a1", true)
+		r.answerAndHear(t, waiting)
+	})
+}
+
+// TestTakeOverFromAnotherController: a controller under another instance name (a new pod, a
+// replaced host) connects to the same Asterisk after the first stopped for good; the calls whose
+// channels live there become its own, waiting and talking callers carry on, and a call of another
+// node (its channel not on this Asterisk) is left to its owner.
+func TestTakeOverFromAnotherController(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		stop := r.start(t, "old-pod")
+		talking := r.dial(t, "101")
+		r.answerAndHear(t, talking)
+		waiting := r.dial(t, "102")
+		waitQueued(t, r.acd, waiting.ChannelID)
+		r.acd.mu.Lock()
+		r.acd.calls["elsewhere"] = &QueuedCall{CallID: "elsewhere", Queue: "general", Owner: "other-node"}
+		r.acd.mu.Unlock()
+		stop()
+
+		r.start(t, "new-pod")
+		leg := r.phones.nextLeg(t)
+		waitClosed(t, leg.heard440, "the talking caller's audio after the takeover")
+		r.acd.waitFor(t, "both calls claimed", func() bool { return len(r.acd.claims) == 2 })
+		r.acd.mu.Lock()
+		claims := slices.Sorted(slices.Values(r.acd.claims))
+		other := r.acd.calls["elsewhere"].Owner
+		r.acd.mu.Unlock()
+		want := []string{talking.ChannelID + ":old-pod>new-pod", waiting.ChannelID + ":old-pod>new-pod"}
+		slices.Sort(want)
+		if !slices.Equal(claims, want) || other != "other-node" {
+			t.Fatalf("claims %v (want %v); the other node's call is owned by %q", claims, want, other)
+		}
+		if err := r.sb.Hangup(context.Background(), "a1", talking.ChannelID); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, tg, talking, "the talking caller's hangup")
 		r.acd.setFree("a1", true)
 		r.answerAndHear(t, waiting)
 	})

@@ -414,6 +414,19 @@ function ops.leave(c, event, reason)
   return {v[3], waited, freed}
 end
 
+-- claim call owner → the previous owner: the controller that holds the call's channel now takes it
+-- over (the one that had it stopped for good, under another instance name). Offers for the call go
+-- to the new owner from now on.
+function ops.claim(c, owner)
+  local v = redis.call('HMGET', ckey(c), 'owner', 'queue')
+  if not v[2] then return fail('ACD_UNKNOWN_CALL', c) end
+  if v[1] ~= owner then
+    redis.call('HSET', ckey(c), 'owner', owner)
+    ev(c, v[2], '', 'CLAIM', (v[1] or '') .. ' ' .. owner)
+  end
+  return v[1] or ''
+end
+
 -- move call queue: a waiting call changes queue keeping its enqueue time; max wait restarts.
 function ops.move(c, q)
   local v = redis.call('HMGET', ckey(c), 'stage', 'queue', 'enq', 'prio')
