@@ -32,7 +32,8 @@ import (
 const timeScale = 0.2
 
 // startHotline runs a whole hotline against tg's ARI and a real redis-server, as `hotline run` would.
-func startHotline(t *testing.T, tg *aritest.Target) *server.Server {
+// Each option changes the configuration first.
+func startHotline(t *testing.T, tg *aritest.Target, opts ...func(*config.Config)) *server.Server {
 	t.Helper()
 	rs := redistest.Start(t)
 	cfg := config.Default()
@@ -44,6 +45,9 @@ func startHotline(t *testing.T, tg *aritest.Target) *server.Server {
 	cfg.Softphone.ICEPort = 0
 	if h := os.Getenv("HOTLINE_TEST_RTP_HOST"); h != "" && tg.Sim == nil {
 		cfg.Softphone.RTPHost = h // where a real Asterisk can reach the gateway's legs
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	cfg, err := config.Resolve(cfg)
 	if err != nil {

@@ -14,7 +14,7 @@ import (
 // answer or a hangup frees are told to the pages here, where both sides are known.
 type distributor struct {
 	center *acd.Center
-	cancel func(agentID, callID string) // stop an agent's page ringing for a call someone else took
+	cancel func(agentID, callID, reason string) // stop an agent's page ringing (switchboard.Ring* reasons)
 	log    *slog.Logger
 }
 
@@ -27,7 +27,7 @@ func (d *distributor) Enqueue(ctx context.Context, c switchboard.QueuedCall) err
 
 func (d *distributor) Abandon(ctx context.Context, callID string) error {
 	freed, err := d.center.Abandon(ctx, callID)
-	d.unring(freed, callID)
+	d.unring(freed, callID, switchboard.RingEndCallerLeft)
 	return stale(err)
 }
 
@@ -43,13 +43,13 @@ func stale(err error) error {
 
 func (d *distributor) Accept(ctx context.Context, callID, agentID string) error {
 	freed, err := d.center.Accept(ctx, callID, agentID)
-	d.unring(freed, callID)
+	d.unring(freed, callID, switchboard.RingEndAnsweredElsewhere)
 	return err
 }
 
-func (d *distributor) unring(agents []string, callID string) {
+func (d *distributor) unring(agents []string, callID, reason string) {
 	for _, a := range agents {
-		d.cancel(a, callID)
+		d.cancel(a, callID, reason)
 	}
 }
 
@@ -73,7 +73,7 @@ func (d *distributor) Offers(ctx context.Context, owner string) <-chan switchboa
 		defer close(out)
 		for o := range in {
 			select {
-			case out <- switchboard.Offer{CallID: o.CallID, AgentID: o.Agent, Queue: o.Queue, Callback: o.Callback, Data: o.Data}:
+			case out <- switchboard.Offer{CallID: o.CallID, Agents: o.Agents, Queue: o.Queue, Callback: o.Callback, Data: o.Data}:
 			case <-ctx.Done():
 				return
 			}
@@ -97,6 +97,9 @@ func (d *distributor) Waiting(ctx context.Context, owner string) ([]switchboard.
 			Talking: c.Stage == acd.StageOnCall, Since: c.EnqueuedAt, Consult: c.Consult, Owner: c.Owner}
 		if len(c.Agents) > 0 {
 			q.Agent = c.Agents[0]
+		}
+		if c.Stage == acd.StageRinging {
+			q.Ringing = c.Agents
 		}
 		out = append(out, q)
 	}
@@ -159,7 +162,7 @@ func (d *distributor) Move(ctx context.Context, callID, queue string) error {
 
 func (d *distributor) Exit(ctx context.Context, callID, reason string) error {
 	freed, err := d.center.Exit(ctx, callID, reason)
-	d.unring(freed, callID)
+	d.unring(freed, callID, switchboard.RingEndCallerLeft)
 	return err
 }
 

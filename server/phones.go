@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -71,7 +72,7 @@ func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
 	case switchboard.EventConsultRing:
 		msgs = append(msgs, softphone.Ringing{Call: info, RingSeconds: p.ringSeconds, Consult: p.from(ev.Agent)}, state("ringing"))
 	case switchboard.EventRingCancelled:
-		msgs = append(msgs, softphone.Ended{CallID: info.ID, Reason: "timeout"})
+		msgs = append(msgs, softphone.Ended{CallID: info.ID, Reason: cmp.Or(ev.Reason, switchboard.RingEndTimeout)})
 	case switchboard.EventConnected:
 		p.mu.Lock()
 		if _, ok := p.talks[key]; !ok {

@@ -160,8 +160,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 			return q.WrapUp
 		},
 	}
-	dist := &distributor{center: s.center, log: log, cancel: func(agent, call string) {
-		ph.Notify(agent, switchboard.AgentEvent{Type: switchboard.EventRingCancelled, Call: switchboard.CallCard{ID: call}})
+	dist := &distributor{center: s.center, log: log, cancel: func(agent, call, reason string) {
+		ph.Notify(agent, switchboard.AgentEvent{Type: switchboard.EventRingCancelled, Call: switchboard.CallCard{ID: call}, Reason: reason})
 	}}
 	s.sb, err = switchboard.New(switchboard.Config{
 		ARIURL: ariURL, User: ariUser, Password: ariPassword, App: cfg.ARI.App, Instance: cfg.Instance,

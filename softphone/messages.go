@@ -374,7 +374,8 @@ type ConsultEnded struct {
 // Ended says the call is over for the agent.
 type Ended struct {
 	CallID string `json:"call"`
-	// "agent", "caller", "transferred", "rejected", "timeout"; for a colleague consulted, "consult:"
+	// "agent", "caller", "transferred", "rejected", "timeout", "answered_elsewhere" (a colleague rung
+	// with the agent answered first); for a colleague consulted, "consult:"
 	// and why the consultation ended: cancelled, rejected, no_answer, hung_up, caller_hung_up (no
 	// wrap-up follows: they are available again).
 	Reason string `json:"reason,omitempty"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -38,8 +39,9 @@ type call struct {
 	transferred string
 	queued      QueuedCall
 	since       time.Time // when the caller joined the queue
-	agent       string    // the agent ringing or talking
+	agent       string    // the agent talking, or the first of those ringing
 	ringing     bool
+	rung        []string // while ringing: every agent whose page rings (several for a ring-all queue)
 	talking     bool
 	held        bool
 	bridge      string
@@ -53,6 +55,7 @@ type call struct {
 // published is a snapshot of a call's agent-facing state.
 type published struct {
 	agent   string
+	rung    []string // the agents ringing, agent among them
 	talking bool
 	card    CallCard
 	// consultAgent is a colleague consulted on the call (ringing, or talking once consultTalking).
@@ -63,7 +66,7 @@ type published struct {
 // publish refreshes the snapshot; called after every change of agent, ringing, talking or
 // consultation.
 func (c *call) publish() {
-	p := &published{agent: c.agent, talking: c.talking, card: c.card()}
+	p := &published{agent: c.agent, rung: c.rung, talking: c.talking, card: c.card()}
 	if cs := c.consult; cs != nil && cs.agent != "" {
 		p.consultAgent, p.consultTalking = cs.agent, cs.answered
 	}
@@ -99,6 +102,7 @@ const (
 type command struct {
 	kind     commandKind
 	agent    string
+	agents   []string // cmdOffer: the agents to ring
 	queue    string
 	arg      string
 	target   Target
@@ -204,12 +208,18 @@ func (c *call) resume(ctx context.Context) {
 			c.sb.phones.Notify(c.agent, AgentEvent{Type: EventHeld, Call: c.card()})
 		}
 	} else if c.queued.Agent != "" {
-		// It was ringing an agent when the old process stopped: put it back at the head of its queue,
-		// and the agent back to available: the lost ring was not theirs to answer.
-		if err := c.sb.acd.RingNoAnswer(ctx, c.id, c.queued.Agent); err != nil {
-			c.log.Warn("return a ringing call to its queue after a restart", "err", err)
-		} else if err := c.sb.acd.Unpause(ctx, c.queued.Agent); err != nil {
-			c.log.Warn("make the agent available again after a restart", "agent", c.queued.Agent, "err", err)
+		// It was ringing when the old process stopped: put it back at the head of its queue, and the
+		// agents back to available: the lost ring was not theirs to answer.
+		rung := c.queued.Ringing
+		if len(rung) == 0 {
+			rung = []string{c.queued.Agent}
+		}
+		for _, a := range rung {
+			if err := c.sb.acd.RingNoAnswer(ctx, c.id, a); err != nil {
+				c.log.Warn("return a ringing call to its queue after a restart", "agent", a, "err", err)
+			} else if err := c.sb.acd.Unpause(ctx, a); err != nil {
+				c.log.Warn("make the agent available again after a restart", "agent", a, "err", err)
+			}
 		}
 		c.sb.kickDispatch()
 	}
@@ -311,21 +321,20 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 		if c.ringing || c.talking {
 			return fmt.Errorf("call %s already has agent %s", c.id, c.agent)
 		}
-		c.agent, c.ringing = cmd.agent, true
-		c.publish()
-		c.log.Info("ringing agent", "agent", c.agent, "queue", cmd.queue)
-		c.sb.phones.Notify(c.agent, AgentEvent{Type: EventRing, Call: c.card()})
+		c.ring(cmd.agents, cmd.queue)
 		return nil
 	case cmdAnswer:
-		if !c.ringing || cmd.agent != c.agent {
+		if !c.ringing || !slices.Contains(c.rung, cmd.agent) {
 			return ErrNotYourCall
 		}
+		// The first to answer takes it; the ACD's Accept stops the others' ringing.
+		c.agent, c.rung = cmd.agent, nil
 		return c.connect(ctx)
 	case cmdReject:
-		if !c.ringing || cmd.agent != c.agent {
+		if !c.ringing || !slices.Contains(c.rung, cmd.agent) {
 			return ErrNotYourCall
 		}
-		c.unring(ctx, false)
+		c.unringAgent(ctx, cmd.agent)
 		return nil
 	case cmdMonitor:
 		return c.startMonitor(ctx, cmd.agent, MonitorMode(cmd.arg))
@@ -365,16 +374,52 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 }
 
 // unring takes the offer back from the agent: the call returns to the head of its queue.
-func (c *call) unring(ctx context.Context, timedOut bool) {
-	agent := c.agent
-	c.agent, c.ringing = "", false
+// ring rings the agents the ACD reserved for the call: one, or every free agent of a ring-all queue.
+func (c *call) ring(agents []string, queue string) {
+	c.rung = slices.Clone(agents)
+	c.agent, c.ringing = c.rung[0], true
 	c.publish()
-	c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card()})
-	if err := c.sb.acd.RingNoAnswer(ctx, c.id, agent); err != nil {
-		c.log.Warn("return the call to its queue failed", "agent", agent, "err", err)
+	c.log.Info("ringing", "agents", c.rung, "queue", queue)
+	for _, a := range c.rung {
+		c.sb.phones.Notify(a, AgentEvent{Type: EventRing, Call: c.card()})
 	}
-	c.log.Info("call back to the head of its queue", "agent", agent, "timed_out", timedOut)
+}
+
+// unring stops every agent's ringing (no answer in time, or a single agent declined): the call goes
+// back to the head of its queue.
+func (c *call) unring(ctx context.Context, timedOut bool) {
+	rung := c.rung
+	c.agent, c.ringing, c.rung = "", false, nil
+	c.publish()
+	reason := RingEndRejected
+	if timedOut {
+		reason = RingEndTimeout
+	}
+	for _, agent := range rung {
+		c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card(), Reason: reason})
+		if err := c.sb.acd.RingNoAnswer(ctx, c.id, agent); err != nil {
+			c.log.Warn("return the call to its queue failed", "agent", agent, "err", err)
+		}
+	}
+	c.log.Info("call back to the head of its queue", "agents", rung, "timed_out", timedOut)
 	c.sb.kickDispatch()
+}
+
+// unringAgent takes one agent's decline: the others of a ring-all queue ring on; the last one's
+// sends the call back to its queue.
+func (c *call) unringAgent(ctx context.Context, agent string) {
+	if len(c.rung) == 1 {
+		c.unring(ctx, false)
+		return
+	}
+	c.rung = slices.DeleteFunc(slices.Clone(c.rung), func(a string) bool { return a == agent })
+	c.agent = c.rung[0]
+	c.publish()
+	c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card(), Reason: RingEndRejected})
+	if err := c.sb.acd.RingNoAnswer(ctx, c.id, agent); err != nil {
+		c.log.Warn("record the decline failed", "agent", agent, "err", err)
+	}
+	c.log.Info("declined; the others ring on", "agent", agent, "ringing", c.rung)
 }
 
 // end runs once the caller is gone (why: errHungUp) or has left the queue otherwise (errLeft).
@@ -400,7 +445,7 @@ func (c *call) end(ctx context.Context, why error) {
 		c.log.Info("transferred call ended")
 		return
 	}
-	agent, talking, ringing := c.agent, c.talking, c.ringing
+	agent, talking, ringing, rung := c.agent, c.talking, c.ringing, c.rung
 	c.teardown(ctx)
 	switch {
 	case talking:
@@ -411,7 +456,9 @@ func (c *call) end(ctx context.Context, why error) {
 		c.log.Info("call ended", "agent", agent)
 	default:
 		if ringing {
-			c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card()})
+			for _, a := range rung {
+				c.sb.phones.Notify(a, AgentEvent{Type: EventRingCancelled, Call: c.card(), Reason: RingEndCallerLeft})
+			}
 		}
 		c.persist(ctx, "abandon", func() error { return c.sb.acd.Abandon(ctx, c.id) })
 		c.log.Info("caller left the queue")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -29,14 +30,14 @@ func (sb *Switchboard) startCallback(ctx context.Context, o Offer) {
 		defer sb.wg.Done()
 		defer sb.unregister(c)
 		defer close(c.done)
-		c.runCallback(ctx, o.AgentID)
+		c.runCallback(ctx, o.Agents)
 	}()
 }
 
-// runCallback rings the agent, and once they answer dials the caller; then the call is served as
+// runCallback rings the agents, and once one answers dials the caller; then the call is served as
 // any talking call.
-func (c *call) runCallback(ctx context.Context, agent string) {
-	c.onCommand(ctx, command{kind: cmdOffer, agent: agent, queue: c.queued.Queue})
+func (c *call) runCallback(ctx context.Context, agents []string) {
+	c.onCommand(ctx, command{kind: cmdOffer, agents: agents, queue: c.queued.Queue})
 	ring := time.NewTimer(c.sb.cfg.RingTimeout)
 	defer ring.Stop()
 	for !c.talking {
@@ -50,16 +51,17 @@ func (c *call) runCallback(ctx context.Context, agent string) {
 			var err error
 			switch cmd.kind {
 			case cmdAnswer:
-				if cmd.agent != c.agent {
+				if !slices.Contains(c.rung, cmd.agent) {
 					err = ErrNotYourCall
 				} else {
+					c.agent, c.rung = cmd.agent, nil
 					err = c.dialBack(ctx)
 				}
 			case cmdReject:
-				if cmd.agent != c.agent {
+				if !slices.Contains(c.rung, cmd.agent) {
 					err = ErrNotYourCall
 				} else {
-					c.unring(ctx, false)
+					c.unringAgent(ctx, cmd.agent)
 				}
 			default:
 				err = ErrNotYourCall

@@ -112,6 +112,8 @@ type QueuedCall struct {
 	Data     map[string]string
 	// Agent is set when the call is on its way to or talking with an agent (after a restart).
 	Agent string
+	// Ringing are the agents ringing (after a restart): Agent alone, or a ring-all queue's agents.
+	Ringing []string
 	// Talking is true once an agent answered.
 	Talking bool
 	// Since is when the caller joined the queue (for the screen pop's wait after a restart).
@@ -122,11 +124,12 @@ type QueuedCall struct {
 	Owner string
 }
 
-// Offer says an agent was reserved for a call.
+// Offer says agents were reserved for a call: one, or every free agent of a ring-all queue, where
+// the first to answer takes it.
 type Offer struct {
-	CallID  string
-	AgentID string
-	Queue   string
+	CallID string
+	Agents []string
+	Queue  string
 	// Callback is the number to call: the caller hung up after asking to be called back.
 	Callback string
 	Data     map[string]string
@@ -144,7 +147,8 @@ type AgentEvent struct {
 	// Answered is, for EventConsulting, whether the colleague has answered.
 	Answered bool
 	// Reason says why a consultation ended (EventConsultEnded, EventConsultReleased): cancelled,
-	// rejected, no_answer, hung_up, caller_hung_up.
+	// rejected, no_answer, hung_up, caller_hung_up; or why ringing stopped (EventRingCancelled):
+	// the RingEnd* reasons.
 	Reason string
 }
 
@@ -168,6 +172,14 @@ const (
 	// EventConsultEnded tells the consulting agent the colleague rejected, did not answer or hung
 	// up: they are back with the caller.
 	EventConsultEnded AgentEventType = "consult_ended"
+)
+
+// Reasons an agent's ringing stops without their answer (AgentEvent.Reason of EventRingCancelled).
+const (
+	RingEndTimeout           = "timeout"            // nobody answered in time
+	RingEndRejected          = "rejected"           // the agent declined
+	RingEndCallerLeft        = "caller"             // the caller hung up or left the queue
+	RingEndAnsweredElsewhere = "answered_elsewhere" // a colleague rung with them (ring-all) answered first
 )
 
 // Reasons a consultation ends without a transfer (AgentEvent.Reason).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrNotYourCall means an agent acted on a call that is not ringing or talking with them.
@@ -126,7 +127,7 @@ func (sb *Switchboard) ActiveCall(agentID string) (CallCard, bool, bool) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
 	for _, c := range sb.calls {
-		if p := c.snapshot(); p.agent == agentID {
+		if p := c.snapshot(); p.agent == agentID || slices.Contains(p.rung, agentID) {
 			return p.card, p.talking, true
 		} else if p.consultAgent == agentID {
 			return p.card, p.consultTalking, true
@@ -139,7 +140,7 @@ func (sb *Switchboard) ActiveCall(agentID string) (CallCard, bool, bool) {
 // nor a consultation they are asked to.
 func (sb *Switchboard) command(ctx context.Context, callID string, cmd command) error {
 	if c := sb.call(callID); c != nil {
-		if p := c.snapshot(); p.agent != cmd.agent && p.consultAgent != cmd.agent {
+		if p := c.snapshot(); p.agent != cmd.agent && p.consultAgent != cmd.agent && !slices.Contains(p.rung, cmd.agent) {
 			return ErrNotYourCall
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -48,11 +49,14 @@ type fakeACD struct {
 	announceEvery time.Duration
 	overdue       []Overflow // handed out once by the next Overdue
 	exits         []string
-	consults      map[string]string // call → colleague reserved for a consultation
-	released      []string          // colleagues freed by EndConsult, in order
-	handovers     []string          // "from>to" for each HandOver
-	owner         string            // the instance that enqueues (rig.start sets it)
-	claims        []string          // "call:from>to" for each Claim
+	consults      map[string]string   // call → colleague reserved for a consultation
+	released      []string            // colleagues freed by EndConsult, in order
+	handovers     []string            // "from>to" for each HandOver
+	owner         string              // the instance that enqueues (rig.start sets it)
+	ringAll       bool                // Dispatch offers a call to every free agent, as a ring-all queue
+	rung          map[string][]string // call → the agents its offer rings, until one accepts
+	accepted      map[string]string   // call → the agent whose Accept took it
+	claims        []string            // "call:from>to" for each Claim
 }
 
 // bump wakes waitFor; called with mu held after every change.
@@ -140,6 +144,16 @@ func (a *fakeACD) Accept(_ context.Context, id, agent string) error {
 	if c := a.calls[id]; c != nil {
 		c.Talking = true
 	}
+	for _, o := range a.rung[id] {
+		if o != agent {
+			a.free[o] = true // a ring-all queue's other agents: released, as the real ACD does
+		}
+	}
+	delete(a.rung, id)
+	if a.accepted == nil {
+		a.accepted = map[string]string{}
+	}
+	a.accepted[id] = agent
 	return nil
 }
 
@@ -148,6 +162,11 @@ func (a *fakeACD) RingNoAnswer(_ context.Context, id, agent string) error {
 	defer a.mu.Unlock()
 	defer a.bump()
 	a.free[agent] = true
+	if rest := slices.DeleteFunc(a.rung[id], func(o string) bool { return o == agent }); len(rest) > 0 {
+		a.rung[id] = rest // others of a ring-all queue still ring
+		return nil
+	}
+	delete(a.rung, id)
 	if c := a.calls[id]; c != nil {
 		c.Agent = ""
 		a.queue = append([]QueuedCall{*c}, a.queue...)
@@ -183,12 +202,28 @@ func (a *fakeACD) Dispatch(ctx context.Context) (int, error) {
 		if agent == "" {
 			return n, nil
 		}
+		agents := []string{agent}
+		if a.ringAll {
+			agents = agents[:0]
+			for id, free := range a.free {
+				if free {
+					agents = append(agents, id)
+				}
+			}
+			slices.Sort(agents)
+		}
 		c := a.queue[0]
 		a.queue = a.queue[1:]
-		a.free[agent] = false
-		a.calls[c.CallID].Agent = agent
+		for _, id := range agents {
+			a.free[id] = false
+		}
+		a.calls[c.CallID].Agent = agents[0]
+		if a.rung == nil {
+			a.rung = map[string][]string{}
+		}
+		a.rung[c.CallID] = agents
 		select {
-		case a.offers <- Offer{CallID: c.CallID, AgentID: agent, Queue: c.Queue}:
+		case a.offers <- Offer{CallID: c.CallID, Agents: agents, Queue: c.Queue}:
 		case <-ctx.Done():
 			return n, ctx.Err()
 		}
@@ -531,7 +566,7 @@ func (a *fakeACD) Direct(_ context.Context, id, agent string) error {
 			a.queue = append(a.queue[:i], a.queue[i+1:]...)
 			a.free[agent] = false
 			a.calls[id].Agent = agent
-			a.offers <- Offer{CallID: id, AgentID: agent, Queue: q.Queue}
+			a.offers <- Offer{CallID: id, Agents: []string{agent}, Queue: q.Queue}
 			return nil
 		}
 	}

@@ -224,7 +224,10 @@ func (sb *Switchboard) offerLoop(ctx context.Context) {
 			sb.startCallback(ctx, offer)
 			continue
 		}
-		if c == nil || !c.send(ctx, command{kind: cmdOffer, agent: offer.AgentID, queue: offer.Queue}) {
+		if len(offer.Agents) == 0 {
+			continue
+		}
+		if c == nil || !c.send(ctx, command{kind: cmdOffer, agents: offer.Agents, queue: offer.Queue}) {
 			// The caller left between the offer and now: free the agent.
 			if err := sb.acd.Abandon(ctx, offer.CallID); err != nil {
 				sb.log.Warn("abandon an offer for a call that is gone", "call", offer.CallID, "err", err)

@@ -270,6 +270,57 @@ func TestTakeOverFromAnotherController(t *testing.T) {
 	})
 }
 
+// TestRingAll: a ring-all queue's offer rings every free agent; one declining leaves the others
+// ringing, the first to answer takes the call (the ACD frees the rest), and a late answer is refused.
+// A caller who hangs up while several ring stops every one of them.
+func TestRingAll(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.acd.mu.Lock()
+		r.acd.ringAll = true
+		r.acd.mu.Unlock()
+		r.acd.setFree("a2", true)
+		r.acd.setFree("a3", true)
+		r.start(t, "i1")
+		ctx := context.Background()
+
+		placed := r.dial(t, "100")
+		for _, a := range []string{"a1", "a2", "a3"} {
+			r.phones.nextFor(t, a, EventRing)
+		}
+		if err := r.sb.Reject(ctx, "a1", placed.ChannelID); err != nil {
+			t.Fatal(err)
+		}
+		r.phones.nextFor(t, "a1", EventRingCancelled)
+		if _, talking, ok := r.sb.ActiveCall("a3"); !ok || talking {
+			t.Fatalf("a3 after a1 declined: call %v, talking %v; want still ringing", ok, talking)
+		}
+		if err := r.sb.Answer(ctx, "a3", placed.ChannelID); err != nil {
+			t.Fatal(err)
+		}
+		r.phones.nextFor(t, "a3", EventConnected)
+		if err := r.sb.Answer(ctx, "a2", placed.ChannelID); !errors.Is(err, ErrNotYourCall) {
+			t.Fatalf("a2 answering after a3: %v, want ErrNotYourCall", err)
+		}
+		leg := r.phones.nextLeg(t)
+		waitClosed(t, leg.heard440, "the caller's 440 Hz at a3's leg")
+		if placed.Sim != nil {
+			waitCallerHears(t, placed.Sim, 1000)
+		}
+		r.acd.mu.Lock()
+		took, a2Free := r.acd.accepted[placed.ChannelID], r.acd.free["a2"]
+		r.acd.mu.Unlock()
+		if took != "a3" || !a2Free {
+			t.Fatalf("the ACD saw %q take the call (want a3); a2 released: %v", took, a2Free)
+		}
+
+		second := r.dial(t, "101")
+		r.phones.nextFor(t, "a2", EventRing)
+		hangUp(t, tg, second)
+		r.phones.nextFor(t, "a2", EventRingCancelled)
+	})
+}
+
 // TestCallerHangsUpWhileWaiting: the ACD learns the call was abandoned.
 func TestCallerHangsUpWhileWaiting(t *testing.T) {
 	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {

@@ -32,6 +32,7 @@ const I18N = {
     consult_no_answer: '{who} не ответил(а): вы снова с абонентом',
     consult_hung_up: '{who} завершил(а) консультацию: вы снова с абонентом',
     consult_over: 'Консультация завершена', consult_done: 'Звонок передан вам',
+    answered_elsewhere: 'Звонок принял коллега',
     unavailable: 'Сейчас там никто не свободен: звонок остаётся у вас',
   },
   en: {
@@ -63,6 +64,7 @@ const I18N = {
     consult_no_answer: '{who} did not answer: you are back with the caller',
     consult_hung_up: '{who} ended the consultation: you are back with the caller',
     consult_over: 'The consultation is over', consult_done: 'The call is yours now',
+    answered_elsewhere: 'A colleague took the call',
     unavailable: 'Nobody is free there right now: the call stays with you',
   },
 };
@@ -214,6 +216,7 @@ function handle(m) {
     }
     case 'call.ended':
       if (typeof m.reason === 'string' && m.reason.startsWith('consult:')) toast(t('consult_over'));
+      else if (m.reason === 'answered_elsewhere') toast(t('answered_elsewhere'));
       setStatus(m.call, 'ended');
       if (S.current === m.call && !S.wrapup) { S.calls.delete(m.call); S.current = ''; }
       break;
