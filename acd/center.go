@@ -108,7 +108,8 @@ func (c *Center) Sync(ctx context.Context) error {
 func (c *Center) syncLocked(ctx context.Context) error {
 	pipe := c.rdb.Pipeline()
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
-	pipe.HSet(ctx, c.prefix+"cfg", "wq", ms(c.model.Weights.QueuePriority), "wc", ms(c.model.Weights.CallerPriority))
+	pipe.HSet(ctx, c.prefix+"cfg", "wq", ms(c.model.Weights.QueuePriority), "wc", ms(c.model.Weights.CallerPriority),
+		"cb_attempts", c.model.Callbacks.Attempts, "cb_after", ms(c.model.Callbacks.RetryAfter))
 	for _, q := range c.model.Queues {
 		k := c.prefix + "q:" + q.Name
 		pipe.HSet(ctx, k, "prio", q.Priority, "strategy", string(q.Strategy), "wrapup", ms(q.WrapUp), "maxwait", ms(q.MaxWait))
@@ -338,6 +339,26 @@ func (c *Center) RingNoAnswer(ctx context.Context, callID, agentID string) error
 func (c *Center) Finish(ctx context.Context, callID, agentID string) error {
 	_, err := c.run(ctx, "finish", callID, agentID)
 	return err
+}
+
+// CallbackNoAnswer records that the number dialled back for a callback did not answer: the agent is
+// available again at once, and the call waits outside its queue until retryAt, then comes back at
+// its head; after the center's last attempt (Callbacks.Attempts) it leaves the ACD and retryAt is
+// zero. attempts counts the tries so far.
+func (c *Center) CallbackNoAnswer(ctx context.Context, callID, agentID string) (attempts int, retryAt time.Time, err error) {
+	v, err := c.run(ctx, "cbnoanswer", callID, agentID)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	f, _ := v.([]any)
+	if len(f) != 2 {
+		return 0, time.Time{}, fmt.Errorf("acd: callback no answer %s: unexpected reply %v", callID, v)
+	}
+	attempts = toInt(f[0])
+	if due := toInt(f[1]); due > 0 {
+		retryAt = time.UnixMilli(int64(due))
+	}
+	return attempts, retryAt, nil
 }
 
 // Claim makes owner the call's owner: the controller that holds the call's channel takes over a

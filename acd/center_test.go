@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -617,5 +618,70 @@ func TestClaim(t *testing.T) {
 	}
 	if !reflect.DeepEqual(claims, []string{"c1: i1 i2"}) {
 		t.Fatalf("CLAIM events %v, want one for c1", claims)
+	}
+}
+
+// TestCallbackNoAnswer: a callback whose number does not answer frees the agent at once, waits out
+// of its queue for the center's retry time and then comes back at the head; after the last attempt
+// it leaves the ACD.
+func TestCallbackNoAnswer(t *testing.T) {
+	e := newEnv(t, testCenter+"callbacks: {attempts: 2, retry_after: 5m}\n")
+	accept := func(call string) {
+		t.Helper()
+		_, err := e.c.Accept(e.ctx, call, "a1")
+		e.must(err)
+	}
+	e.enqueue("c1", "sales", 0)
+	e.must(e.c.RequestCallback(e.ctx, "c1", "+79001234567"))
+	e.login("a1")
+	if got := e.dispatch(); got["c1"] != "a1" {
+		t.Fatalf("%v, want c1 → a1", got)
+	}
+	accept("c1")
+	if _, _, err := e.c.CallbackNoAnswer(e.ctx, "c1", "a2"); !errors.Is(err, ErrNotOnCall) {
+		t.Fatalf("another agent reports the no answer: %v", err)
+	}
+	n, retryAt, err := e.c.CallbackNoAnswer(e.ctx, "c1", "a1")
+	e.must(err)
+	if n != 1 || !retryAt.Equal(e.clock.Now().Add(5*time.Minute)) {
+		t.Fatalf("attempt %d, retry at %v; want 1, in 5m", n, retryAt)
+	}
+	e.must(e.c.Verify(e.ctx))
+	if st := e.agent("a1").State; st != Available {
+		t.Fatalf("a1 %s after a callback nobody answered, want available (nothing to wrap up)", st)
+	}
+	// Meanwhile the queue goes on without it.
+	e.enqueue("c2", "sales", 0)
+	if got := e.dispatch(); len(got) != 1 || got["c2"] != "a1" {
+		t.Fatalf("%v, want only c2 → a1 while c1 waits to be retried", got)
+	}
+	accept("c2")
+	e.must(e.c.Finish(e.ctx, "c2", "a1"))
+	e.enqueue("c3", "sales", 0)
+	e.clock.Advance(5 * time.Minute)
+	if got := e.dispatch(); got["c1"] != "a1" {
+		t.Fatalf("%v, want c1 back at the head of sales, ahead of c3", got)
+	}
+	accept("c1")
+	n, retryAt, err = e.c.CallbackNoAnswer(e.ctx, "c1", "a1")
+	e.must(err)
+	if n != 2 || !retryAt.IsZero() {
+		t.Fatalf("attempt %d, retry at %v; want the last (2), no retry", n, retryAt)
+	}
+	if _, err := e.c.Position(e.ctx, "c1"); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("c1 after its last attempt: %v, want gone", err)
+	}
+	e.must(e.c.Verify(e.ctx))
+	evs, err := e.c.Events(e.ctx, "", 1000)
+	e.must(err)
+	var seen []string
+	for _, ev := range evs {
+		if ev.Call == "c1" && strings.HasPrefix(ev.Event, "CALLBACK") || ev.Call == "c1" && ev.Event == "EXIT" {
+			seen = append(seen, ev.Event+" "+ev.Data)
+		}
+	}
+	want := []string{"CALLBACK ", "CALLBACKNOANSWER 1", "CALLBACKRETRY ", "CALLBACKNOANSWER 2"}
+	if len(seen) != 5 || !reflect.DeepEqual(seen[:4], want) || !strings.HasSuffix(seen[4], " callback_unanswered") {
+		t.Fatalf("c1's events %q", seen)
 	}
 }

@@ -20,12 +20,18 @@ var DefaultCenter []byte
 
 // centerFile is the YAML shape of a center file. Field names are the operator's vocabulary.
 type centerFile struct {
-	Center  string      `yaml:"center"`
-	Weights weightsFile `yaml:"weights"`
-	Skills  []string    `yaml:"skills"`
-	Queues  []queueFile `yaml:"queues"`
-	Groups  []groupFile `yaml:"groups"`
-	Agents  []agentFile `yaml:"agents"`
+	Center    string        `yaml:"center"`
+	Weights   weightsFile   `yaml:"weights"`
+	Callbacks callbacksFile `yaml:"callbacks"`
+	Skills    []string      `yaml:"skills"`
+	Queues    []queueFile   `yaml:"queues"`
+	Groups    []groupFile   `yaml:"groups"`
+	Agents    []agentFile   `yaml:"agents"`
+}
+
+type callbacksFile struct {
+	Attempts   *int          `yaml:"attempts"`
+	RetryAfter time.Duration `yaml:"retry_after"`
 }
 
 type weightsFile struct {
@@ -115,6 +121,19 @@ func Load(name string, data []byte) (*Model, error) {
 	}
 	if m.Weights.CallerPriority < 0 {
 		bad("weights.caller_priority", "must be ≥ 0")
+	}
+	m.Callbacks = Callbacks{Attempts: defaultCallbackAttempts, RetryAfter: defaultCallbackRetryAfter}
+	if a := f.Callbacks.Attempts; a != nil {
+		m.Callbacks.Attempts = *a
+		if *a < 1 || *a > maxCallbackAttempts {
+			bad("callbacks.attempts", "must be 1 to %d", maxCallbackAttempts)
+		}
+	}
+	if d := f.Callbacks.RetryAfter; d != 0 {
+		m.Callbacks.RetryAfter = d
+		if d < time.Minute || d > 24*time.Hour {
+			bad("callbacks.retry_after", "must be 1m to 24h")
+		}
 	}
 	skills := map[string]bool{}
 	for i, s := range f.Skills {

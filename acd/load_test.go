@@ -79,6 +79,7 @@ agents:
     group: g
   - id: y
     group: h
+callbacks: {attempts: 0, retry_after: 10s}
 `
 	_, err := Load("c.yaml", []byte(src))
 	if err == nil {
@@ -95,6 +96,8 @@ agents:
 		`c.yaml:19: groups[0].skills.c: unknown skill "c"`,
 		`c.yaml:21: agents[0].id: duplicate agent id "x01" (also groups[0].id)`,
 		`c.yaml:24: agents[1].group: unknown group "h"`,
+		`c.yaml:25: callbacks.attempts: must be 1 to 10`,
+		`c.yaml:25: callbacks.retry_after: must be 1m to 24h`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

@@ -45,6 +45,8 @@ const (
 	StageWaiting Stage = "waiting"
 	StageRinging Stage = "ringing"
 	StageOnCall  Stage = "oncall"
+	// StageDeferred: a callback nobody answered, waiting to be tried again (Callbacks.RetryAfter).
+	StageDeferred Stage = "deferred"
 )
 
 // ReasonNoAnswer is the pause reason given to an agent who let an offered call ring out.
@@ -53,15 +55,30 @@ const ReasonNoAnswer = "no answer"
 // Model is the static shape of a center: its skills, queues and agents. Load builds it from YAML;
 // New writes it to Redis so the Lua scripts can route without Go.
 type Model struct {
-	Name     string
-	Skills   []string
-	Weights  Weights
-	Queues   []Queue
-	Groups   []string
-	Agents   []Agent
-	queueIdx map[string]int
-	agentIdx map[string]int
+	Name      string
+	Skills    []string
+	Weights   Weights
+	Callbacks Callbacks
+	Queues    []Queue
+	Groups    []string
+	Agents    []Agent
+	queueIdx  map[string]int
+	agentIdx  map[string]int
 }
+
+// Callbacks say how often the center tries to call back a caller who asked for it and does not
+// answer: Attempts dials in all, RetryAfter apart. Between tries the call waits outside its queue
+// (StageDeferred), then comes back at its head.
+type Callbacks struct {
+	Attempts   int
+	RetryAfter time.Duration
+}
+
+const (
+	defaultCallbackAttempts   = 3
+	defaultCallbackRetryAfter = 10 * time.Minute
+	maxCallbackAttempts       = 10
+)
 
 // Weights turn priorities into seconds of waiting for cross-queue fairness (see ROUTING.md).
 type Weights struct {

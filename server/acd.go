@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/switchboard"
@@ -59,6 +60,11 @@ func (d *distributor) RingNoAnswer(ctx context.Context, callID, agentID string) 
 
 func (d *distributor) Finish(ctx context.Context, callID, agentID string) error {
 	return stale(d.center.Finish(ctx, callID, agentID))
+}
+
+func (d *distributor) CallbackNoAnswer(ctx context.Context, callID, agentID string) (time.Time, error) {
+	_, retryAt, err := d.center.CallbackNoAnswer(ctx, callID, agentID)
+	return retryAt, stale(err)
 }
 
 func (d *distributor) Dispatch(ctx context.Context) (int, error) {

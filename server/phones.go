@@ -85,6 +85,12 @@ func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
 		m := softphone.Connected(info.ID, &info)
 		m.Consult = p.from(ev.Agent)
 		msgs = append(msgs, m, state("on_call"))
+	case switchboard.EventCallbackUnanswered:
+		p.mu.Lock()
+		delete(p.talks, key)
+		delete(p.legs, key)
+		p.mu.Unlock()
+		msgs = append(msgs, softphone.Ended{CallID: info.ID, Reason: "callback_no_answer"}, state("available"))
 	case switchboard.EventConsultReleased:
 		p.mu.Lock()
 		delete(p.legs, key)

@@ -31,6 +31,7 @@ type call struct {
 	left   bool     // the caller left the ACD another way than hanging up (callback, overflow message)
 	// callbackTo is the number dialled back for a callback (see callback.go); empty for inbound calls.
 	callbackTo string
+	calledBack bool          // the number dialled back answered
 	consult    *consultation // an attended transfer in progress (consult.go)
 	mon        *monitor      // a supervisor listening, whispering or barging in (monitor.go)
 	awayMOH    bool          // the caller hears music while the agent's audio is away (away.go)
@@ -303,7 +304,7 @@ func (c *call) onEvent(ctx context.Context, ev Event) error {
 		}
 	case "StasisStart":
 		if c.callbackTo != "" {
-			return c.calledBack(ctx)
+			return c.answeredBack(ctx)
 		}
 	}
 	return nil
@@ -443,6 +444,10 @@ func (c *call) end(ctx context.Context, why error) {
 		c.forgetChannel(c.transferred)
 		c.teardown(ctx)
 		c.log.Info("transferred call ended")
+		return
+	}
+	if c.callbackTo != "" && c.talking && !c.calledBack {
+		c.callbackUnanswered(ctx, "no answer")
 		return
 	}
 	agent, talking, ringing, rung := c.agent, c.talking, c.ringing, c.rung

@@ -54,8 +54,7 @@ func (c *call) runCallback(ctx context.Context, agents []string) {
 				if !slices.Contains(c.rung, cmd.agent) {
 					err = ErrNotYourCall
 				} else {
-					c.agent, c.rung = cmd.agent, nil
-					err = c.dialBack(ctx)
+					err = c.dialBack(ctx, cmd.agent)
 				}
 			case cmdReject:
 				if !slices.Contains(c.rung, cmd.agent) {
@@ -77,37 +76,56 @@ func (c *call) runCallback(ctx context.Context, agents []string) {
 	c.serve(ctx)
 }
 
-// dialBack connects the agent to a bridge and dials the caller into it.
-func (c *call) dialBack(ctx context.Context) error {
-	c.bridge = bridgeID(c.id)
-	if err := c.sb.ari.createBridge(ctx, c.bridge, "callback-"+c.id); err != nil {
-		return err
+// dialBack gives the call to the agent who answered, connects them to a bridge and dials the
+// caller into it. A caller who cannot be dialled counts as not answering (callbackUnanswered).
+func (c *call) dialBack(ctx context.Context, agent string) error {
+	// The ACD first: among the agents a ring-all queue rang, it says who takes the call.
+	if err := c.sb.acd.Accept(ctx, c.id, agent); err != nil {
+		return fmt.Errorf("take the callback: %w", err)
 	}
-	if err := c.attachLeg(ctx); err != nil {
-		return err
-	}
-	ch := "cb-" + c.id + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	c.channel = ch
-	c.sb.mu.Lock()
-	c.sb.channels[ch] = c.inbox
-	c.sb.mu.Unlock()
-	endpoint := fmt.Sprintf(c.sb.cfg.CallbackEndpoint, c.callbackTo)
-	if err := c.sb.ari.originate(ctx, ch, endpoint, "Hotline <"+c.did+">", "callback,"+c.id); err != nil {
-		c.teardown(ctx)
-		return fmt.Errorf("dial back %s: %w", c.callbackTo, err)
-	}
-	if err := c.sb.acd.Accept(ctx, c.id, c.agent); err != nil {
-		c.log.Warn("record the callback's answer", "err", err)
-	}
-	c.ringing, c.talking = false, true
+	c.agent, c.rung, c.ringing, c.talking = agent, nil, false, true
 	c.publish()
 	c.log.Info("calling back", "number", c.callbackTo, "agent", c.agent)
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
+	c.bridge = bridgeID(c.id)
+	err := c.sb.ari.createBridge(ctx, c.bridge, "callback-"+c.id)
+	if err == nil {
+		err = c.attachLeg(ctx)
+	}
+	if err == nil {
+		ch := "cb-" + c.id + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		c.channel = ch
+		c.sb.mu.Lock()
+		c.sb.channels[ch] = c.inbox
+		c.sb.mu.Unlock()
+		err = c.sb.ari.originate(ctx, ch, fmt.Sprintf(c.sb.cfg.CallbackEndpoint, c.callbackTo), "Hotline <"+c.did+">", "callback,"+c.id)
+	}
+	if err != nil {
+		c.callbackUnanswered(ctx, err.Error())
+		return fmt.Errorf("dial back %s: %w", c.callbackTo, err)
+	}
 	return nil
 }
 
-// calledBack runs when the dialled caller answers: greet them, then join the agent.
-func (c *call) calledBack(ctx context.Context) error {
+// callbackUnanswered ends a callback whose number did not answer or could not be dialled: the agent
+// is free at once, the ACD tries again later or gives up.
+func (c *call) callbackUnanswered(ctx context.Context, why string) {
+	ctx = context.WithoutCancel(ctx)
+	agent := c.agent
+	c.teardown(ctx)
+	var retryAt time.Time
+	c.persist(ctx, "callback not answered", func() (err error) {
+		retryAt, err = c.sb.acd.CallbackNoAnswer(ctx, c.id, agent)
+		return err
+	})
+	c.sb.phones.Notify(agent, AgentEvent{Type: EventCallbackUnanswered, Call: c.card()})
+	c.log.Info("callback not answered", "agent", agent, "number", c.callbackTo, "why", why, "retry_at", retryAt)
+	c.sb.kickDispatch()
+}
+
+// answeredBack runs when the dialled caller answers: greet them, then join the agent.
+func (c *call) answeredBack(ctx context.Context) error {
+	c.calledBack = true
 	if err := c.player.Play(ctx, c.lang(), "sound:hotline/callback_greeting"); err != nil {
 		return errHungUp
 	}

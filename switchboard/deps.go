@@ -38,6 +38,9 @@ type Distributor interface {
 	Accept(ctx context.Context, callID, agentID string) error
 	RingNoAnswer(ctx context.Context, callID, agentID string) error
 	Finish(ctx context.Context, callID, agentID string) error
+	// CallbackNoAnswer records that the number dialled back for a callback did not answer: the agent
+	// is free at once; the call is tried again at retryAt, or (zero) no more.
+	CallbackNoAnswer(ctx context.Context, callID, agentID string) (retryAt time.Time, err error)
 	// Dispatch pairs waiting calls with free agents and says how many; offers reach their owners
 	// through Offers.
 	Dispatch(ctx context.Context) (int, error)
@@ -163,6 +166,9 @@ const (
 	EventResumed       AgentEventType = "resumed"
 	EventConsulting    AgentEventType = "consulting" // the caller holds while the agent talks to a transfer target
 	EventEnded         AgentEventType = "ended"      // the call is over: wrap-up begins
+	// EventCallbackUnanswered: the number dialled back did not answer; the agent is available again
+	// (nothing to wrap up) and the ACD tries again later, or gives up after its last attempt.
+	EventCallbackUnanswered AgentEventType = "callback_unanswered"
 
 	// A consultation seen from the colleague consulted (an attended transfer to an agent or a
 	// queue). After a completed transfer the colleague gets EventConnected: the call is theirs.

@@ -57,6 +57,7 @@ type fakeACD struct {
 	rung          map[string][]string // call → the agents its offer rings, until one accepts
 	accepted      map[string]string   // call → the agent whose Accept took it
 	claims        []string            // "call:from>to" for each Claim
+	unanswered    []string            // calls whose callback number did not answer (CallbackNoAnswer)
 }
 
 // bump wakes waitFor; called with mu held after every change.
@@ -100,6 +101,17 @@ func (a *fakeACD) Enqueue(_ context.Context, c QueuedCall) error {
 	a.queue = append(a.queue, c)
 	a.calls[c.CallID] = &c
 	return nil
+}
+
+// CallbackNoAnswer frees the agent and takes the call out of the queue, as the real ACD does until
+// its retry time (which the fake never reaches).
+func (a *fakeACD) CallbackNoAnswer(_ context.Context, id, agent string) (time.Time, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	a.unanswered = append(a.unanswered, id)
+	a.free[agent] = true
+	return time.Now().Add(10 * time.Minute), nil
 }
 
 func (a *fakeACD) Claim(_ context.Context, id, owner string) error {

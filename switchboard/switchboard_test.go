@@ -427,6 +427,41 @@ func TestWaitingCallerAnnouncementsAndCallback(t *testing.T) {
 	r.phones.next(t, EventEnded)
 }
 
+// TestCallbackUnanswered: the number dialled back for a callback does not answer; the agent is told
+// and free at once (no wrap-up), and the ACD hears of it to try again later.
+// Simulator only: the far end of the trunk is the simulator's.
+func TestCallbackUnanswered(t *testing.T) {
+	cfg := simConfig()
+	cfg.Sounds = prompts.Durations()
+	cfg.Outbound = func(endpoint string) asterisksim.Outbound {
+		return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Reject: true, Cause: 19} // no answer
+	}
+	tg := aritest.NewSimTarget(t, cfg)
+	r := newRig(t, tg)
+	r.acd.setFree("a1", false)
+	r.start(t, "i1")
+	placed := r.dial(t, "79990001133")
+	waitQueued(t, r.acd, placed.ChannelID)
+	if err := placed.Sim.Press("1"); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(t, placed.Sim.Done(), "the caller hanging up after asking for a callback")
+
+	r.acd.setFree("a1", true)
+	ring := r.phones.next(t, EventRing)
+	if err := r.sb.Answer(context.Background(), "a1", ring.Call.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventConnected)
+	r.phones.next(t, EventCallbackUnanswered)
+	r.acd.waitFor(t, "the ACD told the callback went unanswered", func() bool {
+		return slices.Equal(r.acd.unanswered, []string{placed.ChannelID}) && r.acd.free["a1"]
+	})
+	if r.acd.wasFinished(placed.ChannelID) {
+		t.Fatal("an unanswered callback was finished as a call (the agent would wrap up)")
+	}
+}
+
 // TestOverflowMessage: a caller past the queue's maximum wait hears the message and is let go.
 func TestOverflowMessage(t *testing.T) {
 	cfg := simConfig()

@@ -119,6 +119,18 @@ local function requeue(c, q)
   fix_head(q)
 end
 
+-- undefer brings back to the head of their queue the callbacks whose retry time has come.
+local function undefer()
+  for _, c in ipairs(redis.call('ZRANGEBYSCORE', P .. 'deferred', '-inf', fmt(now))) do
+    redis.call('ZREM', P .. 'deferred', c)
+    local q = redis.call('HGET', ckey(c), 'queue')
+    if q then
+      requeue(c, q)
+      ev(c, q, '', 'CALLBACKRETRY', '')
+    end
+  end
+end
+
 local function agent_state(a)
   return redis.call('HMGET', akey(a), 'state', 'call', 'idle', 'prev_idle')
 end
@@ -183,6 +195,7 @@ end
 -- dispatch limit → list of offers made, each {call, seq, agents, owner}
 function ops.dispatch(limit)
   sweep()
+  undefer()
   limit = tonumber(limit)
   local out = {}
   while #out < limit do
@@ -406,6 +419,7 @@ function ops.leave(c, event, reason)
     redis.call('ZREM', P .. 'wait:' .. v[3], c)
     fix_head(v[3])
   end
+  redis.call('ZREM', P .. 'deferred', c)
   redis.call('ZREM', P .. 'deadline', c)
   redis.call('DEL', ckey(c))
   redis.call('SREM', P .. 'calls', c)
@@ -425,6 +439,34 @@ function ops.claim(c, owner)
     ev(c, v[2], '', 'CLAIM', (v[1] or '') .. ' ' .. owner)
   end
   return v[1] or ''
+end
+
+-- cbnoanswer call agent → {attempts, due ms}: the number dialled back for a callback did not answer.
+-- The agent is available again at once (no conversation to wrap up); the call waits outside its
+-- queue until due and then comes back at its head, or, after the center's last attempt (due 0),
+-- leaves the ACD with EXIT "callback_unanswered".
+function ops.cbnoanswer(c, a)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'attempts', 'enq', 'callback')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  if v[1] ~= 'oncall' or v[2] ~= a then return fail('ACD_NOT_ON_CALL', c .. ' ' .. a) end
+  if not v[6] or v[6] == '' then return fail('ACD_BAD_REQUEST', c .. ' is not a callback') end
+  local q = v[3]
+  release_consult(c, q, 'finish')
+  set_available(a, now)
+  local n = (tonumber(v[4]) or 0) + 1
+  local cfg = redis.call('HMGET', P .. 'cfg', 'cb_attempts', 'cb_after')
+  ev(c, q, a, 'CALLBACKNOANSWER', tostring(n))
+  if n >= (tonumber(cfg[1]) or 3) then
+    redis.call('ZREM', P .. 'deadline', c)
+    redis.call('DEL', ckey(c))
+    redis.call('SREM', P .. 'calls', c)
+    ev(c, q, '', 'EXIT', fmt(now - tonumber(v[5])) .. ' callback_unanswered')
+    return {n, 0}
+  end
+  local due = now + (tonumber(cfg[2]) or 600000)
+  redis.call('HSET', ckey(c), 'stage', 'deferred', 'agents', '', 'attempts', n, 'deadline', '')
+  redis.call('ZADD', P .. 'deferred', fmt(due), c)
+  return {n, due}
 end
 
 -- move call queue: a waiting call changes queue keeping its enqueue time; max wait restarts.
@@ -577,6 +619,10 @@ function ops.verify(...)
     if (v[1] == 'waiting') ~= inWait then bad[#bad + 1] = 'call ' .. c .. ' ' .. tostring(v[1]) .. ' queued mismatch' end
     local agents = split(v[2])
     if v[1] == 'waiting' and #agents > 0 then bad[#bad + 1] = 'waiting call ' .. c .. ' has agents' end
+    local inDeferred = redis.call('ZSCORE', P .. 'deferred', c)
+    inDeferred = inDeferred ~= false and inDeferred ~= nil
+    if (v[1] == 'deferred') ~= inDeferred then bad[#bad + 1] = 'call ' .. c .. ' ' .. tostring(v[1]) .. ' deferred mismatch' end
+    if v[1] == 'deferred' and #agents > 0 then bad[#bad + 1] = 'deferred call ' .. c .. ' has agents' end
     if v[1] == 'oncall' and #agents ~= 1 then bad[#bad + 1] = 'call ' .. c .. ' on call with ' .. #agents .. ' agents' end
     for _, a in ipairs(agents) do
       local av = redis.call('HMGET', akey(a), 'call')

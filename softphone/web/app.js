@@ -33,6 +33,7 @@ const I18N = {
     consult_hung_up: '{who} завершил(а) консультацию: вы снова с абонентом',
     consult_over: 'Консультация завершена', consult_done: 'Звонок передан вам',
     answered_elsewhere: 'Звонок принял коллега',
+    callback_no_answer: 'Клиент не ответил на обратный звонок; повторим позже',
     unavailable: 'Сейчас там никто не свободен: звонок остаётся у вас',
   },
   en: {
@@ -65,6 +66,7 @@ const I18N = {
     consult_hung_up: '{who} ended the consultation: you are back with the caller',
     consult_over: 'The consultation is over', consult_done: 'The call is yours now',
     answered_elsewhere: 'A colleague took the call',
+    callback_no_answer: 'The customer did not answer the callback; it will be tried again',
     unavailable: 'Nobody is free there right now: the call stays with you',
   },
 };
@@ -216,7 +218,7 @@ function handle(m) {
     }
     case 'call.ended':
       if (typeof m.reason === 'string' && m.reason.startsWith('consult:')) toast(t('consult_over'));
-      else if (m.reason === 'answered_elsewhere') toast(t('answered_elsewhere'));
+      else if (m.reason === 'answered_elsewhere' || m.reason === 'callback_no_answer') toast(t(m.reason));
       setStatus(m.call, 'ended');
       if (S.current === m.call && !S.wrapup) { S.calls.delete(m.call); S.current = ''; }
       break;
