@@ -36,6 +36,10 @@ type Queue struct {
 	TargetPercent float64 `json:"targetPercent"`
 	TargetSeconds int     `json:"targetSeconds"`
 
+	// Retries are callbacks whose number did not answer, waiting out of the queue to be dialled
+	// again; they come back at its head.
+	Retries int `json:"retries"`
+
 	// Computed by the Server; the Source may leave them zero.
 	Waiting      int       `json:"waiting"`
 	OldestSince  time.Time `json:"oldestSince,omitzero"` // the longest waiting call's start

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -46,4 +48,35 @@ func TestCallbackUnanswered(t *testing.T) {
 		return m["type"] == "state" && m["state"] == "available"
 	})
 	waitfor.True(t, "p001 available on the dashboard", 10*time.Second, func() bool { return agentState(t, base, "p001") == "available" })
+	if n := queueRetries(t, base, "general"); n != 1 {
+		t.Fatalf("the dashboard shows %d callbacks to retry in general, want 1", n)
+	}
+}
+
+// queueRetries reads a queue's callbacks waiting to be retried from the supervisor's API.
+func queueRetries(t *testing.T, base, queue string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/supervisor/api/view")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		View struct {
+			Queues []struct {
+				Name    string
+				Retries int
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range v.View.Queues {
+		if q.Name == queue {
+			return q.Retries
+		}
+	}
+	t.Fatalf("no queue %s on the dashboard", queue)
+	return 0
 }

@@ -59,6 +59,11 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 		if c := counts[qs.Name]; c != nil {
 			q.Offered, q.Answered, q.AnsweredInTarget, q.Abandoned = c.offered, c.answered, c.inTarget, c.abandoned
 		}
+		for _, c := range snap.Calls {
+			if c.Queue == qs.Name && c.Stage == acd.StageDeferred {
+				q.Retries++
+			}
+		}
 		for _, id := range qs.Waiting {
 			c := calls[id]
 			q.Calls = append(q.Calls, dashboard.WaitingCall{
