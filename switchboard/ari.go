@@ -231,6 +231,40 @@ func (r *rest) staleLeg(ctx context.Context, bridge, caller string) string {
 	return ""
 }
 
+// bridgeMembers returns the channels in a bridge; false when Asterisk cannot say (no such bridge).
+func (r *rest) bridgeMembers(ctx context.Context, bridge string) ([]string, bool) {
+	if ctx.Err() != nil {
+		return nil, false
+	}
+	data, err := r.client.Bridge().Data(bridgeKey(bridge))
+	if err != nil {
+		return nil, false
+	}
+	return data.ChannelIDs, true
+}
+
+// bridgeChannels returns the channels in each bridge whose id starts with prefix (what a previous
+// controller left); nil when Asterisk cannot say.
+func (r *rest) bridgeChannels(ctx context.Context, prefix string) map[string][]string {
+	if ctx.Err() != nil {
+		return nil
+	}
+	keys, err := r.client.Bridge().List(nil)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]string{}
+	for _, k := range keys {
+		if !strings.HasPrefix(k.ID, prefix) {
+			continue
+		}
+		if data, err := r.client.Bridge().Data(k); err == nil {
+			out[k.ID] = data.ChannelIDs
+		}
+	}
+	return out
+}
+
 // snoop creates a channel that hears ch (spy) and may speak into it (whisper), in the app.
 func (r *rest) snoop(ctx context.Context, ch, id string, spy, whisper ari.Direction) error {
 	return r.do(ctx, "snoop", ch, func() error {

@@ -205,6 +205,11 @@ func (c *call) resume(ctx context.Context) {
 			// colleague is freed, and the caller, still on hold music, waits for the agent's resume.
 			c.persist(ctx, "end a consultation after a restart", func() error { return c.sb.acd.EndConsult(ctx, c.id, b, true) })
 			c.sb.phones.Notify(b, AgentEvent{Type: EventConsultReleased, Call: c.card(), Agent: c.agent, Reason: ConsultCancelled})
+		}
+		c.dropConsultations(ctx)
+		if members, ok := c.sb.ari.bridgeMembers(ctx, c.bridge); ok && !slices.Contains(members, c.channel) {
+			// On hold when the old process stopped (or consulting): the caller hears music until the
+			// agent resumes.
 			c.held = true
 			c.sb.phones.Notify(c.agent, AgentEvent{Type: EventHeld, Call: c.card()})
 		}

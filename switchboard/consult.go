@@ -362,3 +362,20 @@ func (c *call) forgetChannel(id string) {
 	delete(c.sb.channels, id)
 	c.sb.mu.Unlock()
 }
+
+// dropConsultations ends what a consultation interrupted by a controller restart left in Asterisk:
+// its bridge, the legs in it (the agent's old one, the colleague's), and an outside party dialled.
+func (c *call) dropConsultations(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	for bridge, channels := range c.sb.ari.bridgeChannels(ctx, "cs-"+c.id+"-") {
+		for _, ch := range channels {
+			if err := c.sb.ari.hangup(ctx, ch); err != nil && !errors.Is(err, ErrGone) {
+				c.log.Warn("hang up what an interrupted consultation left", "channel", ch, "err", err)
+			}
+		}
+		if err := c.sb.ari.destroyBridge(ctx, bridge); err != nil && !errors.Is(err, ErrGone) {
+			c.log.Warn("destroy an interrupted consultation's bridge", "bridge", bridge, "err", err)
+		}
+		c.log.Info("cleared an interrupted consultation", "bridge", bridge, "channels", channels)
+	}
+}

@@ -321,6 +321,47 @@ func TestRingAll(t *testing.T) {
 	})
 }
 
+// TestRestartMidConsultation: the controller stops while the agent consults an outside number. The
+// next one hangs up the consulted party and removes the consultation's bridge and legs, tells the
+// agent the caller is on hold, and the agent's resume brings the caller back.
+// Simulator only: the consulted party is the simulator's trunk.
+func TestRestartMidConsultation(t *testing.T) {
+	cfg := simConfig()
+	cfg.Outbound = func(string) asterisksim.Outbound {
+		return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 880}
+	}
+	tg := aritest.NewSimTarget(t, cfg)
+	r := newRig(t, tg)
+	stop := r.start(t, "i1")
+	ctx := context.Background()
+	placed := r.dial(t, "100")
+	r.answerAndHear(t, placed)
+	leg := r.phones.latest
+	id := placed.ChannelID
+	if err := r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: "5551234"}); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "the agent hearing the consulted party", 20*time.Second, func() bool { return leg.hears(880) })
+	stop()
+
+	r.start(t, "i1")
+	r.phones.next(t, EventHeld)
+	list := func(what string) string {
+		_, body, err := tg.Do(ctx, "GET", "/ari/"+what, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(body)
+	}
+	waitfor.True(t, "the consultation's party, bridge and legs gone", 20*time.Second, func() bool {
+		return !strings.Contains(list("channels"), `"ct-`) && !strings.Contains(list("bridges"), `"cs-`)
+	})
+	if err := r.sb.Resume(ctx, "a1", id); err != nil {
+		t.Fatal(err)
+	}
+	waitCallerHears(t, placed.Sim, 1000)
+}
+
 // TestCallerHangsUpWhileWaiting: the ACD learns the call was abandoned.
 func TestCallerHangsUpWhileWaiting(t *testing.T) {
 	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
