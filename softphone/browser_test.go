@@ -158,6 +158,9 @@ func TestBrowserSoftphone(t *testing.T) {
 			t.Logf("%s: 1000 Hz dominance at the RTP peer: %.0f", what, dom)
 		}
 		checkAudio("answered")
+		if rig.gw.FastPathPackets() == 0 {
+			t.Error("Chromium's audio reached Asterisk through pion, not the fast path: the gateway got its SRTP keys wrong")
+		}
 
 		step(t, b, "hold and resume with the H shortcut", 10*time.Second,
 			chromedp.KeyEvent("h"),

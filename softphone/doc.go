@@ -39,6 +39,10 @@
 // records the later of that and the browser's first packet at the leg in
 // hotline_softphone_answer_to_audio_seconds and logs both ([Leg.StartTiming]).
 //
+// The browser's audio usually skips pion's inbound chain: the gateway, as the DTLS server, derives
+// the browser's SRTP keys and decrypts its RTP in the ICE socket's reader (fastpath.go); anything it
+// cannot decrypt goes through pion. [Gateway.FastPathPackets] counts what took the fast path.
+//
 // One agent, one active leg: the browser's audio goes to the agent's newest open leg, and only that
 // leg's audio reaches the browser. An attended transfer keeps one leg and moves the externalMedia
 // channel between bridges in Asterisk.

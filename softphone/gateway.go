@@ -27,7 +27,7 @@ type Gateway struct {
 	media   *webrtc.MediaEngine
 	setting webrtc.SettingEngine // each PeerConnection's API copies it and adds its own BufferFactory
 	reports *interceptor.Registry
-	iceConn net.PacketConn
+	iceConn *iceSocket
 	iceMux  ice.UDPMux
 	metrics *metrics
 	legSeq  atomic.Uint32 // source generations for the stream rewriters
@@ -73,13 +73,20 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 	}
 
 	lf := pionLogs{log}
-	mux := webrtc.NewICEUDPMux(lf.NewLogger("ice"), conn)
+	sock := &iceSocket{UDPConn: conn}
+	mux := webrtc.NewICEUDPMux(lf.NewLogger("ice"), sock)
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	se.SetICEUDPMux(mux)
 	// The browser's audio skips pion's track reader (see relayBuffer), so OnTrack cannot wait for
 	// the first packet to learn the payload type: PCMU is the only codec anyway.
 	se.SetFireOnTrackBeforeFirstRTP(true)
+	// The gateway is the DTLS server, so its own server hello and pion's key log give it every input
+	// of the browser's SRTP keys: the fast path (fastpath.go). Browsers offer actpass.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("softphone: DTLS role: %w", err)
+	}
 	// Only UDP4: the mux is one IPv4 socket, and TCP candidates would need a second listener.
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	if len(cfg.NAT1To1IPs) > 0 {
@@ -121,7 +128,7 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 		media:   me,
 		setting: se,
 		reports: ir,
-		iceConn: conn,
+		iceConn: sock,
 		iceMux:  mux,
 		metrics: newMetrics(cfg.Registerer),
 		lines:   make(map[string]*line),
@@ -140,12 +147,48 @@ var pcmuCapability = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, Cl
 // newPeerConnection builds a PeerConnection whose decrypted RTP goes to buffers' buffers instead
 // of pion's (see relayBuffer): the factory is a SettingEngine field, so each PeerConnection needs an
 // API of its own, a few small structs.
-func (g *Gateway) newPeerConnection(buffers func(packetio.BufferPacketType, uint32) io.ReadWriteCloser) (*webrtc.PeerConnection, error) {
+func (g *Gateway) newPeerConnection(buffers func(packetio.BufferPacketType, uint32) io.ReadWriteCloser, secrets *dtlsSecrets) (*webrtc.PeerConnection, error) {
 	se := g.setting
 	se.BufferFactory = buffers
+	se.SetDTLSKeyLogWriter(secrets)
+	se.SetDTLSServerHelloMessageHook(secrets.serverHello)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(g.media), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(g.reports))
 	return api.NewPeerConnection(webrtc.Configuration{})
 }
+
+// startFastPath puts pc's browser on the fast path once its DTLS is up, at the address of the
+// selected candidate pair, and follows the pair when ICE moves it. It returns nil (pion carries the
+// audio) when the keys or the address cannot be had.
+func (g *Gateway) startFastPath(l *line, pc *webrtc.PeerConnection, gen uint32, secrets *dtlsSecrets) *fastPath {
+	ctx, err := secrets.remoteContext()
+	if err != nil {
+		l.log.Warn("softphone fast path unavailable; pion carries the browser's audio", "err", err)
+		return nil
+	}
+	p := &fastPath{line: l, gen: gen, srtp: ctx}
+	ice := pc.SCTP().Transport().ICETransport()
+	follow := func(pair *webrtc.ICECandidatePair) {
+		if pair == nil || pair.Remote == nil {
+			return
+		}
+		addr, err := netip.ParseAddr(pair.Remote.Address)
+		if err != nil {
+			return
+		}
+		g.iceConn.unregister(p)
+		g.iceConn.register(netip.AddrPortFrom(addr, pair.Remote.Port), p)
+	}
+	ice.OnSelectedCandidatePairChange(follow)
+	pair, err := ice.GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		return nil
+	}
+	follow(pair)
+	return p
+}
+
+// FastPathPackets counts the browsers' RTP packets the fast path relayed (fastpath.go).
+func (g *Gateway) FastPathPackets() uint64 { return g.iceConn.fast.Load() }
 
 // ICEAddr is the address of the gateway's ICE UDP socket.
 func (g *Gateway) ICEAddr() netip.AddrPort {

@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/dtls/v3"
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hotline-cc/hotline/internal/browsertest"
 	"github.com/hotline-cc/hotline/softphone"
 )
 
@@ -82,6 +85,11 @@ func TestGatewayRelay(t *testing.T) {
 	if !gw.Connected("a1") {
 		t.Error("agent not connected")
 	}
+	// The browser's audio took the fast path (fastpath.go), not pion's inbound chain: the gateway
+	// derived its SRTP keys right, through both PeerConnections.
+	if gw.FastPathPackets() == 0 {
+		t.Error("no packet from the browser took the fast path")
+	}
 	if n := seriesCount(t, reg, "hotline_softphone_rtp_packets_total"); n != 2 {
 		t.Errorf("%d packet series, want 2 (one per direction)", n)
 	}
@@ -144,4 +152,45 @@ func seriesCount(t *testing.T, reg *prometheus.Registry, name string) int {
 		}
 	}
 	return 0
+}
+
+// TestFastPathKeys: whatever SRTP profile and DTLS cipher suite the browser settles on, the gateway
+// derives its SRTP keys itself and relays its audio on the fast path (fastpath.go).
+func TestFastPathKeys(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile dtls.SRTPProtectionProfile
+		suite   dtls.CipherSuiteID
+	}{
+		{"AES-CM HMAC-SHA1-80, AES-128-GCM-SHA256", dtls.SRTP_AES128_CM_HMAC_SHA1_80, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
+		{"AEAD AES-128-GCM, AES-128-GCM-SHA256", dtls.SRTP_AEAD_AES_128_GCM, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
+		{"AEAD AES-256-GCM, AES-256-GCM-SHA384", dtls.SRTP_AEAD_AES_256_GCM, dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384},
+		{"AES-CM HMAC-SHA1-80, AES-256-CBC-SHA", dtls.SRTP_AES128_CM_HMAC_SHA1_80, dtls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			gw := newTestGateway(t, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			api := browsertest.LoopbackAPIWith(func(se *webrtc.SettingEngine) {
+				se.SetSRTPProtectionProfiles(tc.profile)
+				se.SetDTLSCipherSuites(tc.suite)
+			})
+			agent := newPionAgentOn(t, api, gw, "a1", func(*rtp.Packet) {})
+			go sendTone(ctx, 1000, agent.track.WriteRTP)
+			leg, err := gw.OpenLeg("a1", "c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer leg.Close()
+			peer := newRTPPeer(t)
+			leg.SetRemote(peer.addr())
+			if _, err := peer.waitTone(ctx, 1000, 20); err != nil {
+				t.Fatalf("caller hears the agent: %v", err)
+			}
+			if gw.FastPathPackets() == 0 {
+				t.Fatal("the browser's audio reached the caller through pion, not the fast path: the keys are wrong")
+			}
+		})
+	}
 }

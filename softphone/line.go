@@ -42,7 +42,8 @@ func (l *line) setAudio(up bool) {
 
 func (l *line) negotiate(ctx context.Context, offer webrtc.SessionDescription) (string, error) {
 	gen := l.gw.legSeq.Add(1)
-	pc, err := l.gw.newPeerConnection(l.buffers(gen))
+	secrets := &dtlsSecrets{}
+	pc, err := l.gw.newPeerConnection(l.buffers(gen), secrets)
 	if err != nil {
 		return "", fmt.Errorf("softphone: new peer connection: %w", err)
 	}
@@ -52,8 +53,20 @@ func (l *line) negotiate(ctx context.Context, offer webrtc.SessionDescription) (
 			_ = pc.Close()
 		}
 	}()
+	var (
+		fastMu sync.Mutex
+		fast   *fastPath // set once, by the first Connected: its SRTP context follows the stream
+	)
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		l.log.Info("peer connection state", "state", s.String())
+		fastMu.Lock()
+		switch {
+		case s == webrtc.PeerConnectionStateConnected && fast == nil:
+			fast = l.gw.startFastPath(l, pc, gen, secrets)
+		case s == webrtc.PeerConnectionStateClosed && fast != nil:
+			l.gw.iceConn.unregister(fast)
+		}
+		fastMu.Unlock()
 		l.mu.Lock()
 		if l.pc == pc {
 			switch s {

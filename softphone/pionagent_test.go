@@ -23,7 +23,13 @@ type pionAgent struct {
 // newPionAgent connects agentID's "browser" to gw; onRTP gets every packet the gateway sends it.
 func newPionAgent(tb testing.TB, gw *softphone.Gateway, agentID string, onRTP func(*rtp.Packet)) *pionAgent {
 	tb.Helper()
-	pc, track := browsertest.PionPeer(tb, "agent")
+	return newPionAgentOn(tb, browsertest.LoopbackAPI(), gw, agentID, onRTP)
+}
+
+// newPionAgentOn is newPionAgent with a "browser" built by api.
+func newPionAgentOn(tb testing.TB, api *webrtc.API, gw *softphone.Gateway, agentID string, onRTP func(*rtp.Packet)) *pionAgent {
+	tb.Helper()
+	pc, track := browsertest.PionPeerOn(tb, api, "agent")
 	a := &pionAgent{pc: pc, track: track, connected: make(chan struct{})}
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		for {

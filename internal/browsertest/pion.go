@@ -15,16 +15,18 @@ var PCMU = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8
 
 // LoopbackAPI is the pion API of stand-in browsers: PCMU only, ICE on loopback only, so their traffic
 // never leaves the machine.
-var LoopbackAPI = sync.OnceValue(func() *webrtc.API { return loopbackAPI() })
+var LoopbackAPI = sync.OnceValue(func() *webrtc.API { return LoopbackAPIWith(nil) })
 
 // LoadAPI is LoopbackAPI without pion's default interceptors (NACK, TWCC, RTCP reports every
 // second, statistics): a load generator standing in for a thousand browsers then spends its CPU on
 // their audio, so that the gateway under test, not the generator, is what saturates first.
 var LoadAPI = sync.OnceValue(func() *webrtc.API {
-	return loopbackAPI(webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
+	return LoopbackAPIWith(nil, webrtc.WithInterceptorRegistry(&interceptor.Registry{}))
 })
 
-func loopbackAPI(opts ...func(*webrtc.API)) *webrtc.API {
+// LoopbackAPIWith is LoopbackAPI with its settings changed by adjust (a stand-in browser that
+// offers other SRTP profiles, say), and opts.
+func LoopbackAPIWith(adjust func(*webrtc.SettingEngine), opts ...func(*webrtc.API)) *webrtc.API {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: PCMU, PayloadType: 0}, webrtc.RTPCodecTypeAudio); err != nil {
 		panic(err) // a fixed, valid codec
@@ -35,6 +37,9 @@ func loopbackAPI(opts ...func(*webrtc.API)) *webrtc.API {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	if adjust != nil {
+		adjust(&se)
+	}
 	return webrtc.NewAPI(append([]func(*webrtc.API){webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)}, opts...)...)
 }
 
@@ -42,7 +47,13 @@ func loopbackAPI(opts ...func(*webrtc.API)) *webrtc.API {
 // with one sendrecv audio track (returned) for its "microphone". It is closed when the test ends.
 func PionPeer(tb testing.TB, streamID string) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticRTP) {
 	tb.Helper()
-	pc, err := LoopbackAPI().NewPeerConnection(webrtc.Configuration{})
+	return PionPeerOn(tb, LoopbackAPI(), streamID)
+}
+
+// PionPeerOn is PionPeer built by api.
+func PionPeerOn(tb testing.TB, api *webrtc.API, streamID string) (*webrtc.PeerConnection, *webrtc.TrackLocalStaticRTP) {
+	tb.Helper()
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		tb.Fatal(err)
 	}
