@@ -361,6 +361,15 @@ func (c *Center) CallbackNoAnswer(ctx context.Context, callID, agentID string) (
 	return attempts, retryAt, nil
 }
 
+// Alive is this instance's heartbeat: call it more often than ttl. An instance that has beaten once
+// and then stops for longer than ttl has its waiting and ringing calls taken out of their queues
+// (StageParked, the ringing agents freed), since nobody would connect them, until it beats again or
+// another instance claims them (Claim). It reports whether the instance was alive already.
+func (c *Center) Alive(ctx context.Context, ttl time.Duration) (bool, error) {
+	v, err := c.run(ctx, "alive", c.opt.Instance, ttl.Milliseconds())
+	return toInt(v) == 1, err
+}
+
 // Claim makes owner the call's owner: the controller that holds the call's channel takes over a
 // call whose controller stopped for good (another instance name: a new pod, a replaced host). It
 // returns the previous owner; claiming one's own call changes nothing.

@@ -685,3 +685,68 @@ func TestCallbackNoAnswer(t *testing.T) {
 		t.Fatalf("c1's events %q", seen)
 	}
 }
+
+// TestParkOrphans: an instance whose heartbeat stops for good leaves calls nobody would connect;
+// they leave their queues (agents ringing for them are freed) instead of taking agents, and come
+// back in place when their owner beats again or another instance claims them. An instance that
+// never beat is never judged.
+func TestParkOrphans(t *testing.T) {
+	e := newEnv(t, testCenter)
+	m, err := Load("test.yaml", []byte(testCenter))
+	e.must(err)
+	other, err := New(e.rdb, m, Options{Instance: "i2", Now: e.clock.Now, Logger: quietLog})
+	e.must(err)
+	if was, err := e.c.Alive(e.ctx, 15*time.Second); err != nil || was {
+		t.Fatalf("first beat: was alive %v, %v", was, err)
+	}
+	e.must(errOf(other.Alive(e.ctx, 15*time.Second)))
+	e.enqueue("c1", "sales", 0) // i1's
+	e.clock.Advance(time.Second)
+	e.enqueue("c2", "sales", 0) // i1's, to be ringing
+	e.clock.Advance(time.Second)
+	if _, err := other.Enqueue(e.ctx, Waiting{CallID: "c3", Queue: "sales"}); err != nil {
+		t.Fatal(err)
+	}
+	e.login("a1", "a2")
+	e.must(e.c.Pause(e.ctx, "a2", "x"))
+	if got := e.dispatch(); got["c1"] != "a1" {
+		t.Fatalf("%v, want c1 → a1 while i1 beats", got)
+	}
+
+	// i1 stops beating; i2 goes on.
+	e.clock.Advance(20 * time.Second)
+	e.must(errOf(other.Alive(e.ctx, 15*time.Second)))
+	e.must(e.c.SetAvailable(e.ctx, "a2"))
+	got := e.dispatch()
+	if got["c3"] == "" || got["c1"] != "" || got["c2"] != "" || len(got) != 1 {
+		t.Fatalf("%v, want only i2's c3 offered", got)
+	}
+	for _, a := range []string{"a1", "a2"} {
+		if st := e.agent(a); st.Call == "c1" || st.Call == "c2" {
+			t.Fatalf("%s still holds %s, a call of a dead instance", a, st.Call)
+		}
+	}
+	if w := e.waiting("sales"); len(w) != 0 {
+		t.Fatalf("sales still lists %v", w)
+	}
+
+	// i2 claims c2 (its channel is on i2's Asterisk); i1 comes back for c1.
+	if _, err := other.Claim(e.ctx, "c2", "i2"); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.waiting("sales"); !reflect.DeepEqual(w, []string{"c2"}) {
+		t.Fatalf("after the claim sales lists %v, want c2", w)
+	}
+	if _, err := e.c.Position(e.ctx, "c1"); err != nil {
+		t.Fatalf("the parked c1 is gone: %v", err)
+	}
+	if was, err := e.c.Alive(e.ctx, 15*time.Second); err != nil || was {
+		t.Fatalf("beat after the silence: was alive %v, %v", was, err)
+	}
+	if w := e.waiting("sales"); !reflect.DeepEqual(w, []string{"c1", "c2"}) {
+		t.Fatalf("after i1 came back sales lists %v, want c1 then c2 in their places", w)
+	}
+	e.must(e.c.Verify(e.ctx))
+}
+
+func errOf(_ bool, err error) error { return err }

@@ -47,6 +47,9 @@ const (
 	StageOnCall  Stage = "oncall"
 	// StageDeferred: a callback nobody answered, waiting to be tried again (Callbacks.RetryAfter).
 	StageDeferred Stage = "deferred"
+	// StageParked: a call whose owner's heartbeat stopped (Center.Alive), out of its queue until
+	// the owner comes back or another instance claims it.
+	StageParked Stage = "parked"
 )
 
 // ReasonNoAnswer is the pause reason given to an agent who let an offered call ring out.

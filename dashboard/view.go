@@ -39,6 +39,9 @@ type Queue struct {
 	// Retries are callbacks whose number did not answer, waiting out of the queue to be dialled
 	// again; they come back at its head.
 	Retries int `json:"retries"`
+	// Stranded are calls whose controller stopped and nobody has taken over: out of the queue
+	// until it comes back or another controller claims them.
+	Stranded int `json:"stranded"`
 
 	// Computed by the Server; the Source may leave them zero.
 	Waiting      int       `json:"waiting"`

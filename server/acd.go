@@ -112,6 +112,11 @@ func (d *distributor) Waiting(ctx context.Context, owner string) ([]switchboard.
 	return out, nil
 }
 
+func (d *distributor) Alive(ctx context.Context, ttl time.Duration) error {
+	_, err := d.center.Alive(ctx, ttl)
+	return err
+}
+
 func (d *distributor) Claim(ctx context.Context, callID, owner string) error {
 	_, err := d.center.Claim(ctx, callID, owner)
 	return stale(err)

@@ -60,8 +60,12 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 			q.Offered, q.Answered, q.AnsweredInTarget, q.Abandoned = c.offered, c.answered, c.inTarget, c.abandoned
 		}
 		for _, c := range snap.Calls {
-			if c.Queue == qs.Name && c.Stage == acd.StageDeferred {
+			switch {
+			case c.Queue != qs.Name:
+			case c.Stage == acd.StageDeferred:
 				q.Retries++
+			case c.Stage == acd.StageParked:
+				q.Stranded++
 			}
 		}
 		for _, id := range qs.Waiting {

@@ -49,6 +49,10 @@ type Distributor interface {
 	// Waiting lists the calls owner holds (every owner's when owner is "") that wait in a queue,
 	// ring an agent or talk, to take them back after a restart.
 	Waiting(ctx context.Context, owner string) ([]QueuedCall, error)
+	// Alive is this controller's heartbeat, sent every third of ttl: a controller silent for longer
+	// has its waiting calls taken out of their queues (nobody would connect them) until it beats
+	// again or another controller claims them.
+	Alive(ctx context.Context, ttl time.Duration) error
 	// Claim makes owner the owner of a call: the controller that now holds its channel takes it
 	// over from one that stopped for good under another instance name.
 	Claim(ctx context.Context, callID, owner string) error

@@ -103,6 +103,8 @@ func (a *fakeACD) Enqueue(_ context.Context, c QueuedCall) error {
 	return nil
 }
 
+func (a *fakeACD) Alive(context.Context, time.Duration) error { return nil }
+
 // CallbackNoAnswer frees the agent and takes the call out of the queue, as the real ACD does until
 // its retry time (which the fake never reaches).
 func (a *fakeACD) CallbackNoAnswer(_ context.Context, id, agent string) (time.Time, error) {

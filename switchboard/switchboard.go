@@ -107,7 +107,8 @@ func (sb *Switchboard) Connected() bool { return sb.connected.Load() }
 func (sb *Switchboard) Run(ctx context.Context) error {
 	sb.ctx = ctx
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
+	go func() { defer wg.Done(); sb.heartbeat(ctx) }()
 	go func() { defer wg.Done(); sb.events.run(ctx) }()
 	go func() { defer wg.Done(); sb.dispatchLoop(ctx) }()
 	go func() { defer wg.Done(); sb.offerLoop(ctx) }()
@@ -213,6 +214,25 @@ func (sb *Switchboard) dispatchLoop(ctx context.Context) {
 			if err != nil || n == 0 {
 				break
 			}
+		}
+	}
+}
+
+// heartbeatTTL is how long the ACD waits after this controller's last heartbeat before it takes
+// its waiting calls out of their queues: longer than a restart, shorter than a caller's patience.
+const heartbeatTTL = 15 * time.Second
+
+func (sb *Switchboard) heartbeat(ctx context.Context) {
+	tick := time.NewTicker(heartbeatTTL / 3)
+	defer tick.Stop()
+	for {
+		if err := sb.acd.Alive(ctx, heartbeatTTL); err != nil && ctx.Err() == nil {
+			sb.log.Warn("heartbeat to the ACD failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }

@@ -14,6 +14,7 @@ local function fail(code, msg) return redis.error_reply(code .. ' ' .. msg) end
 local function akey(a) return P .. 'a:' .. a end
 local function ckey(c) return P .. 'c:' .. c end
 local function qkey(q) return P .. 'q:' .. q end
+local function owned(o) return P .. 'owned:' .. (o or '') end
 
 local function split(s)
   local t = {}
@@ -131,6 +132,52 @@ local function undefer()
   end
 end
 
+-- drop_call forgets a call that ends: its hash and its place in the sets of calls.
+local function drop_call(c)
+  local o = redis.call('HGET', ckey(c), 'owner')
+  redis.call('DEL', ckey(c))
+  redis.call('SREM', P .. 'calls', c)
+  redis.call('SREM', owned(o), c)
+end
+
+-- Controllers that send heartbeats (ops.alive) are in P owners; one whose heartbeat stops (it
+-- stopped for good, under a name nobody takes again) would leave its waiting calls to be offered
+-- to agents through an offers list nobody reads. park_orphans takes such calls out of their queues
+-- (stage parked, ringing agents freed) until their owner beats again or another controller claims
+-- them. Owners that never beat (tests, tools) are never judged.
+local function unpark(c)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'queue', 'score')
+  if v[1] ~= 'parked' then return end
+  redis.call('HSET', ckey(c), 'stage', 'waiting')
+  redis.call('ZADD', P .. 'wait:' .. v[2], v[3], c)
+  fix_head(v[2])
+  ev(c, v[2], '', 'UNPARK', '')
+end
+
+local function park_orphans()
+  if now - (tonumber(redis.call('GET', P .. 'orphan_check')) or 0) < 2000 then return end
+  redis.call('SET', P .. 'orphan_check', fmt(now))
+  for _, o in ipairs(redis.call('SMEMBERS', P .. 'owners')) do
+    if (tonumber(redis.call('GET', P .. 'alive:' .. o)) or 0) < now then
+      for _, c in ipairs(redis.call('SMEMBERS', owned(o))) do
+        local v = redis.call('HMGET', ckey(c), 'stage', 'queue', 'agents')
+        if v[1] == 'waiting' then
+          redis.call('ZREM', P .. 'wait:' .. v[2], c)
+          fix_head(v[2])
+        elseif v[1] == 'ringing' then
+          for _, a in ipairs(split(v[3])) do
+            set_available(a, tonumber(redis.call('HGET', akey(a), 'prev_idle')) or now)
+          end
+        end
+        if v[1] == 'waiting' or v[1] == 'ringing' then
+          redis.call('HSET', ckey(c), 'stage', 'parked', 'agents', '')
+          ev(c, v[2], v[3], 'PARK', o)
+        end
+      end
+    end
+  end
+end
+
 local function agent_state(a)
   return redis.call('HMGET', akey(a), 'state', 'call', 'idle', 'prev_idle')
 end
@@ -173,6 +220,7 @@ function ops.enqueue(c, q, prio, owner, data)
   redis.call('HSET', ckey(c), 'queue', q, 'prio', prio, 'enq', fmt(now), 'score', fmt(s), 'owner', owner,
     'stage', 'waiting', 'agents', '', 'data', data, 'deadline', deadline, 'seq', 0, 'callback', '')
   redis.call('SADD', P .. 'calls', c)
+  redis.call('SADD', owned(owner), c)
   redis.call('ZADD', P .. 'wait:' .. q, fmt(s), c)
   fix_head(q)
   ev(c, q, '', 'ENQUEUE', tostring(prio))
@@ -196,6 +244,7 @@ end
 function ops.dispatch(limit)
   sweep()
   undefer()
+  park_orphans()
   limit = tonumber(limit)
   local out = {}
   while #out < limit do
@@ -391,8 +440,7 @@ function ops.finish(c, a)
   -- Average handle time for the wait estimator: an exponentially weighted mean (alpha 0.1).
   local aht = tonumber(redis.call('HGET', qkey(q), 'aht')) or handle
   redis.call('HSET', qkey(q), 'aht', fmt(aht * 0.9 + handle * 0.1))
-  redis.call('DEL', ckey(c))
-  redis.call('SREM', P .. 'calls', c)
+  drop_call(c)
   ev(c, q, a, 'COMPLETE', fmt(handle))
   local wrap = qcfg(q) and qcfg(q).wrapup or 0
   redis.call('HSET', akey(a), 'state', 'wrapup', 'since', fmt(now), 'call', '', 'wrapq', q)
@@ -421,8 +469,7 @@ function ops.leave(c, event, reason)
   end
   redis.call('ZREM', P .. 'deferred', c)
   redis.call('ZREM', P .. 'deadline', c)
-  redis.call('DEL', ckey(c))
-  redis.call('SREM', P .. 'calls', c)
+  drop_call(c)
   local waited = now - tonumber(v[4])
   ev(c, v[3], table.concat(freed, ' '), event, fmt(waited) .. (reason ~= '' and (' ' .. reason) or ''))
   return {v[3], waited, freed}
@@ -436,8 +483,10 @@ function ops.claim(c, owner)
   if not v[2] then return fail('ACD_UNKNOWN_CALL', c) end
   if v[1] ~= owner then
     redis.call('HSET', ckey(c), 'owner', owner)
+    redis.call('SMOVE', owned(v[1]), owned(owner), c)
     ev(c, v[2], '', 'CLAIM', (v[1] or '') .. ' ' .. owner)
   end
+  unpark(c)
   return v[1] or ''
 end
 
@@ -458,8 +507,7 @@ function ops.cbnoanswer(c, a)
   ev(c, q, a, 'CALLBACKNOANSWER', tostring(n))
   if n >= (tonumber(cfg[1]) or 3) then
     redis.call('ZREM', P .. 'deadline', c)
-    redis.call('DEL', ckey(c))
-    redis.call('SREM', P .. 'calls', c)
+    drop_call(c)
     ev(c, q, '', 'EXIT', fmt(now - tonumber(v[5])) .. ' callback_unanswered')
     return {n, 0}
   end
@@ -467,6 +515,18 @@ function ops.cbnoanswer(c, a)
   redis.call('HSET', ckey(c), 'stage', 'deferred', 'agents', '', 'attempts', n, 'deadline', '')
   redis.call('ZADD', P .. 'deferred', fmt(due), c)
   return {n, due}
+end
+
+-- alive instance ttl_ms → 1 when the instance was alive already: its heartbeat. Coming back (or
+-- beating for the first time) brings its parked calls back into their queues.
+function ops.alive(o, ttl)
+  local was = (tonumber(redis.call('GET', P .. 'alive:' .. o)) or 0) >= now
+  redis.call('SET', P .. 'alive:' .. o, fmt(now + tonumber(ttl)), 'PX', 86400000)
+  redis.call('SADD', P .. 'owners', o)
+  if not was then
+    for _, c in ipairs(redis.call('SMEMBERS', owned(o))) do unpark(c) end
+  end
+  return was and 1 or 0
 end
 
 -- move call queue: a waiting call changes queue keeping its enqueue time; max wait restarts.
@@ -622,7 +682,9 @@ function ops.verify(...)
     local inDeferred = redis.call('ZSCORE', P .. 'deferred', c)
     inDeferred = inDeferred ~= false and inDeferred ~= nil
     if (v[1] == 'deferred') ~= inDeferred then bad[#bad + 1] = 'call ' .. c .. ' ' .. tostring(v[1]) .. ' deferred mismatch' end
-    if v[1] == 'deferred' and #agents > 0 then bad[#bad + 1] = 'deferred call ' .. c .. ' has agents' end
+    if (v[1] == 'deferred' or v[1] == 'parked') and #agents > 0 then bad[#bad + 1] = tostring(v[1]) .. ' call ' .. c .. ' has agents' end
+    local o = redis.call('HGET', ckey(c), 'owner')
+    if redis.call('SISMEMBER', owned(o), c) == 0 then bad[#bad + 1] = 'call ' .. c .. ' not in the calls of its owner ' .. tostring(o) end
     if v[1] == 'oncall' and #agents ~= 1 then bad[#bad + 1] = 'call ' .. c .. ' on call with ' .. #agents .. ' agents' end
     for _, a in ipairs(agents) do
       local av = redis.call('HMGET', akey(a), 'call')

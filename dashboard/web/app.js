@@ -8,7 +8,8 @@
 
 const I18N = {
   ru: {
-    title: 'Супервизор', retries: 'Обратные звонки без ответа, повторим позже', waiting: 'Ждут', longest: 'Дольше всех', sl: 'SL', target: 'Цель',
+    title: 'Супервизор', retries: 'Обратные звонки без ответа, повторим позже',
+    stranded: 'Звонки остановленного контроллера: ждут его или замену', waiting: 'Ждут', longest: 'Дольше всех', sl: 'SL', target: 'Цель',
     offered: 'Поступило', answered: 'Отвечено', abandoned: 'Потеряно', announcement: 'Объявление',
     'ann.none': 'нет', 'ann.holiday': 'праздник', 'ann.outage': 'авария', logout: 'Выйти',
     langTitle: 'Switch to English (t)', help: 'Клавиши (?)', stale: 'Нет связи с контроллером: данные устарели',
@@ -30,7 +31,8 @@ const I18N = {
     connLost: 'нет связи',
   },
   en: {
-    title: 'Supervisor', retries: 'Callbacks not answered, to be tried again', waiting: 'Waiting', longest: 'Longest', sl: 'SL', target: 'Target',
+    title: 'Supervisor', retries: 'Callbacks not answered, to be tried again',
+    stranded: 'Calls of a stopped controller: waiting for it or a replacement', waiting: 'Waiting', longest: 'Longest', sl: 'SL', target: 'Target',
     offered: 'Offered', answered: 'Answered', abandoned: 'Abandoned', announcement: 'Announcement',
     'ann.none': 'none', 'ann.holiday': 'holiday', 'ann.outage': 'outage', logout: 'Log out',
     langTitle: 'Переключить на русский (t)', help: 'Keys (?)', stale: 'No link to the controller: data is stale',
@@ -181,8 +183,8 @@ function renderQueues(queues) {
     return { el: tr, c, clockEl: c[2] };
   }, (e, q) => {
     setText(e, 'name', e.c[0], q.title || q.name);
-    setText(e, 'waiting', e.c[1], q.retries ? `${q.waiting} +${q.retries}↻` : String(q.waiting));
-    setAttr(e, 'retries', e.c[1], 'title', q.retries ? `${t('retries')}: ${q.retries}` : '');
+    setText(e, 'waiting', e.c[1], String(q.waiting) + (q.retries ? ` +${q.retries}↻` : '') + (q.stranded ? ` +${q.stranded}⚠` : ''));
+    setAttr(e, 'retries', e.c[1], 'title', [q.retries ? `${t('retries')}: ${q.retries}` : '', q.stranded ? `${t('stranded')}: ${q.stranded}` : ''].filter(Boolean).join('\n'));
     e.since = ms(q.oldestSince);
     setText(e, 'sl', e.c[3], pct(q.serviceLevel));
     const bad = q.serviceLevel != null && q.serviceLevel < q.targetPercent;
