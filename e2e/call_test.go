@@ -75,23 +75,34 @@ func startHotline(t *testing.T, tg *aritest.Target, opts ...func(*config.Config)
 	return srv
 }
 
-// agentState reads an agent's state from the supervisor's API.
-func agentState(t *testing.T, base, agent string) string {
+// boardView is the part of the supervisor's view the tests read.
+type boardView struct {
+	Agents []struct{ ID, State string }
+	Queues []struct {
+		Name    string
+		Retries int
+	}
+}
+
+// supervisorView reads the supervisor's API.
+func supervisorView(t *testing.T, base string) boardView {
 	t.Helper()
 	resp, err := http.Get(base + "/supervisor/api/view")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var v struct {
-		View struct {
-			Agents []struct{ ID, State string }
-		}
-	}
+	var v struct{ View boardView }
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range v.View.Agents {
+	return v.View
+}
+
+// agentState reads an agent's state from the supervisor's API.
+func agentState(t *testing.T, base, agent string) string {
+	t.Helper()
+	for _, a := range supervisorView(t, base).Agents {
 		if a.ID == agent {
 			return a.State
 		}

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"testing"
 	"time"
 
@@ -56,23 +54,7 @@ func TestCallbackUnanswered(t *testing.T) {
 // queueRetries reads a queue's callbacks waiting to be retried from the supervisor's API.
 func queueRetries(t *testing.T, base, queue string) int {
 	t.Helper()
-	resp, err := http.Get(base + "/supervisor/api/view")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var v struct {
-		View struct {
-			Queues []struct {
-				Name    string
-				Retries int
-			}
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range v.View.Queues {
+	for _, q := range supervisorView(t, base).Queues {
 		if q.Name == queue {
 			return q.Retries
 		}
