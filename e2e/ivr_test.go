@@ -300,6 +300,7 @@ func (a *recordingACD) Overdue(context.Context, string) ([]switchboard.Overflow,
 }
 func (a *recordingACD) Move(context.Context, string, string) error { return nil }
 func (a *recordingACD) Exit(context.Context, string, string) error { return nil }
+func (a *recordingACD) Alive(context.Context, time.Duration) error { return nil }
 
 // waitFor waits until cond (called with mu held) holds, or fails the test at the deadline.
 func (a *recordingACD) waitFor(t *testing.T, what string, deadline time.Duration, cond func() bool) {

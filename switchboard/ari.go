@@ -224,7 +224,8 @@ func (r *rest) staleLeg(ctx context.Context, bridge, caller string) string {
 		return ""
 	}
 	for _, id := range data.ChannelIDs {
-		if id != caller && strings.HasPrefix(id, "em-") {
+		// An agent's externalMedia channel: theirs (em-), or a colleague's who took the call over (cem-).
+		if id != caller && (strings.HasPrefix(id, "em-") || strings.HasPrefix(id, "cem-")) {
 			return id
 		}
 	}

@@ -156,21 +156,9 @@ func (c *call) onConsultedCommand(ctx context.Context, cmd command) error {
 // consultation bridge, as an answer does in the call's bridge.
 func (c *call) answerConsult(ctx context.Context) error {
 	cs := c.consult
-	leg, err := c.sb.phones.OpenLeg(cs.agent, c.id)
+	em, leg, err := c.openLeg(ctx, cs.agent, "cem-", cs.bridge)
 	if err != nil {
-		return fmt.Errorf("open the colleague's audio leg: %w", err)
-	}
-	em := "cem-" + c.id + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	remote, err := c.sb.ari.externalMedia(ctx, em, leg.LocalAddr())
-	if err != nil {
-		leg.Close()
-		return err
-	}
-	leg.SetRemote(remote)
-	if err := c.sb.ari.addToBridge(ctx, cs.bridge, em); err != nil {
-		leg.Close()
-		c.sb.ari.hangup(context.WithoutCancel(ctx), em)
-		return err
+		return fmt.Errorf("the colleague's audio: %w", err)
 	}
 	cs.em, cs.leg, cs.answered, cs.ring = em, leg, true, nil
 	c.publish()

@@ -43,26 +43,36 @@ func (c *call) connect(ctx context.Context) error {
 // attachLeg gives the agent a fresh RTP leg and an externalMedia channel for it in the call's bridge,
 // replacing a previous one (after the agent's page or the controller restarted).
 func (c *call) attachLeg(ctx context.Context) error {
-	leg, err := c.sb.phones.OpenLeg(c.agent, c.id)
+	em, leg, err := c.openLeg(ctx, c.agent, "em-", c.bridge)
 	if err != nil {
-		return fmt.Errorf("open the agent's audio leg: %w", err)
-	}
-	// The id must be new even across controller restarts: Asterisk refuses a channel id in use.
-	em := "em-" + c.id + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	remote, err := c.sb.ari.externalMedia(ctx, em, leg.LocalAddr())
-	if err != nil {
-		leg.Close()
-		return err
-	}
-	leg.SetRemote(remote)
-	if err := c.sb.ari.addToBridge(ctx, c.bridge, em); err != nil {
-		leg.Close()
-		c.sb.ari.hangup(context.WithoutCancel(ctx), em)
-		return err
+		return fmt.Errorf("the agent's audio: %w", err)
 	}
 	c.dropLeg(ctx)
 	c.em, c.leg = em, leg
 	return nil
+}
+
+// openLeg opens a gateway leg for agent and an externalMedia channel (its id prefix then the call's)
+// for it in bridge; nothing is left behind when it fails.
+func (c *call) openLeg(ctx context.Context, agent, prefix, bridge string) (string, Leg, error) {
+	leg, err := c.sb.phones.OpenLeg(agent, c.id)
+	if err != nil {
+		return "", nil, fmt.Errorf("open the audio leg: %w", err)
+	}
+	// The id must be new even across controller restarts: Asterisk refuses a channel id in use.
+	em := prefix + c.id + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	remote, err := c.sb.ari.externalMedia(ctx, em, leg.LocalAddr())
+	if err != nil {
+		leg.Close()
+		return "", nil, err
+	}
+	leg.SetRemote(remote)
+	if err := c.sb.ari.addToBridge(ctx, bridge, em); err != nil {
+		leg.Close()
+		c.sb.ari.hangup(context.WithoutCancel(ctx), em)
+		return "", nil, err
+	}
+	return em, leg, nil
 }
 
 func (c *call) dropLeg(ctx context.Context) {
