@@ -17,6 +17,7 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/transport/v5/packetio"
 	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Gateway relays call audio between legs (UDP sockets facing Asterisk's externalMedia) and agents'
@@ -132,6 +133,13 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 		iceMux:  mux,
 		metrics: newMetrics(cfg.Registerer),
 		lines:   make(map[string]*line),
+	}
+	if cfg.Registerer != nil {
+		register(cfg.Registerer, prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "hotline", Subsystem: "softphone", Name: "fast_path_packets_total",
+			Help: "Browsers' RTP packets decrypted and relayed by the gateway itself, not pion's inbound chain: " +
+				"near hotline_softphone_rtp_packets_total{direction=\"from_agent\"} while the fast path works.",
+		}, func() float64 { return float64(sock.fast.Load()) }))
 	}
 	log.Info("softphone gateway listening", "ice", conn.LocalAddr().String(), "rtp_host", cfg.RTPHost.String())
 	return g, nil

@@ -90,6 +90,9 @@ func TestGatewayRelay(t *testing.T) {
 	if gw.FastPathPackets() == 0 {
 		t.Error("no packet from the browser took the fast path")
 	}
+	if n := seriesCount(t, reg, "hotline_softphone_fast_path_packets_total"); n != 1 {
+		t.Errorf("%d fast path series, want 1", n)
+	}
 	if n := seriesCount(t, reg, "hotline_softphone_rtp_packets_total"); n != 2 {
 		t.Errorf("%d packet series, want 2 (one per direction)", n)
 	}
