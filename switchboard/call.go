@@ -333,8 +333,9 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 		if !c.ringing || !slices.Contains(c.rung, cmd.agent) {
 			return ErrNotYourCall
 		}
-		// The first to answer takes it; the ACD's Accept stops the others' ringing.
-		c.agent, c.rung = cmd.agent, nil
+		// The first to answer takes it; the ACD's Accept stops the others' ringing. Until connect
+		// succeeds every agent rung still rings (and the ring timeout still applies).
+		c.agent = cmd.agent
 		return c.connect(ctx)
 	case cmdReject:
 		if !c.ringing || !slices.Contains(c.rung, cmd.agent) {
@@ -379,7 +380,6 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 	return fmt.Errorf("unknown command %d", cmd.kind)
 }
 
-// unring takes the offer back from the agent: the call returns to the head of its queue.
 // ring rings the agents the ACD reserved for the call: one, or every free agent of a ring-all queue.
 func (c *call) ring(agents []string, queue string) {
 	c.rung = slices.Clone(agents)

@@ -33,7 +33,7 @@ func (c *call) connect(ctx context.Context) error {
 	if err := c.sb.acd.Accept(ctx, c.id, c.agent); err != nil {
 		c.log.Warn("record the answer failed", "agent", c.agent, "err", err)
 	}
-	c.ringing, c.talking = false, true
+	c.ringing, c.talking, c.rung = false, true, nil
 	c.publish()
 	c.log.Info("agent connected", "agent", c.agent)
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
