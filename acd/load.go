@@ -4,8 +4,10 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +19,9 @@ import (
 //
 //go:embed default-center.yaml
 var DefaultCenter []byte
+
+// titleLangs are the languages of the agent's and the supervisor's pages, which queue titles are in.
+var titleLangs = []string{"ru", "en"}
 
 // centerFile is the YAML shape of a center file. Field names are the operator's vocabulary.
 type centerFile struct {
@@ -40,18 +45,19 @@ type weightsFile struct {
 }
 
 type queueFile struct {
-	Name          string           `yaml:"name"`
-	Priority      int              `yaml:"priority"`
-	Strategy      string           `yaml:"strategy"`
-	ServiceLevel  serviceLevelFile `yaml:"service_level"`
-	WrapUp        time.Duration    `yaml:"wrapup"`
-	MaxWait       time.Duration    `yaml:"max_wait"`
-	Overflow      overflowFile     `yaml:"overflow"`
-	AnnounceEvery time.Duration    `yaml:"announce_every"`
-	Skill         string           `yaml:"skill"`
-	MinLevel      int              `yaml:"min_level"`
-	HandleTime    time.Duration    `yaml:"handle_time"`
-	RingTimeout   time.Duration    `yaml:"ring_timeout"`
+	Name          string            `yaml:"name"`
+	Title         map[string]string `yaml:"title"`
+	Priority      int               `yaml:"priority"`
+	Strategy      string            `yaml:"strategy"`
+	ServiceLevel  serviceLevelFile  `yaml:"service_level"`
+	WrapUp        time.Duration     `yaml:"wrapup"`
+	MaxWait       time.Duration     `yaml:"max_wait"`
+	Overflow      overflowFile      `yaml:"overflow"`
+	AnnounceEvery time.Duration     `yaml:"announce_every"`
+	Skill         string            `yaml:"skill"`
+	MinLevel      int               `yaml:"min_level"`
+	HandleTime    time.Duration     `yaml:"handle_time"`
+	RingTimeout   time.Duration     `yaml:"ring_timeout"`
 }
 
 type serviceLevelFile struct {
@@ -158,6 +164,12 @@ func Load(name string, data []byte) (*Model, error) {
 			WrapUp:       qf.WrapUp, MaxWait: qf.MaxWait, AnnounceEvery: qf.AnnounceEvery,
 			Skill: qf.Skill, MinLevel: qf.MinLevel, HandleTime: qf.HandleTime, RingTimeout: qf.RingTimeout,
 			Overflow: Overflow{Kind: OverflowKind(qf.Overflow.To), Queue: qf.Overflow.Queue, Message: qf.Overflow.Message},
+			Title:    qf.Title,
+		}
+		for _, lang := range slices.Sorted(maps.Keys(qf.Title)) {
+			if t := qf.Title[lang]; !slices.Contains(titleLangs, lang) || strings.TrimSpace(t) == "" || len(t) > 120 {
+				bad(p+".title."+lang, "want a name of 1 to 120 bytes in one of %v (the pages' languages)", titleLangs)
+			}
 		}
 		if !nameRE.MatchString(q.Name) {
 			bad(p+".name", "must be 1-64 letters, digits, '_', '.', '@' or '-'")

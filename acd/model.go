@@ -92,6 +92,7 @@ type Weights struct {
 // Queue is one queue's configuration.
 type Queue struct {
 	Name          string
+	Title         map[string]string // what the pages call the queue, by language ("ru", "en"); Name when missing
 	Priority      int
 	Strategy      Strategy
 	ServiceLevel  ServiceLevel

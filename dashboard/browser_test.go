@@ -171,6 +171,7 @@ func TestBrowser(t *testing.T) {
 	}
 	waitJS(t, tab, "English", `document.documentElement.lang === 'en' && document.querySelector('[data-i18n="queues"]').textContent === 'Queues'`)
 	waitJS(t, tab, "English group counts", `document.querySelector('[data-group="private"] h3 .c').textContent.includes('ringing')`)
+	waitJS(t, tab, "the queue's English title", `document.querySelector('tr[data-queue="parcels"]')?.textContent.includes('Parcels')`)
 
 	// Listen by keyboard: go to the agents ("a"), move to the agent on a call (→), press "l".
 	if err := chromedp.Do(within(tab, t), chromedp.KeyEvent("a")); err != nil {

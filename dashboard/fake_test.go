@@ -127,14 +127,14 @@ func sampleView() View {
 	return View{
 		Queues: []Queue{
 			{
-				Name: "parcels", Title: "Посылки", TargetPercent: 80, TargetSeconds: 20,
+				Name: "parcels", Titles: map[string]string{"ru": "Посылки", "en": "Parcels"}, TargetPercent: 80, TargetSeconds: 20,
 				Offered: 10, Answered: 8, AnsweredInTarget: 6, Abandoned: 2,
 				Calls: []WaitingCall{
 					{ID: "c1", Caller: "+79990000001", Since: base.Add(-90 * time.Second), Priority: 0, Lang: "ru", Summary: "tracking 12345678901234"},
 					{ID: "c2", Caller: "+79990000002", Since: base.Add(-30 * time.Second), Priority: 5, Lang: "en", Summary: "business · contract 12-345"},
 				},
 			},
-			{Name: "claims", Title: "Претензии", TargetPercent: 80, TargetSeconds: 30},
+			{Name: "claims", Titles: map[string]string{"ru": "Претензии"}, TargetPercent: 80, TargetSeconds: 30},
 		},
 		Agents: []Agent{
 			{ID: "a1", Name: "Анна", Group: "private", State: StateAvailable, Since: base.Add(-time.Minute)},

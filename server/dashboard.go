@@ -54,6 +54,7 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 	for _, qs := range snap.Queues {
 		q := dashboard.Queue{Name: qs.Name}
 		if mq, ok := b.model.Queue(qs.Name); ok {
+			q.Titles = mq.Title
 			q.TargetPercent, q.TargetSeconds = float64(mq.ServiceLevel.Percent), int(mq.ServiceLevel.Within.Seconds())
 		}
 		if c := counts[qs.Name]; c != nil {

@@ -21,6 +21,7 @@ type phones struct {
 	ringSeconds int
 	disp        []softphone.Disposition
 	name        func(agentID string) string // the agent's name for a colleague's page ("" if unknown)
+	queueTitle  func(queue string) map[string]string
 	log         *slog.Logger
 
 	// Both keyed by agent and call: during a consultation two agents have a leg on one call, and
@@ -63,7 +64,7 @@ func (p *phones) from(agentID string) *softphone.ConsultFrom {
 }
 
 func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
-	info := callInfo(ev.Call)
+	info := p.callInfo(ev.Call)
 	key := agentLeg(agentID, info.ID)
 	var msgs []any
 	switch ev.Type {
@@ -138,7 +139,7 @@ func state(s string) softphone.StateChanged {
 }
 
 // callInfo is the screen pop: the switchboard's card in the page's terms.
-func callInfo(c switchboard.CallCard) softphone.CallInfo {
+func (p *phones) callInfo(c switchboard.CallCard) softphone.CallInfo {
 	entered := map[string]string{}
 	for _, k := range []string{"tracking", "claim", "contract"} {
 		if v := c.Data[k]; v != "" {
@@ -152,5 +153,6 @@ func callInfo(c switchboard.CallCard) softphone.CallInfo {
 	return softphone.CallInfo{
 		ID: c.ID, CallerNumber: c.CallerNumber, CallerName: c.CallerName, CallerType: c.Data["caller_type"],
 		Queue: c.Queue, Lang: c.Lang, WaitSeconds: c.WaitedSec, IVRPath: path, Entered: entered,
+		QueueTitle: p.queueTitle(c.Queue),
 	}
 }

@@ -154,7 +154,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	ph := &phones{
 		gw: s.gw, history: hist, ringSeconds: int(cfg.ARI.RingTimeout.D().Seconds()), disp: dispositions,
 		log: log.With("part", "phones"), legs: map[string]*softphone.Leg{}, talks: map[string]time.Time{},
-		name: func(id string) string { a, _ := model.Agent(id); return a.Name },
+		name:       func(id string) string { a, _ := model.Agent(id); return a.Name },
+		queueTitle: func(queue string) map[string]string { q, _ := model.Queue(queue); return q.Title },
 		wrapUp: func(queue string) time.Duration {
 			q, _ := model.Queue(queue)
 			return q.WrapUp

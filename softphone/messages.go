@@ -323,7 +323,9 @@ type CallInfo struct {
 	// IVRPath is the caller's way through the IVR, one step a line, each in the page's languages:
 	// {"ru": "Меню частных клиентов: 1 → Ввод трек-номера", "en": "Private customers menu: 1 → …"}.
 	IVRPath []map[string]string `json:"ivr_path,omitempty"`
-	Entered map[string]string   `json:"entered,omitempty"` // what the caller typed: tracking, claim, contract
+	// QueueTitle is what people call Queue, by language ("ru", "en"); the page shows Queue without it.
+	QueueTitle map[string]string `json:"queue_title,omitempty"`
+	Entered    map[string]string `json:"entered,omitempty"` // what the caller typed: tracking, claim, contract
 }
 
 // Ringing offers a call to the agent.

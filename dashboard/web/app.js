@@ -67,6 +67,8 @@ let queueFilter = '';     // show only this queue's calls
 let findText = '';
 
 const t = (k) => I18N[lang][k] ?? I18N.ru[k] ?? k;
+// A queue's name for people: its title in the page's language, else Russian, else its id.
+const qtitle = (q) => (q.titles && (q.titles[lang] || q.titles.ru)) || q.name;
 
 // ---- keyed lists -------------------------------------------------------------------------
 
@@ -182,7 +184,7 @@ function renderQueues(queues) {
     for (const i of [1, 3, 4, 5, 6, 7]) c[i].className = 'num';
     return { el: tr, c, clockEl: c[2] };
   }, (e, q) => {
-    setText(e, 'name', e.c[0], q.title || q.name);
+    setText(e, 'name', e.c[0], qtitle(q));
     setText(e, 'waiting', e.c[1], String(q.waiting) + (q.retries ? ` +${q.retries}↻` : '') + (q.stranded ? ` +${q.stranded}⚠` : ''));
     setAttr(e, 'retries', e.c[1], 'title', [q.retries ? `${t('retries')}: ${q.retries}` : '', q.stranded ? `${t('stranded')}: ${q.stranded}` : ''].filter(Boolean).join('\n'));
     e.since = ms(q.oldestSince);
@@ -211,7 +213,7 @@ function renderCalls(queues) {
     c[1].className = 'num'; c[4].className = 'num'; c[5].className = 'sum';
     return { el: tr, c, clockEl: c[3] };
   }, (e, it) => {
-    setText(e, 'q', e.c[0], it.q.title || it.q.name);
+    setText(e, 'q', e.c[0], qtitle(it.q));
     e.queue = it.q.name;
     setText(e, 'pos', e.c[1], String(it.pos));
     setText(e, 'caller', e.c[2], it.c.caller || '—');

@@ -425,7 +425,7 @@ function render() {
     const i = k.info || {};
     $('call-number').textContent = i.caller_number || '';
     $('call-type').textContent = i.caller_type ? t(i.caller_type) : '';
-    $('call-queue').textContent = i.queue || '';
+    $('call-queue').textContent = (i.queue_title && (i.queue_title[lang] || i.queue_title.ru)) || i.queue || '';
     $('call-wait').textContent = i.wait_seconds != null ? fmtWait(i.wait_seconds) : '';
     $('call-entered').textContent = Object.entries(i.entered || {}).map(([a, b]) => a + ': ' + b).join(', ');
     $('call-path').textContent = (i.ivr_path || []).map((s) => s[lang] || s.ru || '').join('\n');
