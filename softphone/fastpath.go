@@ -67,14 +67,30 @@ func (s *iceSocket) WriteToAddrPort(b []byte, to netip.AddrPort) (int, error) {
 	return s.UDPConn.WriteToUDPAddrPort(b, to)
 }
 
-// register puts the browser at addr on a fast path; unregister takes it off (the pair's address is
-// no longer theirs: a replaced or closed PeerConnection).
-func (s *iceSocket) register(addr netip.AddrPort, p *fastPath) {
-	p.sock, p.addr = s, netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
-	s.paths.Store(p.addr, p)
+// moveTo puts p's browser, now at addr (ICE's selected pair), on the fast path there instead of
+// where it was. ICE's callbacks and the connection's may call it at once.
+func (s *iceSocket) moveTo(p *fastPath, addr netip.AddrPort) {
+	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ended {
+		return
+	}
+	if p.addr.IsValid() {
+		s.paths.CompareAndDelete(p.addr, p)
+	}
+	p.addr = addr
+	s.paths.Store(addr, p)
 }
 
-func (s *iceSocket) unregister(p *fastPath) { s.paths.CompareAndDelete(p.addr, p) }
+// end takes p off the fast path for good: its PeerConnection closed, or its packets do not
+// decrypt.
+func (s *iceSocket) end(p *fastPath) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ended = true
+	s.paths.CompareAndDelete(p.addr, p)
+}
 
 // maxFastFailures is how many packets in a row may fail to decrypt before the fast path gives its
 // browser back to pion for good (a key or rollover counter it got wrong: pion's own SRTP session,
@@ -89,7 +105,10 @@ type fastPath struct {
 	gen  uint32
 	srtp *srtp.Context
 	sock *iceSocket
-	addr netip.AddrPort
+
+	mu    sync.Mutex
+	addr  netip.AddrPort // where its browser sends from, once known
+	ended bool
 
 	hdr      rtp.Header
 	pkt      rtp.Packet
@@ -103,7 +122,7 @@ func (p *fastPath) relay(b []byte) bool {
 	out, err := p.srtp.DecryptRTP(p.buf[:0], b, &p.hdr)
 	if err != nil {
 		if p.failures++; p.failures >= maxFastFailures {
-			p.sock.unregister(p)
+			p.sock.end(p)
 			p.line.log.Warn("softphone fast path: the browser's SRTP does not decrypt; pion takes it", "err", err)
 		}
 		return false

@@ -166,14 +166,14 @@ func (g *Gateway) newPeerConnection(buffers func(packetio.BufferPacketType, uint
 
 // startFastPath puts pc's browser on the fast path once its DTLS is up, at the address of the
 // selected candidate pair, and follows the pair when ICE moves it. It returns nil (pion carries the
-// audio) when the keys or the address cannot be had.
+// audio) when the keys cannot be had.
 func (g *Gateway) startFastPath(l *line, pc *webrtc.PeerConnection, gen uint32, secrets *dtlsSecrets) *fastPath {
 	ctx, err := secrets.remoteContext()
 	if err != nil {
 		l.log.Warn("softphone fast path unavailable; pion carries the browser's audio", "err", err)
 		return nil
 	}
-	p := &fastPath{line: l, gen: gen, srtp: ctx}
+	p := &fastPath{line: l, gen: gen, srtp: ctx, sock: g.iceConn}
 	ice := pc.SCTP().Transport().ICETransport()
 	follow := func(pair *webrtc.ICECandidatePair) {
 		if pair == nil || pair.Remote == nil {
@@ -183,15 +183,12 @@ func (g *Gateway) startFastPath(l *line, pc *webrtc.PeerConnection, gen uint32, 
 		if err != nil {
 			return
 		}
-		g.iceConn.unregister(p)
-		g.iceConn.register(netip.AddrPortFrom(addr, pair.Remote.Port), p)
+		g.iceConn.moveTo(p, netip.AddrPortFrom(addr, pair.Remote.Port))
 	}
 	ice.OnSelectedCandidatePairChange(follow)
-	pair, err := ice.GetSelectedCandidatePair()
-	if err != nil || pair == nil {
-		return nil
+	if pair, err := ice.GetSelectedCandidatePair(); err == nil {
+		follow(pair)
 	}
-	follow(pair)
 	return p
 }
 

@@ -64,7 +64,7 @@ func (l *line) negotiate(ctx context.Context, offer webrtc.SessionDescription) (
 		case s == webrtc.PeerConnectionStateConnected && fast == nil:
 			fast = l.gw.startFastPath(l, pc, gen, secrets)
 		case s == webrtc.PeerConnectionStateClosed && fast != nil:
-			l.gw.iceConn.unregister(fast)
+			l.gw.iceConn.end(fast)
 		}
 		fastMu.Unlock()
 		l.mu.Lock()
