@@ -19,7 +19,7 @@ type View struct {
 
 // Queue is one queue: who waits in it and how it did today.
 type Queue struct {
-	Name  string `json:"name"`
+	Name   string            `json:"name"`
 	Titles map[string]string `json:"titles,omitempty"` // display name by language ("ru", "en"); Name when missing
 
 	// Calls waiting, in the order they will be offered (head first).
