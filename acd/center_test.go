@@ -750,3 +750,32 @@ func TestParkOrphans(t *testing.T) {
 }
 
 func errOf(_ bool, err error) error { return err }
+
+// TestParkedCallsExpire: a call parked for a day, its controller never back and nobody claiming it,
+// is given up: its caller is long gone.
+func TestParkedCallsExpire(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.must(errOf(e.c.Alive(e.ctx, 15*time.Second)))
+	e.enqueue("c1", "sales", 0)
+	e.clock.Advance(20 * time.Second)
+	e.dispatch()
+	if w := e.waiting("sales"); len(w) != 0 {
+		t.Fatalf("sales lists %v after its owner fell silent", w)
+	}
+	e.clock.Advance(12 * time.Hour)
+	e.dispatch()
+	if _, err := e.c.Position(e.ctx, "c1"); err != nil {
+		t.Fatalf("c1 given up after 12 h: %v", err)
+	}
+	e.clock.Advance(13 * time.Hour)
+	e.dispatch()
+	if _, err := e.c.Position(e.ctx, "c1"); !errors.Is(err, ErrUnknownCall) {
+		t.Fatalf("c1 after a day parked: %v, want gone", err)
+	}
+	evs, err := e.c.Events(e.ctx, "", 100)
+	e.must(err)
+	if last := evs[len(evs)-1]; last.Call != "c1" || last.Event != "EXIT" || !strings.HasSuffix(last.Data, " orphaned") {
+		t.Fatalf("last event %+v, want c1's EXIT orphaned", last)
+	}
+	e.must(e.c.Verify(e.ctx))
+}

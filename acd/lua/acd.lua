@@ -154,13 +154,22 @@ local function unpark(c)
   ev(c, v[2], '', 'UNPARK', '')
 end
 
+local ORPHAN_CHECK = 2000         -- ms between looks for silent owners
+local ORPHAN_EXPIRY = 86400000    -- ms a call stays parked before it is given up (EXIT orphaned)
+
 local function park_orphans()
-  if now - (tonumber(redis.call('GET', P .. 'orphan_check')) or 0) < 2000 then return end
+  if now - (tonumber(redis.call('GET', P .. 'orphan_check')) or 0) < ORPHAN_CHECK then return end
   redis.call('SET', P .. 'orphan_check', fmt(now))
+  -- Once an hour, give up the calls parked for a day: their callers are long gone.
+  local expire = now - (tonumber(redis.call('GET', P .. 'orphan_expire')) or 0) >= 3600000
+  if expire then redis.call('SET', P .. 'orphan_expire', fmt(now)) end
   for _, o in ipairs(redis.call('SMEMBERS', P .. 'owners')) do
-    if (tonumber(redis.call('GET', P .. 'alive:' .. o)) or 0) < now then
+    local silent = (tonumber(redis.call('GET', P .. 'alive:' .. o)) or 0) < now
+    -- An owner already judged has nothing new to park: nobody enqueues for it.
+    if silent and (expire or redis.call('SISMEMBER', P .. 'silent', o) == 0) then
+      redis.call('SADD', P .. 'silent', o)
       for _, c in ipairs(redis.call('SMEMBERS', owned(o))) do
-        local v = redis.call('HMGET', ckey(c), 'stage', 'queue', 'agents')
+        local v = redis.call('HMGET', ckey(c), 'stage', 'queue', 'agents', 'parked', 'enq')
         if v[1] == 'waiting' then
           redis.call('ZREM', P .. 'wait:' .. v[2], c)
           fix_head(v[2])
@@ -170,9 +179,17 @@ local function park_orphans()
           end
         end
         if v[1] == 'waiting' or v[1] == 'ringing' then
-          redis.call('HSET', ckey(c), 'stage', 'parked', 'agents', '')
+          redis.call('HSET', ckey(c), 'stage', 'parked', 'agents', '', 'parked', fmt(now))
           ev(c, v[2], v[3], 'PARK', o)
+        elseif v[1] == 'parked' and expire and now - (tonumber(v[4]) or now) >= ORPHAN_EXPIRY then
+          redis.call('ZREM', P .. 'deadline', c)
+          drop_call(c)
+          ev(c, v[2], '', 'EXIT', fmt(now - tonumber(v[5])) .. ' orphaned')
         end
+      end
+      if redis.call('SCARD', owned(o)) == 0 then
+        redis.call('SREM', P .. 'owners', o)
+        redis.call('SREM', P .. 'silent', o)
       end
     end
   end
@@ -523,6 +540,7 @@ function ops.alive(o, ttl)
   local was = (tonumber(redis.call('GET', P .. 'alive:' .. o)) or 0) >= now
   redis.call('SET', P .. 'alive:' .. o, fmt(now + tonumber(ttl)), 'PX', 86400000)
   redis.call('SADD', P .. 'owners', o)
+  redis.call('SREM', P .. 'silent', o)
   if not was then
     for _, c in ipairs(redis.call('SMEMBERS', owned(o))) do unpark(c) end
   end
