@@ -427,7 +427,10 @@ function render() {
     $('call-type').textContent = i.caller_type ? t(i.caller_type) : '';
     $('call-queue').textContent = (i.queue_title && (i.queue_title[lang] || i.queue_title.ru)) || i.queue || '';
     $('call-wait').textContent = i.wait_seconds != null ? fmtWait(i.wait_seconds) : '';
-    $('call-entered').textContent = Object.entries(i.entered || {}).map(([a, b]) => a + ': ' + b).join(', ');
+    const entered = $('call-entered');
+    entered.textContent = Object.entries(i.entered || {}).map(([a, b]) => a + ': ' + b).join(', ');
+    // No row for what the caller did not enter.
+    entered.hidden = entered.previousElementSibling.hidden = !entered.textContent;
     $('call-path').textContent = (i.ivr_path || []).map((s) => s[lang] || s.ru || '').join('\n');
   }
   const talking = st === 'connected';
