@@ -47,8 +47,16 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 		return dashboard.View{}, err
 	}
 	calls := make(map[string]acd.CallState, len(snap.Calls))
+	// Calls out of their queues for now, by queue: callbacks to retry, calls of a stopped controller.
+	retries, stranded := map[string]int{}, map[string]int{}
 	for _, c := range snap.Calls {
 		calls[c.ID] = c
+		switch c.Stage {
+		case acd.StageDeferred:
+			retries[c.Queue]++
+		case acd.StageParked:
+			stranded[c.Queue]++
+		}
 	}
 	v := dashboard.View{Announcement: b.announcement(ctx)}
 	for _, qs := range snap.Queues {
@@ -60,15 +68,7 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 		if c := counts[qs.Name]; c != nil {
 			q.Offered, q.Answered, q.AnsweredInTarget, q.Abandoned = c.offered, c.answered, c.inTarget, c.abandoned
 		}
-		for _, c := range snap.Calls {
-			switch {
-			case c.Queue != qs.Name:
-			case c.Stage == acd.StageDeferred:
-				q.Retries++
-			case c.Stage == acd.StageParked:
-				q.Stranded++
-			}
-		}
+		q.Retries, q.Stranded = retries[qs.Name], stranded[qs.Name]
 		for _, id := range qs.Waiting {
 			c := calls[id]
 			q.Calls = append(q.Calls, dashboard.WaitingCall{

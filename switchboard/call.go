@@ -402,10 +402,7 @@ func (c *call) unring(ctx context.Context, timedOut bool) {
 		reason = RingEndTimeout
 	}
 	for _, agent := range rung {
-		c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card(), Reason: reason})
-		if err := c.sb.acd.RingNoAnswer(ctx, c.id, agent); err != nil {
-			c.log.Warn("return the call to its queue failed", "agent", agent, "err", err)
-		}
+		c.stopRinging(ctx, agent, reason)
 	}
 	c.log.Info("call back to the head of its queue", "agents", rung, "timed_out", timedOut)
 	c.sb.kickDispatch()
@@ -421,11 +418,17 @@ func (c *call) unringAgent(ctx context.Context, agent string) {
 	c.rung = slices.DeleteFunc(slices.Clone(c.rung), func(a string) bool { return a == agent })
 	c.agent = c.rung[0]
 	c.publish()
-	c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card(), Reason: RingEndRejected})
-	if err := c.sb.acd.RingNoAnswer(ctx, c.id, agent); err != nil {
-		c.log.Warn("record the decline failed", "agent", agent, "err", err)
-	}
+	c.stopRinging(ctx, agent, RingEndRejected)
 	c.log.Info("declined; the others ring on", "agent", agent, "ringing", c.rung)
+}
+
+// stopRinging ends one agent's ringing: their page, and the ACD (RingNoAnswer), which puts the call
+// back at the head of its queue once nobody rings for it any more.
+func (c *call) stopRinging(ctx context.Context, agent, reason string) {
+	c.sb.phones.Notify(agent, AgentEvent{Type: EventRingCancelled, Call: c.card(), Reason: reason})
+	if err := c.sb.acd.RingNoAnswer(ctx, c.id, agent); err != nil {
+		c.log.Warn("the ACD did not take the end of the ringing", "agent", agent, "err", err)
+	}
 }
 
 // end runs once the caller is gone (why: errHungUp) or has left the queue otherwise (errLeft).
