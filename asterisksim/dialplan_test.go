@@ -54,7 +54,7 @@ func TestParseDialplanErrors(t *testing.T) {
 
 // TestEmbeddedDialplan: extensions.conf parses and has every context the recordings used.
 func TestEmbeddedDialplan(t *testing.T) {
-	plan, err := parseDialplan(asteriskconfig.Extensions)
+	plan, err := parseDialplan(asteriskconfig.Dialplan())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,8 +52,18 @@ func (s *Sim) originateLocked(r originateReq) (*channel, error) {
 	if r.app == "" && r.extension == "" && r.context == "" {
 		return nil, msgErr(400, "Application or extension must be specified")
 	}
+	// Asterisk reads otherChannelId only beside channelId: alone, the second channel gets an id of
+	// its own making.
+	if r.channelID == "" {
+		r.otherChannelID = ""
+	}
+	// Asterisk finds a requested id taken when any channel's id starts with it, and the pair's first
+	// half exists by the time the second is checked.
+	if r.channelID != "" && r.otherChannelID != "" && strings.HasPrefix(r.channelID, r.otherChannelID) {
+		return nil, msgErr(409, "Channel with given unique ID already exists")
+	}
 	for _, id := range []string{r.channelID, r.otherChannelID} {
-		if id != "" && s.channels[id] != nil {
+		if id != "" && s.idTakenLocked(id) {
 			return nil, msgErr(409, "Channel with given unique ID already exists")
 		}
 	}
@@ -210,4 +220,17 @@ func (s *Sim) originateOutboundLocked(r originateReq, tech, resource string) (*c
 		}
 	})
 	return ch, nil
+}
+
+// idTakenLocked: Asterisk looks a requested id up as a prefix of the ids in use.
+func (s *Sim) idTakenLocked(id string) bool {
+	if s.channels[id] != nil {
+		return true
+	}
+	for other := range s.channels {
+		if strings.HasPrefix(other, id) {
+			return true
+		}
+	}
+	return false
 }

@@ -92,7 +92,7 @@ func New(cfg Config) (*Sim, error) {
 	}
 	text := cfg.Dialplan
 	if len(text) == 0 {
-		text = asteriskconfig.Extensions
+		text = asteriskconfig.Dialplan()
 	}
 	plan, err := parseDialplan(text)
 	if err != nil {

@@ -233,7 +233,7 @@ func dialplanContext(sc ivrScenario) string {
 // TestIVRCallerContexts checks that asterisk-config/extensions.conf has, for every scenario, the
 // caller context doing exactly what the simulator's script does.
 func TestIVRCallerContexts(t *testing.T) {
-	conf := strings.ReplaceAll(string(asteriskconfig.Extensions), "\r\n", "\n")
+	conf := strings.ReplaceAll(string(asteriskconfig.TestCallers), "\r\n", "\n")
 	for _, sc := range ivrScenarios() {
 		want := dialplanContext(sc)
 		if !strings.Contains(conf, want) {

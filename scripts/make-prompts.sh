@@ -24,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-sounds}"
 catalog="prompts/catalog.yaml"
-durations="prompts/durations.yaml"
+durations="${HOTLINE_PROMPTS_DURATIONS:-prompts/durations.yaml}"
 
 for tool in go espeak-ng sox soxi; do
 	command -v "$tool" >/dev/null || { echo "make-prompts: $tool not found" >&2; exit 1; }

@@ -141,21 +141,24 @@ func (d simCallers) Dial(ctx context.Context, spec CallerSpec) (PlacedCall, erro
 	return PlacedCall{ChannelID: c.ChannelID(), Sim: c}, nil
 }
 
-// ariCallers originates Local/<did>@from-pstn with the caller context on the ;1 half and a known
-// id for the ;2 half (otherChannelId).
+// ariCallers originates Local/<did>@from-pstn with the caller context on the ;1 half and known ids
+// for both halves. Asterisk ignores otherChannelId unless channelId is given too, and it takes a
+// requested id as in use when an existing channel's id starts with it: the ;1 half is created first,
+// so its id must not extend the ;2 half's ("<id>-one" would make "<id>" taken; "one-<id>" does not).
 type ariCallers struct {
 	tg  *Target
 	seq atomic.Int64
 }
 
 func (d *ariCallers) Dial(ctx context.Context, spec CallerSpec) (PlacedCall, error) {
-	id := fmt.Sprintf("aritest-%d-%d", time.Now().UnixNano(), d.seq.Add(1))
+	id := fmt.Sprintf("aritest-%d-%06d", time.Now().UnixNano(), d.seq.Add(1))
 	q := url.Values{}
 	q.Set("endpoint", "Local/"+spec.DID+"@from-pstn")
 	q.Set("context", spec.Context)
 	q.Set("extension", "s")
 	q.Set("priority", "1")
 	q.Set("callerId", fmt.Sprintf("%q <%s>", spec.Name, spec.Number))
+	q.Set("channelId", "caller-"+id)
 	q.Set("otherChannelId", id)
 	status, body, err := d.tg.Do(ctx, http.MethodPost, "/ari/channels?"+q.Encode(), nil)
 	if err != nil {

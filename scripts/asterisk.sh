@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# A real Asterisk 22.10.1 for hotline's tests and for a developer's machine, built from the sources in
+# ../shared/asterisk (or $HOTLINE_ASTERISK_SRC) once, into a cache outside the checkout.
+#
+#   scripts/asterisk.sh build        build and install into the cache unless it is there already
+#   scripts/asterisk.sh start DIR    start one on loopback, on free ports, from the shipped
+#                                    asterisk-config/ plus the test callers; writes DIR/env
+#   scripts/asterisk.sh stop DIR     stop the one started in DIR
+#   scripts/asterisk.sh prefix       print where the build lives
+#
+# DIR/env holds the HOTLINE_TEST_ARI_* and HOTLINE_TEST_SIP_* variables the tests read.
+set -euo pipefail
+
+version=22.10.1
+pjversion=2.17
+here=$(cd "$(dirname "$0")/.." && pwd)
+src=${HOTLINE_ASTERISK_SRC:-$here/../shared/asterisk}
+cache=${HOTLINE_ASTERISK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hotline}
+prefix=$cache/asterisk-$version
+# Bump when the way it is built changes, so an old cache is rebuilt.
+recipe=1
+
+log() { echo "asterisk.sh: $*" >&2; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+	local need=() p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
+	done
+	[ ${#need[@]} -eq 0 ] && return 0
+	log "installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update -qq
+	as_root apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
+build_deps=(build-essential pkg-config bzip2 patch libedit-dev libjansson-dev libxml2-dev libsqlite3-dev
+	uuid-dev libssl-dev libcurl4-openssl-dev libsrtp2-dev libopus-dev)
+# Sounds and music on hold come from Debian; the plain en and ru folders are symlinks that the
+# non-gsm packages bring.
+sound_pkgs=(asterisk-core-sounds-en asterisk-core-sounds-en-gsm asterisk-core-sounds-ru asterisk-core-sounds-ru-gsm
+	asterisk-moh-opsound-gsm)
+
+built() {
+	[ -x "$prefix/sbin/asterisk" ] && [ "$(cat "$prefix/.hotline-recipe" 2>/dev/null)" = "$recipe" ]
+}
+
+build() {
+	apt_install "${sound_pkgs[@]}"
+	built && return 0
+	# One build at a time: a second caller waits for the first and then finds it built.
+	mkdir -p "$cache"
+	exec 9>"$cache/.build.lock"
+	flock 9
+	built && return 0
+	[ -f "$src/asterisk-$version.tar.gz" ] || { log "no $src/asterisk-$version.tar.gz (set HOTLINE_ASTERISK_SRC)"; exit 1; }
+	apt_install "${build_deps[@]}"
+	local work
+	work=$(mktemp -d "$cache/build.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache/build.XXXXXX"; })
+	log "building Asterisk $version into $prefix (about 10 minutes on 2 cores; once per machine)"
+	local start=$SECONDS
+	mkdir -p "$work/dl"
+	cp "$src/pjproject-$pjversion.tar.bz2" "$work/dl/"
+	tar -xzf "$src/asterisk-$version.tar.gz" -C "$work"
+	(
+		cd "$work/asterisk-$version"
+		./configure --prefix="$prefix" --with-download-cache="$work/dl" --with-pjproject-bundled >"$work/configure.log" 2>&1 ||
+			{ tail -40 "$work/configure.log" >&2; exit 1; }
+		make menuselect.makeopts >"$work/menuselect.log" 2>&1
+		menuselect/menuselect --disable-category MENUSELECT_CORE_SOUNDS --disable-category MENUSELECT_MOH \
+			--disable-category MENUSELECT_EXTRA_SOUNDS --disable BUILD_NATIVE menuselect.makeopts >>"$work/menuselect.log" 2>&1
+		make -j"$(nproc)" >"$work/make.log" 2>&1 || { tail -60 "$work/make.log" >&2; exit 1; }
+		rm -rf "$prefix"
+		make install >"$work/install.log" 2>&1 || { tail -40 "$work/install.log" >&2; exit 1; }
+	)
+	echo "$recipe" >"$prefix/.hotline-recipe"
+	rm -rf "$work"
+	log "built in $((SECONDS - start)) s"
+}
+
+# free_port prints a TCP (or UDP with "udp") port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	python3 - "$@" <<'PY'
+import socket, sys
+kind = socket.SOCK_DGRAM if sys.argv[1:] == ["udp"] else socket.SOCK_STREAM
+s = socket.socket(socket.AF_INET, kind)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+PY
+}
+
+# prompts speaks prompts/catalog.yaml once per catalog version into the cache.
+prompts() {
+	local sum dir
+	sum=$(sha256sum "$here/prompts/catalog.yaml" | cut -c1-16)
+	dir=$cache/prompts-$sum
+	if [ ! -f "$dir/.done" ]; then
+		apt_install espeak-ng sox
+		rm -rf "$dir"
+		HOTLINE_PROMPTS_DURATIONS=/dev/null "$here/scripts/make-prompts.sh" "$dir" >&2
+		touch "$dir/.done"
+	fi
+	echo "$dir"
+}
+
+start() {
+	local run=$1
+	build
+	mkdir -p "$run"
+	run=$(cd "$run" && pwd)
+	if [ -f "$run/run/asterisk.pid" ] && kill -0 "$(cat "$run/run/asterisk.pid")" 2>/dev/null; then
+		log "already running in $run"
+		return 0
+	fi
+	local promptdir http sip rtp carrier
+	promptdir=$(prompts)
+	rm -rf "$run/etc" "$run/data"
+	mkdir -p "$run"/{etc,data/sounds,spool,run,log,lib,keys}
+	# Sounds: Debian's core sounds per language, with hotline's prompts beside them.
+	local lang entry
+	for lang in en ru; do
+		mkdir -p "$run/data/sounds/$lang"
+		for entry in /usr/share/asterisk/sounds/$lang/*; do
+			ln -s "$entry" "$run/data/sounds/$lang/"
+		done
+		ln -s "$promptdir/$lang/hotline" "$run/data/sounds/$lang/hotline"
+	done
+	ln -s /usr/share/asterisk/moh "$run/data/moh"
+	http=$(free_port)
+	sip=$(free_port udp)
+	# RTP ports: a block of 200 above a random base, away from the ephemeral range's busiest part.
+	rtp=$((20000 + (RANDOM % 200) * 100))
+	local password=hotline-test
+	cat >"$run/etc/asterisk.conf" <<CONF
+[directories](!)
+astetcdir => $run/etc
+astmoddir => $prefix/lib/asterisk/modules
+astvarlibdir => $run/lib
+astdbdir => $run/lib
+astkeydir => $run/keys
+astdatadir => $run/data
+astagidir => $run/data/agi-bin
+astspooldir => $run/spool
+astrundir => $run/run
+astlogdir => $run/log
+astsbindir => $prefix/sbin
+
+[options]
+; Tests start and stop it often: no console history, no waiting for calls on stop.
+cache_record_files = no
+transmit_silence = no
+CONF
+	# The shipped files, as an operator installs them; only what must differ per test instance is
+	# rewritten (ports, the ARI password), and the test callers' dialplan is included.
+	cp "$here"/asterisk-config/*.conf "$run/etc/"
+	sed -i -E "s/^bindport *=.*/bindport = $http/" "$run/etc/http.conf"
+	sed -i -E "s/^password *=.*/password = $password/" "$run/etc/ari.conf"
+	sed -i -E "s/^rtpstart *=.*/rtpstart = $rtp/; s/^rtpend *=.*/rtpend = $((rtp + 199))/" "$run/etc/rtp.conf"
+	sed -i -E "s/^bind *= *[0-9.]+:5060/bind = 127.0.0.1:$sip/" "$run/etc/pjsip.conf"
+	# The carrier trunk from the IP-authentication sample, with the test "carrier" (SIPp) on loopback.
+	carrier=$(free_port udp)
+	sed -e "s/198\.51\.100\.10:5060/127.0.0.1:$carrier/; s/198\.51\.100\.10/127.0.0.1/" \
+		"$here/asterisk-config/pjsip-trunk-ip.conf.sample" >"$run/etc/pjsip-trunk.conf"
+	cp "$here"/asterisk-config/test/*.conf "$run/etc/"
+	printf '\n#include "extensions-test.conf"\n' >>"$run/etc/extensions.conf"
+	cat >"$run/etc/logger.conf" <<CONF
+[general]
+[logfiles]
+messages.log => notice,warning,error,verbose(3)
+CONF
+
+	"$prefix/sbin/asterisk" -C "$run/etc/asterisk.conf" -f -n -q >"$run/log/console.log" 2>&1 </dev/null &
+	local pid=$! i
+	for i in $(seq 1 300); do
+		if curl -fsS -o /dev/null -u "hotline:$password" "http://127.0.0.1:$http/ari/asterisk/info" 2>/dev/null; then
+			break
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			log "asterisk exited while starting; last lines of $run/log:"
+			tail -30 "$run/log/console.log" "$run/log/messages.log" >&2 2>/dev/null || true
+			exit 1
+		fi
+		sleep 0.1
+	done
+	curl -fsS -o /dev/null -u "hotline:$password" "http://127.0.0.1:$http/ari/asterisk/info" ||
+		{ log "ARI did not answer on port $http in 30 s"; tail -30 "$run/log/messages.log" >&2; exit 1; }
+	echo "$pid" >"$run/pid"
+	cat >"$run/env" <<ENV
+export HOTLINE_TEST_ARI_URL=http://127.0.0.1:$http
+export HOTLINE_TEST_ARI_USER=hotline
+export HOTLINE_TEST_ARI_PASSWORD=$password
+export HOTLINE_TEST_SIP_ADDR=127.0.0.1:$sip
+export HOTLINE_TEST_CARRIER_ADDR=127.0.0.1:$carrier
+export HOTLINE_TEST_ASTERISK_CONF=$run/etc/asterisk.conf
+export HOTLINE_TEST_ASTERISK_LOG=$run/log/messages.log
+ENV
+	log "Asterisk $version running in $run: ARI http://127.0.0.1:$http, SIP udp 127.0.0.1:$sip, RTP $rtp-$((rtp + 199))"
+}
+
+stop() {
+	local run=$1 pid
+	[ -f "$run/pid" ] || return 0
+	pid=$(cat "$run/pid")
+	"$prefix/sbin/asterisk" -C "$run/etc/asterisk.conf" -rx 'core stop now' >/dev/null 2>&1 || true
+	for _ in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	rm -f "$run/pid"
+}
+
+case "${1:-}" in
+build) build ;;
+start) start "${2:?usage: asterisk.sh start DIR}" ;;
+stop) stop "${2:?usage: asterisk.sh stop DIR}" ;;
+prefix) echo "$prefix" ;;
+*)
+	sed -n '2,11p' "$0" >&2
+	exit 2
+	;;
+esac
