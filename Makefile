@@ -2,16 +2,21 @@
 GO ?= go
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: demo test build vet bench prompts deps
+.PHONY: demo test asterisk build vet bench prompts deps
 
 ## demo: run the whole hotline on this machine (simulated Asterisk, embedded Redis, simulated callers)
 demo:
 	$(GO) run ./cmd/hotline demo
 
-## test: install what the tests need (redis-server, chromium) if missing, then run every test with -race
+## test: install what the tests need if missing, then run every test with -race: each ARI test on the
+## simulator and, when it is built (scripts/asterisk.sh build) or under CI, on a real Asterisk 22.10.1
 test: deps
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m ./...
+	./scripts/test.sh
+
+## asterisk: build the real Asterisk the tests use (once per machine, about 10 minutes)
+asterisk:
+	./scripts/asterisk.sh build
 
 ## deps: Debian packages the tests use (needs root, or sudo)
 deps:

@@ -126,7 +126,7 @@ func TestCallEndToEnd(t *testing.T) {
 func TestCallEndToEndAsterisk(t *testing.T) {
 	tg, ok := aritest.RealTarget()
 	if !ok {
-		t.Skipf("no real Asterisk: set %s, %s and %s to run against one", aritest.EnvURL, aritest.EnvUser, aritest.EnvPassword)
+		aritest.SkipOrFail(t, "no real Asterisk: set "+aritest.EnvURL+", "+aritest.EnvUser+" and "+aritest.EnvPassword+" to run against one")
 	}
 	callEndToEnd(t, tg)
 }

@@ -98,11 +98,19 @@ prompts() {
 	local sum dir
 	sum=$(sha256sum "$here/prompts/catalog.yaml" | cut -c1-16)
 	dir=$cache/prompts-$sum
-	if [ ! -f "$dir/.done" ]; then
+	if [ ! -d "$dir" ]; then
 		apt_install espeak-ng sox
-		rm -rf "$dir"
-		HOTLINE_PROMPTS_DURATIONS=/dev/null "$here/scripts/make-prompts.sh" "$dir" >&2
-		touch "$dir/.done"
+		mkdir -p "$cache"
+		(
+			# Several test runs may start at once: one speaks, the others wait and reuse.
+			flock 8
+			if [ ! -d "$dir" ]; then
+				local tmp
+				tmp=$(mktemp -d "$cache/prompts.XXXXXX")
+				HOTLINE_PROMPTS_DURATIONS=/dev/null "$here/scripts/make-prompts.sh" "$tmp" >&2
+				mv "$tmp" "$dir"
+			fi
+		) 8>"$cache/.prompts.lock"
 	fi
 	echo "$dir"
 }
@@ -121,22 +129,24 @@ start() {
 	rm -rf "$run/etc" "$run/data"
 	mkdir -p "$run"/{etc,data/sounds,spool,run,log,lib,keys}
 	# Sounds: Debian's core sounds per language, with hotline's prompts beside them.
-	local lang entry
+	local lang
 	for lang in en ru; do
 		mkdir -p "$run/data/sounds/$lang"
-		for entry in /usr/share/asterisk/sounds/$lang/*; do
-			ln -s "$entry" "$run/data/sounds/$lang/"
-		done
+		ln -s /usr/share/asterisk/sounds/$lang/* "$run/data/sounds/$lang/"
 		ln -s "$promptdir/$lang/hotline" "$run/data/sounds/$lang/hotline"
 	done
 	ln -s /usr/share/asterisk/moh "$run/data/moh"
+	# Asterisk reads its options' documentation at start and refuses to run without it.
+	for entry in documentation rest-api; do
+		ln -s "$prefix/var/lib/asterisk/$entry" "$run/data/$entry"
+	done
 	http=$(free_port)
 	sip=$(free_port udp)
 	# RTP ports: a block of 200 above a random base, away from the ephemeral range's busiest part.
 	rtp=$((20000 + (RANDOM % 200) * 100))
 	local password=hotline-test
 	cat >"$run/etc/asterisk.conf" <<CONF
-[directories](!)
+[directories]
 astetcdir => $run/etc
 astmoddir => $prefix/lib/asterisk/modules
 astvarlibdir => $run/lib
@@ -187,7 +197,7 @@ CONF
 		sleep 0.1
 	done
 	curl -fsS -o /dev/null -u "hotline:$password" "http://127.0.0.1:$http/ari/asterisk/info" ||
-		{ log "ARI did not answer on port $http in 30 s"; tail -30 "$run/log/messages.log" >&2; exit 1; }
+		{ log "ARI did not answer on port $http in 30 s"; tail -30 "$run/log/console.log" >&2; kill -9 "$pid"; exit 1; }
 	echo "$pid" >"$run/pid"
 	cat >"$run/env" <<ENV
 export HOTLINE_TEST_ARI_URL=http://127.0.0.1:$http
@@ -203,15 +213,14 @@ ENV
 
 stop() {
 	local run=$1 pid
-	[ -f "$run/pid" ] || return 0
-	pid=$(cat "$run/pid")
+	pid=$(cat "$run/pid" 2>/dev/null || cat "$run/run/asterisk.pid" 2>/dev/null) || return 0
 	"$prefix/sbin/asterisk" -C "$run/etc/asterisk.conf" -rx 'core stop now' >/dev/null 2>&1 || true
 	for _ in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$run/pid"
+	rm -f "$run/pid" "$run/run/asterisk.pid"
 }
 
 case "${1:-}" in

@@ -23,8 +23,7 @@ var ErrGone = errors.New("gone from asterisk")
 // rest is the switchboard's view of ARI's REST side, through the ari/v5 native client. The client's
 // calls take no context, so each call checks ctx first: a cancelled call does not start new requests.
 //
-// One request goes around the client: play. ari/v5 sends ARI's media parameter as a single JSON
-// string, which Asterisk takes as one URI, and cannot send lang; a menu prompt is often several
+// One request goes around the client: play. ari/v5 cannot send lang; a menu prompt is often several
 // sounds and numbers, and a playback each would cost a round trip between them.
 type rest struct {
 	client   *native.Client
@@ -87,9 +86,10 @@ func (r *rest) getVar(ctx context.Context, ch, name string) (string, error) {
 }
 
 // play starts media on a channel as one playback, in language lang: POST
-// /channels/{id}/play/{playbackId}?media=…&media=…&lang=….
+// /channels/{id}/play/{playbackId}?media=a,b,c&lang=…. Asterisk 22 takes the list as ONE
+// comma-separated media parameter; given the parameter several times, it keeps only the last.
 func (r *rest) play(ctx context.Context, ch, playbackID, lang string, media ...string) error {
-	q := url.Values{"media": media}
+	q := url.Values{"media": {strings.Join(media, ",")}}
 	if lang != "" {
 		q.Set("lang", lang)
 	}

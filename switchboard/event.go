@@ -23,6 +23,9 @@ type Event struct {
 	Variable    string       `json:"variable"`
 	Value       string       `json:"value"`
 	Cause       int          `json:"cause"`
+	EventName   string       `json:"eventname"`
+	// UserEvent is a ChannelUserevent's variables; the switchboard sends only string ones.
+	UserEvent map[string]string `json:"-"`
 
 	Raw json.RawMessage `json:"-"`
 }
@@ -68,6 +71,19 @@ func decodeEvent(data []byte) (Event, error) {
 		return Event{}, err
 	}
 	ev.Raw = data
+	if ev.Type == "ChannelUserevent" {
+		var u struct {
+			UserEvent map[string]any `json:"userevent"`
+		}
+		if json.Unmarshal(data, &u) == nil {
+			ev.UserEvent = make(map[string]string, len(u.UserEvent))
+			for k, v := range u.UserEvent {
+				if s, ok := v.(string); ok {
+					ev.UserEvent[k] = s
+				}
+			}
+		}
+	}
 	return ev, nil
 }
 

@@ -68,10 +68,23 @@ func Run(t *testing.T, cfg asterisksim.Config, f func(t *testing.T, tg *Target))
 	t.Run("asterisk", func(t *testing.T) {
 		tg, ok := RealTarget()
 		if !ok {
-			t.Skipf("no real Asterisk: set %s, %s and %s to run against one", EnvURL, EnvUser, EnvPassword)
+			SkipOrFail(t, fmt.Sprintf("no real Asterisk: set %s, %s and %s to run against one (scripts/test.sh does)", EnvURL, EnvUser, EnvPassword))
 		}
 		f(t, tg)
 	})
+}
+
+// EnvRequire, when set (scripts/test.sh sets it once it has started an Asterisk, and CI=true implies
+// it), turns a real-Asterisk test that cannot run into a failure: CI must not pass by skipping.
+const EnvRequire = "HOTLINE_TEST_REQUIRE_ASTERISK"
+
+// SkipOrFail skips the test with why, or fails it when real-Asterisk tests are required.
+func SkipOrFail(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv(EnvRequire) != "" || os.Getenv("CI") == "true" {
+		t.Fatalf("required real-Asterisk test cannot run: %s", why)
+	}
+	t.Skip(why)
 }
 
 // NewSimTarget starts an in-process simulator behind an httptest server on 127.0.0.1.
