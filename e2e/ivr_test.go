@@ -56,7 +56,7 @@ type ivrScenario struct {
 	data     map[string]string // must be in the result's data (and in Enqueue's)
 	absent   []string          // keys that must not be in the data
 	path     []string          // the keys and inputs in the session's path, "node:event:value"
-	prompts  []string          // what the caller heard, in order (checked on the simulator)
+	prompts  []string          // what the caller heard, in order, until queued or gone
 }
 
 func (sc ivrScenario) context() string { return "caller-ivr-" + strings.ReplaceAll(sc.name, "_", "-") }
@@ -387,6 +387,7 @@ func (f *routedFlows) Run(ctx context.Context, call ivr.Call, in ivr.Inbound) (i
 // ivrRig is the real switchboard with the real default menus against one ARI target.
 type ivrRig struct {
 	tg    *aritest.Target
+	ear   *aritest.Ear // what Asterisk played to each caller (nil on the simulator: its callers know)
 	sb    *switchboard.Switchboard
 	acd   *recordingACD
 	flows *routedFlows
@@ -473,7 +474,11 @@ func startIVRRig(t *testing.T, tg *aritest.Target) *ivrRig {
 		}
 	})
 	tg.WaitApp(t, tg.App)
-	return &ivrRig{tg: tg, sb: sb, acd: acd, flows: flows}
+	rig := &ivrRig{tg: tg, sb: sb, acd: acd, flows: flows}
+	if tg.Sim == nil {
+		rig.ear = tg.NewEar(t)
+	}
+	return rig
 }
 
 // TestIVRScenarios runs the default center's menus through the real switchboard over ARI, caller by
@@ -559,10 +564,8 @@ func (r *ivrRig) check(t *testing.T, sc ivrScenario, p placedIVRCall) {
 		} else {
 			checkData(t, "Enqueue data", enq[0].Data, sc.data, sc.absent)
 		}
-		if caller != nil {
-			// What was heard before the switchboard queued the call (hold music is not a playback).
-			checkPrompts(t, caller.Prompts(), sc.prompts)
-		}
+		// What was heard before the switchboard queued the call (hold music is not a playback).
+		r.checkHeard(t, ctx, callID, caller, sc.prompts)
 		// The caller gives up waiting: the switchboard abandons the call in the ACD and its goroutine ends.
 		r.hangUp(t, ctx, callID, caller)
 		r.acd.waitFor(t, "Abandon of "+callID, deadline, func() bool { return r.acd.abandoned[callID] > 0 })
@@ -572,9 +575,11 @@ func (r *ivrRig) check(t *testing.T, sc ivrScenario, p placedIVRCall) {
 		case <-ctx.Done():
 			t.Fatal("the simulated call never ended")
 		}
-		checkPrompts(t, caller.Prompts(), sc.prompts)
 	}
 	r.waitCallGone(t, ctx, callID)
+	if sc.outcome != ivr.OutcomeQueue {
+		r.checkHeard(t, ctx, callID, caller, sc.prompts)
+	}
 	if sc.outcome != ivr.OutcomeQueue {
 		if enq := r.acd.enqueues(callID); len(enq) > 0 {
 			t.Errorf("outcome %s, yet the switchboard enqueued the call: %+v", sc.outcome, enq)
@@ -621,8 +626,18 @@ func checkData(t *testing.T, what string, got, want map[string]string, absent []
 	}
 }
 
-func checkPrompts(t *testing.T, got, want []string) {
+// checkHeard compares what the caller was played with want: on the simulator as its caller heard
+// it, on a real Asterisk as Asterisk reported each item starting.
+func (r *ivrRig) checkHeard(t *testing.T, ctx context.Context, callID string, caller *asterisksim.Caller, want []string) {
 	t.Helper()
+	var got []string
+	if caller != nil {
+		got = caller.Prompts()
+	} else {
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		got = r.ear.WaitHeard(wctx, callID, want)
+	}
 	if !slices.Equal(got, want) {
 		t.Errorf("the caller heard\n  %v\nwant\n  %v", got, want)
 	}
