@@ -38,8 +38,18 @@ type rig struct {
 	phones      *fakePhones
 }
 
-// start runs a switchboard against tg until the returned stop is called (or the test ends).
+// start runs a switchboard against tg until the returned stop is called (or the test ends), once it
+// hears its app's events.
 func (r *rig) start(t *testing.T, instance string) (stop func()) {
+	t.Helper()
+	stop = r.launch(t, instance)
+	// Connected, not merely listed: Asterisk lists an app whose connection it no longer serves.
+	waitfor.True(t, "the switchboard hearing its app's events", 20*time.Second, r.sb.Connected)
+	return stop
+}
+
+// launch starts a switchboard against tg and returns at once.
+func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 	t.Helper()
 	ring := r.ringTimeout
 	if ring == 0 {
@@ -68,7 +78,6 @@ func (r *rig) start(t *testing.T, instance string) (stop func()) {
 		}
 	}
 	t.Cleanup(stop)
-	r.tg.WaitApp(t, r.tg.App)
 	return stop
 }
 
@@ -729,5 +738,45 @@ func TestAgentAudioAway(t *testing.T) {
 		}
 		leg := r.phones.latest
 		waitfor.True(t, "the agent hearing the caller again", 20*time.Second, func() bool { return leg.hears(440) })
+	})
+}
+
+// TestAppHandover hands the Stasis app from one controller to the next as a rolling restart does:
+// the new one connects while the old one is still connected, and the old one's connection closes
+// at that moment. On Asterisk 22 that race can leave the app deactivated: the new WebSocket stays
+// open and hears nothing, and Stasis() fails for every caller. Each new controller must end up
+// serving callers, whichever way the race went, and every stop closes its WebSocket properly.
+func TestAppHandover(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		logPath := os.Getenv("HOTLINE_TEST_ASTERISK_LOG")
+		var logFrom int64
+		if fi, err := os.Stat(logPath); tg.Sim == nil && err == nil {
+			logFrom = fi.Size()
+		}
+		r := newRig(t, tg)
+		r.acd.setFree("a1", false)
+		stop := r.start(t, "i1")
+		for round := range 6 {
+			old := stop
+			// The new controller connects and, a moment later (0 to 25 ms, so that some rounds land
+			// inside Asterisk's handover), the old one closes its connection.
+			stop = r.launch(t, "i1")
+			time.Sleep(time.Duration(round*5) * time.Millisecond) // spreads the rounds over the race window; not a wait for a state
+			old()
+			waitfor.True(t, "the new switchboard hearing its app's events", 20*time.Second, r.sb.Connected)
+			placed := r.dial(t, fmt.Sprintf("20%d", round))
+			waitQueued(t, r.acd, placed.ChannelID)
+			hangUp(t, tg, placed)
+		}
+		stop()
+		if tg.Sim == nil && logPath != "" {
+			raw, err := os.ReadFile(logPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(raw[min(logFrom, int64(len(raw))):]), "closed abruptly") {
+				t.Errorf("Asterisk logged a WebSocket closed abruptly: a controller stopped without a close handshake")
+			}
+		}
 	})
 }
