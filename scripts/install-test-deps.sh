@@ -3,6 +3,8 @@
 #   redis-server  (tests start their own on a free port; nothing needs to be running)
 #   chromium      (headless browser tests of the agent and supervisor pages, with real WebRTC audio)
 #   espeak-ng sox (prompt audio, scripts/make-prompts.sh)
+#   sip-tester    (SIPp: the SIP caller of e2e/sip_test.go on a real Asterisk; plays RTP from a pcap
+#                  through a raw socket, so that test runs as root or with CAP_NET_RAW)
 set -euo pipefail
 
 need=()
@@ -10,6 +12,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""
