@@ -141,24 +141,14 @@ func checkSIPScreenPop(t *testing.T, ringing map[string]any, number string) {
 	}
 }
 
-// skipOrFail skips a test that needs what this machine lacks, except under CI=true, where every
-// real-Asterisk test must run: there a missing Asterisk or tool is a failure, not a skip.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf(format+" (CI=true: real-Asterisk tests must run)", args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // sipTarget is the real Asterisk named by the environment and its SIP address.
 func sipTarget(t *testing.T) (*aritest.Target, string) {
 	t.Helper()
 	tg, ok := aritest.RealTarget()
 	sipAddr := os.Getenv(EnvSIPAddr)
 	if !ok || sipAddr == "" {
-		skipOrFail(t, "no real Asterisk: set %s, %s, %s and %s (scripts/asterisk.sh start DIR writes them to DIR/env)",
-			aritest.EnvURL, aritest.EnvUser, aritest.EnvPassword, EnvSIPAddr)
+		aritest.SkipOrFail(t, fmt.Sprintf("no real Asterisk: set %s, %s, %s and %s (scripts/asterisk.sh start DIR writes them to DIR/env)",
+			aritest.EnvURL, aritest.EnvUser, aritest.EnvPassword, EnvSIPAddr))
 	}
 	return tg, sipAddr
 }
@@ -168,7 +158,7 @@ func sippBinary(t *testing.T) string {
 	t.Helper()
 	bin, err := exec.LookPath("sipp")
 	if err != nil {
-		skipOrFail(t, "no sipp in PATH: install Debian's sip-tester (scripts/install-test-deps.sh)")
+		aritest.SkipOrFail(t, "no sipp in PATH: install Debian's sip-tester (scripts/install-test-deps.sh)")
 	}
 	return bin
 }
