@@ -342,9 +342,9 @@ func (s *Sim) playChannel(w http.ResponseWriter, r *http.Request, p *params, ch 
 // play creates a playback on a channel or bridge: 201 with state queued, even for media that will
 // fail (that comes as PlaybackFinished failed).
 func (s *Sim) play(w http.ResponseWriter, r *http.Request, p *params, ch *channel, b *bridge) {
-	mediaList := p.list("media")
+	mediaList := p.media()
 	if len(mediaList) == 0 {
-		writeError(w, 400, "media cannot be empty")
+		writeError(w, 500, "Failed to queue media for playback")
 		return
 	}
 	id := r.PathValue("pid")
