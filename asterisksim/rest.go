@@ -219,7 +219,7 @@ func (s *Sim) withChannel(needStasis bool, f channelHandler) handler {
 	return func(w http.ResponseWriter, r *http.Request, p *params) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		ch := s.channels[r.PathValue("id")]
+		ch := s.channelByIDLocked(r.PathValue("id"))
 		if ch == nil || ch.hungup {
 			writeError(w, 404, "Channel not found")
 			return
@@ -230,6 +230,20 @@ func (s *Sim) withChannel(needStasis bool, f channelHandler) handler {
 		}
 		f(w, r, p, ch)
 	}
+}
+
+// channelByIDLocked finds a channel by its id in any case, as Asterisk's channel storage does
+// (recorded: GET /channels/ALPHA finds "alpha"; a prefix finds nothing).
+func (s *Sim) channelByIDLocked(id string) *channel {
+	if ch := s.channels[id]; ch != nil {
+		return ch
+	}
+	for other, ch := range s.channels {
+		if strings.EqualFold(other, id) {
+			return ch
+		}
+	}
+	return nil
 }
 
 func (s *Sim) originate(w http.ResponseWriter, r *http.Request, p *params) {
