@@ -29,6 +29,7 @@ func (s *Sim) routes() {
 	h("GET /ari/applications/{name}", s.getApplication)
 	h("GET /ari/endpoints", func(w http.ResponseWriter, _ *http.Request, _ *params) { writeJSON(w, 200, []any{}) })
 	h("GET /ari/sounds/{id...}", s.getSound)
+	h("POST /ari/events/user/{eventName}", s.userEvent)
 
 	h("GET /ari/channels", s.listChannels)
 	h("POST /ari/channels", s.originate)
@@ -135,10 +136,8 @@ type applicationJSON struct {
 	EventsDisallowed []any    `json:"events_disallowed"`
 }
 
-func (s *Sim) application(name string) applicationJSON {
+func (s *Sim) applicationLocked(name string) applicationJSON {
 	a := applicationJSON{Name: name, ChannelIDs: []string{}, BridgeIDs: []string{}, EndpointIDs: []string{}, DeviceNames: []string{}, EventsAllowed: []any{}, EventsDisallowed: []any{}}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, ch := range s.sortedChannelsLocked() {
 		if ch.subscribedApp() == name {
 			a.ChannelIDs = append(a.ChannelIDs, ch.id)
@@ -151,23 +150,48 @@ func (s *Sim) application(name string) applicationJSON {
 	return a
 }
 
+// appExistsLocked reports whether Asterisk would list app: while a connection runs it, and after
+// its connection closed for as long as channels are still in it (they hold the app's
+// subscriptions; res_stasis.c cleans up only apps with neither).
+func (s *Sim) appExistsLocked(app string) bool {
+	known, active := s.hub.known(app)
+	if !known {
+		return false
+	}
+	if active {
+		return true
+	}
+	for _, ch := range s.channels {
+		if !ch.hungup && ch.subscribedApp() == app {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Sim) listApplications(w http.ResponseWriter, _ *http.Request, _ *params) {
-	names := s.hub.appNames()
+	names := s.hub.knownApps()
 	sort.Strings(names)
+	s.mu.Lock()
 	out := make([]applicationJSON, 0, len(names))
 	for _, n := range names {
-		out = append(out, s.application(n))
+		if s.appExistsLocked(n) {
+			out = append(out, s.applicationLocked(n))
+		}
 	}
+	s.mu.Unlock()
 	writeJSON(w, 200, out)
 }
 
 func (s *Sim) getApplication(w http.ResponseWriter, r *http.Request, _ *params) {
 	name := r.PathValue("name")
-	if !s.hub.registered(name) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.appExistsLocked(name) {
 		writeError(w, 404, "Application not found")
 		return
 	}
-	writeJSON(w, 200, s.application(name))
+	writeJSON(w, 200, s.applicationLocked(name))
 }
 
 type soundFormat struct {
