@@ -55,11 +55,12 @@ type BridgeJSON struct {
 
 // PlaybackJSON is ARI's Playback model.
 type PlaybackJSON struct {
-	ID        string `json:"id"`
-	MediaURI  string `json:"media_uri"`
-	TargetURI string `json:"target_uri"`
-	Language  string `json:"language"`
-	State     string `json:"state"`
+	ID           string  `json:"id"`
+	MediaURI     string  `json:"media_uri"`
+	NextMediaURI *string `json:"next_media_uri,omitempty"` // the item after media_uri, if any
+	TargetURI    string  `json:"target_uri"`
+	Language     string  `json:"language"`
+	State        string  `json:"state"`
 }
 
 // LiveRecordingJSON is ARI's LiveRecording model.

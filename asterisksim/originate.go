@@ -57,9 +57,9 @@ func (s *Sim) originateLocked(r originateReq) (*channel, error) {
 	if r.channelID == "" {
 		r.otherChannelID = ""
 	}
-	// Asterisk finds a requested id taken when any channel's id starts with it, and the pair's first
-	// half exists by the time the second is checked.
-	if r.channelID != "" && r.otherChannelID != "" && strings.HasPrefix(r.channelID, r.otherChannelID) {
+	// Asterisk finds a requested id taken when any channel's id starts with it, in any case, and the
+	// pair's first half exists by the time the second is checked.
+	if r.channelID != "" && r.otherChannelID != "" && hasPrefixFold(r.channelID, r.otherChannelID) {
 		return nil, msgErr(409, "Channel with given unique ID already exists")
 	}
 	for _, id := range []string{r.channelID, r.otherChannelID} {
@@ -222,15 +222,17 @@ func (s *Sim) originateOutboundLocked(r originateReq, tech, resource string) (*c
 	return ch, nil
 }
 
-// idTakenLocked: Asterisk looks a requested id up as a prefix of the ids in use.
+// idTakenLocked: Asterisk looks a requested id up as a prefix of the ids in use, ignoring case
+// (recorded: "alph" and "ALPHA" are taken while "alpha" exists; "alphabet" is not).
 func (s *Sim) idTakenLocked(id string) bool {
-	if s.channels[id] != nil {
-		return true
-	}
 	for other := range s.channels {
-		if strings.HasPrefix(other, id) {
+		if hasPrefixFold(other, id) {
 			return true
 		}
 	}
 	return false
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }

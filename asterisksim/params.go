@@ -15,6 +15,7 @@ import (
 type params struct {
 	vals      map[string][]string
 	variables map[string]string
+	body      map[string]any // the JSON body as sent, for what must keep its JSON types
 }
 
 func parseParams(r *http.Request) (*params, error) {
@@ -36,6 +37,7 @@ func parseParams(r *http.Request) (*params, error) {
 	if err := json.Unmarshal(raw, &body); err != nil {
 		return nil, fmt.Errorf("body is not a JSON object: %w", err)
 	}
+	p.body = body
 	for k, v := range body {
 		if k == "variables" {
 			if err := p.addVariables(v); err != nil {
@@ -103,6 +105,71 @@ func (p *params) list(k string) []string {
 	var out []string
 	for _, v := range p.vals[k] {
 		out = append(out, splitList(v)...)
+	}
+	return out
+}
+
+// media reads play's media parameter as Asterisk's generated handler does: in a JSON body an array
+// is the list and a string is one URI, commas and all; in the query each media parameter replaces
+// the one before, and the last is split at commas as ast_app_separate_args splits.
+func (p *params) media() []string {
+	if v, ok := p.body["media"]; ok && v != nil {
+		if list, ok := v.([]any); ok {
+			out := make([]string, 0, len(list))
+			for _, e := range list {
+				out = append(out, scalar(e))
+			}
+			return out
+		}
+		return []string{scalar(v)}
+	}
+	if q := p.vals["media"]; len(q) > 0 {
+		return separateArgs(q[len(q)-1])
+	}
+	return nil
+}
+
+// separateArgs splits s at commas as ast_app_separate_args does: a comma inside double quotes,
+// parentheses or brackets does not split, quotes are dropped, a backslash makes the next character
+// literal, nothing is trimmed, and a trailing comma adds an empty item. "" is one empty item (ARI's
+// handlers special-case it).
+func separateArgs(s string) []string {
+	if s == "" {
+		return []string{""}
+	}
+	var out []string
+	var cur []byte
+	paren, bracket, quote, started := 0, 0, false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		started = true
+		switch {
+		case c == '(':
+			paren++
+		case c == ')' && paren > 0:
+			paren--
+		case c == '[':
+			bracket++
+		case c == ']' && bracket > 0:
+			bracket--
+		case c == '"':
+			quote = !quote
+			continue
+		case c == '\\':
+			if i+1 < len(s) {
+				i++
+				cur = append(cur, s[i])
+			}
+			continue
+		case c == ',' && paren == 0 && bracket == 0 && !quote:
+			out = append(out, string(cur))
+			cur, started = nil, false
+			continue
+		}
+		cur = append(cur, c)
+	}
+	if started || s[len(s)-1] == ',' {
+		out = append(out, string(cur))
 	}
 	return out
 }

@@ -7,25 +7,28 @@ import (
 	"time"
 )
 
-// playback is an ARI playback on a channel or a bridge. Guarded by Sim.mu.
+// playback is an ARI playback on a channel or a bridge: a list of media played one item after the
+// other, as play_on_channel in res/res_stasis_playback.c does. Each item begins with
+// PlaybackStarted; an item that played (or failed) ends with PlaybackContinuing unless it is the
+// last, whose end is PlaybackFinished (done or failed). An item of a scheme Asterisk does not
+// play is passed over after its PlaybackStarted; when it is the last, the playback ends without
+// an event. Guarded by Sim.mu.
 type playback struct {
-	id      string
-	media   []string
-	lang    string
-	ch      *channel
-	br      *bridge
-	state   string // queued, playing, paused, done, failed
-	src     source
-	timer   *time.Timer
-	dur     time.Duration // scaled, what remains when paused
-	started time.Time
-	frame   frameBuf
-	bogus   bool // unknown scheme: never progresses, vanishes silently on hangup
-
-	// offsets[i] is when media[i] starts, scaled; noted counts the items already told to the
-	// caller's Prompts, so a playback stopped by a key lists only what began.
-	offsets []time.Duration
-	noted   int
+	id    string
+	media []string
+	index int // the item playing (media_index)
+	lang  string
+	ch    *channel
+	br    *bridge
+	state string // queued, playing, continuing, paused, done, failed
+	src   source // the item's audio
+	timer *time.Timer
+	gen   int           // bumped whenever the item's timer is replaced, so a stale one does nothing
+	left  time.Duration // scaled, what remains of the item (when paused: from pausing)
+	since time.Time     // when the item last started or resumed
+	begun time.Time     // when the playback started
+	frame frameBuf
+	noted int // items already told to the Go caller's Prompts
 }
 
 func (p *playback) targetURI() string {
@@ -35,9 +38,14 @@ func (p *playback) targetURI() string {
 	return "channel:" + p.ch.id
 }
 
-// json reports the last media item as media_uri, as Asterisk 22 does for a list of media.
+// json is the playback as Asterisk shows it: media_uri is the item playing, next_media_uri the
+// one after it (absent for the last).
 func (p *playback) json() PlaybackJSON {
-	return PlaybackJSON{ID: p.id, MediaURI: p.media[len(p.media)-1], TargetURI: p.targetURI(), Language: p.lang, State: p.state}
+	j := PlaybackJSON{ID: p.id, MediaURI: p.media[p.index], TargetURI: p.targetURI(), Language: p.lang, State: p.state}
+	if p.index < len(p.media)-1 {
+		j.NextMediaURI = &p.media[p.index+1]
+	}
+	return j
 }
 
 func (s *Sim) evPlaybackLocked(p *playback, typ string) {
@@ -70,72 +78,92 @@ func (s *Sim) queuePlaybackLocked(p *playback) {
 	}
 }
 
-// startPlaybackLocked resolves the media and runs the playback for their total real duration.
-// A sound that cannot be found fails the playback after PlaybackStarted, as Asterisk does; an
-// unknown scheme starts and then never progresses (recorded behaviour of Asterisk 22.10.1).
+// startPlaybackLocked starts p's first item.
 func (s *Sim) startPlaybackLocked(p *playback) {
-	p.state = "playing"
-	p.started = time.Now()
-	var items []source
-	var total time.Duration
-	forever, bogus := false, false
-	p.offsets = make([]time.Duration, len(p.media))
-	for i, uri := range p.media {
-		p.offsets[i] = total
-		src, d, ok, known := s.resolveMedia(uri, p.lang)
-		if !known {
-			bogus = true
-			continue
-		}
-		if !ok {
-			continue
-		}
-		if d < 0 {
-			forever = true
-			items = append(items, src)
-			break
-		}
-		sd := s.scaled(d)
-		items = append(items, &limitSource{src: src, n: int(sd.Seconds() * rate)})
-		total += sd
-	}
+	p.begun = time.Now()
+	p.index = 0
 	if p.br != nil && p.br.typ == "mixing" {
 		p.br.announcers = 1
-		if len(p.br.members) >= 1 {
-			for _, m := range p.br.members {
-				s.setVarLocked(m, "BRIDGEPEER", s.peersOf(p.br, m))
-			}
+		for _, m := range p.br.members {
+			s.setVarLocked(m, "BRIDGEPEER", s.peersOf(p.br, m))
 		}
 	}
-	s.evPlaybackLocked(p, "PlaybackStarted")
-	s.notePromptsLocked(p, 0)
-	s.markPlaybackLocked(p, Mark{Kind: MarkStarted, At: p.started})
-	switch {
-	case len(items) == 0 && bogus && len(p.media) == 1:
-		p.src = &pcmSource{} // plays nothing, never finishes
-		p.bogus = true
-	case len(items) == 0:
-		s.markPlaybackLocked(p, Mark{Kind: MarkFinished, At: p.started, Due: p.started})
-		s.finishPlaybackLocked(p, "failed")
-	case forever:
-		p.src = &seqSource{items: items}
-	default:
-		p.src = &seqSource{items: items}
-		p.dur = total
-		p.timer = time.AfterFunc(total, func() { s.playbackTimerFired(p) })
-	}
-	if p.ch != nil {
-		s.updateSinkLocked(p.ch)
+	s.markPlaybackLocked(p, Mark{Kind: MarkStarted, At: p.begun})
+	s.playItemLocked(p)
+}
+
+// playItemLocked plays item p.index: PlaybackStarted, then its audio for its real (scaled) length.
+// A sound that cannot be found fails the item at once; a scheme Asterisk does not have passes
+// over it.
+func (s *Sim) playItemLocked(p *playback) {
+	for {
+		p.state = "playing"
+		p.since = time.Now()
+		p.gen++
+		s.evPlaybackLocked(p, "PlaybackStarted")
+		s.notePromptsLocked(p)
+		src, d, ok, known := s.resolveMedia(p.media[p.index], p.lang)
+		switch {
+		case !known && p.index == len(p.media)-1:
+			s.dropPlaybackLocked(p)
+			return
+		case !known:
+			p.index++
+			continue
+		case !ok:
+			s.itemEndedLocked(p, "failed", time.Now())
+			return
+		case d < 0:
+			p.src, p.left = src, -1 // plays until stopped
+		default:
+			p.left = s.scaled(d)
+			p.src = &limitSource{src: src, n: int(p.left.Seconds() * rate)}
+			s.armItemTimerLocked(p)
+		}
+		s.updateSinksLocked(p)
+		return
 	}
 }
 
-func (s *Sim) playbackTimerFired(p *playback) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p.state == "playing" {
-		s.notePromptsLocked(p, math.MaxInt64)
-		s.markPlaybackLocked(p, Mark{Kind: MarkFinished, At: time.Now(), Due: p.started.Add(p.dur)})
-		s.finishPlaybackLocked(p, "done")
+// armItemTimerLocked ends the item when what remains of it has played.
+func (s *Sim) armItemTimerLocked(p *playback) {
+	gen, due := p.gen, p.since.Add(max(p.left, 0))
+	p.timer = time.AfterFunc(max(p.left, 0), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if p.gen == gen && p.state == "playing" {
+			s.itemEndedLocked(p, "done", due)
+		}
+	})
+}
+
+func (s *Sim) stopItemTimerLocked(p *playback) {
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	p.gen++
+}
+
+// itemEndedLocked ends the item playing (due is when it was due to end): the last one finishes
+// the playback with state; any other is followed by PlaybackContinuing and the next item.
+func (s *Sim) itemEndedLocked(p *playback, state string, due time.Time) {
+	s.stopItemTimerLocked(p)
+	if p.index == len(p.media)-1 {
+		s.markPlaybackLocked(p, Mark{Kind: MarkFinished, At: time.Now(), Due: due})
+		s.finishPlaybackLocked(p, state)
+		return
+	}
+	p.state = "continuing"
+	s.evPlaybackLocked(p, "PlaybackContinuing")
+	p.index++
+	s.playItemLocked(p)
+}
+
+// updateSinksLocked recomputes who hears a channel playback.
+func (s *Sim) updateSinksLocked(p *playback) {
+	if p.ch != nil {
+		s.updateSinkLocked(p.ch)
 	}
 }
 
@@ -219,18 +247,30 @@ func toneFreq(arg string) float64 {
 	return f
 }
 
-// finishPlaybackLocked ends p with PlaybackFinished and starts the target's next playback.
+// finishPlaybackLocked ends p with PlaybackFinished (the item playing as media_uri) and starts the
+// target's next playback.
 func (s *Sim) finishPlaybackLocked(p *playback, state string) {
 	if p.state == "done" || p.state == "failed" {
 		return
 	}
-	if p.timer != nil {
-		p.timer.Stop()
-	}
-	if !p.started.IsZero() {
-		s.notePromptsLocked(p, time.Since(p.started)) // a stopped playback lists only what began
-	}
+	s.stopItemTimerLocked(p)
 	p.state = state
+	s.evPlaybackLocked(p, "PlaybackFinished")
+	s.removePlaybackLocked(p)
+}
+
+// dropPlaybackLocked ends p without an event, as Asterisk ends a playback whose last item has a
+// scheme it does not play.
+func (s *Sim) dropPlaybackLocked(p *playback) {
+	s.stopItemTimerLocked(p)
+	now := time.Now()
+	s.markPlaybackLocked(p, Mark{Kind: MarkFinished, At: now, Due: now})
+	p.state = "done"
+	s.removePlaybackLocked(p)
+}
+
+// removePlaybackLocked takes an ended p off its target and starts the target's next playback.
+func (s *Sim) removePlaybackLocked(p *playback) {
 	delete(s.playbacks, p.id)
 	var next *playback
 	if p.ch != nil {
@@ -246,13 +286,10 @@ func (s *Sim) finishPlaybackLocked(p *playback, state string) {
 			p.br.announcers = 0
 		}
 	}
-	s.evPlaybackLocked(p, "PlaybackFinished")
 	if next != nil && next.state == "queued" {
 		s.startPlaybackLocked(next)
 	}
-	if p.ch != nil {
-		s.updateSinkLocked(p.ch)
-	}
+	s.updateSinksLocked(p)
 }
 
 func removePlayback(list []*playback, p *playback) []*playback {
@@ -264,17 +301,15 @@ func removePlayback(list []*playback, p *playback) []*playback {
 	return list
 }
 
-// stopChannelPlaybacksLocked ends a hung-up channel's playbacks: the playing one fails, queued
-// ones and ones of unknown schemes vanish without events.
+// stopChannelPlaybacksLocked ends a hung-up channel's playbacks: the one playing fails, queued
+// ones vanish without events.
 func (s *Sim) stopChannelPlaybacksLocked(ch *channel) {
 	list := ch.playbacks
 	ch.playbacks = nil
 	for _, p := range list {
-		if p.timer != nil {
-			p.timer.Stop()
-		}
+		s.stopItemTimerLocked(p)
 		delete(s.playbacks, p.id)
-		if p.state == "playing" && !p.bogus || p.state == "paused" {
+		if p.state == "playing" || p.state == "paused" {
 			p.state = "failed"
 			s.evPlaybackLocked(p, "PlaybackFinished")
 		}
@@ -286,9 +321,7 @@ func (s *Sim) stopBridgePlaybacksLocked(b *bridge, state string) {
 	b.playbacks = nil
 	b.announcers = 0
 	for _, p := range list {
-		if p.timer != nil {
-			p.timer.Stop()
-		}
+		s.stopItemTimerLocked(p)
 		delete(s.playbacks, p.id)
 		if p.state == "playing" || p.state == "paused" {
 			p.state = state
@@ -297,7 +330,8 @@ func (s *Sim) stopBridgePlaybacksLocked(b *bridge, state string) {
 	}
 }
 
-// controlPlaybackLocked implements POST /playbacks/{id}/control.
+// controlPlaybackLocked implements POST /playbacks/{id}/control. pause, unpause and restart act
+// on the item playing (restart plays it again from its start); Asterisk sends no event for them.
 func (s *Sim) controlPlaybackLocked(p *playback, op string) (int, string) {
 	if p.state == "queued" {
 		return 409, "Playback not started"
@@ -305,27 +339,41 @@ func (s *Sim) controlPlaybackLocked(p *playback, op string) (int, string) {
 	switch op {
 	case "pause":
 		if p.state == "playing" && p.timer != nil {
-			p.timer.Stop()
-			p.dur -= time.Since(p.started)
+			s.stopItemTimerLocked(p)
+			p.left -= time.Since(p.since)
 			p.state = "paused"
 		}
 	case "unpause":
 		if p.state == "paused" {
 			p.state = "playing"
-			p.started = time.Now()
-			p.timer = time.AfterFunc(max(p.dur, 0), func() { s.playbackTimerFired(p) })
+			p.since = time.Now()
+			s.armItemTimerLocked(p)
 		}
 	case "restart":
-		if p.timer != nil {
-			p.timer.Stop()
-		}
-		p.state = "queued"
-		s.startPlaybackLocked(p)
+		s.stopItemTimerLocked(p)
+		s.restartItemLocked(p)
 	case "reverse", "forward":
 	default:
 		return 400, "Invalid operation " + op
 	}
 	return 204, ""
+}
+
+// restartItemLocked plays the item again from its start, without events.
+func (s *Sim) restartItemLocked(p *playback) {
+	src, d, ok, known := s.resolveMedia(p.media[p.index], p.lang)
+	p.state = "playing"
+	p.since = time.Now()
+	switch {
+	case !known || !ok:
+	case d < 0:
+		p.src, p.left = src, -1
+	default:
+		p.left = s.scaled(d)
+		p.src = &limitSource{src: src, n: int(p.left.Seconds() * rate)}
+		s.armItemTimerLocked(p)
+	}
+	s.updateSinksLocked(p)
 }
 
 // markPlaybackLocked adds m to the timeline of the Go caller a channel playback plays to.
@@ -337,14 +385,11 @@ func (s *Sim) markPlaybackLocked(p *playback, m Mark) {
 	p.ch.peer.callerH.mark(m)
 }
 
-// notePromptsLocked records for Go callers (Caller.Prompts) the media of p that had begun by upTo
-// into the playback.
-func (s *Sim) notePromptsLocked(p *playback, upTo time.Duration) {
-	end := p.noted
-	for end < len(p.offsets) && p.offsets[end] <= upTo {
-		end++
-	}
-	if end == p.noted {
+// notePromptsLocked records for Go callers (Caller.Prompts) the items of p that have begun: a
+// playback stopped by a key lists only what began.
+func (s *Sim) notePromptsLocked(p *playback) {
+	end := p.index + 1
+	if end <= p.noted {
 		return
 	}
 	media := p.media[p.noted:end]

@@ -29,6 +29,7 @@ func (s *Sim) routes() {
 	h("GET /ari/applications/{name}", s.getApplication)
 	h("GET /ari/endpoints", func(w http.ResponseWriter, _ *http.Request, _ *params) { writeJSON(w, 200, []any{}) })
 	h("GET /ari/sounds/{id...}", s.getSound)
+	h("POST /ari/events/user/{eventName}", s.userEvent)
 
 	h("GET /ari/channels", s.listChannels)
 	h("POST /ari/channels", s.originate)
@@ -135,10 +136,8 @@ type applicationJSON struct {
 	EventsDisallowed []any    `json:"events_disallowed"`
 }
 
-func (s *Sim) application(name string) applicationJSON {
+func (s *Sim) applicationLocked(name string) applicationJSON {
 	a := applicationJSON{Name: name, ChannelIDs: []string{}, BridgeIDs: []string{}, EndpointIDs: []string{}, DeviceNames: []string{}, EventsAllowed: []any{}, EventsDisallowed: []any{}}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, ch := range s.sortedChannelsLocked() {
 		if ch.subscribedApp() == name {
 			a.ChannelIDs = append(a.ChannelIDs, ch.id)
@@ -151,23 +150,48 @@ func (s *Sim) application(name string) applicationJSON {
 	return a
 }
 
+// appExistsLocked reports whether Asterisk would list app: while a connection runs it, and after
+// its connection closed for as long as channels are still in it (they hold the app's
+// subscriptions; res_stasis.c cleans up only apps with neither).
+func (s *Sim) appExistsLocked(app string) bool {
+	known, active := s.hub.known(app)
+	if !known {
+		return false
+	}
+	if active {
+		return true
+	}
+	for _, ch := range s.channels {
+		if !ch.hungup && ch.subscribedApp() == app {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Sim) listApplications(w http.ResponseWriter, _ *http.Request, _ *params) {
-	names := s.hub.appNames()
+	names := s.hub.knownApps()
 	sort.Strings(names)
+	s.mu.Lock()
 	out := make([]applicationJSON, 0, len(names))
 	for _, n := range names {
-		out = append(out, s.application(n))
+		if s.appExistsLocked(n) {
+			out = append(out, s.applicationLocked(n))
+		}
 	}
+	s.mu.Unlock()
 	writeJSON(w, 200, out)
 }
 
 func (s *Sim) getApplication(w http.ResponseWriter, r *http.Request, _ *params) {
 	name := r.PathValue("name")
-	if !s.hub.registered(name) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.appExistsLocked(name) {
 		writeError(w, 404, "Application not found")
 		return
 	}
-	writeJSON(w, 200, s.application(name))
+	writeJSON(w, 200, s.applicationLocked(name))
 }
 
 type soundFormat struct {
@@ -219,7 +243,7 @@ func (s *Sim) withChannel(needStasis bool, f channelHandler) handler {
 	return func(w http.ResponseWriter, r *http.Request, p *params) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		ch := s.channels[r.PathValue("id")]
+		ch := s.channelByIDLocked(r.PathValue("id"))
 		if ch == nil || ch.hungup {
 			writeError(w, 404, "Channel not found")
 			return
@@ -230,6 +254,20 @@ func (s *Sim) withChannel(needStasis bool, f channelHandler) handler {
 		}
 		f(w, r, p, ch)
 	}
+}
+
+// channelByIDLocked finds a channel by its id in any case, as Asterisk's channel storage does
+// (recorded: GET /channels/ALPHA finds "alpha"; a prefix finds nothing).
+func (s *Sim) channelByIDLocked(id string) *channel {
+	if ch := s.channels[id]; ch != nil {
+		return ch
+	}
+	for other, ch := range s.channels {
+		if strings.EqualFold(other, id) {
+			return ch
+		}
+	}
+	return nil
 }
 
 func (s *Sim) originate(w http.ResponseWriter, r *http.Request, p *params) {
@@ -342,9 +380,9 @@ func (s *Sim) playChannel(w http.ResponseWriter, r *http.Request, p *params, ch 
 // play creates a playback on a channel or bridge: 201 with state queued, even for media that will
 // fail (that comes as PlaybackFinished failed).
 func (s *Sim) play(w http.ResponseWriter, r *http.Request, p *params, ch *channel, b *bridge) {
-	mediaList := p.list("media")
+	mediaList := p.media()
 	if len(mediaList) == 0 {
-		writeError(w, 400, "media cannot be empty")
+		writeError(w, 500, "Failed to queue media for playback")
 		return
 	}
 	id := r.PathValue("pid")

@@ -11,8 +11,8 @@ import (
 
 // coreSounds holds the durations of the Asterisk core sounds (en) hotline and the transcripts use.
 // Measured from PlaybackStarted→PlaybackFinished in shared/ari-transcripts where they appear
-// (hello-world 1421 ms; queue-thereare + number:3 + queue-callswaiting 2482 ms; beep ~440 ms);
-// the others are the lengths of the en core-sounds files, rounded.
+// (hello-world 1421 ms; beep ~440 ms); the others are the lengths of the en core-sounds files,
+// rounded; digits and letters are the lengths of Debian's asterisk-core-sounds-en-gsm files.
 var coreSounds = map[string]time.Duration{
 	"hello-world":             1420 * time.Millisecond,
 	"beep":                    440 * time.Millisecond,
@@ -37,25 +37,30 @@ var coreSounds = map[string]time.Duration{
 	"transfer":                1100 * time.Millisecond,
 	"pbx-invalid":             2300 * time.Millisecond,
 	"silence/1":               time.Second,
-	"digits/hundred":          520 * time.Millisecond,
-	"digits/thousand":         600 * time.Millisecond,
-	"digits/million":          600 * time.Millisecond,
-	"digits/star":             450 * time.Millisecond,
-	"digits/pound":            450 * time.Millisecond,
+}
+
+// sayingsMS are the digits and letters SayNumber and SayDigits play, in milliseconds.
+var sayingsMS = map[string]int{
+	"digits/0": 880, "digits/1": 920, "digits/2": 760, "digits/3": 840, "digits/4": 820, "digits/5": 840,
+	"digits/6": 900, "digits/7": 840, "digits/8": 700, "digits/9": 860, "digits/10": 660, "digits/11": 980,
+	"digits/12": 820, "digits/13": 940, "digits/14": 1060, "digits/15": 1160, "digits/16": 1200,
+	"digits/17": 1220, "digits/18": 1100, "digits/19": 1240, "digits/20": 940, "digits/30": 920,
+	"digits/40": 960, "digits/50": 1240, "digits/60": 1040, "digits/70": 1040, "digits/80": 840,
+	"digits/90": 1040, "digits/hundred": 860, "digits/thousand": 900, "digits/million": 860,
+	"digits/star": 820, "digits/pound": 760, "digits/minus": 900,
+	"letters/a": 620, "letters/b": 760, "letters/c": 880, "letters/d": 720, "letters/e": 680, "letters/f": 600,
+	"letters/g": 700, "letters/h": 660, "letters/i": 680, "letters/j": 760, "letters/k": 720, "letters/l": 600,
+	"letters/m": 620, "letters/n": 620, "letters/o": 660, "letters/p": 660, "letters/q": 760, "letters/r": 740,
+	"letters/s": 620, "letters/t": 680, "letters/u": 800, "letters/v": 780, "letters/w": 920, "letters/x": 660,
+	"letters/y": 760, "letters/z": 820,
 }
 
 func init() {
-	for i := 0; i <= 20; i++ {
-		coreSounds["digits/"+strconv.Itoa(i)] = 520 * time.Millisecond
-	}
-	for i := 30; i <= 90; i += 10 {
-		coreSounds["digits/"+strconv.Itoa(i)] = 560 * time.Millisecond
+	for name, ms := range sayingsMS {
+		coreSounds[name] = time.Duration(ms) * time.Millisecond
 	}
 	for i := 2; i <= 10; i++ {
 		coreSounds["silence/"+strconv.Itoa(i)] = time.Duration(i) * time.Second
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		coreSounds["letters/"+string(c)] = 450 * time.Millisecond
 	}
 }
 
@@ -66,9 +71,8 @@ type sound struct {
 }
 
 // resolveSound finds name in lang the way Asterisk's file lookup does, simplified: Config.Sounds,
-// then SoundsDir/<lang>/name.<ext> (then SoundsDir/name.<ext>), then the core table. Core sounds
-// fall back to en for other languages except digits/letters (the transcripts show digits:123 in ru
-// failing where sound:beep in ru plays).
+// then SoundsDir/<lang>/name.<ext> (then SoundsDir/name.<ext>), then the core table, in every
+// language (the test Asterisk has Debian's en and ru core sounds).
 func (s *Sim) resolveSound(name, lang string) (sound, bool) {
 	if strings.Contains(name, "..") {
 		return sound{}, false
@@ -93,13 +97,6 @@ func (s *Sim) resolveSound(name, lang string) (sound, bool) {
 	}
 	d, ok := coreSounds[name]
 	if !ok {
-		return sound{}, false
-	}
-	base := lang
-	if i := strings.IndexByte(base, '_'); i > 0 {
-		base = base[:i]
-	}
-	if base != "en" && (strings.HasPrefix(name, "digits/") || strings.HasPrefix(name, "letters/")) {
 		return sound{}, false
 	}
 	return sound{dur: d}, true
