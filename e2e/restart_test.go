@@ -107,10 +107,12 @@ func restartKeepsCallers(t *testing.T, bin string) {
 	// Kill the controller: no drain, no goodbye to Asterisk or Redis.
 	proc.kill(t)
 	phone.close()
-	waitfor.True(t, "Asterisk to see the controller's events socket close", 10*time.Second, func() bool {
-		st, _, err := tg.Do(context.Background(), http.MethodGet, "/ari/applications/"+tg.App, nil)
-		return err == nil && st == http.StatusNotFound
-	})
+	// Asterisk keeps listing an app while channels are in it, so wait for the socket itself.
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := tg.Sim.WaitEventsConnections(wctx, 0); err != nil {
+		t.Fatalf("Asterisk never saw the controller's events socket close: %v", err)
+	}
+	wcancel()
 
 	for _, p := range []aritest.PlacedCall{a, b, c} {
 		select {

@@ -780,3 +780,18 @@ func TestAppHandover(t *testing.T) {
 		}
 	})
 }
+
+// TestHealsDeactivatedApp: the handover race of TestAppHandover, made certain. The connection that
+// held the app closes in the middle of the handover, Asterisk deactivates the app, and the new
+// controller's WebSocket stays open but hears nothing. Its liveness probe must notice and register
+// the app again, so callers reach it. Simulator only: on Asterisk the race cannot be forced.
+func TestHealsDeactivatedApp(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	r.acd.setFree("a1", false)
+	tg.Connect(t, tg.App) // the old holder: a connection that will not come back
+	tg.Sim.CloseDuringNextHandover(tg.App)
+	r.start(t, "i1")
+	placed := r.dial(t, "300")
+	waitQueued(t, r.acd, placed.ChannelID)
+}
