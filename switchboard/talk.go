@@ -61,7 +61,7 @@ func (c *call) openLeg(ctx context.Context, agent, prefix, bridge string) (strin
 	}
 	// The id must be new even across controller restarts: Asterisk refuses a channel id in use.
 	em := prefix + c.id + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	remote, err := c.sb.ari.externalMedia(ctx, em, leg.LocalAddr())
+	remote, err := c.sb.externalMedia(ctx, em, leg.LocalAddr())
 	if err != nil {
 		leg.Close()
 		return "", nil, err
