@@ -319,15 +319,7 @@ func (sb *Switchboard) forgetGone(ctx context.Context, q QueuedCall) {
 		}
 		return
 	}
-	bridge := bridgeID(q.CallID)
-	if em := sb.ari.staleLeg(ctx, bridge, q.CallID); em != "" {
-		if err := sb.ari.hangup(ctx, em); err != nil && !errors.Is(err, ErrGone) {
-			sb.log.Warn("hang up a dead controller's audio leg", "channel", em, "err", err)
-		}
-	}
-	if err := sb.ari.destroyBridge(ctx, bridge); err != nil && !errors.Is(err, ErrGone) {
-		sb.log.Warn("destroy a dead call's bridge", "bridge", bridge, "err", err)
-	}
+	sb.dropCallBridges(ctx, q.CallID)
 	if err := sb.acd.Finish(ctx, q.CallID, q.Agent); err != nil && !errors.Is(err, ErrStale) {
 		sb.log.Warn("finish a call that ended while no controller ran", "call", q.CallID, "err", err)
 	}
