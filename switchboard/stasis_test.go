@@ -5,6 +5,9 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/aritest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 )
 
 func stasisEvent(typ, channel string) Event {
@@ -51,4 +54,32 @@ func TestStasisWaiters(t *testing.T) {
 	}
 	w.forget(dropped)
 	w.observe(stasisEvent("StasisStart", "em-5")) // too late: nobody waits, nothing breaks
+}
+
+// TestAnswerWhenStasisStartIsLate: the agent's externalMedia channel, and a listening supervisor's
+// snoop channel, enter the app well after Asterisk answered their creation (75–300 ms here on the
+// simulator; up to about 10 ms on Asterisk). The answer and the listen wait for their StasisStart
+// and then bridge them: the audio flows.
+func TestAnswerWhenStasisStartIsLate(t *testing.T) {
+	cfg := simConfig()
+	cfg.StasisDelay = 300 * time.Millisecond
+	aritest.Run(t, cfg, func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.start(t, "i1")
+		placed := r.dial(t, "100")
+		r.answerAndHear(t, placed)
+		if err := r.sb.Monitor(context.Background(), "sup1", placed.ChannelID, MonitorListen); err != nil {
+			t.Fatal(err)
+		}
+		sup := r.phones.nextLeg(t)
+		waitfor.True(t, "the supervisor hearing the caller", 20*time.Second, func() bool { return sup.has(440) })
+		// Leave nothing behind on a real Asterisk: other tests look for supervisors' channels.
+		if err := r.sb.Monitor(context.Background(), "sup1", placed.ChannelID, MonitorLeave); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.sb.Hangup(context.Background(), "a1", placed.ChannelID); err != nil {
+			t.Fatal(err)
+		}
+		r.phones.next(t, EventEnded)
+	})
 }
