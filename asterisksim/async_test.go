@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/internal/aritest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 )
 
 // Asterisk answers some requests before it has finished them. These tests run on the simulator,
@@ -61,6 +62,39 @@ func addBeforeStasisStart(t *testing.T, tg *aritest.Target, bridge, ch string) b
 	}
 	wantMessage(t, body, "Channel not in Stasis application")
 	return false
+}
+
+// TestBridgeIDTakenAfterDestroy: creating a bridge whose id exists is 409, and so it is for a
+// moment after the bridge is destroyed; then the id is free again.
+func TestBridgeIDTakenAfterDestroy(t *testing.T) {
+	cfg := asterisksim.Config{TimeScale: 0.05, BridgeIDLinger: 300 * time.Millisecond}
+	aritest.Run(t, cfg, func(t *testing.T, tg *aritest.Target) {
+		id := "linger-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		create := "/ari/bridges?type=mixing&bridgeId=" + id
+		do(t, tg, "POST", create, nil, 200)
+		t.Cleanup(func() { cleanup(tg, "/ari/bridges/"+id) })
+		taken := "Bridge with id '" + id + "' already exists"
+		st, body := request(t, tg, "POST", create)
+		if st != http.StatusConflict {
+			t.Fatalf("creating an existing bridge: %d %s, want 409", st, body)
+		}
+		wantMessage(t, body, taken)
+
+		do(t, tg, "DELETE", "/ari/bridges/"+id, nil, 204)
+		st, body = request(t, tg, "POST", create)
+		switch {
+		case st == http.StatusOK && tg.Sim == nil:
+			t.Logf("the id was free again already")
+			return
+		case st != http.StatusConflict:
+			t.Fatalf("re-creating a bridge just destroyed: %d %s, want 409", st, body)
+		}
+		wantMessage(t, body, taken)
+		waitfor.True(t, "the id free again", wait, func() bool {
+			st, _ = request(t, tg, "POST", create)
+			return st == http.StatusOK
+		})
+	})
 }
 
 // request sends one ARI request and returns its status and body.

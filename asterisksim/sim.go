@@ -44,14 +44,21 @@ type Config struct {
 	// the default, negative none):
 	//   - StasisDelay: an externalMedia or snoop channel enters the app (StasisStart) on a thread of
 	//     its own after the reply; until then adding it to a bridge is 422. Default 5 ms.
-	StasisDelay time.Duration
+	//   - BridgeIDLinger: a destroyed bridge's id stays taken (create: 409) until Asterisk drops its
+	//     last reference to the bridge. Default 10 ms.
+	StasisDelay    time.Duration
+	BridgeIDLinger time.Duration
 }
 
-// Default of Config.StasisDelay, from Asterisk 22.10.1 on a 2-core VM (20 tries each):
-// StasisStart came up to 11 ms after the reply (median 1.6 ms for externalMedia, 0.6 ms for snoop;
-// an addChannel sent at once failed 10 and 7 times in 20). The simulator's delays are never near
-// 0, so code that races them fails on the simulator every time, not one run in five.
-const defaultStasisDelay = 5 * time.Millisecond
+// Defaults of Config.StasisDelay and Config.BridgeIDLinger, from Asterisk 22.10.1 on a 2-core VM
+// (20 tries each): StasisStart came up to 11 ms after the reply (median 1.6 ms for externalMedia,
+// 0.6 ms for snoop; an addChannel sent at once failed 10 and 7 times in 20), and a bridge that had
+// members took up to 12 ms (median 3 ms) to free its id. The simulator's delays are never near 0,
+// so code that races them fails on the simulator every time, not one run in five.
+const (
+	defaultStasisDelay    = 5 * time.Millisecond
+	defaultBridgeIDLinger = 10 * time.Millisecond
+)
 
 // Outbound scripts the far end of an originated PJSIP/SIP channel.
 type Outbound struct {
@@ -84,6 +91,7 @@ type Sim struct {
 	bridges    map[string]*bridge
 	playbacks  map[string]*playback
 	recordings map[string]*recording
+	lingering  map[string]time.Time  // destroyed bridges' ids → when they may be used again
 	sinks      map[*channel]struct{} // channels whose audio must be computed every tick
 	uniqueSeq  int                   // the ".n" of channel ids
 	localSeq   int                   // the "-0000001c" of Local/UnicastRTP/Snoop names
@@ -102,6 +110,9 @@ func New(cfg Config) (*Sim, error) {
 	}
 	if cfg.StasisDelay == 0 {
 		cfg.StasisDelay = defaultStasisDelay
+	}
+	if cfg.BridgeIDLinger == 0 {
+		cfg.BridgeIDLinger = defaultBridgeIDLinger
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -128,6 +139,7 @@ func New(cfg Config) (*Sim, error) {
 		bridges:    map[string]*bridge{},
 		playbacks:  map[string]*playback{},
 		recordings: map[string]*recording{},
+		lingering:  map[string]time.Time{},
 		sinks:      map[*channel]struct{}{},
 		epoch:      time.Now().Unix(),
 		recDir:     cfg.RecordingDir,
