@@ -65,14 +65,21 @@ func addBeforeStasisStart(t *testing.T, tg *aritest.Target, bridge, ch string) b
 }
 
 // TestBridgeIDTakenAfterDestroy: creating a bridge whose id exists is 409, and so it is for a
-// moment after the bridge is destroyed; then the id is free again.
+// moment after the bridge is destroyed; then the id is free again. The bridge has a member when
+// it is destroyed, as a call's does: Asterisk then takes longer to let the id go.
 func TestBridgeIDTakenAfterDestroy(t *testing.T) {
 	cfg := asterisksim.Config{TimeScale: 0.05, BridgeIDLinger: 300 * time.Millisecond}
 	aritest.Run(t, cfg, func(t *testing.T, tg *aritest.Target) {
-		id := "linger-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		ev := tg.Connect(t, tg.App)
+		run := strconv.FormatInt(time.Now().UnixNano(), 36)
+		id, em := "linger-"+run, "em-linger-"+run
 		create := "/ari/bridges?type=mixing&bridgeId=" + id
 		do(t, tg, "POST", create, nil, 200)
 		t.Cleanup(func() { cleanup(tg, "/ari/bridges/"+id) })
+		do(t, tg, "POST", "/ari/channels/externalMedia?app="+tg.App+"&channelId="+em+"&format=ulaw&external_host="+listenUDP(t).LocalAddr().String(), nil, 200)
+		t.Cleanup(func() { cleanup(tg, "/ari/channels/"+em) })
+		ev.WaitFor(t, wait, "StasisStart "+em, aritest.Type("StasisStart", em))
+		do(t, tg, "POST", "/ari/bridges/"+id+"/addChannel?channel="+em, nil, 204)
 		taken := "Bridge with id '" + id + "' already exists"
 		st, body := request(t, tg, "POST", create)
 		if st != http.StatusConflict {
