@@ -157,7 +157,41 @@ func (s *Sim) destroyBridgeLocked(b *bridge) {
 		s.finishRecordingLocked(b.rec, "done")
 	}
 	delete(s.bridges, b.id)
+	s.lingerLocked(b.id)
 	s.emitBridgeLocked(b, "BridgeDestroyed")
+}
+
+// bridgeIDTakenLocked says whether creating a bridge with id gets 409: a bridge has it, or had it
+// a moment ago. Asterisk checks the bridge's stasis topic, which goes only when the last reference
+// to the destroyed bridge does, a few milliseconds after DELETE answers (Config.BridgeIDLinger).
+func (s *Sim) bridgeIDTakenLocked(id string) bool {
+	if s.bridges[id] != nil {
+		return true
+	}
+	until, ok := s.lingering[id]
+	if ok && time.Now().Before(until) {
+		return true
+	}
+	delete(s.lingering, id)
+	return false
+}
+
+// lingerLocked keeps a destroyed bridge's id taken for a while, and forgets the ids whose time
+// has passed once there are many (bridge ids are usually never used again).
+func (s *Sim) lingerLocked(id string) {
+	d := jitter(s.cfg.BridgeIDLinger)
+	if d <= 0 {
+		return
+	}
+	now := time.Now()
+	if len(s.lingering) >= 64 {
+		for k, until := range s.lingering {
+			if !now.Before(until) {
+				delete(s.lingering, k)
+			}
+		}
+	}
+	s.lingering[id] = now.Add(d)
 }
 
 func (b *bridge) mohSource() source {

@@ -222,12 +222,15 @@ func (c *wsConn) close() {
 	}
 }
 
-// closeAll closes every events WebSocket (DropConnections and Close).
+// closeAll closes every events WebSocket (DropConnections and Close). Their apps are unregistered
+// at once, not when each handler notices: after DropConnections an app is listed again only once
+// its client has reconnected, which is what a test waits for.
 func (h *hub) closeAll() {
 	h.mu.Lock()
 	conns := make([]*wsConn, 0, len(h.conns))
 	for c := range h.conns {
 		conns = append(conns, c)
+		delete(h.conns, c)
 	}
 	h.mu.Unlock()
 	for _, c := range conns {

@@ -3,7 +3,6 @@ package asterisksim
 import (
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 type externalMediaReq struct {
@@ -15,7 +14,9 @@ type externalMediaReq struct {
 
 // externalMediaLocked creates a UnicastRTP channel that exchanges real RTP with external_host and
 // puts it into the app. It returns the response body (taken before the channel is answered, as
-// Asterisk's shows state Down with channelvars).
+// Asterisk's shows state Down with channelvars). As in Asterisk, the app is subscribed to the
+// channel at once, but the channel is dialled and enters the app a little later, on a thread of
+// its own (Config.StasisDelay): until its StasisStart it cannot join a bridge.
 func (s *Sim) externalMediaLocked(r externalMediaReq) (*channel, ChannelJSON, error) {
 	if r.app == "" {
 		return nil, ChannelJSON{}, msgErr(400, "app cannot be empty")
@@ -54,15 +55,25 @@ func (s *Sim) externalMediaLocked(r externalMediaReq) (*channel, ChannelJSON, er
 	resp.ChannelVars = map[string]string{"UNICASTRTP_LOCAL_PORT": port, "UNICASTRTP_LOCAL_ADDRESS": "127.0.0.1"}
 	s.goTracked(leg.read)
 
-	dial := strings.TrimPrefix(r.externalHost, "") + "/c(ulaw)"
 	ch.app, ch.sticky = r.app, true
-	s.evDialLocked(r.app, ch, "", dial)
+	args := splitArgs(r.appArgs)
+	s.later(jitter(s.cfg.StasisDelay), func() { s.dialExternalLocked(ch, r.app, r.externalHost, args) })
+	return ch, resp, nil
+}
+
+// dialExternalLocked is Asterisk's originate thread for an externalMedia channel: dial (which
+// UnicastRTP answers at once), then Stasis(app,args). A channel hung up meanwhile goes no further.
+func (s *Sim) dialExternalLocked(ch *channel, app, externalHost string, args []string) {
+	if ch.hungup {
+		return
+	}
+	dial := externalHost + "/c(ulaw)"
+	s.evDialLocked(app, ch, "", dial)
 	ch.state = "Up"
 	s.evChannelLocked(ch, "ChannelStateChange")
-	s.evDialLocked(r.app, ch, "ANSWER", dial)
-	s.enterStasisOriginatedLocked(ch, r.app, splitArgs(r.appArgs), true)
+	s.evDialLocked(app, ch, "ANSWER", dial)
+	s.enterStasisOriginatedLocked(ch, app, args, true)
 	s.updateSinkLocked(ch)
-	return ch, resp, nil
 }
 
 type snoopReq struct {
@@ -70,6 +81,7 @@ type snoopReq struct {
 }
 
 // snoopLocked creates Snoop/<target>-N, which hears the target (spy) and can talk to it (whisper).
+// Like an externalMedia channel, it enters the app a little after the reply (Config.StasisDelay).
 func (s *Sim) snoopLocked(target *channel, r snoopReq) (ChannelJSON, error) {
 	if r.app == "" {
 		return ChannelJSON{}, msgErr(400, "app cannot be empty")
@@ -97,6 +109,11 @@ func (s *Sim) snoopLocked(target *channel, r snoopReq) (ChannelJSON, error) {
 	sn.snoop = &snoopSpec{target: target, spy: r.spy, whisper: r.whisper}
 	target.snoops = append(target.snoops, sn)
 	resp := sn.json()
-	s.enterStasisOriginatedLocked(sn, r.app, splitArgs(r.appArgs), false)
+	args := splitArgs(r.appArgs)
+	s.later(jitter(s.cfg.StasisDelay), func() {
+		if !sn.hungup {
+			s.enterStasisOriginatedLocked(sn, r.app, args, false)
+		}
+	})
 	return resp, nil
 }

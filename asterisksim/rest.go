@@ -560,8 +560,8 @@ func (s *Sim) createBridge(w http.ResponseWriter, r *http.Request, p *params) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b := s.bridges[id]; b != nil {
-		writeJSON(w, 200, b.json())
+	if s.bridgeIDTakenLocked(id) {
+		writeError(w, 409, "Bridge with id '"+id+"' already exists")
 		return
 	}
 	b := &bridge{id: id, name: p.get("name"), typ: typ, created: time.Now()}

@@ -178,6 +178,8 @@ func TestExternalMediaRTP(t *testing.T) {
 	if vars["UNICASTRTP_LOCAL_ADDRESS"] != "127.0.0.1" || vars["UNICASTRTP_LOCAL_PORT"] == "" {
 		t.Fatalf("channelvars = %v", vars)
 	}
+	// The leg joins a bridge once it is in the app, which comes after the reply (as in Asterisk).
+	ev.WaitFor(t, wait, "StasisStart em-1", aritest.Type("StasisStart", "em-1"))
 	do(t, tg, "POST", "/ari/bridges?type=mixing&bridgeId=b1", nil, 200)
 	do(t, tg, "POST", "/ari/bridges/b1/addChannel", map[string]any{"channel": id + ",em-1"}, 204)
 
@@ -497,6 +499,7 @@ func TestSnoopSpy(t *testing.T) {
 	ev.WaitFor(t, wait, "StasisStart spy-1", aritest.Type("StasisStart", "spy-1"))
 	udp := listenUDP(t)
 	do(t, tg, "POST", "/ari/channels/externalMedia?app=hotline&channelId=em-spy&format=ulaw&external_host="+udp.LocalAddr().String(), nil, 200)
+	ev.WaitFor(t, wait, "StasisStart em-spy", aritest.Type("StasisStart", "em-spy"))
 	do(t, tg, "POST", "/ari/bridges?bridgeId=sup", nil, 200)
 	do(t, tg, "POST", "/ari/bridges/sup/addChannel?channel=spy-1,em-spy", nil, 204)
 	var pcm []int16

@@ -90,7 +90,7 @@ func restartKeepsCallers(t *testing.T, bin string) {
 	})
 	oldLeg := externalMediaLeg(t, tg, a.ChannelID, "")
 	if oldLeg == "" {
-		t.Fatalf("bridge br-%s has no externalMedia channel before the restart", a.ChannelID)
+		t.Fatalf("caller A's bridge has no externalMedia channel before the restart")
 	}
 
 	// Callers B then C wait: no agent is free.
@@ -264,8 +264,7 @@ func restartAfterCallersLeftWhileDown(t *testing.T, bin string) {
 		return !ok && agentIn(s, "p001").State != acd.OnCall
 	})
 	waitfor.True(t, "A's bridge and the dead process's externalMedia channel gone", 10*time.Second, func() bool {
-		st, _, err := tg.Do(context.Background(), http.MethodGet, "/ari/bridges/br-"+a.ChannelID, nil)
-		return err == nil && st == http.StatusNotFound && !channelIDs(t, tg)[oldLeg]
+		return len(callBridges(t, tg, a.ChannelID)) == 0 && !channelIDs(t, tg)[oldLeg]
 	})
 }
 
@@ -340,29 +339,45 @@ func channelIDs(t *testing.T, tg *aritest.Target) map[string]bool {
 	return ids
 }
 
-// externalMediaLeg returns the em-… channel in the call's bridge other than except, if the bridge
-// holds the caller too ("" otherwise).
+// bridgeJSON is the part of an ARI bridge these tests read.
+type bridgeJSON struct {
+	ID       string   `json:"id"`
+	Channels []string `json:"channels"`
+}
+
+// callBridges lists the call's conversation bridges: br-<call id>-<suffix>, a fresh id each time
+// the controller makes one.
+func callBridges(t *testing.T, tg *aritest.Target, callID string) []bridgeJSON {
+	t.Helper()
+	st, body, err := tg.Do(context.Background(), http.MethodGet, "/ari/bridges", nil)
+	if err != nil || st != http.StatusOK {
+		t.Fatalf("list bridges: %d %s %v", st, body, err)
+	}
+	var all []bridgeJSON
+	if err := json.Unmarshal(body, &all); err != nil {
+		t.Fatal(err)
+	}
+	var out []bridgeJSON
+	for _, b := range all {
+		if strings.HasPrefix(b.ID, "br-"+callID+"-") {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// externalMediaLeg returns the em-… channel other than except in the call's bridge that holds the
+// caller ("" if there is none).
 func externalMediaLeg(t *testing.T, tg *aritest.Target, callID, except string) string {
 	t.Helper()
-	st, body, err := tg.Do(context.Background(), http.MethodGet, "/ari/bridges/br-"+callID, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st != http.StatusOK {
-		return ""
-	}
-	var br struct {
-		Channels []string `json:"channels"`
-	}
-	if err := json.Unmarshal(body, &br); err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Contains(br.Channels, callID) {
-		return ""
-	}
-	for _, ch := range br.Channels {
-		if strings.HasPrefix(ch, "em-") && ch != except {
-			return ch
+	for _, br := range callBridges(t, tg, callID) {
+		if !slices.Contains(br.Channels, callID) {
+			continue
+		}
+		for _, ch := range br.Channels {
+			if strings.HasPrefix(ch, "em-") && ch != except {
+				return ch
+			}
 		}
 	}
 	return ""

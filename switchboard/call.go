@@ -192,8 +192,9 @@ func (c *call) resume(ctx context.Context) {
 		c.since = time.Now()
 	}
 	if c.queued.Talking && c.queued.Agent != "" {
-		c.agent, c.talking, c.bridge = c.queued.Agent, true, bridgeID(c.id)
+		c.agent, c.talking = c.queued.Agent, true
 		c.publish()
+		c.bridge = c.talkingBridge(ctx)
 		c.em = c.sb.ari.staleLeg(ctx, c.bridge, c.channel) // hung up once the new leg is in
 		// The old process's RTP leg died with it; a new one joins the bridge that kept the caller.
 		if err := c.attachLeg(ctx); err != nil {
@@ -540,8 +541,6 @@ func (c *call) card() CallCard {
 	}
 	return card
 }
-
-func bridgeID(callID string) string { return "br-" + callID }
 
 func isHangup(typ string) bool {
 	return typ == "StasisEnd" || typ == "ChannelDestroyed" || typ == "ChannelHangupRequest"

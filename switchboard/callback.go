@@ -87,7 +87,7 @@ func (c *call) dialBack(ctx context.Context, agent string) error {
 	c.publish()
 	c.log.Info("calling back", "number", c.callbackTo, "agent", c.agent)
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
-	c.bridge = bridgeID(c.id)
+	c.bridge = newBridgeID(c.id)
 	err := c.sb.ari.createBridge(ctx, c.bridge, "callback-"+c.id)
 	if err == nil {
 		err = c.attachLeg(ctx)

@@ -161,7 +161,14 @@ func (sb *Switchboard) send(ctx context.Context, callID string, cmd command) err
 	case err := <-cmd.reply:
 		return err
 	case <-c.done:
-		return ErrNoSuchCall
+		// A command that ends the call (hangup, transfer out) is answered just before the goroutine
+		// ends: when both are ready, select may see the end first, and the answer is still there.
+		select {
+		case err := <-cmd.reply:
+			return err
+		default:
+			return ErrNoSuchCall
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}

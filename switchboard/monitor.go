@@ -80,7 +80,7 @@ func (c *call) startMonitor(ctx context.Context, supervisor string, mode Monitor
 	suffix := strconv.FormatInt(time.Now().UnixNano(), 36)
 	m := &monitor{supervisor: supervisor, mode: mode, leg: leg, em: "mon-em-" + c.id + "-" + suffix}
 	c.mon = m
-	remote, err := c.sb.ari.externalMedia(ctx, m.em, leg.LocalAddr())
+	remote, err := c.sb.externalMedia(ctx, m.em, leg.LocalAddr())
 	if err != nil {
 		c.stopMonitor(ctx)
 		return err
@@ -97,7 +97,7 @@ func (c *call) startMonitor(ctx context.Context, supervisor string, mode Monitor
 			target, whisper = c.em, ari.DirectionOut
 		}
 		m.snoop, m.bridge = "mon-sn-"+c.id+"-"+suffix, "mon-br-"+c.id+"-"+suffix
-		if err = c.sb.ari.snoop(ctx, target, m.snoop, ari.DirectionBoth, whisper); err == nil {
+		if err = c.sb.snoop(ctx, target, m.snoop, ari.DirectionBoth, whisper); err == nil {
 			if err = c.sb.ari.createBridge(ctx, m.bridge, "monitor-"+c.id); err == nil {
 				if err = c.sb.ari.addToBridge(ctx, m.bridge, m.snoop); err == nil {
 					err = c.sb.ari.addToBridge(ctx, m.bridge, m.em)

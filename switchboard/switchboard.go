@@ -45,6 +45,7 @@ type Switchboard struct {
 	mu       sync.Mutex
 	channels map[string]*inbox // caller channel id → its call's events
 	calls    map[string]*call  // call id → call
+	stasis   stasisWaiters     // channels we created, until they enter the app (stasis.go)
 	wg       sync.WaitGroup
 
 	kick      chan struct{} // asks the dispatcher to run now
@@ -95,6 +96,9 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	es.connected = func(up bool) {
 		sb.connected.Store(up)
 		sb.metrics.Load().setConnected(up)
+		if !up {
+			sb.stasis.lost()
+		}
 	}
 	return sb, nil
 }
@@ -123,6 +127,7 @@ func (sb *Switchboard) Run(ctx context.Context) error {
 // another instance) are dropped here.
 func (sb *Switchboard) deliver(ev Event) {
 	sb.metrics.Load().event(ev.Type)
+	sb.stasis.observe(ev)
 	id := ev.channelID()
 	if ev.Type == "StasisStart" && ev.Channel != nil && len(ev.Args) > 0 && ev.Args[0] == "inbound" {
 		sb.startCall(ev)
@@ -314,15 +319,7 @@ func (sb *Switchboard) forgetGone(ctx context.Context, q QueuedCall) {
 		}
 		return
 	}
-	bridge := bridgeID(q.CallID)
-	if em := sb.ari.staleLeg(ctx, bridge, q.CallID); em != "" {
-		if err := sb.ari.hangup(ctx, em); err != nil && !errors.Is(err, ErrGone) {
-			sb.log.Warn("hang up a dead controller's audio leg", "channel", em, "err", err)
-		}
-	}
-	if err := sb.ari.destroyBridge(ctx, bridge); err != nil && !errors.Is(err, ErrGone) {
-		sb.log.Warn("destroy a dead call's bridge", "bridge", bridge, "err", err)
-	}
+	sb.dropCallBridges(ctx, q.CallID)
 	if err := sb.acd.Finish(ctx, q.CallID, q.Agent); err != nil && !errors.Is(err, ErrStale) {
 		sb.log.Warn("finish a call that ended while no controller ran", "call", q.CallID, "err", err)
 	}

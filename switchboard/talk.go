@@ -14,11 +14,13 @@ import (
 // connect joins the caller and the agent: the caller leaves hold music for a mixing bridge with an
 // externalMedia channel whose RTP the gateway relays to the agent's browser.
 func (c *call) connect(ctx context.Context) error {
-	c.bridge = bridgeID(c.id)
-	if err := c.sb.ari.createBridge(ctx, c.bridge, "call-"+c.id); err != nil {
+	bridge := newBridgeID(c.id)
+	if err := c.sb.ari.createBridge(ctx, bridge, "call-"+c.id); err != nil {
 		return err
 	}
+	c.bridge = bridge
 	if err := c.attachLeg(ctx); err != nil {
+		c.undoConnect(ctx)
 		return err
 	}
 	if err := c.sb.ari.stopMOH(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
@@ -28,6 +30,7 @@ func (c *call) connect(ctx context.Context) error {
 		if errors.Is(err, ErrGone) {
 			return errHungUp
 		}
+		c.undoConnect(ctx)
 		return err
 	}
 	if err := c.sb.acd.Accept(ctx, c.id, c.agent); err != nil {
@@ -38,6 +41,20 @@ func (c *call) connect(ctx context.Context) error {
 	c.log.Info("agent connected", "agent", c.agent)
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
 	return nil
+}
+
+// undoConnect takes down what a failed connect made, so the caller waits on (ringing, with hold
+// music) as before the answer, and a second answer starts afresh.
+func (c *call) undoConnect(ctx context.Context) {
+	ctx = context.WithoutCancel(ctx)
+	c.dropLeg(ctx)
+	if err := c.sb.ari.destroyBridge(ctx, c.bridge); err != nil && !errors.Is(err, ErrGone) {
+		c.log.Warn("destroy the bridge of a failed answer", "bridge", c.bridge, "err", err)
+	}
+	c.bridge = ""
+	if err := c.sb.ari.moh(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
+		c.log.Warn("hold music after a failed answer", "err", err)
+	}
 }
 
 // attachLeg gives the agent a fresh RTP leg and an externalMedia channel for it in the call's bridge,
@@ -61,7 +78,7 @@ func (c *call) openLeg(ctx context.Context, agent, prefix, bridge string) (strin
 	}
 	// The id must be new even across controller restarts: Asterisk refuses a channel id in use.
 	em := prefix + c.id + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	remote, err := c.sb.ari.externalMedia(ctx, em, leg.LocalAddr())
+	remote, err := c.sb.externalMedia(ctx, em, leg.LocalAddr())
 	if err != nil {
 		leg.Close()
 		return "", nil, err
