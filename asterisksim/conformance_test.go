@@ -196,11 +196,13 @@ func (r *replayer) livePath(p string) string {
 
 // request sends a recorded request, never earlier into the replay than it was sent into the
 // recording (scaled): a recorded client that waited (for an event that never came, or on purpose:
-// wait_ms) asked its question of a later Asterisk than one that did not.
+// wait_ms) asked its question of a later Asterisk than one that did not. wait_ms is not scaled: it
+// waits out Asterisk's own housekeeping (a destroyed bridge's id being released), which runs in
+// wall-clock time on the simulator too.
 func (r *replayer) request(e entry) {
 	due := r.start.Add(r.tg.Scaled(time.Duration(e.TMS) * time.Millisecond))
 	if e.WaitMS > 0 {
-		due = latest(due, time.Now().Add(r.tg.Scaled(time.Duration(e.WaitMS)*time.Millisecond)))
+		due = latest(due, time.Now().Add(time.Duration(e.WaitMS)*time.Millisecond))
 	}
 	if d := time.Until(due); d > 0 {
 		pause := time.NewTimer(d)
