@@ -5,6 +5,8 @@
 #   scripts/asterisk.sh build        build and install into the cache unless it is there already
 #   scripts/asterisk.sh start DIR    start one on loopback, on free ports, from the shipped
 #                                    asterisk-config/ plus the test callers; writes DIR/env
+#                                    (HOTLINE_TEST_REGISTRAR=127.0.0.1:PORT: the registration trunk
+#                                    sample pointed at that registrar instead of the IP one)
 #   scripts/asterisk.sh stop DIR     stop the one started in DIR
 #   scripts/asterisk.sh prefix       print where the build lives
 #
@@ -118,7 +120,8 @@ start() {
 	fi
 	local promptdir http sip rtp carrier
 	promptdir=$(prompts)
-	rm -rf "$run/etc" "$run/data"
+	# A fresh log too: the tests read it for what this start and its calls logged.
+	rm -rf "$run/etc" "$run/data" "$run/log"
 	mkdir -p "$run"/{etc,data/sounds,spool,run,log,lib,keys}
 	# Sounds: Debian's core sounds per language, with hotline's prompts beside them.
 	local lang entry
@@ -130,13 +133,17 @@ start() {
 		ln -s "$promptdir/$lang/hotline" "$run/data/sounds/$lang/hotline"
 	done
 	ln -s /usr/share/asterisk/moh "$run/data/moh"
+	# The build's XML documentation: without it Asterisk cannot register the options of its own
+	# config files (stasis.conf among them) and refuses to start. rest-api serves /ari/api-docs.
+	ln -s "$prefix/var/lib/asterisk/documentation" "$run/data/documentation"
+	ln -s "$prefix/var/lib/asterisk/rest-api" "$run/data/rest-api"
 	http=$(free_port)
 	sip=$(free_port udp)
 	# RTP ports: a block of 200 above a random base, away from the ephemeral range's busiest part.
 	rtp=$((20000 + (RANDOM % 200) * 100))
 	local password=hotline-test
 	cat >"$run/etc/asterisk.conf" <<CONF
-[directories](!)
+[directories]
 astetcdir => $run/etc
 astmoddir => $prefix/lib/asterisk/modules
 astvarlibdir => $run/lib
@@ -161,17 +168,21 @@ CONF
 	sed -i -E "s/^password *=.*/password = $password/" "$run/etc/ari.conf"
 	sed -i -E "s/^rtpstart *=.*/rtpstart = $rtp/; s/^rtpend *=.*/rtpend = $((rtp + 199))/" "$run/etc/rtp.conf"
 	sed -i -E "s/^bind *= *[0-9.]+:5060/bind = 127.0.0.1:$sip/" "$run/etc/pjsip.conf"
-	# The carrier trunk from the IP-authentication sample, with the test "carrier" (SIPp) on loopback.
+	# The carrier trunk, rendered from a shipped sample the way an operator fills it in: the
+	# IP-authentication one with the test "carrier" on loopback, or, with
+	# HOTLINE_TEST_REGISTRAR=127.0.0.1:PORT, the registration one with that registrar (a SIPp).
 	carrier=$(free_port udp)
-	sed -e "s/198\.51\.100\.10:5060/127.0.0.1:$carrier/; s/198\.51\.100\.10/127.0.0.1/" \
-		"$here/asterisk-config/pjsip-trunk-ip.conf.sample" >"$run/etc/pjsip-trunk.conf"
+	if [ -n "${HOTLINE_TEST_REGISTRAR:-}" ]; then
+		carrier=$HOTLINE_TEST_REGISTRAR
+		sed -e "s/sip\.carrier\.example:5060/$carrier/g; s/sip\.carrier\.example/${carrier%:*}/g" \
+			"$here/asterisk-config/pjsip-trunk-register.conf.sample" >"$run/etc/pjsip-trunk.conf"
+		carrier=${carrier#*:}
+	else
+		sed -e "s/198\.51\.100\.10:5060/127.0.0.1:$carrier/; s/198\.51\.100\.10/127.0.0.1/" \
+			"$here/asterisk-config/pjsip-trunk-ip.conf.sample" >"$run/etc/pjsip-trunk.conf"
+	fi
 	cp "$here"/asterisk-config/test/*.conf "$run/etc/"
 	printf '\n#include "extensions-test.conf"\n' >>"$run/etc/extensions.conf"
-	cat >"$run/etc/logger.conf" <<CONF
-[general]
-[logfiles]
-messages.log => notice,warning,error,verbose(3)
-CONF
 
 	"$prefix/sbin/asterisk" -C "$run/etc/asterisk.conf" -f -n -q >"$run/log/console.log" 2>&1 </dev/null &
 	local pid=$! i
@@ -186,8 +197,12 @@ CONF
 		fi
 		sleep 0.1
 	done
-	curl -fsS -o /dev/null -u "hotline:$password" "http://127.0.0.1:$http/ari/asterisk/info" ||
-		{ log "ARI did not answer on port $http in 30 s"; tail -30 "$run/log/messages.log" >&2; exit 1; }
+	curl -fsS -o /dev/null -u "hotline:$password" "http://127.0.0.1:$http/ari/asterisk/info" || {
+		log "ARI did not answer on port $http in 30 s; last lines of $run/log/messages.log:"
+		tail -30 "$run/log/messages.log" >&2
+		kill "$pid" 2>/dev/null || true
+		exit 1
+	}
 	echo "$pid" >"$run/pid"
 	cat >"$run/env" <<ENV
 export HOTLINE_TEST_ARI_URL=http://127.0.0.1:$http
@@ -220,7 +235,7 @@ start) start "${2:?usage: asterisk.sh start DIR}" ;;
 stop) stop "${2:?usage: asterisk.sh stop DIR}" ;;
 prefix) echo "$prefix" ;;
 *)
-	sed -n '2,11p' "$0" >&2
+	sed -n '2,13p' "$0" >&2
 	exit 2
 	;;
 esac
