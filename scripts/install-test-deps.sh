@@ -3,6 +3,7 @@
 #   redis-server  (tests start their own on a free port; nothing needs to be running)
 #   chromium      (headless browser tests of the agent and supervisor pages, with real WebRTC audio)
 #   espeak-ng sox (prompt audio, scripts/make-prompts.sh)
+#   sip-tester    (sipp: the carrier and its registrar in asterisk-config's trunk tests)
 set -euo pipefail
 
 need=()
@@ -10,6 +11,7 @@ command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
+command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""
