@@ -8,6 +8,10 @@
 #                                    (HOTLINE_TEST_REGISTRAR=127.0.0.1:PORT: the registration trunk
 #                                    sample pointed at that registrar instead of the IP one)
 #   scripts/asterisk.sh stop DIR     stop the one started in DIR
+#   scripts/asterisk.sh sounds ASTDATADIR [PROMPTDIR]
+#                                    install Debian's sounds and hold music and hotline's prompts
+#                                    (default PROMPTDIR: sounds/, from make prompts) for an Asterisk
+#                                    whose data directory is ASTDATADIR, e.g. /var/lib/asterisk
 #   scripts/asterisk.sh prefix       print where the build lives
 #
 # DIR/env holds the HOTLINE_TEST_ARI_* and HOTLINE_TEST_SIP_* variables the tests read.
@@ -95,6 +99,31 @@ print(s.getsockname()[1])
 PY
 }
 
+# install_sounds DATADIR PROMPTDIR lays out an Asterisk data directory (astdatadir) as hotline needs
+# it, for the tests and for production alike (README: the operator runs `asterisk.sh sounds`):
+#   sounds/<lang>/*       Debian's core sounds, linked entry by entry. The plain en and ru folders
+#                         are Debian's symlinks (alternatives) to en_US_f_Allison and
+#                         ru_RU_f_IvrvoiceRU: copying into them would write into the packages' files.
+#   sounds/<lang>/hotline hotline's prompts (make prompts), copied.
+#   moh                   Debian's hold music (asterisk-moh-opsound-gsm): class default.
+install_sounds() {
+	local data=$1 promptdir=$2 lang entry
+	for lang in en ru; do
+		[ -d "$promptdir/$lang/hotline" ] || { log "no $promptdir/$lang/hotline: run make prompts first"; exit 1; }
+		[ -d "/usr/share/asterisk/sounds/$lang" ] || { log "no /usr/share/asterisk/sounds/$lang: install ${sound_pkgs[*]}"; exit 1; }
+		mkdir -p "$data/sounds/$lang"
+		for entry in "/usr/share/asterisk/sounds/$lang"/*; do
+			ln -sfn "$entry" "$data/sounds/$lang/"
+		done
+		rm -rf "$data/sounds/$lang/hotline"
+		mkdir "$data/sounds/$lang/hotline"
+		cp "$promptdir/$lang/hotline"/*.wav "$data/sounds/$lang/hotline/"
+	done
+	# make install leaves an empty moh folder; anything in it is the operator's: stop there.
+	[ -d "$data/moh" ] && [ ! -L "$data/moh" ] && { rmdir "$data/moh" || { log "$data/moh is not empty"; exit 1; }; }
+	ln -sfn /usr/share/asterisk/moh "$data/moh"
+}
+
 # prompts speaks prompts/catalog.yaml once per catalog version into the cache.
 prompts() {
 	local sum dir
@@ -123,16 +152,7 @@ start() {
 	# A fresh log too: the tests read it for what this start and its calls logged.
 	rm -rf "$run/etc" "$run/data" "$run/log"
 	mkdir -p "$run"/{etc,data/sounds,spool,run,log,lib,keys}
-	# Sounds: Debian's core sounds per language, with hotline's prompts beside them.
-	local lang entry
-	for lang in en ru; do
-		mkdir -p "$run/data/sounds/$lang"
-		for entry in /usr/share/asterisk/sounds/$lang/*; do
-			ln -s "$entry" "$run/data/sounds/$lang/"
-		done
-		ln -s "$promptdir/$lang/hotline" "$run/data/sounds/$lang/hotline"
-	done
-	ln -s /usr/share/asterisk/moh "$run/data/moh"
+	install_sounds "$run/data" "$promptdir"
 	# The build's XML documentation: without it Asterisk cannot register the options of its own
 	# config files (stasis.conf among them) and refuses to start. rest-api serves /ari/api-docs.
 	ln -s "$prefix/var/lib/asterisk/documentation" "$run/data/documentation"
@@ -142,7 +162,11 @@ start() {
 	# RTP ports: a block of 200 above a random base, away from the ephemeral range's busiest part.
 	rtp=$((20000 + (RANDOM % 200) * 100))
 	local password=hotline-test
-	cat >"$run/etc/asterisk.conf" <<CONF
+	# The shipped files, as an operator installs them; only what must differ per test instance is
+	# rewritten (directories, ports, the ARI password), and the test callers' dialplan is included.
+	cp "$here"/asterisk-config/*.conf "$run/etc/"
+	cat >>"$run/etc/asterisk.conf" <<CONF
+
 [directories]
 astetcdir => $run/etc
 astmoddir => $prefix/lib/asterisk/modules
@@ -155,15 +179,7 @@ astspooldir => $run/spool
 astrundir => $run/run
 astlogdir => $run/log
 astsbindir => $prefix/sbin
-
-[options]
-; Tests start and stop it often: no console history, no waiting for calls on stop.
-cache_record_files = no
-transmit_silence = no
 CONF
-	# The shipped files, as an operator installs them; only what must differ per test instance is
-	# rewritten (ports, the ARI password), and the test callers' dialplan is included.
-	cp "$here"/asterisk-config/*.conf "$run/etc/"
 	sed -i -E "s/^bindport *=.*/bindport = $http/" "$run/etc/http.conf"
 	sed -i -E "s/^password *=.*/password = $password/" "$run/etc/ari.conf"
 	sed -i -E "s/^rtpstart *=.*/rtpstart = $rtp/; s/^rtpend *=.*/rtpend = $((rtp + 199))/" "$run/etc/rtp.conf"
@@ -233,9 +249,13 @@ case "${1:-}" in
 build) build ;;
 start) start "${2:?usage: asterisk.sh start DIR}" ;;
 stop) stop "${2:?usage: asterisk.sh stop DIR}" ;;
+sounds)
+	apt_install "${sound_pkgs[@]}"
+	install_sounds "${2:?usage: asterisk.sh sounds ASTDATADIR [PROMPTDIR]}" "${3:-$here/sounds}"
+	;;
 prefix) echo "$prefix" ;;
 *)
-	sed -n '2,13p' "$0" >&2
+	sed -n '2,17p' "$0" >&2
 	exit 2
 	;;
 esac
