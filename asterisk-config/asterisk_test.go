@@ -47,6 +47,8 @@ func unavailable(t *testing.T, format string, args ...any) {
 type asterisk struct {
 	conf, log, sip string
 	bin            string // sbin/asterisk, for its CLI
+	// ARI, as DIR/env names it (fromEnvFile only)
+	ariURL, ariUser, ariPassword string
 }
 
 func realAsterisk(t *testing.T) asterisk {
@@ -73,7 +75,8 @@ func fromEnvFile(t *testing.T, path string) asterisk {
 			env[k] = v
 		}
 	}
-	a := asterisk{conf: env[envConf], log: env[envLog], sip: env[envSIP]}
+	a := asterisk{conf: env[envConf], log: env[envLog], sip: env[envSIP],
+		ariURL: env[aritest.EnvURL], ariUser: env[aritest.EnvUser], ariPassword: env[aritest.EnvPassword]}
 	a.bin = filepath.Join(directory(t, a.conf, "astsbindir"), "asterisk")
 	return a
 }
@@ -256,10 +259,78 @@ func scenario(t *testing.T, name string) string {
 	return p
 }
 
+// carrierCall places testdata/sipp-carrier-call.xml's call from fromIP to the Asterisk at sipAddr
+// (uriParams are added to its Request-URI) and checks it reaches Stasis(hotline,inbound,<did>) on
+// the trunk's endpoint with the carrier's caller number, then answers and hangs it up through ARI
+// as the controller does, and SIPp sees the call through (200, ACK, then BYE).
+func carrierCall(t *testing.T, tg *aritest.Target, events *aritest.Events, sipAddr, fromIP, uriParams string) {
+	t.Helper()
+	done, _ := sipp(t, "-sf", scenario(t, "sipp-carrier-call.xml"), "-s", testDID, "-key", "uri_params", uriParams,
+		"-i", fromIP, "-mi", fromIP, "-p", fmt.Sprint(freeUDPPort(t)), "-m", "1", "-timeout", "30s", "-timeout_error", sipAddr)
+	start := events.WaitFor(t, wait, "StasisStart of the carrier's call", aritest.Type("StasisStart", ""))
+	ch, _ := start["channel"].(map[string]any)
+	id, _ := ch["id"].(string)
+	if name, _ := ch["name"].(string); !strings.HasPrefix(name, "PJSIP/trunk-") {
+		t.Errorf("channel %q is not on the trunk endpoint", name)
+	}
+	if caller, _ := ch["caller"].(map[string]any); caller["number"] != carrierNum {
+		t.Errorf("caller %v, want number %s", ch["caller"], carrierNum)
+	}
+	if args, _ := start["args"].([]any); !slices.Equal(args, []any{"inbound", testDID}) {
+		t.Errorf("StasisStart args %v, want [inbound %s]", args, testDID)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if st, body, err := tg.Do(ctx, http.MethodPost, "/ari/channels/"+id+"/answer", nil); err != nil || st != http.StatusNoContent {
+		t.Fatalf("answer: %d %s %v", st, body, err)
+	}
+	events.WaitFor(t, wait, "the call up", func(ev map[string]any) bool {
+		c, _ := ev["channel"].(map[string]any)
+		return ev["type"] == "ChannelStateChange" && c["id"] == id && c["state"] == "Up"
+	})
+	if st, body, err := tg.Do(ctx, http.MethodDelete, "/ari/channels/"+id, nil); err != nil || st != http.StatusNoContent {
+		t.Fatalf("hang up: %d %s %v", st, body, err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(wait):
+		t.Fatal("sipp did not finish the call")
+	}
+}
+
+// strangerCall sends testdata/sipp-stranger-call.xml's INVITE from fromIP with fromUser in From,
+// which Asterisk must refuse with a 401 before any channel exists.
+func strangerCall(t *testing.T, events *aritest.Events, sipAddr, fromIP, fromUser string) {
+	t.Helper()
+	done, _ := sipp(t, "-sf", scenario(t, "sipp-stranger-call.xml"), "-s", testDID, "-key", "from_user", fromUser,
+		"-i", fromIP, "-mi", fromIP, "-p", fmt.Sprint(freeUDPPort(t)), "-m", "1", "-timeout", "30s", "-timeout_error", sipAddr)
+	select {
+	case err := <-done: // it got its 401
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(wait):
+		t.Fatal("sipp did not finish the call")
+	}
+drain: // the 401 came before any channel: nothing of this call can be queued now
+	for {
+		select {
+		case ev := <-events.C:
+			if ev["type"] == "StasisStart" {
+				t.Fatalf("a stranger's call reached Stasis: %v", ev)
+			}
+		default:
+			break drain
+		}
+	}
+}
+
 // TestIPTrunk: the carrier, calling from 127.0.0.1 as pjsip-trunk-ip.conf.sample identifies it,
-// reaches Stasis(hotline,inbound,<did>) on the trunk's endpoint with its caller number; the call is
-// answered and hung up through ARI as the controller does. A stranger at another address is
-// refused before the dialplan.
+// reaches the controller's Stasis app; a stranger at another address is refused, even one who
+// names the trunk in From.
 func TestIPTrunk(t *testing.T) {
 	a := realAsterisk(t)
 	tg, ok := aritest.RealTarget()
@@ -267,74 +338,18 @@ func TestIPTrunk(t *testing.T) {
 		unavailable(t, "no real Asterisk for ARI: set %s, %s and %s", aritest.EnvURL, aritest.EnvUser, aritest.EnvPassword)
 	}
 	events := tg.Connect(t, tg.App) // the test holds the hotline app, as a controller would
-
-	t.Run("carrier", func(t *testing.T) {
-		done, _ := sipp(t, "-sf", scenario(t, "sipp-carrier-call.xml"), "-s", testDID, "-i", "127.0.0.1", "-mi", "127.0.0.1",
-			"-p", fmt.Sprint(freeUDPPort(t)), "-m", "1", "-timeout", "30s", "-timeout_error", a.sip)
-		start := events.WaitFor(t, wait, "StasisStart of the carrier's call", aritest.Type("StasisStart", ""))
-		ch, _ := start["channel"].(map[string]any)
-		id, _ := ch["id"].(string)
-		if name, _ := ch["name"].(string); !strings.HasPrefix(name, "PJSIP/trunk-") {
-			t.Errorf("channel %q is not on the trunk endpoint", name)
-		}
-		if caller, _ := ch["caller"].(map[string]any); caller["number"] != carrierNum {
-			t.Errorf("caller %v, want number %s", ch["caller"], carrierNum)
-		}
-		if args, _ := start["args"].([]any); !slices.Equal(args, []any{"inbound", testDID}) {
-			t.Errorf("StasisStart args %v, want [inbound %s]", args, testDID)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		if st, body, err := tg.Do(ctx, http.MethodPost, "/ari/channels/"+id+"/answer", nil); err != nil || st != http.StatusNoContent {
-			t.Fatalf("answer: %d %s %v", st, body, err)
-		}
-		events.WaitFor(t, wait, "the call up", func(ev map[string]any) bool {
-			c, _ := ev["channel"].(map[string]any)
-			return ev["type"] == "ChannelStateChange" && c["id"] == id && c["state"] == "Up"
-		})
-		if st, body, err := tg.Do(ctx, http.MethodDelete, "/ari/channels/"+id, nil); err != nil || st != http.StatusNoContent {
-			t.Fatalf("hang up: %d %s %v", st, body, err)
-		}
-		select {
-		case err := <-done: // it got the 200, sent its ACK, then took the BYE
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(wait):
-			t.Fatal("sipp did not finish the call")
-		}
-	})
-
-	t.Run("stranger", func(t *testing.T) {
-		// 127.0.0.2 is loopback too, but no identify matches it.
-		done, _ := sipp(t, "-sf", scenario(t, "sipp-stranger-call.xml"), "-s", testDID, "-i", "127.0.0.2", "-mi", "127.0.0.2",
-			"-p", fmt.Sprint(freeUDPPort(t)), "-m", "1", "-timeout", "30s", "-timeout_error", a.sip)
-		select {
-		case err := <-done: // it got a 401
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(wait):
-			t.Fatal("sipp did not finish the call")
-		}
-	drain: // the 401 came before any channel: nothing of this call can be queued now
-		for {
-			select {
-			case ev := <-events.C:
-				if ev["type"] == "StasisStart" {
-					t.Fatalf("a stranger's call reached Stasis: %v", ev)
-				}
-			default:
-				break drain
-			}
-		}
-	})
+	t.Run("carrier", func(t *testing.T) { carrierCall(t, tg, events, a.sip, "127.0.0.1", "") })
+	// 127.0.0.2 is loopback too, but no identify matches it.
+	t.Run("stranger", func(t *testing.T) { strangerCall(t, events, a.sip, "127.0.0.2", "79160000098") })
+	t.Run("stranger as trunk", func(t *testing.T) { strangerCall(t, events, a.sip, "127.0.0.2", "trunk") })
 }
 
 // TestRegistrationTrunk: pjsip-trunk-register.conf.sample, pointed at a registrar (SIPp on a free
 // loopback port) and nothing else changed, loads cleanly and registers: SIPp challenges the
 // REGISTER, checks the digest against the sample's user and password, and answers 200, which
-// Asterisk shows as Registered. A second Asterisk is started for it, from the same build.
+// Asterisk shows as Registered. The carrier's call to the registered contact (its line parameter)
+// then reaches the controller's Stasis app; a call from the same address without it is refused,
+// even naming the trunk in From. A second Asterisk is started for it, from the same build.
 func TestRegistrationTrunk(t *testing.T) {
 	realAsterisk(t) // the build is there
 	port := freeUDPPort(t)
@@ -369,9 +384,20 @@ func TestRegistrationTrunk(t *testing.T) {
 	for _, p := range startupProblems(t, a.log) {
 		t.Errorf("logged while loading the configuration: %s", p)
 	}
-	if msgs := readTraces(dir); !strings.Contains(msgs, "Authorization: Digest") || !strings.Contains(msgs, `username="hotline-user"`) {
+	msgs := readTraces(dir)
+	if !strings.Contains(msgs, "Authorization: Digest") || !strings.Contains(msgs, `username="hotline-user"`) {
 		t.Errorf("no authenticated REGISTER in SIPp's trace:\n%s", tail(msgs, 3000))
 	}
+	// The line parameter Asterisk put in the Contact it registered, as the carrier will send it back.
+	m := regexp.MustCompile(`(?m)^Contact: <sip:8800@[^>]*;line=([a-z0-9]+)`).FindStringSubmatch(msgs)
+	if m == nil {
+		t.Fatalf("no Contact with a line parameter in the REGISTER:\n%s", tail(msgs, 3000))
+	}
+
+	tg := &aritest.Target{Name: "asterisk", BaseURL: a.ariURL, User: a.ariUser, Password: a.ariPassword, App: aritest.App, TimeScale: 1}
+	events := tg.Connect(t, tg.App)
+	t.Run("carrier on the line", func(t *testing.T) { carrierCall(t, tg, events, a.sip, "127.0.0.1", ";line="+m[1]) })
+	t.Run("stranger as trunk", func(t *testing.T) { strangerCall(t, events, a.sip, "127.0.0.1", "trunk") })
 }
 
 // readTraces returns SIPp's message and error traces in dir.
