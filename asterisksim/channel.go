@@ -35,6 +35,8 @@ type channel struct {
 	vars      map[string]string
 
 	peer *channel // the other half of a Local pair
+	// dialed is the other end of a Dial() once it answered: the two hear each other.
+	dialed *channel
 
 	app      string // the Stasis application subscribed to this channel
 	inStasis bool

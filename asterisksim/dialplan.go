@@ -10,19 +10,29 @@ import (
 )
 
 // dialplan is a parsed extensions.conf: contexts of extensions of numbered steps. Only what hotline
-// uses is supported: exten =>, same =>, n priorities, labels-free Goto, ${VAR} substitution.
+// uses is supported: exten =>, same =>, n priorities and their labels, [globals], ${VAR}
+// substitution and $[a = b] expressions.
 type dialplan struct {
 	contexts map[string]*dpContext
+	// globals are [globals] variables. Asterisk reads every [globals] section in file order, so a
+	// later one (the test callers' include) overrides an earlier one.
+	globals map[string]string
 }
 
 type dpContext struct {
-	exts     map[string]map[int]dpStep // exact extensions
-	patterns []dpPattern               // _X. style, in file order
+	exts     map[string]*dpExten // exact extensions
+	patterns []dpPattern         // _X. style, in file order
+}
+
+// dpExten is one extension's steps and the labels of its priorities (n(closed) → 9).
+type dpExten struct {
+	steps  map[int]dpStep
+	labels map[string]int
 }
 
 type dpPattern struct {
 	pattern string
-	steps   map[int]dpStep
+	ext     *dpExten
 }
 
 type dpStep struct {
@@ -31,7 +41,7 @@ type dpStep struct {
 }
 
 func parseDialplan(text []byte) (*dialplan, error) {
-	p := &dialplan{contexts: map[string]*dpContext{}}
+	p := &dialplan{contexts: map[string]*dpContext{}, globals: map[string]string{}}
 	var cur *dpContext
 	var curName string
 	var lastExt string
@@ -57,7 +67,7 @@ func parseDialplan(text []byte) (*dialplan, error) {
 			curName = line[1:end]
 			cur = nil
 			if curName != "general" && curName != "globals" {
-				cur = &dpContext{exts: map[string]map[int]dpStep{}}
+				cur = &dpContext{exts: map[string]*dpExten{}}
 				p.contexts[curName] = cur
 			}
 			lastSteps = nil
@@ -73,6 +83,9 @@ func parseDialplan(text []byte) (*dialplan, error) {
 		key = strings.TrimSpace(key)
 		val = strings.TrimSpace(val)
 		if cur == nil {
+			if curName == "globals" {
+				p.globals[key] = val
+			}
 			continue // [general] settings
 		}
 		var ext, prioStr, rest string
@@ -97,8 +110,10 @@ func parseDialplan(text []byte) (*dialplan, error) {
 		default:
 			return nil, fmt.Errorf("line %d: unknown key %q in [%s]", lineNo, key, curName)
 		}
-		if i := strings.IndexByte(prioStr, '('); i >= 0 { // n(label): labels are ignored
-			prioStr = prioStr[:i]
+		label := ""
+		if i := strings.IndexByte(prioStr, '('); i >= 0 { // n(label) or 1(label)
+			label = strings.TrimSpace(strings.TrimSuffix(prioStr[i+1:], ")"))
+			prioStr = strings.TrimSpace(prioStr[:i])
 		}
 		var prio int
 		switch prioStr {
@@ -115,9 +130,12 @@ func parseDialplan(text []byte) (*dialplan, error) {
 			prio = n
 		}
 		app, data := splitApp(strings.TrimSpace(rest))
-		steps := cur.stepsFor(ext)
-		steps[prio] = dpStep{app: app, data: data, line: lineNo}
-		lastExt, lastSteps, lastPrio = ext, steps, prio
+		e := cur.extFor(ext)
+		e.steps[prio] = dpStep{app: app, data: data, line: lineNo}
+		if label != "" {
+			e.labels[label] = prio
+		}
+		lastExt, lastSteps, lastPrio = ext, e.steps, prio
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
@@ -125,20 +143,24 @@ func parseDialplan(text []byte) (*dialplan, error) {
 	return p, nil
 }
 
-func (c *dpContext) stepsFor(ext string) map[int]dpStep {
+func (c *dpContext) extFor(ext string) *dpExten {
 	if strings.HasPrefix(ext, "_") {
 		for _, pt := range c.patterns {
 			if pt.pattern == ext {
-				return pt.steps
+				return pt.ext
 			}
 		}
-		c.patterns = append(c.patterns, dpPattern{pattern: ext, steps: map[int]dpStep{}})
-		return c.patterns[len(c.patterns)-1].steps
+		c.patterns = append(c.patterns, dpPattern{pattern: ext, ext: newExten()})
+		return c.patterns[len(c.patterns)-1].ext
 	}
 	if c.exts[ext] == nil {
-		c.exts[ext] = map[int]dpStep{}
+		c.exts[ext] = newExten()
 	}
 	return c.exts[ext]
+}
+
+func newExten() *dpExten {
+	return &dpExten{steps: map[int]dpStep{}, labels: map[string]int{}}
 }
 
 // splitApp splits "App(args)" into its name and argument string.
@@ -154,19 +176,28 @@ func splitApp(s string) (string, string) {
 
 // steps finds the extension's steps in context: an exact match first, then the first pattern.
 func (p *dialplan) steps(context, exten string) (map[int]dpStep, bool) {
-	c := p.contexts[context]
-	if c == nil {
+	e := p.find(context, exten)
+	if e == nil {
 		return nil, false
 	}
-	if st, ok := c.exts[exten]; ok {
-		return st, true
+	return e.steps, true
+}
+
+// find is the extension exten of context matches, or nil.
+func (p *dialplan) find(context, exten string) *dpExten {
+	c := p.contexts[context]
+	if c == nil {
+		return nil
+	}
+	if e, ok := c.exts[exten]; ok {
+		return e
 	}
 	for _, pt := range c.patterns {
 		if matchPattern(pt.pattern[1:], exten) {
-			return pt.steps, true
+			return pt.ext
 		}
 	}
-	return nil, false
+	return nil
 }
 
 func (p *dialplan) exists(context, exten string) bool {
@@ -241,4 +272,36 @@ func (p *dialplan) contextNames() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// target resolves a Goto or GotoIf destination, [[context,]exten,]priority, from loc. The priority
+// is a number or a label of the destination's extension, as in Asterisk.
+func (p *dialplan) target(loc dpLoc, dest string) (dpLoc, error) {
+	parts := strings.Split(dest, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	to := loc
+	var prio string
+	switch len(parts) {
+	case 1:
+		prio = parts[0]
+	case 2:
+		to.exten, prio = parts[0], parts[1]
+	case 3:
+		to.context, to.exten, prio = parts[0], parts[1], parts[2]
+	default:
+		return loc, fmt.Errorf("bad destination %q", dest)
+	}
+	if n, err := strconv.Atoi(prio); err == nil && n > 0 {
+		to.priority = n
+		return to, nil
+	}
+	if e := p.find(to.context, to.exten); e != nil {
+		if n, ok := e.labels[prio]; ok {
+			to.priority = n
+			return to, nil
+		}
+	}
+	return loc, fmt.Errorf("priority %q must be a number > 0 or a label of %s@%s", prio, to.exten, to.context)
 }

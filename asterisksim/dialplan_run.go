@@ -2,6 +2,7 @@ package asterisksim
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +39,13 @@ func (s *Sim) runDialplan(ch *channel, loc dpLoc) {
 	}
 }
 
-// substitute expands ${VAR} from the channel's variables and a few built-ins.
+// substitute expands ${VAR} from the channel's variables, a few built-ins and the dialplan's
+// [globals] (a channel variable of the same name wins, as in Asterisk), then evaluates $[...].
 func (s *Sim) substitute(ch *channel, loc dpLoc, data string) string {
+	return s.expressions(s.variables(ch, loc, data))
+}
+
+func (s *Sim) variables(ch *channel, loc dpLoc, data string) string {
 	var b strings.Builder
 	for {
 		i := strings.Index(data, "${")
@@ -62,11 +68,124 @@ func (s *Sim) substitute(ch *channel, loc dpLoc, data string) string {
 		case "PRIORITY":
 			b.WriteString(strconv.Itoa(loc.priority))
 		default:
-			v, _ := ch.getVar(name)
+			v, ok := ch.getVar(name)
+			if !ok {
+				v = s.plan.globals[name]
+			}
 			b.WriteString(v)
 		}
 		data = data[i+end+1:]
 	}
+}
+
+// expressions replaces each $[...] in data with its value.
+func (s *Sim) expressions(data string) string {
+	for {
+		i := strings.Index(data, "$[")
+		if i < 0 {
+			return data
+		}
+		depth, end := 0, -1
+		for j := i + 1; j < len(data) && end < 0; j++ {
+			switch data[j] {
+			case '[':
+				depth++
+			case ']':
+				depth--
+				if depth == 0 {
+					end = j
+				}
+			}
+		}
+		if end < 0 {
+			return data
+		}
+		v, err := evalExpr(data[i+2 : end])
+		if err != nil {
+			// Asterisk logs the syntax error and substitutes nothing.
+			s.log.Warn("dialplan expression not understood", "expr", data[i:end+1], "err", err)
+		}
+		data = data[:i] + v + data[end+1:]
+	}
+}
+
+// evalExpr evaluates the part of Asterisk's expression language hotline's dialplan uses: a single
+// operand, or two compared with = (==) or !=. As in Asterisk, a quoted operand keeps its quotes
+// (so "" = "" holds) and two numbers compare as numbers.
+func evalExpr(expr string) (string, error) {
+	var toks []string
+	for i := 0; i < len(expr); {
+		c := expr[i]
+		switch {
+		case c == ' ' || c == '\t':
+			i++
+		case c == '"':
+			j := strings.IndexByte(expr[i+1:], '"')
+			if j < 0 {
+				return "", fmt.Errorf("unterminated quote in %q", expr)
+			}
+			toks = append(toks, expr[i:i+j+2])
+			i += j + 2
+		case strings.HasPrefix(expr[i:], "!="), strings.HasPrefix(expr[i:], "=="):
+			toks = append(toks, expr[i:i+2])
+			i += 2
+		case c == '=':
+			toks = append(toks, "=")
+			i++
+		default:
+			j := i
+			for j < len(expr) && !strings.ContainsRune(" \t\"=!", rune(expr[j])) {
+				j++
+			}
+			if j == i {
+				return "", fmt.Errorf("unsupported operator at %q", expr[i:])
+			}
+			toks = append(toks, expr[i:j])
+			i = j
+		}
+	}
+	switch len(toks) {
+	case 0:
+		return "", nil
+	case 1:
+		return toks[0], nil
+	case 3:
+	default:
+		return "", fmt.Errorf("only a = b and a != b are simulated, not %q", expr)
+	}
+	a, op, b := toks[0], toks[1], toks[2]
+	var eq bool
+	x, errA := strconv.ParseFloat(a, 64)
+	y, errB := strconv.ParseFloat(b, 64)
+	if errA == nil && errB == nil {
+		eq = x == y
+	} else {
+		eq = a == b
+	}
+	switch op {
+	case "=", "==":
+	case "!=":
+		eq = !eq
+	default:
+		return "", fmt.Errorf("unsupported operator %q", op)
+	}
+	if eq {
+		return "1", nil
+	}
+	return "0", nil
+}
+
+// checkCondition is Asterisk's pbx_checkcondition: blank is false, a number is its truth, any
+// other text is true.
+func checkCondition(cond string) bool {
+	cond = strings.TrimSpace(cond)
+	if cond == "" {
+		return false
+	}
+	if n, err := strconv.Atoi(cond); err == nil {
+		return n != 0
+	}
+	return true
 }
 
 func splitArgs(data string) []string {
@@ -139,15 +258,30 @@ func (s *Sim) execApp(ch *channel, loc dpLoc, app, data string) (dpLoc, bool) {
 		s.mu.Lock()
 		s.setVarLocked(ch, strings.TrimSpace(name), val)
 		s.mu.Unlock()
-	case "goto":
-		switch len(args) {
-		case 1:
-			next = dpLoc{loc.context, loc.exten, atoiDef(args[0], 1)}
-		case 2:
-			next = dpLoc{loc.context, args[0], atoiDef(args[1], 1)}
-		case 3:
-			next = dpLoc{args[0], args[1], atoiDef(args[2], 1)}
+	case "goto", "gotoif":
+		dest := data
+		if strings.EqualFold(app, "gotoif") {
+			// GotoIf(condition?iftrue:iffalse): an empty branch goes on to the next priority.
+			cond, branches, _ := strings.Cut(data, "?")
+			iftrue, iffalse, _ := strings.Cut(branches, ":")
+			dest = iffalse
+			if checkCondition(cond) {
+				dest = iftrue
+			}
+			if strings.TrimSpace(dest) == "" {
+				break
+			}
 		}
+		to, err := s.plan.target(loc, dest)
+		if err != nil {
+			// Asterisk logs it and hangs the channel up.
+			s.log.Warn("dialplan goto failed: hanging up", "channel", ch.name, "err", err)
+			s.mu.Lock()
+			s.hangupLocked(ch, causeNormal, hangupSelf)
+			s.mu.Unlock()
+			return next, false
+		}
+		next = to
 	case "playtones":
 		s.mu.Lock()
 		ch.gen = newTone(toneFreq(arg(0)))
@@ -195,6 +329,8 @@ func (s *Sim) execApp(ch *channel, loc dpLoc, app, data string) (dpLoc, bool) {
 		s.mu.Unlock()
 	case "stasis":
 		return s.dialplanStasis(ctx, ch, next, args)
+	case "dial":
+		return s.dialplanDial(ctx, ch, next, args)
 	default:
 		s.log.Warn("dialplan application not simulated: hanging up", "app", app, "channel", ch.name)
 		s.mu.Lock()
@@ -205,23 +341,25 @@ func (s *Sim) execApp(ch *channel, loc dpLoc, app, data string) (dpLoc, bool) {
 	return next, true
 }
 
-func atoiDef(s string, def int) int {
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil {
-		return def
-	}
-	return n
-}
-
-// dialplanPlayback plays files (a&b) to the channel for their duration, as Playback() does.
+// dialplanPlayback plays files (a&b) to the channel in its language for their duration, as
+// Playback() does: it answers first, and sets PLAYBACKSTATUS to FAILED if any file was missing.
+// A Go caller on the other half of a Local pair sees each file in Caller.Prompts as sound:<file>.
 func (s *Sim) dialplanPlayback(ctx context.Context, ch *channel, files string) bool {
+	s.mu.Lock()
+	s.answerLocked(ch)
+	s.mu.Unlock()
+	status := "SUCCESS"
 	for _, f := range strings.Split(files, "&") {
+		f = strings.TrimSpace(f)
 		s.mu.Lock()
-		snd, ok := s.resolveSound(strings.TrimSpace(f), ch.lang)
+		snd, ok := s.resolveSound(f, ch.lang)
 		if !ok {
-			s.setVarLocked(ch, "PLAYBACKSTATUS", "FAILED")
+			status = "FAILED"
 			s.mu.Unlock()
 			continue
+		}
+		if ch.kind == kindLocal2 && ch.peer != nil && ch.peer.callerH != nil {
+			ch.peer.callerH.addPrompts([]string{"sound:" + f})
 		}
 		d := s.scaled(snd.dur)
 		ch.gen = &limitSource{src: s.soundSource(snd), n: int(d.Seconds() * rate)}
@@ -233,7 +371,96 @@ func (s *Sim) dialplanPlayback(ctx context.Context, ch *channel, files string) b
 		ch.gen = nil
 		s.mu.Unlock()
 	}
+	s.mu.Lock()
+	s.setVarLocked(ch, "PLAYBACKSTATUS", status)
+	s.mu.Unlock()
 	return true
+}
+
+// dialplanDial is Dial(Local/exten@context[&...][,timeout]) for one Local destination: the ;2 half
+// runs exten@context with the caller's number; when it answers, Dial answers the caller and the
+// two hear each other until one hangs up, which ends the other (Dial without the g option). Not
+// answered within the timeout (seconds; none without), or gone first: DIALSTATUS says so and the
+// dialplan goes on. A technology other than Local is unavailable here (CHANUNAVAIL), as a driver
+// that is not loaded is in Asterisk.
+func (s *Sim) dialplanDial(ctx context.Context, ch *channel, next dpLoc, args []string) (dpLoc, bool) {
+	arg := func(i int) string {
+		if i < len(args) {
+			return args[i]
+		}
+		return ""
+	}
+	status := func(v string) {
+		s.mu.Lock()
+		s.setVarLocked(ch, "DIALSTATUS", v)
+		s.mu.Unlock()
+	}
+	dest, more, _ := strings.Cut(arg(0), "&")
+	if more != "" {
+		s.log.Warn("Dial to several destinations not simulated: dialling the first", "channel", ch.name, "dial", arg(0))
+	}
+	tech, resource, _ := strings.Cut(dest, "/")
+	resource, _, _ = strings.Cut(resource, "/") // Local options (/n)
+	exten, context, ok := strings.Cut(resource, "@")
+	if !ok {
+		context = "default"
+	}
+	if !strings.EqualFold(tech, "Local") || !s.plan.exists(context, exten) {
+		status("CHANUNAVAIL")
+		return next, true
+	}
+	answered := make(chan struct{})
+	s.mu.Lock()
+	if ch.hungup {
+		s.mu.Unlock()
+		return next, false
+	}
+	one, two := s.newLocalPairLocked(exten, context, "", "", ch.caller)
+	one.onUp = func() { close(answered) }
+	s.goTracked(func() { s.runDialplan(two, dpLoc{context, exten, 1}) })
+	s.mu.Unlock()
+
+	var timeout <-chan time.Time
+	if d := seconds(arg(1)); d > 0 {
+		t := time.NewTimer(s.scaled(d))
+		defer t.Stop()
+		timeout = t.C
+	}
+	hangupOne := func() {
+		s.mu.Lock()
+		s.hangupLocked(one, causeNormal, hangupLocal)
+		s.mu.Unlock()
+	}
+	select {
+	case <-ctx.Done(): // the caller hung up while it rang
+		hangupOne()
+		return next, false
+	case <-timeout:
+		hangupOne()
+		status("NOANSWER")
+		return next, true
+	case <-one.ctx.Done():
+		status("NOANSWER")
+		return next, true
+	case <-answered:
+	}
+	s.mu.Lock()
+	s.answerLocked(ch)
+	ch.dialed, one.dialed = one, ch
+	s.setVarLocked(ch, "DIALSTATUS", "ANSWER")
+	s.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		hangupOne()
+	case <-one.ctx.Done():
+		s.mu.Lock()
+		s.hangupLocked(ch, causeNormal, hangupSelf)
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	ch.dialed = nil
+	s.mu.Unlock()
+	return next, false
 }
 
 // dialplanStasis hands the channel to an app and blocks until the app lets it go (continue) or it

@@ -78,3 +78,75 @@ func TestEmbeddedDialplan(t *testing.T) {
 		}
 	}
 }
+
+// TestGlobalsAndLabels: every [globals] section counts and a later one wins, as Asterisk's
+// pbx_config reads them; n(label) names its priority for Goto and GotoIf.
+func TestGlobalsAndLabels(t *testing.T) {
+	plan, err := parseDialplan([]byte(`
+[globals]
+A=first
+B=kept
+[ctx]
+exten => s,1,NoOp()
+ same => n(middle),NoOp()
+ same => n(last),Hangup()
+exten => _9X,1(start),NoOp()
+[globals]
+A=second
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.globals["A"] != "second" || plan.globals["B"] != "kept" {
+		t.Errorf("globals = %v, want A=second (the later section) and B=kept", plan.globals)
+	}
+	from := dpLoc{"ctx", "s", 1}
+	for _, tc := range []struct {
+		dest string
+		want dpLoc
+	}{
+		{"last", dpLoc{"ctx", "s", 3}},
+		{"2", dpLoc{"ctx", "s", 2}},
+		{"s,middle", dpLoc{"ctx", "s", 2}},
+		{"ctx,91,start", dpLoc{"ctx", "91", 1}},
+	} {
+		got, err := plan.target(from, tc.dest)
+		if err != nil || got != tc.want {
+			t.Errorf("target(%q) = %v, %v; want %v", tc.dest, got, err, tc.want)
+		}
+	}
+	if _, err := plan.target(from, "nowhere"); err == nil {
+		t.Error("a label that does not exist resolved")
+	}
+}
+
+// TestEvalExpr: the comparisons hotline's dialplan makes, as Asterisk's expression parser answers
+// them.
+func TestEvalExpr(t *testing.T) {
+	for _, tc := range []struct{ expr, want string }{
+		{`"FAILED" = "FAILED"`, "1"},
+		{`"SUCCESS" = "FAILED"`, "0"},
+		{`"" = ""`, "1"},
+		{`"Local/x@y" = ""`, "0"},
+		{`"a" != "b"`, "1"},
+		{`a=a`, "1"},
+		{`01 == 1`, "1"},
+		{`5`, "5"},
+		{``, ""},
+	} {
+		got, err := evalExpr(tc.expr)
+		if err != nil || got != tc.want {
+			t.Errorf("evalExpr(%s) = %q, %v; want %q", tc.expr, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{`"a" < "b"`, `"open`, `a = b = c`} {
+		if _, err := evalExpr(bad); err == nil {
+			t.Errorf("evalExpr(%s) accepted", bad)
+		}
+	}
+	for cond, want := range map[string]bool{"": false, " ": false, "0": false, "1": true, "2": true, "yes": true} {
+		if checkCondition(cond) != want {
+			t.Errorf("checkCondition(%q) = %v", cond, !want)
+		}
+	}
+}

@@ -113,6 +113,8 @@ func (s *Sim) deliver(ch *channel) []int16 {
 		ch.mohSource().next(frame)
 	case ch.bridge != nil:
 		s.bridgeFrame(ch.bridge, ch, frame)
+	case ch.dialed != nil:
+		copy(frame, s.talk(ch.dialed))
 	case ch.gen != nil:
 		if !ch.gen.next(frame) {
 			ch.gen = nil

@@ -493,6 +493,10 @@ func (s *Sim) getVariable(w http.ResponseWriter, _ *http.Request, p *params, ch 
 	}
 	v, ok := ch.getVar(name)
 	if !ok {
+		// Asterisk looks in the dialplan's globals after the channel's own variables.
+		v, ok = s.plan.globals[name]
+	}
+	if !ok {
 		writeError(w, 404, "Provided variable was not found")
 		return
 	}

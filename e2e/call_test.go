@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,14 @@ const timeScale = 0.2
 // startHotline runs a whole hotline against tg's ARI and a real redis-server, as `hotline run` would.
 // Each option changes the configuration first.
 func startHotline(t *testing.T, tg *aritest.Target, opts ...func(*config.Config)) *server.Server {
+	t.Helper()
+	srv, _ := runHotline(t, tg, opts...)
+	return srv
+}
+
+// runHotline is startHotline that also returns stop, which stops the controller as a deploy does
+// (its context ends, Run drains and returns) and waits for it; otherwise the test's end stops it.
+func runHotline(t *testing.T, tg *aritest.Target, opts ...func(*config.Config)) (*server.Server, func()) {
 	t.Helper()
 	rs := redistest.Start(t)
 	cfg := config.Default()
@@ -65,14 +74,18 @@ func startHotline(t *testing.T, tg *aritest.Target, opts ...func(*config.Config)
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("hotline stopped with: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("hotline stopped with: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	tg.WaitApp(t, tg.App)
-	return srv
+	return srv, stop
 }
 
 // boardView is the part of the supervisor's view the tests read.

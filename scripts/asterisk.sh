@@ -5,7 +5,13 @@
 #   scripts/asterisk.sh build        build and install into the cache unless it is there already
 #   scripts/asterisk.sh start DIR    start one on loopback, on free ports, from the shipped
 #                                    asterisk-config/ plus the test callers; writes DIR/env
+#                                    (HOTLINE_TEST_REGISTRAR=127.0.0.1:PORT: the registration trunk
+#                                    sample pointed at that registrar instead of the IP one)
 #   scripts/asterisk.sh stop DIR     stop the one started in DIR
+#   scripts/asterisk.sh sounds ASTDATADIR [PROMPTDIR]
+#                                    install Debian's sounds and hold music and hotline's prompts
+#                                    (default PROMPTDIR: sounds/, from make prompts) for an Asterisk
+#                                    whose data directory is ASTDATADIR, e.g. /var/lib/asterisk
 #   scripts/asterisk.sh prefix       print where the build lives
 #
 # DIR/env holds the HOTLINE_TEST_ARI_* and HOTLINE_TEST_SIP_* variables the tests read.
@@ -93,6 +99,31 @@ print(s.getsockname()[1])
 PY
 }
 
+# install_sounds DATADIR PROMPTDIR lays out an Asterisk data directory (astdatadir) as hotline needs
+# it, for the tests and for production alike (README: the operator runs `asterisk.sh sounds`):
+#   sounds/<lang>/*       Debian's core sounds, linked entry by entry. The plain en and ru folders
+#                         are Debian's symlinks (alternatives) to en_US_f_Allison and
+#                         ru_RU_f_IvrvoiceRU: copying into them would write into the packages' files.
+#   sounds/<lang>/hotline hotline's prompts (make prompts), copied.
+#   moh                   Debian's hold music (asterisk-moh-opsound-gsm): class default.
+install_sounds() {
+	local data=$1 promptdir=$2 lang entry
+	for lang in en ru; do
+		[ -d "$promptdir/$lang/hotline" ] || { log "no $promptdir/$lang/hotline: run make prompts first"; exit 1; }
+		[ -d "/usr/share/asterisk/sounds/$lang" ] || { log "no /usr/share/asterisk/sounds/$lang: install ${sound_pkgs[*]}"; exit 1; }
+		mkdir -p "$data/sounds/$lang"
+		for entry in "/usr/share/asterisk/sounds/$lang"/*; do
+			ln -sfn "$entry" "$data/sounds/$lang/"
+		done
+		rm -rf "$data/sounds/$lang/hotline"
+		mkdir "$data/sounds/$lang/hotline"
+		cp "$promptdir/$lang/hotline"/*.wav "$data/sounds/$lang/hotline/"
+	done
+	# make install leaves an empty moh folder; anything in it is the operator's: stop there.
+	[ -d "$data/moh" ] && [ ! -L "$data/moh" ] && { rmdir "$data/moh" || { log "$data/moh is not empty"; exit 1; }; }
+	ln -sfn /usr/share/asterisk/moh "$data/moh"
+}
+
 # prompts speaks prompts/catalog.yaml once per catalog version into the cache.
 prompts() {
 	local sum dir
@@ -126,26 +157,24 @@ start() {
 	fi
 	local promptdir http sip rtp carrier
 	promptdir=$(prompts)
-	rm -rf "$run/etc" "$run/data"
+	# A fresh log too: the tests read it for what this start and its calls logged.
+	rm -rf "$run/etc" "$run/data" "$run/log"
 	mkdir -p "$run"/{etc,data/sounds,spool,run,log,lib,keys}
-	# Sounds: Debian's core sounds per language, with hotline's prompts beside them.
-	local lang
-	for lang in en ru; do
-		mkdir -p "$run/data/sounds/$lang"
-		ln -s /usr/share/asterisk/sounds/$lang/* "$run/data/sounds/$lang/"
-		ln -s "$promptdir/$lang/hotline" "$run/data/sounds/$lang/hotline"
-	done
-	ln -s /usr/share/asterisk/moh "$run/data/moh"
-	# Asterisk reads its options' documentation at start and refuses to run without it.
-	for entry in documentation rest-api; do
-		ln -s "$prefix/var/lib/asterisk/$entry" "$run/data/$entry"
-	done
+	install_sounds "$run/data" "$promptdir"
+	# The build's XML documentation: without it Asterisk cannot register the options of its own
+	# config files (stasis.conf among them) and refuses to start. rest-api serves /ari/api-docs.
+	ln -s "$prefix/var/lib/asterisk/documentation" "$run/data/documentation"
+	ln -s "$prefix/var/lib/asterisk/rest-api" "$run/data/rest-api"
 	http=$(free_port)
 	sip=$(free_port udp)
 	# RTP ports: a block of 200 above a random base, away from the ephemeral range's busiest part.
 	rtp=$((20000 + (RANDOM % 200) * 100))
 	local password=hotline-test
-	cat >"$run/etc/asterisk.conf" <<CONF
+	# The shipped files, as an operator installs them; only what must differ per test instance is
+	# rewritten (directories, ports, the ARI password), and the test callers' dialplan is included.
+	cp "$here"/asterisk-config/*.conf "$run/etc/"
+	cat >>"$run/etc/asterisk.conf" <<CONF
+
 [directories]
 astetcdir => $run/etc
 astmoddir => $prefix/lib/asterisk/modules
@@ -158,30 +187,26 @@ astspooldir => $run/spool
 astrundir => $run/run
 astlogdir => $run/log
 astsbindir => $prefix/sbin
-
-[options]
-; Tests start and stop it often: no console history, no waiting for calls on stop.
-cache_record_files = no
-transmit_silence = no
 CONF
-	# The shipped files, as an operator installs them; only what must differ per test instance is
-	# rewritten (ports, the ARI password), and the test callers' dialplan is included.
-	cp "$here"/asterisk-config/*.conf "$run/etc/"
 	sed -i -E "s/^bindport *=.*/bindport = $http/" "$run/etc/http.conf"
 	sed -i -E "s/^password *=.*/password = $password/" "$run/etc/ari.conf"
 	sed -i -E "s/^rtpstart *=.*/rtpstart = $rtp/; s/^rtpend *=.*/rtpend = $((rtp + 199))/" "$run/etc/rtp.conf"
 	sed -i -E "s/^bind *= *[0-9.]+:5060/bind = 127.0.0.1:$sip/" "$run/etc/pjsip.conf"
-	# The carrier trunk from the IP-authentication sample, with the test "carrier" (SIPp) on loopback.
+	# The carrier trunk, rendered from a shipped sample the way an operator fills it in: the
+	# IP-authentication one with the test "carrier" on loopback, or, with
+	# HOTLINE_TEST_REGISTRAR=127.0.0.1:PORT, the registration one with that registrar (a SIPp).
 	carrier=$(free_port udp)
-	sed -e "s/198\.51\.100\.10:5060/127.0.0.1:$carrier/; s/198\.51\.100\.10/127.0.0.1/" \
-		"$here/asterisk-config/pjsip-trunk-ip.conf.sample" >"$run/etc/pjsip-trunk.conf"
+	if [ -n "${HOTLINE_TEST_REGISTRAR:-}" ]; then
+		carrier=$HOTLINE_TEST_REGISTRAR
+		sed -e "s/sip\.carrier\.example:5060/$carrier/g; s/sip\.carrier\.example/${carrier%:*}/g" \
+			"$here/asterisk-config/pjsip-trunk-register.conf.sample" >"$run/etc/pjsip-trunk.conf"
+		carrier=${carrier#*:}
+	else
+		sed -e "s/198\.51\.100\.10:5060/127.0.0.1:$carrier/; s/198\.51\.100\.10/127.0.0.1/" \
+			"$here/asterisk-config/pjsip-trunk-ip.conf.sample" >"$run/etc/pjsip-trunk.conf"
+	fi
 	cp "$here"/asterisk-config/test/*.conf "$run/etc/"
 	printf '\n#include "extensions-test.conf"\n' >>"$run/etc/extensions.conf"
-	cat >"$run/etc/logger.conf" <<CONF
-[general]
-[logfiles]
-messages.log => notice,warning,error,verbose(3)
-CONF
 
 	"$prefix/sbin/asterisk" -C "$run/etc/asterisk.conf" -f -n -q >"$run/log/console.log" 2>&1 </dev/null &
 	local pid=$! i
@@ -196,8 +221,12 @@ CONF
 		fi
 		sleep 0.1
 	done
-	curl -fsS -o /dev/null -u "hotline:$password" "http://127.0.0.1:$http/ari/asterisk/info" ||
-		{ log "ARI did not answer on port $http in 30 s"; tail -30 "$run/log/console.log" >&2; kill -9 "$pid"; exit 1; }
+	curl -fsS -o /dev/null -u "hotline:$password" "http://127.0.0.1:$http/ari/asterisk/info" || {
+		log "ARI did not answer on port $http in 30 s; last lines of $run/log/messages.log:"
+		tail -30 "$run/log/messages.log" >&2
+		kill "$pid" 2>/dev/null || true
+		exit 1
+	}
 	echo "$pid" >"$run/pid"
 	cat >"$run/env" <<ENV
 export HOTLINE_TEST_ARI_URL=http://127.0.0.1:$http
@@ -227,9 +256,13 @@ case "${1:-}" in
 build) build ;;
 start) start "${2:?usage: asterisk.sh start DIR}" ;;
 stop) stop "${2:?usage: asterisk.sh stop DIR}" ;;
+sounds)
+	apt_install "${sound_pkgs[@]}"
+	install_sounds "${2:?usage: asterisk.sh sounds ASTDATADIR [PROMPTDIR]}" "${3:-$here/sounds}"
+	;;
 prefix) echo "$prefix" ;;
 *)
-	sed -n '2,11p' "$0" >&2
+	sed -n '2,17p' "$0" >&2
 	exit 2
 	;;
 esac

@@ -25,14 +25,14 @@ set +a
 export HOTLINE_TEST_REQUIRE_ASTERISK=1
 
 # Compile once, so the rounds time the tests and not the build.
-$GO test -race -count=1 -run '^$' ./asterisksim/... ./internal/aritest/... ./switchboard/... ./e2e/... >/dev/null || exit 1
+$GO test -race -count=1 -run '^$' ./asterisk-config/... ./asterisksim/... ./internal/aritest/... ./switchboard/... ./e2e/... >/dev/null || exit 1
 
 passed=0 failed=0 start=$SECONDS
 for i in $(seq 1 "$rounds"); do
 	t0=$SECONDS
 	log="$out/round-$i.log"
 	if $GO test -race -count=1 -p 1 -timeout 30m -skip '/sim$' "$@" \
-		./asterisksim/... ./internal/aritest/... ./switchboard/... ./e2e/... >"$log" 2>&1; then
+		./asterisk-config/... ./asterisksim/... ./internal/aritest/... ./switchboard/... ./e2e/... >"$log" 2>&1; then
 		passed=$((passed + 1))
 		echo "round $i: ok ($((SECONDS - t0)) s)"
 		rm -f "$log"

@@ -3,8 +3,9 @@
 #   redis-server  (tests start their own on a free port; nothing needs to be running)
 #   chromium      (headless browser tests of the agent and supervisor pages, with real WebRTC audio)
 #   espeak-ng sox (prompt audio, scripts/make-prompts.sh)
-#   sip-tester    (SIPp: the SIP caller of e2e/sip_test.go on a real Asterisk; plays RTP from a pcap
-#                  through a raw socket, so that test runs as root or with CAP_NET_RAW)
+#   sip-tester    (SIPp: the carrier and registrar of asterisk-config's trunk tests, and the SIP
+#                  caller of e2e/sip_test.go, which plays RTP from a pcap through a raw socket and so
+#                  runs as root or with CAP_NET_RAW)
 set -euo pipefail
 
 need=()

@@ -12,8 +12,8 @@ GO=${GO:-go}
 
 # The packages whose tests drive ARI. One Stasis app name can be held by one WebSocket at a time,
 # so against one Asterisk they run one package at a time.
-ari_pkgs=(./asterisksim/... ./internal/aritest/... ./switchboard/... ./e2e/...)
-mapfile -t other_pkgs < <($GO list ./... | grep -v -E '/(asterisksim|internal/aritest|switchboard|e2e)($|/)')
+ari_pkgs=(./asterisk-config/... ./asterisksim/... ./internal/aritest/... ./switchboard/... ./e2e/...)
+mapfile -t other_pkgs < <($GO list ./... | grep -v -E '/(asterisk-config|asterisksim|internal/aritest|switchboard|e2e)($|/)')
 
 want=${HOTLINE_TEST_ASTERISK:-}
 if [ -z "$want" ]; then
