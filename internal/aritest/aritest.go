@@ -256,8 +256,10 @@ func (tg *Target) Connect(t testing.TB, app string) *Events {
 		}
 	}()
 	t.Cleanup(func() {
-		rcancel()
+		// Close before cancelling the reader: a cancelled read drops the connection without a close
+		// handshake, and Asterisk logs every such socket as closed abruptly.
 		_ = conn.Close(websocket.StatusNormalClosure, "")
+		rcancel()
 		<-done
 	})
 	tg.WaitApp(t, app)
