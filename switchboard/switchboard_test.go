@@ -204,7 +204,14 @@ func TestReconnectsAfterDrop(t *testing.T) {
 	placed := r.dial(t, "100")
 	waitQueued(t, r.acd, placed.ChannelID)
 	tg.Sim.DropConnections()
-	tg.WaitApp(t, tg.App)
+	// Not WaitApp: the app stays listed while the caller is in it. The new socket, then the
+	// switchboard hearing its app through it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tg.Sim.WaitEventsConnections(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "the switchboard hearing its app again", 10*time.Second, r.sb.Connected)
 	r.acd.setFree("a1", true)
 	r.answerAndHear(t, placed)
 }
