@@ -337,6 +337,7 @@ func TestIPTrunk(t *testing.T) {
 	if !ok {
 		unavailable(t, "no real Asterisk for ARI: set %s, %s and %s", aritest.EnvURL, aritest.EnvUser, aritest.EnvPassword)
 	}
+	tg.Isolate(t)
 	events := tg.Connect(t, tg.App) // the test holds the hotline app, as a controller would
 	t.Run("carrier", func(t *testing.T) { carrierCall(t, tg, events, a.sip, "127.0.0.1", "") })
 	// 127.0.0.2 is loopback too, but no identify matches it.

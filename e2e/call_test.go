@@ -141,6 +141,7 @@ func TestCallEndToEndAsterisk(t *testing.T) {
 	if !ok {
 		aritest.SkipOrFail(t, "no real Asterisk: set "+aritest.EnvURL+", "+aritest.EnvUser+" and "+aritest.EnvPassword+" to run against one")
 	}
+	tg.Isolate(t)
 	callEndToEnd(t, tg)
 }
 

@@ -150,6 +150,7 @@ func sipTarget(t *testing.T) (*aritest.Target, string) {
 		aritest.SkipOrFail(t, fmt.Sprintf("no real Asterisk: set %s, %s, %s and %s (scripts/asterisk.sh start DIR writes them to DIR/env)",
 			aritest.EnvURL, aritest.EnvUser, aritest.EnvPassword, EnvSIPAddr))
 	}
+	tg.Isolate(t)
 	return tg, sipAddr
 }
 

@@ -70,8 +70,45 @@ func Run(t *testing.T, cfg asterisksim.Config, f func(t *testing.T, tg *Target))
 		if !ok {
 			SkipOrFail(t, fmt.Sprintf("no real Asterisk: set %s, %s and %s to run against one (scripts/test.sh does)", EnvURL, EnvUser, EnvPassword))
 		}
+		tg.Isolate(t)
 		f(t, tg)
 	})
+}
+
+// Isolate hangs up every channel and destroys every bridge of the real Asterisk now and again when
+// the test ends, so that nothing one test leaves (a leg whose controller stopped, a caller still
+// waiting) shows in the next one's view of Asterisk. The test Asterisk serves the tests alone, one
+// test at a time.
+func (tg *Target) Isolate(t testing.TB) {
+	t.Helper()
+	if tg.Sim != nil {
+		return
+	}
+	tg.clear(t)
+	t.Cleanup(func() { tg.clear(t) })
+}
+
+func (tg *Target) clear(t testing.TB) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, kind := range []string{"channels", "bridges"} {
+		st, body, err := tg.Do(ctx, http.MethodGet, "/ari/"+kind, nil)
+		if err != nil || st != http.StatusOK {
+			t.Errorf("clear asterisk: list %s: %d %s %v", kind, st, body, err)
+			return
+		}
+		var objs []struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(body, &objs); err != nil {
+			t.Errorf("clear asterisk: %s: %v", kind, err)
+			return
+		}
+		for _, o := range objs {
+			// 404: it went by itself meanwhile (the other half of a Local pair, a bridge emptied).
+			_, _, _ = tg.Do(ctx, http.MethodDelete, "/ari/"+kind+"/"+url.PathEscape(o.ID), nil)
+		}
+	}
 }
 
 // EnvRequire, when set (scripts/test.sh sets it once it has started an Asterisk, and CI=true implies
