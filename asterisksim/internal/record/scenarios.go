@@ -51,9 +51,7 @@ func (s *session) play(ch, id string, kv ...string) {
 
 // playMediaList: how Asterisk reads the media parameter of POST /channels/{id}/play.
 func playMediaList(s *session) {
-	_, ch := s.caller(1, "caller-long", "79161110001")
-	s.do(post, "/ari/channels/"+ch+"/answer", nil)
-	s.waitEvent(1, eventWait, "ChannelStateChange", typ("ChannelStateChange", ch))
+	_, ch := s.answeredCaller("79161110001")
 
 	s.note("one media parameter holding a comma-separated list: one playback that plays each item in turn; " +
 		"each item starts with PlaybackStarted, and every item but the last ends with PlaybackContinuing " +
@@ -213,9 +211,7 @@ func appHandover(s *session) {
 
 // userEventInactiveApp: the app's WebSocket closes while a channel is still in the app.
 func userEventInactiveApp(s *session) {
-	_, ch := s.caller(1, "caller-long", "79161110005")
-	s.do(post, "/ari/channels/"+ch+"/answer", nil)
-	s.waitEvent(1, eventWait, "ChannelStateChange", typ("ChannelStateChange", ch))
+	_, ch := s.answeredCaller("79161110005")
 
 	s.note("the app's only WebSocket closes while a channel is in the app: Asterisk deactivates the app but keeps it " +
 		"(the channel holds it): it is still listed, a user event for it is accepted (204) and dropped (the log says " +
@@ -252,9 +248,7 @@ func (s *session) rtpSink() string {
 // externalMediaLateStasis: the externalMedia reply and its channel's StasisStart, and addChannel of
 // channels outside the app.
 func externalMediaLateStasis(s *session) {
-	one, ch := s.caller(1, "caller-long", "79161110006")
-	s.do(post, "/ari/channels/"+ch+"/answer", nil)
-	s.waitEvent(1, eventWait, "ChannelStateChange", typ("ChannelStateChange", ch))
+	one, ch := s.answeredCaller("79161110006")
 
 	s.note("externalMedia answers with the channel before its StasisStart reaches the app (recorded in the order it came)")
 	s.note("the reply shows the channel before or after it entered Stasis (its dialplan, and STASISSTATUS among its " +
@@ -288,9 +282,7 @@ func externalMediaLateStasis(s *session) {
 
 // snoopLateStasis: the snoop reply and its channel's StasisStart.
 func snoopLateStasis(s *session) {
-	_, ch := s.caller(1, "caller-long", "79161110008")
-	s.do(post, "/ari/channels/"+ch+"/answer", nil)
-	s.waitEvent(1, eventWait, "ChannelStateChange", typ("ChannelStateChange", ch))
+	_, ch := s.answeredCaller("79161110008")
 
 	s.note("snoop answers with the snoop channel before its StasisStart reaches the app (recorded in the order it came)")
 	s.note("the reply's dialplan is the snoop channel's before or after it entered Stasis (app_name \"\" or \"Stasis\"): " +
@@ -416,4 +408,13 @@ func (t tally) String() string {
 		parts = append(parts, fmt.Sprintf("%s %d times", k, t.n[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// answeredCaller places a caller-long caller on WebSocket 1, answers its Stasis side and waits until
+// it is up; it returns both halves as caller does.
+func (s *session) answeredCaller(number string) (string, string) {
+	one, ch := s.caller(1, "caller-long", number)
+	s.do(post, "/ari/channels/"+ch+"/answer", nil)
+	s.waitEvent(1, eventWait, "ChannelStateChange", typ("ChannelStateChange", ch))
+	return one, ch
 }
