@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/dashboard"
@@ -51,6 +52,7 @@ type Server struct {
 	tls      *tls.Config // nil: plain HTTP
 
 	ivrEvents *ivrEvents
+	audit     *audit.Stream
 	annKey    string // the supervisor's announcement switch in Redis
 
 	// closers run in reverse order on shutdown, after every goroutine has stopped.
@@ -110,6 +112,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		return nil, fmt.Errorf("acd metrics: %w", err)
 	}
 
+	// Who did what (logins, supervisors' actions, outbound dials), shared by every part that acts for an account.
+	s.audit = audit.NewStream(s.rdb, s.center.Key("audit"), audit.DefaultKeep, log.With("part", "audit"))
 	s.ivrEvents = newIVREvents(s.rdb, s.center.Key("ivr"), log.With("part", "ivr-events"))
 	s.annKey = s.center.Key("announcement")
 	flows, err := s.buildIVR(model, reg)
