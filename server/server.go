@@ -23,8 +23,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-cc/hotline/acd"
-	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/asterisksim"
+	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/ivr"
