@@ -23,7 +23,10 @@ type Sentinel struct {
 	mu    sync.Mutex
 	nodes map[string]*Server // primary and replicas by address
 	sents []*Server
+	first *Server // the first primary
 }
+
+const replUser, replPass = "replication", "replication-pw"
 
 // StartSentinel starts a primary, replicas replicas of it and three sentinels, and returns once the
 // replicas are in sync and every sentinel knows every replica and the other sentinels, so that a
@@ -32,10 +35,14 @@ func StartSentinel(tb testing.TB, replicas int) *Sentinel {
 	tb.Helper()
 	bin := mustBinary(tb)
 	s := &Sentinel{MasterName: "hotline-test", nodes: map[string]*Server{}}
-	master := launch(tb, bin, Options{}, nil)
+	// Replicas log in to the primary as their own user, so that CutReplication can lock them out.
+	replConf := []string{"user " + replUser + " on >" + replPass + " ~* &* +@all"}
+	master := launch(tb, bin, Options{Conf: replConf}, nil)
 	s.nodes[master.Addr] = master
+	s.first = master
 	for range replicas {
-		r := launch(tb, bin, Options{Conf: []string{fmt.Sprintf("replicaof 127.0.0.1 %d", master.Port)}}, nil)
+		r := launch(tb, bin, Options{Conf: append(replConf, fmt.Sprintf("replicaof 127.0.0.1 %d", master.Port),
+			"masteruser "+replUser, "masterauth "+replPass)}, nil)
 		s.nodes[r.Addr] = r
 	}
 	for range 3 {
@@ -148,6 +155,24 @@ func (s *Sentinel) Master(ctx context.Context) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no majority of sentinels agrees on the primary (%v, last error %v)", votes, lastErr)
+}
+
+// CutReplication cuts every replica off the first primary (their replication user is locked out):
+// what the primary acknowledges from now on is lost if it dies, as asynchronous replication loses
+// a primary's last writes when it dies before its replicas hear of them. (A proxy would not do:
+// the sentinels point a replica that follows another address back at the primary.)
+func (s *Sentinel) CutReplication(tb testing.TB) {
+	tb.Helper()
+	c := s.first.plain()
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Do(ctx, "ACL", "SETUSER", replUser, "off").Err(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := c.Do(ctx, "CLIENT", "KILL", "USER", replUser).Err(); err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // Node returns the primary or replica at addr.
