@@ -53,13 +53,55 @@ type ARI struct {
 	CallbackEndpoint string `yaml:"callback_endpoint"`
 }
 
-// Redis is where the center's live state lives.
+// Redis is where the center's live state lives: one server, a primary watched by Sentinel, or a
+// Redis Cluster (README "Redis in production").
 type Redis struct {
-	Addr     string `yaml:"addr"`
+	// Mode is single (default), sentinel or cluster.
+	Mode string `yaml:"mode"`
+	// Addr is the server in single mode.
+	Addr string `yaml:"addr"`
+	// Addrs are the sentinels in sentinel mode, or some of the nodes in cluster mode (the client
+	// discovers the rest).
+	Addrs []string `yaml:"addrs"`
+	// MasterName is the name the sentinels monitor the primary under (sentinel mode).
+	MasterName string `yaml:"master_name"`
+	// Username is an ACL user (empty: the default user); Password is its password (or requirepass).
+	Username string `yaml:"username"`
 	Password string `yaml:"password"`
-	DB       int    `yaml:"db"`
+	// SentinelUsername and SentinelPassword log in to the sentinels themselves, when they ask.
+	SentinelUsername string   `yaml:"sentinel_username"`
+	SentinelPassword string   `yaml:"sentinel_password"`
+	DB               int      `yaml:"db"` // single and sentinel modes; a cluster has only db 0
+	TLS              RedisTLS `yaml:"tls"`
+	// Timeouts of one connection attempt and of one command's read and write. A command that times
+	// out fails (and the caller retries): better than a call frozen behind a hung Redis.
+	DialTimeout  Duration `yaml:"dial_timeout"`
+	ReadTimeout  Duration `yaml:"read_timeout"`
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// PoolSize is the most connections per Redis node; 0 means 10 per CPU.
+	PoolSize int `yaml:"pool_size"`
 	// Embedded runs an in-process Redis-protocol server (the demo's default): same client, same Lua.
 	Embedded bool `yaml:"embedded"`
+}
+
+// Redis modes.
+const (
+	RedisSingle   = "single"
+	RedisSentinel = "sentinel"
+	RedisCluster  = "cluster"
+)
+
+// RedisTLS is TLS to every Redis node (and, in sentinel mode, to the sentinels).
+type RedisTLS struct {
+	Enabled bool `yaml:"enabled"`
+	// CAFile holds the CA certificates the servers' certificates are checked against; empty: the
+	// system's.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate, for servers that ask for one (tls-auth-clients).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName is the name the servers' certificates must carry; empty: the host dialled.
+	ServerName string `yaml:"server_name"`
 }
 
 // Web is the HTTP(S) server for the agent and supervisor pages, the APIs and /metrics.
@@ -138,7 +180,8 @@ func Default() Config {
 			RingTimeout: Duration(20 * time.Second), TransferContext: "hotline-transfer",
 			CallbackEndpoint: "PJSIP/%s@trunk",
 		},
-		Redis:     Redis{Addr: "127.0.0.1:6379"},
+		Redis: Redis{Mode: RedisSingle, Addr: "127.0.0.1:6379", DialTimeout: Duration(5 * time.Second),
+			ReadTimeout: Duration(3 * time.Second), WriteTimeout: Duration(3 * time.Second)},
 		Web:       Web{Listen: "127.0.0.1:8080"},
 		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1"},
 		IVR:       IVR{LookupTimeout: Duration(2 * time.Second)},
@@ -197,9 +240,7 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 		bad("ari.ring_timeout", "%v is too short: at least 1s", c.ARI.RingTimeout.D())
 	}
 	if !c.Redis.Embedded {
-		if _, _, err := net.SplitHostPort(c.Redis.Addr); err != nil {
-			bad("redis.addr", "%q is not host:port", c.Redis.Addr)
-		}
+		c.Redis.validate(doc, bad)
 	}
 	if _, _, err := net.SplitHostPort(c.Web.Listen); err != nil {
 		bad("web.listen", "%q is not host:port", c.Web.Listen)
@@ -243,4 +284,87 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	return errors.Join(errs...)
+}
+
+func (r *Redis) validate(doc *yamlfile.Doc, bad func(field, format string, args ...any)) {
+	hostPort := func(field, addr string) {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			bad(field, "%q is not host:port", addr)
+		}
+	}
+	addrs := func(what string) {
+		if len(r.Addrs) == 0 {
+			bad("redis.addrs", "%s mode needs %s", r.Mode, what)
+		}
+		for i, a := range r.Addrs {
+			hostPort(fmt.Sprintf("redis.addrs[%d]", i), a)
+		}
+		if doc.Has("redis.addr") {
+			bad("redis.addr", "is for single mode: in %s mode list %s in addrs", r.Mode, what)
+		}
+	}
+	switch r.Mode {
+	case "", RedisSingle:
+		r.Mode = RedisSingle
+		hostPort("redis.addr", r.Addr)
+		if len(r.Addrs) > 0 {
+			bad("redis.addrs", "is for the sentinel and cluster modes: set mode, or use addr for one server")
+		}
+		if r.MasterName != "" {
+			bad("redis.master_name", "is for sentinel mode: set mode: sentinel")
+		}
+	case RedisSentinel:
+		addrs("the sentinels")
+		if r.MasterName == "" {
+			bad("redis.master_name", "sentinel mode needs the name the sentinels monitor the primary under")
+		}
+	case RedisCluster:
+		addrs("some of the cluster's nodes")
+		if r.DB != 0 {
+			bad("redis.db", "a Redis Cluster has only db 0")
+		}
+		if r.MasterName != "" {
+			bad("redis.master_name", "is for sentinel mode")
+		}
+	default:
+		bad("redis.mode", "%q is not one of single, sentinel, cluster", r.Mode)
+	}
+	if r.DB < 0 {
+		bad("redis.db", "must not be negative")
+	}
+	if r.Username != "" && r.Password == "" {
+		bad("redis.password", "is empty for ACL user %q: set it here or in HOTLINE_REDIS_PASSWORD", r.Username)
+	}
+	if r.SentinelUsername != "" && r.SentinelPassword == "" {
+		bad("redis.sentinel_password", "is empty for sentinel user %q: set it here or in HOTLINE_REDIS_SENTINEL_PASSWORD", r.SentinelUsername)
+	}
+	for _, d := range []struct {
+		field string
+		v     Duration
+	}{{"redis.dial_timeout", r.DialTimeout}, {"redis.read_timeout", r.ReadTimeout}, {"redis.write_timeout", r.WriteTimeout}} {
+		if d.v.D() <= 0 {
+			bad(d.field, "must be positive")
+		}
+	}
+	if r.PoolSize < 0 {
+		bad("redis.pool_size", "must not be negative (0: 10 per CPU)")
+	}
+	t := r.TLS
+	if !t.Enabled {
+		if t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" {
+			bad("redis.tls.enabled", "is false while other tls fields are set: set enabled: true")
+		}
+		return
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		bad("redis.tls.cert_file", "cert_file and key_file go together")
+	}
+	for _, f := range []struct{ field, path string }{{"redis.tls.ca_file", t.CAFile}, {"redis.tls.cert_file", t.CertFile}, {"redis.tls.key_file", t.KeyFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			bad(f.field, "%v", err)
+		}
+	}
 }

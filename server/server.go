@@ -30,6 +30,7 @@ import (
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/ivr/lookupdemo"
 	"github.com/hotline-cc/hotline/prompts"
+	"github.com/hotline-cc/hotline/redisconn"
 	"github.com/hotline-cc/hotline/softphone"
 	"github.com/hotline-cc/hotline/switchboard"
 )
@@ -300,25 +301,30 @@ func (s *Server) close() {
 	}
 }
 
-// startRedis connects to the configured Redis, or starts an embedded one: the same client and the
-// same Lua scripts, so the demo exercises production's code.
+// startRedis connects to the configured Redis (one server, Sentinel or Cluster), or starts an
+// embedded one: the same client and the same Lua scripts, so the demo exercises production's code.
 func (s *Server) startRedis(ctx context.Context) error {
-	addr, password := s.cfg.Redis.Addr, s.cfg.Redis.Password
-	if s.cfg.Redis.Embedded {
+	rc := s.cfg.Redis
+	if rc.Embedded {
 		mr := miniredis.NewMiniRedis()
 		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
 			return fmt.Errorf("embedded redis: %w", err)
 		}
 		s.closers = append(s.closers, mr.Close)
-		addr, password = mr.Addr(), ""
-		s.log.Info("embedded redis started", "addr", addr)
+		rc = config.Redis{Mode: config.RedisSingle, Addr: mr.Addr(), DialTimeout: rc.DialTimeout,
+			ReadTimeout: rc.ReadTimeout, WriteTimeout: rc.WriteTimeout}
+		s.log.Info("embedded redis started", "addr", rc.Addr)
 	}
-	s.rdb = redis.NewClient(&redis.Options{Addr: addr, Password: password, DB: s.cfg.Redis.DB})
+	rdb, err := redisconn.New(rc)
+	if err != nil {
+		return err
+	}
+	s.rdb = rdb
 	s.closers = append(s.closers, func() { s.rdb.Close() })
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := s.rdb.Ping(pingCtx).Err(); err != nil {
-		return fmt.Errorf("redis at %s: %w", addr, err)
+		return fmt.Errorf("redis at %s: %w", redisconn.Describe(rc), err)
 	}
 	return nil
 }

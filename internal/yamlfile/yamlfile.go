@@ -91,6 +91,9 @@ func (d *Doc) Line(path string) int {
 	}
 }
 
+// Has reports whether the document sets the field at path itself (not only a parent of it).
+func (d *Doc) Has(path string) bool { return d != nil && d.file != nil && d.node(path) != nil }
+
 // node finds the key node for path, so that a field's line is its key's, not its value's.
 func (d *Doc) node(path string) ast.Node {
 	expr := "$"

@@ -1,0 +1,192 @@
+package redistest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Cluster is a Redis Cluster on loopback: masters sharing the 16384 slots evenly, each with its
+// replicas. A node is judged failed after 1 s without an answer.
+type Cluster struct {
+	Addrs []string // the masters', a client's seeds
+
+	nodes map[string]*Server
+	ids   map[string]string // node id → address
+}
+
+// StartCluster starts masters masters and replicas replicas of each, joins them into one cluster
+// and returns once every node agrees the cluster is ok and every replica is in sync.
+func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
+	tb.Helper()
+	bin := mustBinary(tb)
+	c := &Cluster{nodes: map[string]*Server{}, ids: map[string]string{}}
+	bus := map[*Server]int{}
+	var all []*Server
+	for i := range masters * (1 + replicas) {
+		var busPort int
+		n := launch(tb, bin, Options{}, func(int) []string {
+			p, err := freePort()
+			if err != nil {
+				tb.Fatal(err)
+			}
+			busPort = p
+			// cluster-port: the bus is not always free at port+10000 (nor below 65536).
+			return []string{"cluster-enabled yes", "cluster-config-file nodes.conf",
+				"cluster-node-timeout 1000", fmt.Sprintf("cluster-port %d", p)}
+		})
+		bus[n] = busPort
+		all = append(all, n)
+		c.nodes[n.Addr] = n
+		if i < masters {
+			c.Addrs = append(c.Addrs, n.Addr)
+		}
+	}
+	clients := map[*Server]*redis.Client{}
+	for _, n := range all {
+		clients[n] = n.plain()
+	}
+	defer func() {
+		for _, cl := range clients {
+			cl.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	must := func(err error) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatalf("cluster setup: %v", err)
+		}
+	}
+	id := map[*Server]string{}
+	for _, n := range all {
+		v, err := clients[n].Do(ctx, "CLUSTER", "MYID").Text()
+		must(err)
+		id[n], c.ids[v] = v, n.Addr
+	}
+	per := 16384 / masters
+	for i, n := range all[:masters] {
+		last := (i+1)*per - 1
+		if i == masters-1 {
+			last = 16383
+		}
+		must(clients[n].Do(ctx, "CLUSTER", "ADDSLOTSRANGE", i*per, last).Err())
+	}
+	for _, n := range all[1:] {
+		must(clients[all[0]].Do(ctx, "CLUSTER", "MEET", "127.0.0.1", n.Port, bus[n]).Err())
+	}
+	must(poll(30*time.Second, func(ctx context.Context) error {
+		for _, n := range all {
+			nodes, err := clients[n].ClusterNodes(ctx).Result()
+			if err != nil {
+				return err
+			}
+			lines := strings.Split(strings.TrimSpace(nodes), "\n")
+			if len(lines) != len(all) || strings.Contains(nodes, "handshake") || strings.Contains(nodes, "noaddr") {
+				return fmt.Errorf("%s knows %d of %d nodes so far", n.Addr, len(lines), len(all))
+			}
+		}
+		return nil
+	}))
+	for i, n := range all[masters:] {
+		must(clients[n].Do(ctx, "CLUSTER", "REPLICATE", id[all[i%masters]]).Err())
+	}
+	must(poll(30*time.Second, func(ctx context.Context) error {
+		for _, n := range all {
+			info, err := clients[n].ClusterInfo(ctx).Result()
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(info, "cluster_state:ok") {
+				return fmt.Errorf("%s: cluster not ok yet", n.Addr)
+			}
+			slots, err := clients[n].ClusterSlots(ctx).Result()
+			if err != nil {
+				return err
+			}
+			for _, s := range slots {
+				if len(s.Nodes) != 1+replicas {
+					return fmt.Errorf("%s sees slots %d-%d on %d nodes", n.Addr, s.Start, s.End, len(s.Nodes))
+				}
+			}
+		}
+		for _, n := range all[masters:] {
+			info, err := clients[n].Info(ctx, "replication").Result()
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(info, "master_link_status:up") {
+				return fmt.Errorf("replica %s not in sync yet", n.Addr)
+			}
+		}
+		return nil
+	}))
+	return c
+}
+
+// Failover makes a replica of the master serving key take over, by CLUSTER FAILOVER (a coordinated
+// failover: the replica catches up first, nothing is lost), and waits until every node agrees. It
+// returns the old and the new master's addresses.
+func (c *Cluster) Failover(tb testing.TB, key string, timeout time.Duration) (from, to string) {
+	tb.Helper()
+	seed := c.nodes[c.Addrs[0]].plain()
+	defer seed.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	slot, err := seed.ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	owners := func(ctx context.Context, cl *redis.Client) ([]string, error) {
+		slots, err := cl.ClusterSlots(ctx).Result()
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range slots {
+			if int64(s.Start) <= slot && slot <= int64(s.End) {
+				var addrs []string
+				for _, n := range s.Nodes {
+					addrs = append(addrs, n.Addr)
+				}
+				return addrs, nil
+			}
+		}
+		return nil, fmt.Errorf("no node serves slot %d", slot)
+	}
+	nodes, err := owners(ctx, seed)
+	if err != nil || len(nodes) < 2 {
+		tb.Fatalf("slot %d: nodes %v (a failover needs a replica): %v", slot, nodes, err)
+	}
+	from, to = nodes[0], nodes[1]
+	rc := c.nodes[to].plain()
+	defer rc.Close()
+	if err := rc.Do(ctx, "CLUSTER", "FAILOVER").Err(); err != nil {
+		tb.Fatalf("CLUSTER FAILOVER on %s: %v", to, err)
+	}
+	err = poll(timeout, func(ctx context.Context) error {
+		for addr, n := range c.nodes {
+			cl := n.plain()
+			got, err := owners(ctx, cl)
+			cl.Close()
+			if err != nil {
+				return err
+			}
+			if got[0] != to {
+				return fmt.Errorf("%s still sees slot %d on %s", addr, slot, got[0])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("cluster failover: %v", err)
+	}
+	return from, to
+}
+
+// Node returns the node at addr.
+func (c *Cluster) Node(addr string) *Server { return c.nodes[addr] }
