@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/redistest"
 	"github.com/hotline-cc/hotline/internal/waitfor"
+	"github.com/hotline-cc/hotline/softphone"
 )
 
 const healCenter = `center: heal
@@ -227,5 +229,78 @@ func TestReconcilerFreesStuckRing(t *testing.T) {
 	})
 	if err := srv.center.Verify(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWrapUpOnlyOwnCall runs the real desk: a2 cannot submit the wrap-up of a1's call (it used to
+// be taken, recorded nowhere, and made a2 available); a1 can.
+func TestWrapUpOnlyOwnCall(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	m, err := acd.Load("heal.yaml", []byte(healCenter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	center, err := acd.New(rdb, m, acd.Options{Instance: "i1", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist := &history{rdb: rdb, prefix: center.Key("")}
+	ph := &phones{}
+	d := &desk{model: m, center: center, phones: ph, history: hist}
+	ph.web = softphone.NewServer(nil, d, softphone.ServerConfig{}, log)
+	ctx := context.Background()
+	if err := center.Login(ctx, "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := center.Enqueue(ctx, acd.Waiting{CallID: "c1", Queue: "q"}); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := center.Dispatch(ctx); err != nil || len(o) != 1 || o[0].Agent != "a1" {
+		t.Fatalf("dispatch %v, %v", o, err)
+	}
+	if _, err := center.Accept(ctx, "c1", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := center.Finish(ctx, "c1", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	// What the phones write when a talked call ends.
+	if err := hist.add(ctx, "a1", softphone.CallSummary{CallID: "c1", StartedAt: time.Now().UTC().Format(time.RFC3339)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := center.Login(ctx, "a2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := center.Pause(ctx, "a2", "break"); err != nil {
+		t.Fatal(err)
+	}
+	state := func(id string) acd.AgentState {
+		snap, err := center.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range snap.Agents {
+			if a.ID == id {
+				return a.State
+			}
+		}
+		return ""
+	}
+	if err := d.WrapUp(ctx, "a2", "c1", "resolved", "not mine"); !errors.Is(err, softphone.ErrNotYourCall) {
+		t.Fatalf("a2 wrapping up a1's call = %v, want ErrNotYourCall", err)
+	}
+	if st := state("a2"); st != acd.Paused {
+		t.Fatalf("a2 is %s after a refused wrap-up, want still paused", st)
+	}
+	if err := d.WrapUp(ctx, "a1", "c1", "resolved", "mine"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := hist.today(ctx, "a1")
+	if err != nil || len(got) != 1 || got[0].Disposition != "resolved" || got[0].Note != "mine" {
+		t.Fatalf("a1's history %+v, %v: want the owner's disposition", got, err)
+	}
+	if st := state("a1"); st != acd.Available {
+		t.Fatalf("a1 is %s after their wrap-up, want available", st)
 	}
 }
