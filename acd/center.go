@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,9 +24,12 @@ var script = redis.NewScript(luaSource)
 
 // Options configure one Center: one controller instance's handle on a center's shared state.
 type Options struct {
-	Center       string           // the center's name in Redis keys; defaults to the model's name
-	Instance     string           // this controller instance: the owner of the calls it enqueues
-	Now          func() time.Time // the clock; tests pass a fake one
+	Center   string // the center's name in Redis keys; defaults to the model's name
+	Instance string // this controller instance: the owner of the calls it enqueues
+	// Now is this process's clock, compared with Redis's at each heartbeat to warn of a host whose
+	// clock is off. The script never reads it: Redis TIME is the center's one clock, so controllers
+	// whose clocks disagree still agree on every wait, deadline and heartbeat.
+	Now          func() time.Time
 	Logger       *slog.Logger
 	EventsMaxLen int64 // approximate length of the event stream; default 100000
 	// DispatchBatch is the most pairs one Dispatch makes; default 10. A run holds Redis for about
@@ -33,6 +37,9 @@ type Options struct {
 	// more than half the rate of a bare EVALSHA (BENCHMARKS.md); the switchboard calls Dispatch
 	// again at once while offers keep coming.
 	DispatchBatch int
+	// ReconcileGrace is how old a state must be before Reconcile judges it against the live calls
+	// (an offer on its way to its controller is not a lost one); default 5s.
+	ReconcileGrace time.Duration
 }
 
 // Center routes calls to agents. Every method is safe for concurrent use, and any number of Centers
@@ -49,6 +56,11 @@ type Center struct {
 
 	setupMu sync.Mutex
 	setUp   bool
+
+	live     atomic.Pointer[liveHolder] // what the controller holds live (SetLive), for Reconcile and Verify
+	skewWarn atomic.Int64               // unix ms of the last clock-skew warning
+	// scriptNow replaces Redis TIME in the script: only acd's own tests set it, to move time by hand.
+	scriptNow func() time.Time
 }
 
 // New returns a Center for model over rdb. It does no I/O: the model is written to Redis on first use
@@ -80,6 +92,9 @@ func New(rdb redis.UniversalClient, model *Model, opt Options) (*Center, error) 
 	}
 	if opt.DispatchBatch <= 0 {
 		opt.DispatchBatch = 10
+	}
+	if opt.ReconcileGrace <= 0 {
+		opt.ReconcileGrace = 5 * time.Second
 	}
 	c := &Center{rdb: rdb, model: model, opt: opt, prefix: "{hotline:" + opt.Center + "}:"}
 	c.evKey = c.prefix + "events"
@@ -163,7 +178,11 @@ func (c *Center) run(ctx context.Context, op string, args ...any) (any, error) {
 // runLocked runs the script without checking setup.
 func (c *Center) runLocked(ctx context.Context, op string, args ...any) (any, error) {
 	argv := make([]any, 0, 3+len(args))
-	argv = append(argv, op, c.opt.Now().UnixMilli(), c.opt.EventsMaxLen)
+	now := "" // the script reads Redis TIME
+	if c.scriptNow != nil {
+		now = strconv.FormatInt(c.scriptNow().UnixMilli(), 10)
+	}
+	argv = append(argv, op, now, c.opt.EventsMaxLen)
 	argv = append(argv, args...)
 	v, err := script.Run(ctx, c.rdb, []string{c.evKey}, argv...).Result()
 	if err != nil {
@@ -367,7 +386,33 @@ func (c *Center) CallbackNoAnswer(ctx context.Context, callID, agentID string) (
 // another instance claims them (Claim). It reports whether the instance was alive already.
 func (c *Center) Alive(ctx context.Context, ttl time.Duration) (bool, error) {
 	v, err := c.run(ctx, "alive", c.opt.Instance, ttl.Milliseconds())
-	return toInt(v) == 1, err
+	if err != nil {
+		return false, err
+	}
+	f, _ := v.([]any)
+	if len(f) != 2 {
+		return false, fmt.Errorf("acd: alive: unexpected reply %v", v)
+	}
+	c.checkClock(time.UnixMilli(int64(toInt(f[1]))))
+	return toInt(f[0]) == 1, nil
+}
+
+// maxClockSkew is how far this host's clock may stray from Redis's before the heartbeat says so.
+// Routing does not depend on it (the script reads Redis TIME); logs, call records and TLS do.
+const maxClockSkew = 2 * time.Second
+
+func (c *Center) checkClock(redisNow time.Time) {
+	local := c.opt.Now()
+	skew := local.Sub(redisNow)
+	if skew < maxClockSkew && skew > -maxClockSkew {
+		return
+	}
+	// At most one warning a minute: the heartbeat runs every few seconds.
+	if last := c.skewWarn.Load(); local.UnixMilli()-last < time.Minute.Milliseconds() && last != 0 {
+		return
+	}
+	c.skewWarn.Store(local.UnixMilli())
+	c.log.Warn("this host's clock differs from Redis's; routing uses Redis's", "skew", skew.Round(time.Millisecond))
 }
 
 // Claim makes owner the call's owner: the controller that holds the call's channel takes over a
@@ -543,7 +588,6 @@ func (c *Center) Overdue(ctx context.Context, limit int) ([]Overdue, error) {
 		return nil, err
 	}
 	rows, _ := v.([]any)
-	now := c.opt.Now()
 	out := make([]Overdue, 0, len(rows))
 	for _, r := range rows {
 		f, _ := r.([]any)
@@ -551,7 +595,7 @@ func (c *Center) Overdue(ctx context.Context, limit int) ([]Overdue, error) {
 			continue
 		}
 		o := Overdue{CallID: toString(f[0]), Queue: toString(f[1]), Owner: toString(f[2]),
-			Waited: now.Sub(time.UnixMilli(int64(toInt(f[3]))))}
+			Waited: time.Duration(toInt(f[3])) * time.Millisecond}
 		if q, ok := c.model.Queue(o.Queue); ok {
 			o.Overflow = q.Overflow
 		}
@@ -561,13 +605,25 @@ func (c *Center) Overdue(ctx context.Context, limit int) ([]Overdue, error) {
 }
 
 // Verify checks the invariants of the live state (no agent with two calls, no call with two agents
-// unless ring-all, sets agreeing with states) and returns an error listing every breach.
+// unless ring-all, sets agreeing with states) and returns an error listing every breach. With a
+// controller's live calls (SetLive), it also lists what Reconcile would free: states stuck against
+// what the controller holds.
 func (c *Center) Verify(ctx context.Context) error {
 	v, err := c.run(ctx, "verify", c.queues...)
 	if err != nil {
 		return err
 	}
-	if bad := toStrings(v); len(bad) > 0 {
+	bad := toStrings(v)
+	if c.live.Load() != nil {
+		stuck, err := c.reconcile(ctx, true)
+		if err != nil {
+			return err
+		}
+		for _, f := range stuck {
+			bad = append(bad, "stuck: "+f.String())
+		}
+	}
+	if len(bad) > 0 {
 		return fmt.Errorf("acd: inconsistent state: %s", strings.Join(bad, "; "))
 	}
 	return nil

@@ -696,6 +696,7 @@ func TestParkOrphans(t *testing.T) {
 	e.must(err)
 	other, err := New(e.rdb, m, Options{Instance: "i2", Now: e.clock.Now, Logger: quietLog})
 	e.must(err)
+	other.scriptNow = e.clock.Now
 	if was, err := e.c.Alive(e.ctx, 15*time.Second); err != nil || was {
 		t.Fatalf("first beat: was alive %v, %v", was, err)
 	}

@@ -7,7 +7,8 @@
 // matching event to the center's stream. Redis runs scripts one at a time, so two instances racing can
 // never give one agent two calls nor one call two agents, and the state and the stream cannot diverge.
 // Every key carries the hash tag {hotline:<center>}, so the script runs unchanged on Redis Cluster.
-// The script avoids what miniredis lacks (no cjson, TIME or setresp), so `hotline demo` runs it embedded.
+// The script avoids what miniredis lacks (no cjson or setresp), so `hotline demo` runs it embedded;
+// its clock is Redis TIME, never a controller's.
 //
 // Routing, the fairness formula, the wait estimate and how a controller drives a call are described in
 // ROUTING.md beside this file. In short, a call's effective wait is
@@ -17,5 +18,5 @@
 // and Dispatch always serves the longest effective wait first among queues that have a free agent;
 // each queue's strategy then picks the agent.
 //
-// Go keeps no state: Center is a handle (model, client, clock). Snapshot reads the whole picture.
+// Go keeps no state: Center is a handle (model, client). Snapshot reads the whole picture.
 package acd

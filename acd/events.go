@@ -11,7 +11,7 @@ import (
 
 // Event is one entry of the center's event stream, in the spirit of Asterisk's queue_log: ENQUEUE,
 // RING, CONNECT, COMPLETE, RINGNOANSWER, ABANDON, EXIT, MOVE, CALLBACK, AGENTLOGIN, AGENTLOGOFF,
-// PAUSE, UNPAUSE, WRAPUPEND, CONSULT, CONSULTEND, HANDOVER, CLAIM, CALLBACKNOANSWER, CALLBACKRETRY, PARK, UNPARK. Each is written by the same script run as the state change it records.
+// PAUSE, UNPAUSE, WRAPUPEND, CONSULT, CONSULTEND, HANDOVER, CLAIM, CALLBACKNOANSWER, CALLBACKRETRY, PARK, UNPARK, RECONCILE. Each is written by the same script run as the state change it records.
 type Event struct {
 	ID    string // the stream entry id
 	Time  time.Time
@@ -25,7 +25,8 @@ type Event struct {
 	// (Agent: the agent leaving for wrap-up): the agent the call now belongs to; CLAIM: the previous
 	// owner and the new one, space-separated; CALLBACKNOANSWER (Agent: the agent who dialled): the
 	// attempts so far; EXIT after the last one: "<waited ms> callback_unanswered"; PARK (Agent: the
-	// agents that were ringing): the owner whose heartbeat stopped
+	// agents that were ringing): the owner whose heartbeat stopped; RECONCILE (Agent: the agent
+	// freed): the kind (ring_lost, agent_orphaned; see Reconcile)
 }
 
 // Events reads up to count events after the stream id after ("" or "0" for the oldest kept).

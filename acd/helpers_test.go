@@ -76,6 +76,7 @@ func newEnvOn(t *testing.T, rdb redis.UniversalClient, src string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.scriptNow = clock.Now // the script's clock too: tests move time by hand
 	return &env{t: t, ctx: context.Background(), clock: clock, c: c, rdb: rdb}
 }
 

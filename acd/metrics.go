@@ -11,10 +11,17 @@ import (
 // saw abandoned), so summing them over instances gives the center's totals; gauges are read from
 // Redis at scrape time, so every instance reports the same center-wide values: take max, not sum.
 type metrics struct {
-	offeredC   *prometheus.CounterVec
-	answeredC  *prometheus.CounterVec
-	abandonedC *prometheus.CounterVec
-	wait       *prometheus.HistogramVec
+	offeredC    *prometheus.CounterVec
+	answeredC   *prometheus.CounterVec
+	abandonedC  *prometheus.CounterVec
+	wait        *prometheus.HistogramVec
+	reconciledC *prometheus.CounterVec
+}
+
+func (m *metrics) reconciled(kind string) {
+	if m != nil {
+		m.reconciledC.WithLabelValues(kind).Inc()
+	}
 }
 
 func (m *metrics) offered(q string) {
@@ -49,8 +56,13 @@ func (c *Center) RegisterMetrics(reg prometheus.Registerer) error {
 		wait: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "hotline", Subsystem: "acd",
 			Name: "wait_seconds", Help: "Time from enqueue to answer.",
 			Buckets: []float64{5, 10, 20, 30, 60, 120, 300, 600, 1200}}, []string{"queue"}),
+		reconciledC: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "hotline", Subsystem: "acd",
+			Name: "reconciled_total", Help: "Stuck states this instance freed, by kind (call_gone, ring_lost, answer_lost, agent_orphaned)."}, []string{"kind"}),
 	}
-	for _, col := range []prometheus.Collector{m.offeredC, m.answeredC, m.abandonedC, m.wait, &stateCollector{c: c}} {
+	for _, kind := range []string{FixCallGone, FixRingLost, FixAnswerLost, FixAgentOrphaned} {
+		m.reconciledC.WithLabelValues(kind) // present at 0, so a rate() sees the first fix
+	}
+	for _, col := range []prometheus.Collector{m.offeredC, m.answeredC, m.abandonedC, m.wait, m.reconciledC, &stateCollector{c: c}} {
 		if err := reg.Register(col); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package acd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -60,12 +61,13 @@ func (c *Center) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	now := c.opt.Now()
-	s := Snapshot{At: now}
 	parts, _ := v.([]any)
-	if len(parts) != 3 {
-		return s, nil
+	if len(parts) != 4 {
+		return Snapshot{}, fmt.Errorf("acd: snapshot: unexpected reply of %d parts", len(parts))
 	}
+	// Redis's clock, as every wait the script computes: this host's may be off.
+	now := time.UnixMilli(int64(toInt(parts[3])))
+	s := Snapshot{At: now}
 	callRows, _ := parts[1].([]any)
 	queueRows, _ := parts[0].([]any)
 	agentRows, _ := parts[2].([]any)

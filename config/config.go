@@ -151,6 +151,9 @@ type IVR struct {
 type ACD struct {
 	// CenterFile is a queues-and-agents file; empty means the built-in default center.
 	CenterFile string `yaml:"center_file"`
+	// ReconcileEvery is how often the controller frees agents and calls stuck in Redis against the
+	// calls it holds live (a write lost in a Redis outage); a state is judged once it is 5s old.
+	ReconcileEvery Duration `yaml:"reconcile_every"`
 }
 
 // Simulator shapes the built-in Asterisk simulator and its simulated callers.
@@ -185,6 +188,7 @@ func Default() Config {
 		Web:       Web{Listen: "127.0.0.1:8080"},
 		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1"},
 		IVR:       IVR{LookupTimeout: Duration(2 * time.Second)},
+		ACD:       ACD{ReconcileEvery: Duration(5 * time.Second)},
 		Simulator: Simulator{TimeScale: 1, CallersPerMinute: 2, DID: "8800", SoundsDir: "sounds"},
 		Log:       Log{Level: "info"},
 	}
@@ -271,6 +275,9 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	}
 	if c.IVR.LookupTimeout.D() <= 0 {
 		bad("ivr.lookup_timeout", "must be positive")
+	}
+	if d := c.ACD.ReconcileEvery.D(); d < 100*time.Millisecond || d > 10*time.Minute {
+		bad("acd.reconcile_every", "%v is out of range: from 100ms (each run reads every agent) to 10m (stuck agents wait that long)", d)
 	}
 	if c.Simulator.TimeScale <= 0 {
 		bad("simulator.time_scale", "must be positive")

@@ -17,6 +17,9 @@ type distributor struct {
 	center *acd.Center
 	cancel func(agentID, callID, reason string) // stop an agent's page ringing (switchboard.Ring* reasons)
 	log    *slog.Logger
+	// retryFor bounds how long a write that must not be lost (Accept, RingNoAnswer, Finish) is
+	// retried through a Redis outage; default a minute, as the switchboard's persist.
+	retryFor time.Duration
 }
 
 var _ switchboard.Distributor = (*distributor)(nil)
@@ -43,9 +46,57 @@ func stale(err error) error {
 }
 
 func (d *distributor) Accept(ctx context.Context, callID, agentID string) error {
-	freed, err := d.center.Accept(ctx, callID, agentID)
+	var freed []string
+	err := d.retry(ctx, "accept", callID, func() (err error) {
+		freed, err = d.center.Accept(ctx, callID, agentID)
+		return err
+	})
 	d.unring(freed, callID, switchboard.RingEndAnsweredElsewhere)
 	return err
+}
+
+// acdAnswers are the ACD's own refusals: Redis answered, so trying again cannot change the answer.
+var acdAnswers = []error{acd.ErrUnknownQueue, acd.ErrUnknownAgent, acd.ErrUnknownCall, acd.ErrDuplicateCall,
+	acd.ErrAgentBusy, acd.ErrNotLoggedIn, acd.ErrNotRinging, acd.ErrNotOnCall, acd.ErrNotWaiting, acd.ErrConnected,
+	acd.ErrBadRequest, acd.ErrNoAgent, acd.ErrConsulting, acd.ErrNotConsulting}
+
+// retry runs a write the live state must not miss (an answer, a ring's end, a call's end) until
+// Redis takes it: a Redis error here used to leave agent and call ringing until a restart. It gives
+// up after retryFor or when ctx ends (the reconciler then frees what stays stuck). A "no longer in
+// that state" answer after a failed attempt means that attempt landed and only its reply was lost.
+func (d *distributor) retry(ctx context.Context, what, callID string, f func() error) error {
+	limit := d.retryFor
+	if limit <= 0 {
+		limit = time.Minute
+	}
+	deadline := time.Now().Add(limit)
+	wait := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		for _, a := range acdAnswers {
+			if errors.Is(err, a) {
+				if attempt > 0 && errors.Is(stale(err), switchboard.ErrStale) {
+					d.log.Info("an earlier attempt was recorded; its reply was lost", "what", what, "call", callID, "err", err)
+					return nil
+				}
+				return err
+			}
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			d.log.Error("gave up recording in the ACD", "what", what, "call", callID, "err", err)
+			return err
+		}
+		d.log.Warn("recording in the ACD failed; retrying", "what", what, "call", callID, "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait): // a backoff between retries, not synchronisation
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
 }
 
 func (d *distributor) unring(agents []string, callID, reason string) {
@@ -55,11 +106,26 @@ func (d *distributor) unring(agents []string, callID, reason string) {
 }
 
 func (d *distributor) RingNoAnswer(ctx context.Context, callID, agentID string) error {
-	return d.center.RingNoAnswer(ctx, callID, agentID)
+	return d.retry(ctx, "ring no answer", callID, func() error { return d.center.RingNoAnswer(ctx, callID, agentID) })
 }
 
 func (d *distributor) Finish(ctx context.Context, callID, agentID string) error {
-	return stale(d.center.Finish(ctx, callID, agentID))
+	return stale(d.retry(ctx, "finish", callID, func() error { return d.center.Finish(ctx, callID, agentID) }))
+}
+
+// liveCalls is the switchboard's picture of its calls in the ACD's terms, for the reconciler.
+type liveCalls struct{ sb *switchboard.Switchboard }
+
+func (l liveCalls) LiveCalls() (map[string]acd.LiveCall, bool) {
+	calls, ok := l.sb.LiveCalls()
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string]acd.LiveCall, len(calls))
+	for id, c := range calls {
+		out[id] = acd.LiveCall{Ringing: c.Ringing, Talking: c.Talking}
+	}
+	return out, true
 }
 
 func (d *distributor) CallbackNoAnswer(ctx context.Context, callID, agentID string) (time.Time, error) {

@@ -208,8 +208,12 @@ func (d *desk) CancelConsult(ctx context.Context, agentID, callID string) error 
 }
 
 // WrapUp records the disposition and ends after-call work early: the agent is available again.
+// Only for a call the agent talked on (a line in their history): another agent's call id is refused
+// before anything changes, as the page's other call actions are.
 func (d *desk) WrapUp(ctx context.Context, agentID, callID, disposition, note string) error {
-	if err := d.history.dispose(ctx, agentID, callID, disposition, note); err != nil {
+	if err := d.history.dispose(ctx, agentID, callID, disposition, note); errors.Is(err, errNoLine) {
+		return fmt.Errorf("%w: %w", softphone.ErrNotYourCall, err)
+	} else if err != nil {
 		return err
 	}
 	if err := d.center.SetAvailable(ctx, agentID); err != nil && !errors.Is(err, acd.ErrAgentBusy) {

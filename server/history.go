@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -37,22 +38,35 @@ func (h *history) add(ctx context.Context, agent string, s softphone.CallSummary
 	return err
 }
 
-// dispose records the wrap-up's disposition and note on the call's line.
+// errNoLine: the agent's history has no line for the call: not a call they talked on.
+var errNoLine = errors.New("no such call in the agent's history")
+
+// dispose records the wrap-up's disposition and note on the call's line, the day it was written
+// (a call that ended just before midnight is wrapped up after it). An agent's history holds only
+// the calls they talked on, so it is also what says the call is theirs to wrap up: errNoLine if not.
 func (h *history) dispose(ctx context.Context, agent, callID, disposition, note string) error {
-	k := h.key(agent, time.Now())
-	raw, err := h.rdb.HGet(ctx, k, callID).Bytes()
-	if err == redis.Nil {
-		return nil // a call that never connected has no line
+	now := time.Now()
+	for _, day := range []time.Time{now, now.AddDate(0, 0, -1)} {
+		k := h.key(agent, day)
+		raw, err := h.rdb.HGet(ctx, k, callID).Bytes()
+		if err == redis.Nil {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var s softphone.CallSummary
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return err
+		}
+		s.Disposition, s.Note = disposition, note
+		b, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		return h.rdb.HSet(ctx, k, callID, b).Err()
 	}
-	if err != nil {
-		return err
-	}
-	var s softphone.CallSummary
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return err
-	}
-	s.Disposition, s.Note = disposition, note
-	return h.add(ctx, agent, s)
+	return fmt.Errorf("%w: %s", errNoLine, callID)
 }
 
 // today lists the agent's calls since midnight, newest first.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // TestHistoryKeepsWrapUp: the agent's calls today carry the wrap-up's disposition and note, newest
-// first, and a call that never connected has no line to dispose.
+// first, and a call that never connected has no line to dispose (errNoLine).
 func TestHistoryKeepsWrapUp(t *testing.T) {
 	h := &history{rdb: redistest.Start(t).Client(t), prefix: "{hotline:test}:"}
 	ctx := context.Background()
@@ -24,8 +25,8 @@ func TestHistoryKeepsWrapUp(t *testing.T) {
 	if err := h.dispose(ctx, "p001", "c1", "claim_filed", "перезвонить завтра"); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.dispose(ctx, "p001", "never-connected", "resolved", ""); err != nil {
-		t.Fatal(err)
+	if err := h.dispose(ctx, "p001", "never-connected", "resolved", ""); !errors.Is(err, errNoLine) {
+		t.Fatalf("dispose of a call with no line = %v, want errNoLine", err)
 	}
 	got, err := h.today(ctx, "p001")
 	if err != nil {

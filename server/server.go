@@ -179,6 +179,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	if err := s.sb.RegisterMetrics(reg); err != nil {
 		return nil, fmt.Errorf("switchboard metrics: %w", err)
 	}
+	s.center.SetLive(liveCalls{s.sb})
 	dsk := &desk{model: model, center: s.center, sb: s.sb, phones: ph, history: hist, autoAnswer: cfg.Softphone.AutoAnswer}
 	s.agentWeb = softphone.NewServer(s.gw, dsk, softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned}, log.With("part", "agent-web"))
 	ph.web = s.agentWeb
@@ -250,6 +251,10 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	run("switchboard", s.sb.Run)
+	run("reconcile", func(ctx context.Context) error {
+		s.center.ReconcileEvery(ctx, s.cfg.ACD.ReconcileEvery.D())
+		return nil
+	})
 	run("ivr events", s.ivrEvents.run)
 	run("web", s.serveWeb)
 	if s.menus != nil {

@@ -150,7 +150,9 @@ func TestLogin(t *testing.T) {
 }
 
 // TestSignalingErrors: bad and foreign requests get an error and the socket stays open; agent B
-// cannot act on agent A's call.
+// cannot act on agent A's call. The fake desk answers as the real one (server/desk.go) does: the
+// real desk's answers to foreign calls, wrap-up included, are checked by server's
+// TestWrapUpOnlyOwnCall.
 func TestSignalingErrors(t *testing.T) {
 	desk, hs := signalingRig(t)
 	ca, _ := login(t, hs.URL, "a1", "secret-a")

@@ -51,6 +51,9 @@ type call struct {
 
 	// pub is what other goroutines may read of the call (the desk, the dashboard).
 	pub atomic.Pointer[published]
+	// offered holds the agents of an offer handed to the goroutine and not yet rung (LiveCalls), so
+	// an offer on its way is not taken for a lost ring.
+	offered atomic.Pointer[[]string]
 }
 
 // published is a snapshot of a call's agent-facing state.
@@ -326,6 +329,7 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 	switch cmd.kind {
 	case cmdOffer:
 		if c.ringing || c.talking {
+			c.offered.Store(nil)
 			return fmt.Errorf("call %s already has agent %s", c.id, c.agent)
 		}
 		c.ring(cmd.agents, cmd.queue)
@@ -386,6 +390,7 @@ func (c *call) ring(agents []string, queue string) {
 	c.rung = slices.Clone(agents)
 	c.agent, c.ringing = c.rung[0], true
 	c.publish()
+	c.offered.Store(nil)
 	c.log.Info("ringing", "agents", c.rung, "queue", queue)
 	for _, a := range c.rung {
 		c.sb.phones.Notify(a, AgentEvent{Type: EventRing, Call: c.card()})

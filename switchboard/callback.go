@@ -22,6 +22,7 @@ func (sb *Switchboard) startCallback(ctx context.Context, o Offer) {
 	c.callbackTo = o.Callback
 	c.ivr.Lang = data["lang"]
 	c.queued = QueuedCall{CallID: o.CallID, Queue: o.Queue, Data: data}
+	c.offered.Store(&o.Agents)
 	if !sb.register(c) {
 		return
 	}

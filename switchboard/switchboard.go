@@ -252,6 +252,9 @@ func (sb *Switchboard) offerLoop(ctx context.Context) {
 		if len(offer.Agents) == 0 {
 			continue
 		}
+		if c != nil {
+			c.offered.Store(&offer.Agents)
+		}
 		if c == nil || !c.send(ctx, command{kind: cmdOffer, agents: offer.Agents, queue: offer.Queue}) {
 			// The caller left between the offer and now: free the agent.
 			if err := sb.acd.Abandon(ctx, offer.CallID); err != nil {

@@ -1,13 +1,24 @@
 -- hotline ACD: every state change of queues, agents and calls, with its event, in one script.
--- Go runs it by EVALSHA as: KEYS[1] = "{hotline:<center>}:events", ARGV = op, now (unix ms), stream
--- maxlen, op arguments. Every other key shares KEYS[1]'s hash tag, so on Redis Cluster they live in the
--- same slot. Only plain commands are used (no cjson, no TIME, no setresp) so miniredis runs it too.
+-- Go runs it by EVALSHA as: KEYS[1] = "{hotline:<center>}:events", ARGV = op, a test clock (unix ms,
+-- empty outside acd's own tests), stream maxlen, op arguments. Every other key shares KEYS[1]'s hash
+-- tag, so on Redis Cluster they live in the same slot. Only plain commands are used (no cjson, no
+-- setresp) so miniredis runs it too.
 
 local EV = KEYS[1]
 local P = string.sub(EV, 1, #EV - 6) -- "{hotline:<center>}:"
 local op = ARGV[1]
-local now = tonumber(ARGV[2])
 local maxlen = ARGV[3]
+
+-- now is Redis's clock, never a controller's: controllers whose clocks disagree (one 20 s ahead
+-- parked every other controller's callers as silent) then still agree on every wait, deadline and
+-- heartbeat. TIME before writes is fine with effects replication (the default since Redis 5, the only
+-- mode of Redis 7); replicate_commands asks for it where it is not the default yet.
+local now = tonumber(ARGV[2])
+if not now then
+  if redis.replicate_commands then pcall(redis.replicate_commands) end
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 
 local function fmt(n) return string.format('%.0f', n) end
 local function fail(code, msg) return redis.error_reply(code .. ' ' .. msg) end
@@ -534,7 +545,7 @@ function ops.cbnoanswer(c, a)
   return {n, due}
 end
 
--- alive instance ttl_ms → 1 when the instance was alive already: its heartbeat. Coming back (or
+-- alive instance ttl_ms → {1 when the instance was alive already, now}: its heartbeat. Coming back (or
 -- beating for the first time) brings its parked calls back into their queues.
 function ops.alive(o, ttl)
   local was = (tonumber(redis.call('GET', P .. 'alive:' .. o)) or 0) >= now
@@ -544,7 +555,7 @@ function ops.alive(o, ttl)
   if not was then
     for _, c in ipairs(redis.call('SMEMBERS', owned(o))) do unpark(c) end
   end
-  return was and 1 or 0
+  return {was and 1 or 0, fmt(now)}
 end
 
 -- move call queue: a waiting call changes queue keeping its enqueue time; max wait restarts.
@@ -592,13 +603,13 @@ function ops.position(c)
     tonumber(aht) or 0, qcfg(q).wrapup}
 end
 
--- overdue limit → {call, queue, owner, enq} for waiting calls past their queue's max wait.
+-- overdue limit → {call, queue, owner, waited ms} for waiting calls past their queue's max wait.
 function ops.overdue(limit)
   local ids = redis.call('ZRANGEBYSCORE', P .. 'deadline', '-inf', fmt(now), 'LIMIT', 0, tonumber(limit))
   local out = {}
   for _, c in ipairs(ids) do
     local v = redis.call('HMGET', ckey(c), 'queue', 'owner', 'enq')
-    if v[1] then out[#out + 1] = {c, v[1], v[2], v[3]} end
+    if v[1] then out[#out + 1] = {c, v[1], v[2], fmt(now - tonumber(v[3]))} end
   end
   return out
 end
@@ -637,7 +648,7 @@ function ops.agent(a, action, reason)
   return 1
 end
 
--- snapshot queues... → {{queue, {calls in order}}...}, {call hashes}, {agent hashes}
+-- snapshot queues... → {{queue, {calls in order}}...}, {call hashes}, {agent hashes}, now
 function ops.snapshot(...)
   sweep()
   local qs, calls, agents = {}, {}, {}
@@ -650,7 +661,7 @@ function ops.snapshot(...)
   for _, a in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
     agents[#agents + 1] = {a, redis.call('HMGET', akey(a), 'state', 'since', 'call', 'reason', 'group', 'calls')}
   end
-  return {qs, calls, agents}
+  return {qs, calls, agents, fmt(now)}
 end
 
 -- verify → a list of broken invariants (empty when consistent). For tests and operators.
@@ -720,6 +731,93 @@ function ops.verify(...)
     end
   end
   return bad
+end
+
+-- reconcile owner grace dry [call ringing talking]... → {{kind, call, agent}...}: frees what is stuck
+-- against what the owner's controller holds live (each live call with the agents its page rings for
+-- and the agent talking on it). Only states older than grace ms are judged, so an offer on its way to
+-- the controller is not taken for a lost one. dry '1' reports without changing anything (Verify).
+-- owner '' judges no calls (the controller cannot tell what it holds now), only agents the ACD holds
+-- for a call it no longer has.
+function ops.reconcile(owner, grace, dry, ...)
+  grace = tonumber(grace) or 0
+  dry = dry == '1'
+  local args = {...}
+  local live = {}
+  for i = 1, #args - 2, 3 do live[args[i]] = {ring = split(args[i + 1]), talk = args[i + 2]} end
+  local out = {}
+  local function fixed(kind, c, a) out[#out + 1] = {kind, c or '', a or ''} end
+  -- free_ringing makes agents that ring for c for nothing available again (keeping their idle time,
+  -- as an offer that never connected does) and puts c back at the head of its queue once nobody rings.
+  local function free_ringing(c, q, all, lost)
+    local rest = {}
+    for _, a in ipairs(all) do
+      if has(lost, a) then
+        local st = agent_state(a)
+        if st[1] == 'ringing' and st[2] == c then set_available(a, tonumber(st[4]) or now) end
+        ev(c, q, a, 'RECONCILE', 'ring_lost')
+      else
+        rest[#rest + 1] = a
+      end
+    end
+    if #rest == 0 then requeue(c, q) else redis.call('HSET', ckey(c), 'agents', table.concat(rest, ' ')) end
+  end
+  if owner ~= '' then
+    for _, c in ipairs(redis.call('SMEMBERS', owned(owner))) do
+      local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'callback', 'enq', 'rung', 'answered')
+      local st, l, agents = v[1], live[c], split(v[2])
+      local since = tonumber(v[5])
+      if st == 'ringing' then since = tonumber(v[6]) elseif st == 'oncall' then since = tonumber(v[7]) end
+      if st and now - (since or now) >= grace then
+        if not l then
+          -- The controller holds no such call: its channel is gone (the caller hung up and the end
+          -- was never recorded). A callback has no channel while it waits: it is only lost if ringing.
+          if st == 'ringing' and (v[4] or '') ~= '' then
+            for _, a in ipairs(agents) do fixed('ring_lost', c, a) end
+            if not dry then free_ringing(c, v[3], agents, agents) end
+          elseif st == 'ringing' or (st == 'waiting' and (v[4] or '') == '') then
+            fixed('call_gone', c, v[2])
+            if not dry then ops.leave(c, 'EXIT', 'channel gone') end
+          elseif st == 'oncall' then
+            fixed('call_gone', c, v[2])
+            if not dry then ops.finish(c, agents[1]) end
+          end
+        elseif st == 'ringing' then
+          local lost, answered = {}, nil
+          for _, a in ipairs(agents) do
+            if l.talk == a then answered = a
+            elseif not has(l.ring, a) then lost[#lost + 1] = a end
+          end
+          if answered then
+            -- Connected on the controller, never recorded (Accept failed): record it now.
+            fixed('answer_lost', c, answered)
+            if not dry then ops.accept(c, answered) end
+          elseif #lost > 0 then
+            -- Ringing in Redis, not on the agent's page (RingNoAnswer failed, or the offer was lost).
+            for _, a in ipairs(lost) do fixed('ring_lost', c, a) end
+            if not dry then free_ringing(c, v[3], agents, lost) end
+          end
+        end
+      end
+    end
+  end
+  for _, a in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
+    local v = redis.call('HMGET', akey(a), 'state', 'call', 'since')
+    if (v[1] == 'ringing' or v[1] == 'oncall' or v[1] == 'consult') and now - (tonumber(v[3]) or now) >= grace then
+      local cv = redis.call('HMGET', ckey(v[2] or ''), 'stage', 'agents', 'consult')
+      local held
+      if v[1] == 'consult' then held = cv[1] == 'oncall' and cv[3] == a
+      else held = cv[1] == v[1] and has(split(cv[2]), a) end
+      if not held then
+        fixed('agent_orphaned', v[2], a)
+        if not dry then
+          set_available(a, now)
+          ev(v[2] or '', '', a, 'RECONCILE', 'agent_orphaned')
+        end
+      end
+    end
+  end
+  return out
 end
 
 local f = ops[op]

@@ -1,6 +1,7 @@
 package redistest
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"sync"
@@ -14,9 +15,11 @@ type Proxy struct {
 	target string
 	ln     net.Listener
 
-	mu    sync.Mutex
-	cut   bool
-	conns map[net.Conn]struct{}
+	mu      sync.Mutex
+	cut     bool
+	conns   map[net.Conn]struct{}
+	trip    []byte // CutOn's pattern, until it is seen
+	refused int
 }
 
 // NewProxy listens on a free loopback port and forwards to target until the test ends.
@@ -43,6 +46,21 @@ func (p *Proxy) Cut() {
 	clear(p.conns)
 }
 
+// CutOn cuts (as Cut) when a client sends a command containing pattern, before Redis sees it: a
+// blip at the exact moment of one write. Connections stay refused until Restore.
+func (p *Proxy) CutOn(pattern string) {
+	p.mu.Lock()
+	p.trip = []byte(pattern)
+	p.mu.Unlock()
+}
+
+// Refused counts the connections refused while cut: a client retrying through the outage.
+func (p *Proxy) Refused() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refused
+}
+
 // Restore lets connections through again.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
@@ -58,6 +76,7 @@ func (p *Proxy) accept() {
 		}
 		p.mu.Lock()
 		if p.cut {
+			p.refused++
 			p.mu.Unlock()
 			c.Close()
 			continue
@@ -70,8 +89,36 @@ func (p *Proxy) accept() {
 		}
 		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
 		p.mu.Unlock()
+		go p.forward(up, c)
 		go pipe(c, up)
-		go pipe(up, c)
+	}
+}
+
+// forward copies a client's commands to Redis, cutting everything when one carries CutOn's pattern.
+func (p *Proxy) forward(dst, src net.Conn) {
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			tripped := p.trip != nil && bytes.Contains(buf[:n], p.trip)
+			if tripped {
+				p.trip = nil
+			}
+			p.mu.Unlock()
+			if tripped {
+				p.Cut()
+				return
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
