@@ -51,6 +51,8 @@ type ARI struct {
 	// CallbackEndpoint is the trunk a callback is originated through, with %s for the number
 	// (for example PJSIP/%s@trunk).
 	CallbackEndpoint string `yaml:"callback_endpoint"`
+	// RequestTimeout bounds each ARI REST request: a hung Asterisk costs a call this much, not forever.
+	RequestTimeout Duration `yaml:"request_timeout"`
 }
 
 // Redis is where the center's live state lives.
@@ -136,7 +138,7 @@ func Default() Config {
 		ARI: ARI{
 			URL: "http://127.0.0.1:8088/ari", User: "hotline", App: "hotline",
 			RingTimeout: Duration(20 * time.Second), TransferContext: "hotline-transfer",
-			CallbackEndpoint: "PJSIP/%s@trunk",
+			CallbackEndpoint: "PJSIP/%s@trunk", RequestTimeout: Duration(3 * time.Second),
 		},
 		Redis:     Redis{Addr: "127.0.0.1:6379"},
 		Web:       Web{Listen: "127.0.0.1:8080"},
@@ -195,6 +197,9 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	}
 	if c.ARI.RingTimeout.D() < time.Second {
 		bad("ari.ring_timeout", "%v is too short: at least 1s", c.ARI.RingTimeout.D())
+	}
+	if d := c.ARI.RequestTimeout.D(); d < 100*time.Millisecond || d > time.Minute {
+		bad("ari.request_timeout", "%v is out of range: between 100ms and 1m", d)
 	}
 	if !c.Redis.Embedded {
 		if _, _, err := net.SplitHostPort(c.Redis.Addr); err != nil {

@@ -167,6 +167,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.sb, err = switchboard.New(switchboard.Config{
 		ARIURL: ariURL, User: ariUser, Password: ariPassword, App: cfg.ARI.App, Instance: cfg.Instance,
 		RingTimeout: cfg.ARI.RingTimeout.D(), TransferContext: cfg.ARI.TransferContext, CallbackEndpoint: cfg.ARI.CallbackEndpoint,
+		RequestTimeout: cfg.ARI.RequestTimeout.D(),
 	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard")})
 	if err != nil {
 		return nil, err
