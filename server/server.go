@@ -116,6 +116,9 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	}
 
 	s.ivrEvents = newIVREvents(s.rdb, s.center.Key("ivr"), log.With("part", "ivr-events"))
+	if err := s.ivrEvents.register(reg); err != nil {
+		return nil, fmt.Errorf("ivr events metrics: %w", err)
+	}
 	s.annKey = s.center.Key("announcement")
 	flows, err := s.buildIVR(model, reg)
 	if err != nil {
