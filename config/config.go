@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hotline-cc/hotline/internal/yamlfile"
@@ -51,6 +52,8 @@ type ARI struct {
 	// CallbackEndpoint is the trunk a callback is originated through, with %s for the number
 	// (for example PJSIP/%s@trunk).
 	CallbackEndpoint string `yaml:"callback_endpoint"`
+	// RequestTimeout bounds each ARI REST request: a hung Asterisk costs a call this much, not forever.
+	RequestTimeout Duration `yaml:"request_timeout"`
 }
 
 // Redis is where the center's live state lives: one server, a primary watched by Sentinel, or a
@@ -114,6 +117,20 @@ type Web struct {
 	SelfSigned bool `yaml:"self_signed"`
 	// SupervisorPasswordHash is a bcrypt hash; empty means the supervisor page is open (demo only).
 	SupervisorPasswordHash string `yaml:"supervisor_password_hash"`
+	// ReadTimeout bounds reading one request with its body, WriteTimeout writing its answer,
+	// IdleTimeout a keep-alive connection between requests. WebSockets are exempt once upgraded.
+	ReadTimeout  Duration `yaml:"read_timeout"`
+	WriteTimeout Duration `yaml:"write_timeout"`
+	IdleTimeout  Duration `yaml:"idle_timeout"`
+	// MaxConnsPerIP refuses a client address's connections beyond this many at once (each page
+	// holds a few; an office behind one NAT address holds many).
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// OpsListen serves /metrics, /healthz and /readyz on a listener of their own (host:port) and
+	// no longer on Listen; empty keeps them on Listen.
+	OpsListen string `yaml:"ops_listen"`
+	// Hosts are the names the pages are served under (the Host header, port aside); a request for
+	// any other gets 421. Empty accepts any (check-config warns): DNS rebinding is then possible.
+	Hosts []string `yaml:"hosts"`
 }
 
 // Softphone is the WebRTC gateway between agents' browsers and Asterisk's externalMedia RTP.
@@ -181,11 +198,15 @@ func Default() Config {
 		ARI: ARI{
 			URL: "http://127.0.0.1:8088/ari", User: "hotline", App: "hotline",
 			RingTimeout: Duration(20 * time.Second), TransferContext: "hotline-transfer",
-			CallbackEndpoint: "PJSIP/%s@trunk",
+			CallbackEndpoint: "PJSIP/%s@trunk", RequestTimeout: Duration(3 * time.Second),
 		},
 		Redis: Redis{Mode: RedisSingle, Addr: "127.0.0.1:6379", DialTimeout: Duration(5 * time.Second),
 			ReadTimeout: Duration(3 * time.Second), WriteTimeout: Duration(3 * time.Second)},
-		Web:       Web{Listen: "127.0.0.1:8080"},
+		Web: Web{
+			Listen:      "127.0.0.1:8080",
+			ReadTimeout: Duration(30 * time.Second), WriteTimeout: Duration(60 * time.Second),
+			IdleTimeout: Duration(60 * time.Second), MaxConnsPerIP: 256,
+		},
 		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1"},
 		IVR:       IVR{LookupTimeout: Duration(2 * time.Second)},
 		ACD:       ACD{ReconcileEvery: Duration(5 * time.Second)},
@@ -219,6 +240,15 @@ func Resolve(cfg Config) (Config, error) {
 	return cfg, cfg.validate(&yamlfile.Doc{Name: "(built-in config)"})
 }
 
+// Warnings are what check-config reports about a config that loads but is risky in production.
+func (c Config) Warnings() []string {
+	var w []string
+	if len(c.Web.Hosts) == 0 {
+		w = append(w, "web.hosts is empty: the pages answer any Host header (DNS rebinding); list the names they are served under")
+	}
+	return w
+}
+
 func (c *Config) validate(doc *yamlfile.Doc) error {
 	var errs []error
 	bad := func(field, format string, args ...any) { errs = append(errs, doc.Errorf(field, format, args...)) }
@@ -243,11 +273,37 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	if c.ARI.RingTimeout.D() < time.Second {
 		bad("ari.ring_timeout", "%v is too short: at least 1s", c.ARI.RingTimeout.D())
 	}
+	if d := c.ARI.RequestTimeout.D(); d < 100*time.Millisecond || d > time.Minute {
+		bad("ari.request_timeout", "%v is out of range: between 100ms and 1m", d)
+	}
 	if !c.Redis.Embedded {
 		c.Redis.validate(doc, bad)
 	}
 	if _, _, err := net.SplitHostPort(c.Web.Listen); err != nil {
 		bad("web.listen", "%q is not host:port", c.Web.Listen)
+	}
+	if c.Web.OpsListen != "" {
+		if _, port, err := net.SplitHostPort(c.Web.OpsListen); err != nil {
+			bad("web.ops_listen", "%q is not host:port", c.Web.OpsListen)
+		} else if c.Web.OpsListen == c.Web.Listen && port != "0" {
+			bad("web.ops_listen", "is the same address as web.listen")
+		}
+	}
+	for _, t := range []struct {
+		field string
+		d     Duration
+	}{{"web.read_timeout", c.Web.ReadTimeout}, {"web.write_timeout", c.Web.WriteTimeout}, {"web.idle_timeout", c.Web.IdleTimeout}} {
+		if t.d.D() <= 0 {
+			bad(t.field, "must be positive")
+		}
+	}
+	if c.Web.MaxConnsPerIP < 1 {
+		bad("web.max_conns_per_ip", "%d: at least 1", c.Web.MaxConnsPerIP)
+	}
+	for i, h := range c.Web.Hosts {
+		if h == "" || (strings.ContainsAny(h, ":/ []") && net.ParseIP(h) == nil) {
+			bad(fmt.Sprintf("web.hosts[%d]", i), "%q is not a host name (no port, no scheme)", h)
+		}
 	}
 	if (c.Web.TLSCert == "") != (c.Web.TLSKey == "") {
 		bad("web.tls_cert", "tls_cert and tls_key go together")

@@ -53,6 +53,8 @@ func TestLoadErrorsNameFileLineField(t *testing.T) {
 		{"two at once", "ari:\n  password: s\nredis:\n  addr: nowhere\nweb:\n  listen: 8080\n", []string{":4: redis.addr:", ":6: web.listen:"}},
 		{"bad list item", "ari:\n  password: s\nsoftphone:\n  public_ips:\n    - 1.2.3.4\n    - nope\n", []string{":6: softphone.public_ips[1]:"}},
 		{"syntax", "ari: [\n", []string{"hotline.yaml"}},
+		{"bad web edges", "ari:\n  password: s\n  request_timeout: 0s\nweb:\n  ops_listen: nowhere\n  max_conns_per_ip: 0\n  idle_timeout: 0s\n  hosts: [\"h:80\"]\n",
+			[]string{":3: ari.request_timeout:", ":5: web.ops_listen:", ":6: web.max_conns_per_ip:", ":7: web.idle_timeout:", "web.hosts[0]"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,5 +100,17 @@ func TestEnvNames(t *testing.T) {
 		if !strings.Contains(names, w) {
 			t.Errorf("EnvNames lacks %s", w)
 		}
+	}
+}
+
+// TestWarningsHosts: an empty web.hosts loads but check-config warns about it.
+func TestWarningsHosts(t *testing.T) {
+	cfg := Default()
+	if w := cfg.Warnings(); len(w) != 1 || !strings.Contains(w[0], "web.hosts") {
+		t.Errorf("warnings with no hosts = %q", w)
+	}
+	cfg.Web.Hosts = []string{"hotline.example.org"}
+	if w := cfg.Warnings(); len(w) != 0 {
+		t.Errorf("warnings with hosts = %q", w)
 	}
 }

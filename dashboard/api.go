@@ -184,14 +184,16 @@ type viewResponse struct {
 func (s *Server) handleView(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
-	v, err := s.src.Snapshot(ctx)
+	v, err := s.hub.view(ctx)
 	if err != nil {
 		s.log.Error("dashboard: snapshot", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the center's state is unavailable")
 		return
 	}
-	v.complete()
-	writeJSON(w, http.StatusOK, viewResponse{Now: time.Now().UTC(), View: &v})
+	writeJSON(w, http.StatusOK, struct {
+		Now  time.Time       `json:"now"`
+		View json.RawMessage `json:"view"`
+	}{time.Now().UTC(), v})
 }
 
 // decodeJSON reads one strict JSON object into v; a mistake is an *httpError.

@@ -13,11 +13,12 @@ import (
 // subscribed, encodes each view once, and hands the same bytes to every subscriber when they
 // differ from the last ones sent.
 type hub struct {
-	src     Source
-	timeout time.Duration
-	log     *slog.Logger
-	ticks   <-chan time.Time
-	stopTk  func()
+	src      Source
+	interval time.Duration
+	timeout  time.Duration
+	log      *slog.Logger
+	ticks    <-chan time.Time
+	stopTk   func()
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -29,6 +30,13 @@ type hub struct {
 	last   []byte // the view last sent, encoded; nil when none is current
 	stale  bool   // the last poll failed
 	closed bool
+
+	// cur is the newest good view, encoded, and when the snapshot that made it started. GET
+	// /api/view answers from it while it is younger than an interval, so clients polling the API
+	// cost no more Redis than the feed does (each snapshot is a full read of the center's state).
+	cur      []byte
+	curAt    time.Time
+	fetching chan struct{} // closed when the view request that is taking a snapshot has it
 }
 
 // subscriber is one feed connection's mailbox. ch holds at most the newest message not yet
@@ -41,14 +49,15 @@ type subscriber struct {
 // newHub starts the poller. ticks drives it; nil means a ticker every interval.
 func newHub(src Source, interval, timeout time.Duration, log *slog.Logger, ticks <-chan time.Time) *hub {
 	h := &hub{
-		src:     src,
-		timeout: timeout,
-		log:     log,
-		ticks:   ticks,
-		stopTk:  func() {},
-		done:    make(chan struct{}),
-		wake:    make(chan struct{}, 1),
-		subs:    make(map[*subscriber]struct{}),
+		src:      src,
+		interval: interval,
+		timeout:  timeout,
+		log:      log,
+		ticks:    ticks,
+		stopTk:   func() {},
+		done:     make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		subs:     make(map[*subscriber]struct{}),
 	}
 	if h.ticks == nil {
 		t := time.NewTicker(interval)
@@ -84,15 +93,7 @@ func (h *hub) subscribers() int {
 
 // poll takes one snapshot and sends it to every subscriber if it changed.
 func (h *hub) poll(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, h.timeout)
-	defer cancel()
-	v, err := h.src.Snapshot(ctx)
-	if err != nil {
-		h.failed(err)
-		return
-	}
-	v.complete()
-	b, err := json.Marshal(&v)
+	b, err := h.snapshot(ctx)
 	if err != nil {
 		h.failed(err)
 		return
@@ -114,6 +115,59 @@ func (h *hub) poll(ctx context.Context) {
 	}
 }
 
+// snapshot reads the Source once and encodes the view; a good one becomes cur.
+func (h *hub) snapshot(ctx context.Context) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	started := time.Now()
+	v, err := h.src.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v.complete()
+	b, err := json.Marshal(&v)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	if started.After(h.curAt) {
+		h.cur, h.curAt = b, started
+	}
+	h.mu.Unlock()
+	return b, nil
+}
+
+// view is the current view, encoded: the cached one while it is fresh, else one new snapshot
+// shared by every request that asks meanwhile.
+func (h *hub) view(ctx context.Context) ([]byte, error) {
+	for {
+		h.mu.Lock()
+		if h.cur != nil && time.Since(h.curAt) < h.interval {
+			b := h.cur
+			h.mu.Unlock()
+			return b, nil
+		}
+		if wait := h.fetching; wait != nil {
+			h.mu.Unlock()
+			select {
+			case <-wait:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		done := make(chan struct{})
+		h.fetching = done
+		h.mu.Unlock()
+		b, err := h.snapshot(ctx)
+		h.mu.Lock()
+		h.fetching = nil
+		h.mu.Unlock()
+		close(done)
+		return b, err
+	}
+}
+
 // failed tells the pages once that the view is stale; logging once per outage, not per second.
 func (h *hub) failed(err error) {
 	if h.ctx.Err() != nil {
@@ -122,6 +176,7 @@ func (h *hub) failed(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.last = nil // the next good view goes out even if it equals the one before the outage
+	h.cur = nil
 	if h.stale {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -245,4 +246,49 @@ func TestSessionsExpire(t *testing.T) {
 	if _, ok := ss.lookup("forged"); ok {
 		t.Error("unknown token accepted")
 	}
+}
+
+// TestViewServedFromHubCache: GET /api/view answers from the hub's latest view, so N requests
+// cost no snapshot while the feed polls, and one shared snapshot when nothing has polled yet.
+func TestViewServedFromHubCache(t *testing.T) {
+	const n = 20
+	views := func(t *testing.T, s *Server) {
+		t.Helper()
+		done := make(chan string, n)
+		for range n {
+			go func() {
+				w := do(t, s, "GET", "/supervisor/api/view", "", "")
+				var got viewResponse
+				if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &got) != nil || got.View == nil || len(got.View.Queues) == 0 {
+					done <- fmt.Sprintf("%d %.80s", w.Code, w.Body)
+					return
+				}
+				done <- ""
+			}()
+		}
+		for range n {
+			if bad := <-done; bad != "" {
+				t.Errorf("view: %s", bad)
+			}
+		}
+	}
+	t.Run("feed polling", func(t *testing.T) {
+		ctx := testContext(t)
+		s, src, _, _ := newTestServer(t, Config{Interval: time.Hour})
+		srv := httptest.NewServer(s)
+		defer srv.Close()
+		feed := dialFeed(t, ctx, srv)
+		feed.next(ctx)
+		views(t, s)
+		if got := src.snapshots(); got != 1 {
+			t.Errorf("%d snapshots for the feed and %d view requests, want 1: the view requests cost one each", got, n)
+		}
+	})
+	t.Run("nobody polling", func(t *testing.T) {
+		s, src, _, _ := newTestServer(t, Config{Interval: time.Hour})
+		views(t, s)
+		if got := src.snapshots(); got != 1 {
+			t.Errorf("%d snapshots for %d view requests, want 1", got, n)
+		}
+	})
 }

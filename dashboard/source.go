@@ -7,8 +7,9 @@ import (
 
 // Source gives the dashboard the center's live state. The controller implements it over the ACD
 // state in Redis. Snapshot is called by one poller per Server (once per Config.Interval while a
-// supervisor is connected) and once per GET /supervisor/api/view; it must be safe for concurrent
-// use and should answer well within Config.Timeout.
+// supervisor is connected) and by GET /supervisor/api/view only when the hub's latest view is
+// older than Config.Interval; it must be safe for concurrent use and should answer well within
+// Config.Timeout.
 type Source interface {
 	Snapshot(ctx context.Context) (View, error)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,12 +23,32 @@ const maxAnswerBytes = 64 << 10
 // GET {Base}/tracking/{number} and GET {Base}/claims/{number}.
 type HTTPLookup struct {
 	Base    string        // e.g. "http://lookup.internal/api/v1", no trailing slash needed
-	Client  *http.Client  // nil: http.DefaultClient
+	Client  *http.Client  // nil: a client of its own (see lookupClient)
 	Timeout time.Duration // per request; 0: DefaultLookupTimeout
 }
 
 // NewHTTPLookup returns an HTTPLookup for base with the default client and timeout.
 func NewHTTPLookup(base string) *HTTPLookup { return &HTTPLookup{Base: base} }
+
+// lookupClient is the lookups' own client, not http.DefaultClient: it follows no redirect (a
+// backend that answers 3xx is misconfigured or compromised; the caller's number must not go
+// wherever it points), ignores HTTP_PROXY and friends (the backend is an internal service; an
+// environment meant for something else must not route callers' numbers through a proxy), and
+// bounds every stage, whatever context a caller passes.
+var lookupClient = &http.Client{
+	Transport: &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   2 * time.Second,
+		ResponseHeaderTimeout: 5 * time.Second,
+		MaxIdleConns:          64,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Timeout:       10 * time.Second,
+}
 
 var pathOf = map[string]string{LookupTracking: "tracking", LookupClaim: "claims"}
 
@@ -53,7 +74,7 @@ func (h *HTTPLookup) Find(ctx context.Context, kind, number string) (Answer, err
 	req.Header.Set("Accept", "application/json")
 	client := h.Client
 	if client == nil {
-		client = http.DefaultClient
+		client = lookupClient
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -3,7 +3,10 @@ package server
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/redis/go-redis/v9"
 
@@ -19,7 +22,7 @@ type ivrEvents struct {
 	key  string
 	ch   chan map[string]any
 	log  *slog.Logger
-	drop int
+	drop atomic.Int64 // steps not written: the queue was full (observe runs on every call's goroutine)
 }
 
 func newIVREvents(rdb redis.UniversalClient, key string, log *slog.Logger) *ivrEvents {
@@ -33,8 +36,16 @@ func (e *ivrEvents) observe(in ivr.Inbound, s ivr.Step) {
 	select {
 	case e.ch <- entry:
 	default:
-		e.drop++ // only the writer's goroutine would be slower than callers; count, never block
+		e.drop.Add(1) // only the writer's goroutine would be slower than callers; count, never block
 	}
+}
+
+// register exports the drop count.
+func (e *ivrEvents) register(reg prometheus.Registerer) error {
+	return reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "hotline_ivr_steps_dropped_total",
+		Help: "IVR steps not written to the Redis stream because the writer's queue was full.",
+	}, func() float64 { return float64(e.drop.Load()) }))
 }
 
 func (e *ivrEvents) run(ctx context.Context) error {

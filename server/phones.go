@@ -38,10 +38,32 @@ func (p *phones) OpenLeg(agentID, callID string) (switchboard.Leg, error) {
 	if err != nil {
 		return nil, err
 	}
+	key := agentLeg(agentID, callID)
 	p.mu.Lock()
-	p.legs[agentLeg(agentID, callID)] = leg
+	p.legs[key] = leg
 	p.mu.Unlock()
-	return leg, nil
+	return &trackedLeg{Leg: leg, forget: func() { p.forget(key, leg) }}, nil
+}
+
+// forget drops the agent's leg on the call once it is closed, unless a newer one took its place.
+// A supervisor's monitor leg gets no EventEnded to clean it up, and would stay forever otherwise.
+func (p *phones) forget(key string, leg *softphone.Leg) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.legs[key] == leg {
+		delete(p.legs, key)
+	}
+}
+
+// trackedLeg is the switchboard's handle on a leg: closing it also forgets it.
+type trackedLeg struct {
+	*softphone.Leg
+	forget func()
+}
+
+func (l *trackedLeg) Close() error {
+	l.forget()
+	return l.Leg.Close()
 }
 
 // leg returns the agent's current leg on the call, if they are connected to it.

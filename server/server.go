@@ -13,7 +13,9 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -50,7 +52,10 @@ type Server struct {
 	sim      *asterisksim.Sim
 	handler  http.Handler
 	web      net.Listener
-	tls      *tls.Config // nil: plain HTTP
+	tls      *tls.Config  // nil: plain HTTP
+	ops      net.Listener // nil: /metrics, /healthz and /readyz are on web
+	opsMux   http.Handler
+	serving  atomic.Bool // Run is serving and not draining: /readyz
 
 	ivrEvents *ivrEvents
 	audit     *audit.Stream
@@ -116,6 +121,9 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	// Who did what (logins, supervisors' actions, outbound dials), shared by every part that acts for an account.
 	s.audit = audit.NewStream(s.rdb, s.center.Key("audit"), audit.DefaultKeep, log.With("part", "audit"))
 	s.ivrEvents = newIVREvents(s.rdb, s.center.Key("ivr"), log.With("part", "ivr-events"))
+	if err := s.ivrEvents.register(reg); err != nil {
+		return nil, fmt.Errorf("ivr events metrics: %w", err)
+	}
 	s.annKey = s.center.Key("announcement")
 	flows, err := s.buildIVR(model, reg)
 	if err != nil {
@@ -172,6 +180,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.sb, err = switchboard.New(switchboard.Config{
 		ARIURL: ariURL, User: ariUser, Password: ariPassword, App: cfg.ARI.App, Instance: cfg.Instance,
 		RingTimeout: cfg.ARI.RingTimeout.D(), TransferContext: cfg.ARI.TransferContext, CallbackEndpoint: cfg.ARI.CallbackEndpoint,
+		RequestTimeout: cfg.ARI.RequestTimeout.D(),
 	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard")})
 	if err != nil {
 		return nil, err
@@ -189,13 +198,30 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.board = dashboard.NewServer(brd, brd, dashboard.Config{PasswordHash: cfg.Web.SupervisorPasswordHash}, log.With("part", "dashboard"))
 	s.closers = append(s.closers, func() { s.board.Close(context.Background()) })
 
+	pages := http.NewServeMux()
+	pages.Handle("/agent/", s.agentWeb)
+	pages.Handle("/supervisor/", s.board)
+	pages.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/agent/", http.StatusFound) })
+	ops := http.NewServeMux()
+	ops.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	ops.HandleFunc("/healthz", s.healthz)
+	ops.HandleFunc("/readyz", s.readyz)
 	mux := http.NewServeMux()
-	mux.Handle("/agent/", s.agentWeb)
-	mux.Handle("/supervisor/", s.board)
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/healthz", s.healthz)
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/agent/", http.StatusFound) })
-	s.handler = mux
+	// The Host check is for the pages (DNS rebinding); scrapers and probes address the server by IP.
+	mux.Handle("/", hostCheck(cfg.Web.Hosts, pages))
+	if cfg.Web.OpsListen == "" {
+		for _, p := range []string{"/metrics", "/healthz", "/readyz"} {
+			mux.Handle(p, ops)
+		}
+	}
+	s.handler, s.opsMux = mux, ops
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_web_connections_refused_total",
+		Help: "Connections closed at once because their client address already had web.max_conns_per_ip open.",
+	}, []string{"listener"})
+	if err := reg.Register(refused); err != nil {
+		return nil, fmt.Errorf("web metrics: %w", err)
+	}
 
 	if cfg.Web.TLSCert != "" || cfg.Web.SelfSigned {
 		// Loaded now, so a missing or bad certificate stops the start with its reason.
@@ -203,8 +229,13 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 			return nil, fmt.Errorf("web tls: %w", err)
 		}
 	}
-	if s.web, err = net.Listen("tcp", cfg.Web.Listen); err != nil {
-		return nil, fmt.Errorf("web listen %s: %w", cfg.Web.Listen, err)
+	if s.web, err = listen("web", cfg.Web.Listen, cfg.Web.MaxConnsPerIP, refused.WithLabelValues("web")); err != nil {
+		return nil, err
+	}
+	if cfg.Web.OpsListen != "" {
+		if s.ops, err = listen("ops", cfg.Web.OpsListen, cfg.Web.MaxConnsPerIP, refused.WithLabelValues("ops")); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -212,24 +243,48 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 // WebAddr is where the pages are served.
 func (s *Server) WebAddr() net.Addr { return s.web.Addr() }
 
+// OpsAddr is where /metrics, /healthz and /readyz are served: WebAddr unless web.ops_listen is set.
+func (s *Server) OpsAddr() net.Addr {
+	if s.ops != nil {
+		return s.ops.Addr()
+	}
+	return s.web.Addr()
+}
+
 // Sim is the in-process Asterisk simulator, nil against a real Asterisk.
 func (s *Server) Sim() *asterisksim.Sim { return s.sim }
 
 // Handler serves the pages, the APIs and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+// healthz says whether the process and its parts work: "redis" (no answer to PING), "ari" (the
+// events WebSocket is not connected). It names the parts down and nothing more: the reason goes to
+// the log, not to whoever can reach the port.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) { s.check(w, r, false) }
+
+// readyz says whether this process takes calls now: healthy, and serving (not starting, not
+// draining), so a load balancer moves pages away before a shutdown.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) { s.check(w, r, true) }
+
+func (s *Server) check(w http.ResponseWriter, r *http.Request, ready bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	var problems []string
+	var down []string
+	var detail []any
 	if !s.sb.Connected() {
-		problems = append(problems, "asterisk: events not connected")
+		down = append(down, "ari")
 	}
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
-		problems = append(problems, "redis: "+err.Error())
+		down = append(down, "redis")
+		detail = append(detail, "redis_err", err)
 	}
-	if len(problems) > 0 {
-		http.Error(w, fmt.Sprint(problems), http.StatusServiceUnavailable)
+	if ready && !s.serving.Load() {
+		down = append(down, "serving")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if len(down) > 0 {
+		s.log.Warn("health check failed", append([]any{"check", r.URL.Path, "down", down}, detail...)...)
+		http.Error(w, "down: "+strings.Join(down, ", "), http.StatusServiceUnavailable)
 		return
 	}
 	fmt.Fprintln(w, "ok")
@@ -239,8 +294,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // the next controller, pages are told to reconnect.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.close()
+	// A part that fails stops the others: Run returns its error instead of waiting for a signal.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	run := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
@@ -256,7 +314,15 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	run("ivr events", s.ivrEvents.run)
-	run("web", s.serveWeb)
+	run("web", func(ctx context.Context) error {
+		return serveHTTP(ctx, newHTTPServer(s.handler, s.cfg.Web, s.tls), s.web)
+	})
+	if s.ops != nil {
+		run("ops", func(ctx context.Context) error {
+			return serveHTTP(ctx, newHTTPServer(s.opsMux, s.cfg.Web, nil), s.ops)
+		})
+	}
+	s.serving.Store(true)
 	if s.menus != nil {
 		run("menu reload", func(ctx context.Context) error {
 			return s.menus.Run(ctx, hangupSignal(ctx), s.cfg.IVR.ReloadEvery.D())
@@ -268,32 +334,17 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		})
 	}
-	s.log.Info("hotline running", "web", s.web.Addr().String(), "instance", s.cfg.Instance, "center", s.cfg.Center)
+	s.log.Info("hotline running", "web", s.web.Addr().String(), "ops", s.OpsAddr().String(), "instance", s.cfg.Instance, "center", s.cfg.Center)
 	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
 		s.log.Error("a part failed; stopping", "err", err)
 	}
+	s.serving.Store(false)
+	cancel()
 	wg.Wait()
 	return err
-}
-
-func (s *Server) serveWeb(ctx context.Context) error {
-	if s.tls != nil {
-		return softphone.ServeTLS(ctx, s.web, s.handler, s.tls)
-	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(s.web) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutCtx)
 }
 
 func (s *Server) close() {
@@ -303,6 +354,9 @@ func (s *Server) close() {
 	s.closers = nil
 	if s.web != nil {
 		s.web.Close()
+	}
+	if s.ops != nil {
+		s.ops.Close()
 	}
 }
 

@@ -1,7 +1,9 @@
 package switchboard
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,139 +15,176 @@ import (
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
-	"github.com/CyCoreSystems/ari/v5/client/native"
 )
 
 // ErrGone means the channel, bridge or playback no longer exists in Asterisk (404), which for a
 // channel usually means the caller hung up a moment ago.
 var ErrGone = errors.New("gone from asterisk")
 
-// rest is the switchboard's view of ARI's REST side, through the ari/v5 native client. The client's
-// calls take no context, so each call checks ctx first: a cancelled call does not start new requests.
-//
-// One request goes around the client: play. ari/v5 cannot send lang; a menu prompt is often several
-// sounds and numbers, and a playback each would cost a round trip between them.
+// DefaultRequestTimeout bounds one ARI REST request when the config says nothing: Asterisk answers
+// in milliseconds, and a call must not freeze behind a hung one.
+const DefaultRequestTimeout = 3 * time.Second
+
+// rest is the switchboard's view of ARI's REST side: plain HTTP requests with the JSON bodies
+// Asterisk documents. Each request carries its caller's context and its own timeout, so a hung
+// Asterisk costs a call at most one timeout and never holds a shutdown: the ari/v5 client this
+// replaced took no context and had no timeout (a hung Asterisk froze calls and shutdown). The
+// request types of ari/v5 are still used for the bodies, so what Asterisk receives is unchanged.
 type rest struct {
-	client   *native.Client
 	app      string
 	url      string
 	user     string
 	password string
+	timeout  time.Duration
 	http     *http.Client
 }
 
-func newREST(url, app, user, password string) *rest {
-	// The native client uses http.DefaultTransport, which keeps 2 idle connections per host: with
-	// thousands of calls, every request past the second would dial and close a connection (a quarter
-	// of the CPU at 5,000 callers in the IVR load test). Keep enough for the busiest moment.
-	if t, ok := http.DefaultTransport.(*http.Transport); ok && t.MaxIdleConnsPerHost < 512 {
-		t.MaxIdleConnsPerHost = 512
+func newREST(url, app, user, password string, timeout time.Duration) *rest {
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
 	}
+	// Keep enough idle connections for the busiest moment: with thousands of calls, the default 2
+	// per host would dial and close a connection for nearly every request (a quarter of the CPU at
+	// 5,000 callers in the IVR load test). A transport of our own, so no global is changed.
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 1024
+	t.MaxIdleConnsPerHost = 512
 	return &rest{
-		client: native.New(&native.Options{Application: app, URL: url, Username: user, Password: password}),
-		app:    app, url: strings.TrimSuffix(url, "/"), user: user, password: password,
-		http: &http.Client{Timeout: 10 * time.Second},
+		app: app, url: strings.TrimSuffix(url, "/"), user: user, password: password, timeout: timeout,
+		http: &http.Client{Transport: t},
 	}
 }
 
-func chanKey(id string) *ari.Key   { return ari.NewKey(ari.ChannelKey, id) }
-func bridgeKey(id string) *ari.Key { return ari.NewKey(ari.BridgeKey, id) }
-
-func wrap(op, id string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if native.CodeFromError(err) == 404 || native.CodeFromError(errors.Unwrap(err)) == 404 {
-		return fmt.Errorf("%s %s: %w", op, id, ErrGone)
-	}
-	return fmt.Errorf("%s %s: %w", op, id, err)
+// ariError is a non-2xx answer from Asterisk.
+type ariError struct {
+	status  int
+	message string
 }
 
-func (r *rest) do(ctx context.Context, op, id string, f func() error) error {
+func (e *ariError) Error() string {
+	if e.message == "" {
+		return fmt.Sprintf("asterisk answered %d", e.status)
+	}
+	return fmt.Sprintf("asterisk answered %d: %s", e.status, e.message)
+}
+
+// call sends one request: query in the URL, body (if not nil) as JSON; a 2xx answer is decoded
+// into out (if not nil). 404 becomes ErrGone. Errors name op and id.
+func (r *rest) call(ctx context.Context, op, id, method, path string, query url.Values, body, out any) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s %s: %w", op, id, err)
 	}
-	return wrap(op, id, f())
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	u := r.url + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", op, id, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, id, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.SetBasicAuth(r.user, r.password)
+	resp, err := r.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", op, id, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read asterisk's answer: %w", op, id, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%s %s: %w", op, id, ErrGone)
+	case resp.StatusCode/100 != 2:
+		var m struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(data, &m)
+		return fmt.Errorf("%s %s: %w", op, id, &ariError{status: resp.StatusCode, message: m.Message})
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: asterisk's answer: %w", op, id, err)
+		}
+	}
+	return nil
 }
 
+func chanPath(id string) string   { return "/channels/" + url.PathEscape(id) }
+func bridgePath(id string) string { return "/bridges/" + url.PathEscape(id) }
+
 func (r *rest) answer(ctx context.Context, ch string) error {
-	return r.do(ctx, "answer", ch, func() error { return r.client.Channel().Answer(chanKey(ch)) })
+	return r.call(ctx, "answer", ch, http.MethodPost, chanPath(ch)+"/answer", nil, nil, nil)
 }
 
 func (r *rest) hangup(ctx context.Context, ch string) error {
-	return r.do(ctx, "hangup", ch, func() error { return r.client.Channel().Hangup(chanKey(ch), "normal") })
+	return r.call(ctx, "hangup", ch, http.MethodDelete, chanPath(ch), url.Values{"reason": {"normal"}}, nil, nil)
 }
 
 func (r *rest) getVar(ctx context.Context, ch, name string) (string, error) {
-	var v string
-	err := r.do(ctx, "get variable "+name, ch, func() (err error) {
-		v, err = r.client.Channel().GetVariable(chanKey(ch), name)
-		return err
-	})
-	return v, err
+	var v struct {
+		Value string `json:"value"`
+	}
+	err := r.call(ctx, "get variable "+name, ch, http.MethodGet, chanPath(ch)+"/variable", url.Values{"variable": {name}}, nil, &v)
+	return v.Value, err
 }
 
 // play starts media on a channel as one playback, in language lang: POST
 // /channels/{id}/play/{playbackId}?media=a,b,c&lang=…. Asterisk 22 takes the list as ONE
 // comma-separated media parameter; given the parameter several times, it keeps only the last.
+// (ari/v5 could not send lang; a menu prompt is often several sounds and numbers, and a playback
+// each would cost a round trip between them.)
 func (r *rest) play(ctx context.Context, ch, playbackID, lang string, media ...string) error {
 	q := url.Values{"media": {strings.Join(media, ",")}}
 	if lang != "" {
 		q.Set("lang", lang)
 	}
-	u := r.url + "/channels/" + url.PathEscape(ch) + "/play/" + url.PathEscape(playbackID) + "?" + q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
-	if err != nil {
-		return fmt.Errorf("play %s: %w", ch, err)
-	}
-	req.SetBasicAuth(r.user, r.password)
-	resp, err := r.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("play %s: %w", ch, err)
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body) // so the connection is reused
-	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("play %s: %w", ch, ErrGone)
-	case resp.StatusCode/100 != 2:
-		return fmt.Errorf("play %s: %s", ch, resp.Status)
-	}
-	return nil
+	return r.call(ctx, "play", ch, http.MethodPost, chanPath(ch)+"/play/"+url.PathEscape(playbackID), q, nil, nil)
 }
 
 func (r *rest) stopPlayback(ctx context.Context, id string) error {
-	return r.do(ctx, "stop playback", id, func() error {
-		return r.client.Playback().Stop(ari.NewKey(ari.PlaybackKey, id))
-	})
+	return r.call(ctx, "stop playback", id, http.MethodDelete, "/playbacks/"+url.PathEscape(id), nil, nil, nil)
 }
 
 func (r *rest) moh(ctx context.Context, ch string) error {
-	return r.do(ctx, "start moh", ch, func() error { return r.client.Channel().MOH(chanKey(ch), "default") })
+	body := map[string]string{"mohClass": "default"}
+	return r.call(ctx, "start moh", ch, http.MethodPost, chanPath(ch)+"/moh", nil, body, nil)
 }
 
 func (r *rest) stopMOH(ctx context.Context, ch string) error {
-	return r.do(ctx, "stop moh", ch, func() error { return r.client.Channel().StopMOH(chanKey(ch)) })
+	return r.call(ctx, "stop moh", ch, http.MethodDelete, chanPath(ch)+"/moh", nil, nil, nil)
 }
 
 func (r *rest) sendDTMF(ctx context.Context, ch, digits string) error {
-	return r.do(ctx, "send dtmf", ch, func() error { return r.client.Channel().SendDTMF(chanKey(ch), digits, nil) })
+	body := map[string]string{"dtmf": digits} // Asterisk's own gaps and lengths
+	return r.call(ctx, "send dtmf", ch, http.MethodPost, chanPath(ch)+"/dtmf", nil, body, nil)
 }
 
 func (r *rest) continueIn(ctx context.Context, ch, dialContext, exten string) error {
-	return r.do(ctx, "continue", ch, func() error { return r.client.Channel().Continue(chanKey(ch), dialContext, exten, 1) })
+	body := map[string]any{"context": dialContext, "extension": exten, "priority": 1}
+	return r.call(ctx, "continue", ch, http.MethodPost, chanPath(ch)+"/continue", nil, body, nil)
 }
 
 // externalMedia creates a channel that exchanges the call's audio as RTP with host, and returns
 // where Asterisk listens for RTP back.
 func (r *rest) externalMedia(ctx context.Context, id string, host netip.AddrPort) (netip.AddrPort, error) {
-	err := r.do(ctx, "external media", id, func() error {
-		_, err := r.client.Channel().ExternalMedia(nil, ari.ExternalMediaOptions{
-			ChannelID: id, App: r.app, ExternalHost: host.String(),
-			Encapsulation: "rtp", Transport: "udp", ConnectionType: "client", Format: "ulaw", Direction: "both",
-		})
-		return err
-	})
+	err := r.call(ctx, "external media", id, http.MethodPost, "/channels/externalMedia", nil, ari.ExternalMediaOptions{
+		ChannelID: id, App: r.app, ExternalHost: host.String(),
+		Encapsulation: "rtp", Transport: "udp", ConnectionType: "client", Format: "ulaw", Direction: "both",
+	}, nil)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
@@ -169,61 +208,62 @@ func (r *rest) externalMedia(ctx context.Context, id string, host netip.AddrPort
 }
 
 func (r *rest) createBridge(ctx context.Context, id, name string) error {
-	return r.do(ctx, "create bridge", id, func() error {
-		_, err := r.client.Bridge().Create(bridgeKey(id), "mixing", name)
-		return err
-	})
+	body := map[string]string{"bridgeId": id, "type": "mixing", "name": name}
+	return r.call(ctx, "create bridge", id, http.MethodPost, bridgePath(id), nil, body, nil)
 }
 
 func (r *rest) addToBridge(ctx context.Context, bridge, ch string) error {
-	return r.do(ctx, "add to bridge "+bridge, ch, func() error { return r.client.Bridge().AddChannel(bridgeKey(bridge), ch) })
+	return r.call(ctx, "add to bridge "+bridge, ch, http.MethodPost, bridgePath(bridge)+"/addChannel", nil, map[string]string{"channel": ch}, nil)
 }
 
 func (r *rest) removeFromBridge(ctx context.Context, bridge, ch string) error {
-	return r.do(ctx, "remove from bridge "+bridge, ch, func() error { return r.client.Bridge().RemoveChannel(bridgeKey(bridge), ch) })
+	return r.call(ctx, "remove from bridge "+bridge, ch, http.MethodPost, bridgePath(bridge)+"/removeChannel", nil, map[string]string{"channel": ch}, nil)
 }
 
 func (r *rest) destroyBridge(ctx context.Context, id string) error {
-	return r.do(ctx, "destroy bridge", id, func() error { return r.client.Bridge().Delete(bridgeKey(id)) })
+	return r.call(ctx, "destroy bridge", id, http.MethodDelete, bridgePath(id), nil, nil, nil)
+}
+
+type idOnly struct {
+	ID string `json:"id"`
 }
 
 // channels lists the ids of every channel Asterisk has, to find which calls survived a restart.
 func (r *rest) channels(ctx context.Context) (map[string]bool, error) {
-	var keys []*ari.Key
-	err := r.do(ctx, "list channels", "", func() (err error) {
-		keys, err = r.client.Channel().List(nil)
-		return err
-	})
-	if err != nil {
+	var list []idOnly
+	if err := r.call(ctx, "list channels", "", http.MethodGet, "/channels", nil, nil, &list); err != nil {
 		return nil, err
 	}
-	ids := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		ids[k.ID] = true
+	ids := make(map[string]bool, len(list))
+	for _, c := range list {
+		ids[c.ID] = true
 	}
 	return ids, nil
 }
 
 // originate calls endpoint and puts the answered channel into the app with args.
 func (r *rest) originate(ctx context.Context, id, endpoint, callerID string, args string) error {
-	return r.do(ctx, "originate", endpoint, func() error {
-		_, err := r.client.Channel().Originate(nil, ari.OriginateRequest{
-			ChannelID: id, Endpoint: endpoint, App: r.app, AppArgs: args, CallerID: callerID, Timeout: 30,
-		})
-		return err
-	})
+	return r.call(ctx, "originate", endpoint, http.MethodPost, "/channels", nil, ari.OriginateRequest{
+		ChannelID: id, Endpoint: endpoint, App: r.app, AppArgs: args, CallerID: callerID, Timeout: 30,
+	}, nil)
+}
+
+// bridgeData is GET /bridges/{id}: who is in the bridge.
+func (r *rest) bridgeData(ctx context.Context, bridge string) ([]string, error) {
+	var data struct {
+		Channels []string `json:"channels"`
+	}
+	err := r.call(ctx, "bridge", bridge, http.MethodGet, bridgePath(bridge), nil, nil, &data)
+	return data.Channels, err
 }
 
 // staleLeg finds the externalMedia channel a previous controller left in a bridge.
 func (r *rest) staleLeg(ctx context.Context, bridge, caller string) string {
-	if ctx.Err() != nil {
-		return ""
-	}
-	data, err := r.client.Bridge().Data(bridgeKey(bridge))
+	members, err := r.bridgeData(ctx, bridge)
 	if err != nil {
 		return ""
 	}
-	for _, id := range data.ChannelIDs {
+	for _, id := range members {
 		// An agent's externalMedia channel: theirs (em-), or a colleague's who took the call over (cem-).
 		if id != caller && (strings.HasPrefix(id, "em-") || strings.HasPrefix(id, "cem-")) {
 			return id
@@ -234,33 +274,27 @@ func (r *rest) staleLeg(ctx context.Context, bridge, caller string) string {
 
 // bridgeMembers returns the channels in a bridge; false when Asterisk cannot say (no such bridge).
 func (r *rest) bridgeMembers(ctx context.Context, bridge string) ([]string, bool) {
-	if ctx.Err() != nil {
-		return nil, false
-	}
-	data, err := r.client.Bridge().Data(bridgeKey(bridge))
+	members, err := r.bridgeData(ctx, bridge)
 	if err != nil {
 		return nil, false
 	}
-	return data.ChannelIDs, true
+	return members, true
 }
 
 // bridgeChannels returns the channels in each bridge whose id starts with prefix (what a previous
 // controller left); nil when Asterisk cannot say.
 func (r *rest) bridgeChannels(ctx context.Context, prefix string) map[string][]string {
-	if ctx.Err() != nil {
-		return nil
-	}
-	keys, err := r.client.Bridge().List(nil)
-	if err != nil {
+	var list []idOnly
+	if err := r.call(ctx, "list bridges", "", http.MethodGet, "/bridges", nil, nil, &list); err != nil {
 		return nil
 	}
 	out := map[string][]string{}
-	for _, k := range keys {
-		if !strings.HasPrefix(k.ID, prefix) {
+	for _, b := range list {
+		if !strings.HasPrefix(b.ID, prefix) {
 			continue
 		}
-		if data, err := r.client.Bridge().Data(k); err == nil {
-			out[k.ID] = data.ChannelIDs
+		if members, err := r.bridgeData(ctx, b.ID); err == nil {
+			out[b.ID] = members
 		}
 	}
 	return out
@@ -268,8 +302,6 @@ func (r *rest) bridgeChannels(ctx context.Context, prefix string) map[string][]s
 
 // snoop creates a channel that hears ch (spy) and may speak into it (whisper), in the app.
 func (r *rest) snoop(ctx context.Context, ch, id string, spy, whisper ari.Direction) error {
-	return r.do(ctx, "snoop", ch, func() error {
-		_, err := r.client.Channel().Snoop(chanKey(ch), id, &ari.SnoopOptions{App: r.app, AppArgs: "snoop", Spy: spy, Whisper: whisper})
-		return err
-	})
+	return r.call(ctx, "snoop", ch, http.MethodPost, chanPath(ch)+"/snoop/"+url.PathEscape(id), nil,
+		&ari.SnoopOptions{App: r.app, AppArgs: "snoop", Spy: spy, Whisper: whisper}, nil)
 }

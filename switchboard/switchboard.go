@@ -30,6 +30,8 @@ type Config struct {
 	CallbackEndpoint string
 	// DispatchEvery is how often Dispatch runs when nothing else triggers it (a safety net).
 	DispatchEvery time.Duration
+	// RequestTimeout bounds each ARI REST request; 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 }
 
 // Switchboard is the controller. Create it with New, then Run it.
@@ -85,7 +87,7 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	}
 	sb := &Switchboard{
 		cfg: cfg, log: deps.Logger.With("instance", cfg.Instance),
-		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password), events: es,
+		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password, cfg.RequestTimeout), events: es,
 		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones,
 		channels: map[string]*inbox{}, calls: map[string]*call{},
 		kick: make(chan struct{}, 1),

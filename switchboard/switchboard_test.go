@@ -32,6 +32,7 @@ func testLogger() *slog.Logger {
 
 type rig struct {
 	ringTimeout time.Duration // 10 s when zero
+	reqTimeout  time.Duration // ARI REST request timeout; the default when zero
 	sb          *Switchboard  // the one running now
 	tg          *aritest.Target
 	acd         *fakeACD
@@ -57,7 +58,7 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 	}
 	sb, err := New(Config{
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
-		Instance: instance, RingTimeout: ring,
+		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout,
 	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)

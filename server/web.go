@@ -1,0 +1,187 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotline-cc/hotline/config"
+)
+
+// newHTTPServer is every listener's server: a slow or idle client is cut off instead of holding a
+// connection (and a goroutine) for as long as it likes. Upgraded and streaming connections clear
+// their deadlines (see longLived).
+func newHTTPServer(h http.Handler, web config.Web, tlsCfg *tls.Config) *http.Server {
+	return &http.Server{
+		Handler:           longLived(h),
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: min(10*time.Second, web.ReadTimeout.D()),
+		ReadTimeout:       web.ReadTimeout.D(),
+		WriteTimeout:      web.WriteTimeout.D(),
+		IdleTimeout:       web.IdleTimeout.D(),
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// serveHTTP serves srv on ln until ctx ends, then shuts down gracefully: in-flight requests get 5 s.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutCtx)
+	<-errc
+	return err
+}
+
+// longLived clears the server's read and write deadlines for an event stream and a WebSocket
+// upgrade (the agent's and the supervisor's pages hold one for a whole shift): the timeouts are for
+// ordinary requests, and would cut a stream off after WriteTimeout. (net/http clears them itself
+// when a WebSocket hijacks its HTTP/1.1 connection; doing it here too costs nothing and does not
+// depend on that.)
+func longLived(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isUpgrade(r) || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{}) // ErrNotSupported only on writers without a connection
+			_ = rc.SetWriteDeadline(time.Time{})
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func isUpgrade(r *http.Request) bool {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return false
+	}
+	for _, v := range strings.Split(r.Header.Get("Connection"), ",") {
+		if strings.EqualFold(strings.TrimSpace(v), "upgrade") {
+			return true
+		}
+	}
+	return false
+}
+
+// hostCheck answers 421 to a request whose Host is not one of hosts (port aside, any case), so a
+// page reached through another name (DNS rebinding) never runs against this server. Empty hosts
+// accept any.
+func hostCheck(hosts []string, h http.Handler) http.Handler {
+	if len(hosts) == 0 {
+		return h
+	}
+	ok := make(map[string]bool, len(hosts))
+	for _, name := range hosts {
+		ok[strings.ToLower(strings.Trim(name, "[]"))] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hp, _, err := net.SplitHostPort(host); err == nil {
+			host = hp
+		}
+		host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+		if !ok[host] {
+			http.Error(w, "misdirected request: this server does not serve that host name", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// perIPListener refuses a client address's connection beyond max open at once: it is closed as
+// soon as it is accepted, before TLS or HTTP spend anything on it. Loopback counts like any
+// other address (a reverse proxy on this host is one client: size max for it).
+type perIPListener struct {
+	net.Listener
+	max     int
+	refused prometheus.Counter // nil: not counted
+
+	mu   sync.Mutex
+	open map[netip.Addr]int
+}
+
+func limitPerIP(ln net.Listener, max int, refused prometheus.Counter) *perIPListener {
+	return &perIPListener{Listener: ln, max: max, refused: refused, open: map[netip.Addr]int{}}
+}
+
+func (l *perIPListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := remoteIP(c)
+		l.mu.Lock()
+		full := l.open[ip] >= l.max
+		if !full {
+			l.open[ip]++
+		}
+		l.mu.Unlock()
+		if full {
+			c.Close()
+			if l.refused != nil {
+				l.refused.Inc()
+			}
+			continue
+		}
+		return &countedConn{Conn: c, release: sync.OnceFunc(func() { l.release(ip) })}, nil
+	}
+}
+
+func (l *perIPListener) release(ip netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[ip]--; l.open[ip] <= 0 {
+		delete(l.open, ip)
+	}
+}
+
+func remoteIP(c net.Conn) netip.Addr {
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return a.AddrPort().Addr().Unmap()
+	}
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// countedConn gives its slot back when closed, however often Close is called.
+type countedConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *countedConn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
+}
+
+// listen binds addr and caps its connections per client address.
+func listen(what, addr string, max int, refused prometheus.Counter) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s listen %s: %w", what, addr, err)
+	}
+	return limitPerIP(ln, max, refused), nil
+}
