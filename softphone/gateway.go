@@ -166,14 +166,13 @@ func (g *Gateway) newPeerConnection(buffers func(packetio.BufferPacketType, uint
 
 // startFastPath puts pc's browser on the fast path once its DTLS is up, at the address of the
 // selected candidate pair, and follows the pair when ICE moves it. It returns nil (pion carries the
-// audio) when the keys cannot be had.
-func (g *Gateway) startFastPath(l *line, pc *webrtc.PeerConnection, gen uint32, secrets *dtlsSecrets) *fastPath {
-	ctx, err := secrets.remoteContext()
+// audio, gate left open) when the keys cannot be had.
+func (g *Gateway) startFastPath(l *line, pc *webrtc.PeerConnection, gen uint32, secrets *dtlsSecrets, gate *slowGate) *fastPath {
+	p, err := secrets.fastPath(l, gen, g.iceConn, gate)
 	if err != nil {
 		l.log.Warn("softphone fast path unavailable; pion carries the browser's audio", "err", err)
 		return nil
 	}
-	p := &fastPath{line: l, gen: gen, srtp: ctx, sock: g.iceConn}
 	ice := pc.SCTP().Transport().ICETransport()
 	follow := func(pair *webrtc.ICECandidatePair) {
 		if pair == nil || pair.Remote == nil {
