@@ -2,9 +2,12 @@ package softphone_test
 
 import (
 	"context"
+	"encoding/binary"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotline-cc/hotline/internal/browsertest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/softphone"
 )
 
@@ -196,4 +200,104 @@ func TestFastPathKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLegTakesOnlyAsterisk: once a leg knows Asterisk's address (told by SetRemote, or latched on
+// the first packet), RTP from any other address, a tone injected from another port with the
+// stream's own SSRC and sequence numbers, never reaches the agent, and is counted.
+func TestLegTakesOnlyAsterisk(t *testing.T) {
+	for _, told := range []bool{true, false} {
+		name := "latched"
+		if told {
+			name = "set_remote"
+		}
+		t.Run(name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			gw := newTestGateway(t, reg)
+			var mu sync.Mutex
+			heard := map[uint16]int{}
+			newPionAgent(t, gw, "a1", func(p *rtp.Packet) {
+				if len(p.Payload) >= 2 {
+					mu.Lock()
+					heard[binary.BigEndian.Uint16(p.Payload)]++
+					mu.Unlock()
+				}
+			})
+			heardOf := func(mark uint16) int {
+				mu.Lock()
+				defer mu.Unlock()
+				return heard[mark]
+			}
+			leg, err := gw.OpenLeg("a1", "c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer leg.Close()
+			asterisk, injector := benchSocket(t), benchSocket(t)
+			if told {
+				leg.SetRemote(asterisk.LocalAddr().(*net.UDPAddr).AddrPort())
+			}
+			pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 0x5eed, SequenceNumber: 100}, Payload: make([]byte, 160)}
+			send := func(c *net.UDPConn, mark uint16) {
+				t.Helper()
+				binary.BigEndian.PutUint16(pkt.Payload, mark)
+				pkt.SequenceNumber++
+				pkt.Timestamp += 160
+				b, _ := pkt.Marshal()
+				if _, err := c.WriteToUDPAddrPort(b, leg.LocalAddr()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// until the agent hears Asterisk: the first packets of a fresh PeerConnection may go while
+			// its track binds.
+			waitfor.True(t, "the agent hears Asterisk", 10*time.Second, func() bool {
+				send(asterisk, 1)
+				return heardOf(1) > 0
+			})
+			for range 50 {
+				send(injector, 0xeeee)
+				send(asterisk, 2)
+			}
+			// Packets keep their order from the leg to the agent: once the agent hears 3, it has
+			// heard whatever of the injected packets got through.
+			waitfor.True(t, "the agent hears Asterisk after the injection", 10*time.Second, func() bool {
+				send(asterisk, 3)
+				return heardOf(3) > 0
+			})
+			if n := heardOf(0xeeee); n > 0 {
+				t.Fatalf("the agent heard %d injected packets", n)
+			}
+			if heardOf(2) == 0 {
+				t.Fatal("the agent heard none of Asterisk's packets sent between the injected ones")
+			}
+			if got := leg.Remote(); got != asterisk.LocalAddr().(*net.UDPAddr).AddrPort() {
+				t.Errorf("leg's remote %v, want Asterisk's %v", got, asterisk.LocalAddr())
+			}
+			if n := counterValue(t, reg, "hotline_softphone_rtp_dropped_packets_total", "reason", "wrong_source"); n != 50 {
+				t.Errorf("wrong_source drops = %v, want 50", n)
+			}
+		})
+	}
+}
+
+// counterValue is the value of the named counter's series whose label is value.
+func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
