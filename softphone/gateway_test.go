@@ -3,11 +3,14 @@ package softphone_test
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -300,4 +303,114 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value str
 		}
 	}
 	return 0
+}
+
+// TestICENetworks: the gateway checks only the remote candidates in its ICE networks. An offer
+// names two candidates, both the test's sockets: one inside (127.0.0.1/32) and one outside
+// (127.0.0.2), the outside one first by priority. The gateway checks every pair in each round, the
+// outside one first, so by its third check of the inside candidate it would have checked the
+// outside one too.
+func TestICENetworks(t *testing.T) {
+	for _, filtered := range []bool{true, false} {
+		name := "unfiltered"
+		if filtered {
+			name = "filtered"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := softphone.GatewayConfig{ICEAddr: netip.MustParseAddrPort("127.0.0.1:0"), LoopbackOnly: true}
+			if filtered {
+				cfg.ICENetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+			}
+			gw, err := softphone.NewGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer gw.Close()
+			inside, insideN := stunCounter(t, "127.0.0.1")
+			outside, outsideN := stunCounter(t, "127.0.0.2")
+
+			pc, _ := browsertest.PionPeer(t, "agent")
+			offer, err := pc.CreateOffer(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gathered := webrtc.GatheringCompletePromise(pc)
+			if err := pc.SetLocalDescription(offer); err != nil {
+				t.Fatal(err)
+			}
+			<-gathered
+			var sdp []string
+			for _, l := range strings.Split(pc.LocalDescription().SDP, "\r\n") {
+				if strings.HasPrefix(l, "a=candidate:") {
+					continue
+				}
+				sdp = append(sdp, l)
+				if strings.HasPrefix(l, "a=ice-pwd:") {
+					sdp = append(sdp,
+						fmt.Sprintf("a=candidate:1 1 udp 2130706431 127.0.0.2 %d typ host", outside.Port()),
+						fmt.Sprintf("a=candidate:2 1 udp 2113929471 127.0.0.1 %d typ host", inside.Port()))
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := gw.Negotiate(ctx, "a1", strings.Join(sdp, "\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			if filtered {
+				waitfor.True(t, "three checks of the inside candidate", 10*time.Second, func() bool { return insideN.Load() >= 3 })
+				if n := outsideN.Load(); n > 0 {
+					t.Fatalf("the gateway sent %d packets to a candidate outside its ICE networks", n)
+				}
+			} else {
+				waitfor.True(t, "a check of the outside candidate", 10*time.Second, func() bool { return outsideN.Load() > 0 })
+			}
+		})
+	}
+}
+
+// TestICENetworksAgentConnects: a browser inside the ICE networks connects and talks as before.
+func TestICENetworksAgentConnects(t *testing.T) {
+	gw, err := softphone.NewGateway(softphone.GatewayConfig{
+		ICEAddr: netip.MustParseAddrPort("127.0.0.1:0"), LoopbackOnly: true,
+		ICENetworks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8")},
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	agent := newPionAgent(t, gw, "a1", func(*rtp.Packet) {})
+	go sendTone(ctx, 1000, agent.track.WriteRTP)
+	leg, err := gw.OpenLeg("a1", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	peer := newRTPPeer(t)
+	leg.SetRemote(peer.addr())
+	if _, err := peer.waitTone(ctx, 1000, 20); err != nil {
+		t.Fatalf("caller hears the agent: %v", err)
+	}
+}
+
+// stunCounter listens on host and counts the packets it gets.
+func stunCounter(t *testing.T, host string) (netip.AddrPort, *atomic.Int64) {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(host)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var n atomic.Int64
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+			n.Add(1)
+		}
+	}()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort(), &n
 }
