@@ -81,8 +81,13 @@ type Softphone struct {
 	// PublicIPs are announced to browsers behind NAT (1:1 NAT mapping).
 	PublicIPs []string `yaml:"public_ips"`
 	// RTPHost is the address Asterisk sends externalMedia RTP to; it must be reachable from Asterisk.
-	RTPHost    string      `yaml:"rtp_host"`
-	ICEServers []ICEServer `yaml:"ice_servers"`
+	RTPHost string `yaml:"rtp_host"`
+	// ICENetworks are the networks agents' browsers (and their TURN relays) may be in: the gateway
+	// checks no ICE candidate elsewhere. Default: PrivateNetworks().
+	ICENetworks []string    `yaml:"ice_networks"`
+	ICEServers  []ICEServer `yaml:"ice_servers"`
+	// TURN is a TURN server with credentials made for each agent; see TURN.
+	TURN TURN `yaml:"turn"`
 	// AutoAnswer connects a ringing call at once.
 	AutoAnswer bool `yaml:"auto_answer"`
 }
@@ -140,7 +145,7 @@ func Default() Config {
 		},
 		Redis:     Redis{Addr: "127.0.0.1:6379"},
 		Web:       Web{Listen: "127.0.0.1:8080"},
-		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1"},
+		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1", ICENetworks: PrivateNetworks(), TURN: TURN{TTL: Duration(24 * time.Hour)}},
 		IVR:       IVR{LookupTimeout: Duration(2 * time.Second)},
 		Simulator: Simulator{TimeScale: 1, CallersPerMinute: 2, DID: "8800", SoundsDir: "sounds"},
 		Log:       Log{Level: "info"},
@@ -223,6 +228,7 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 			bad(fmt.Sprintf("softphone.ice_servers[%d].urls", i), "needs at least one stun: or turn: URL")
 		}
 	}
+	c.Softphone.validate(bad)
 	if c.IVR.LookupURL != "" {
 		if u, err := url.Parse(c.IVR.LookupURL); err != nil || u.Host == "" {
 			bad("ivr.lookup_url", "%q is not a URL", c.IVR.LookupURL)

@@ -94,6 +94,9 @@ func checkConfig(args []string) error {
 	if err := server.Check(cfg); err != nil {
 		return err
 	}
+	for _, w := range cfg.Softphone.Warnings() {
+		fmt.Println(args[0] + ": warning: " + w)
+	}
 	fmt.Println(args[0] + ": ok")
 	return nil
 }
