@@ -140,8 +140,13 @@ type Softphone struct {
 	// PublicIPs are announced to browsers behind NAT (1:1 NAT mapping).
 	PublicIPs []string `yaml:"public_ips"`
 	// RTPHost is the address Asterisk sends externalMedia RTP to; it must be reachable from Asterisk.
-	RTPHost    string      `yaml:"rtp_host"`
-	ICEServers []ICEServer `yaml:"ice_servers"`
+	RTPHost string `yaml:"rtp_host"`
+	// ICENetworks are the networks agents' browsers (and their TURN relays) may be in: the gateway
+	// checks no ICE candidate elsewhere. Default: PrivateNetworks().
+	ICENetworks []string    `yaml:"ice_networks"`
+	ICEServers  []ICEServer `yaml:"ice_servers"`
+	// TURN is a TURN server with credentials made for each agent; see TURN.
+	TURN TURN `yaml:"turn"`
 	// AutoAnswer connects a ringing call at once.
 	AutoAnswer bool `yaml:"auto_answer"`
 }
@@ -207,7 +212,7 @@ func Default() Config {
 			ReadTimeout: Duration(30 * time.Second), WriteTimeout: Duration(60 * time.Second),
 			IdleTimeout: Duration(60 * time.Second), MaxConnsPerIP: 256,
 		},
-		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1"},
+		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1", ICENetworks: PrivateNetworks(), TURN: TURN{TTL: Duration(24 * time.Hour)}},
 		IVR:       IVR{LookupTimeout: Duration(2 * time.Second)},
 		ACD:       ACD{ReconcileEvery: Duration(5 * time.Second)},
 		Simulator: Simulator{TimeScale: 1, CallersPerMinute: 2, DID: "8800", SoundsDir: "sounds"},
@@ -246,7 +251,7 @@ func (c Config) Warnings() []string {
 	if len(c.Web.Hosts) == 0 {
 		w = append(w, "web.hosts is empty: the pages answer any Host header (DNS rebinding); list the names they are served under")
 	}
-	return w
+	return append(w, c.Softphone.Warnings()...)
 }
 
 func (c *Config) validate(doc *yamlfile.Doc) error {
@@ -324,6 +329,7 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 			bad(fmt.Sprintf("softphone.ice_servers[%d].urls", i), "needs at least one stun: or turn: URL")
 		}
 	}
+	c.Softphone.validate(bad)
 	if c.IVR.LookupURL != "" {
 		if u, err := url.Parse(c.IVR.LookupURL); err != nil || u.Host == "" {
 			bad("ivr.lookup_url", "%q is not a URL", c.IVR.LookupURL)

@@ -157,6 +157,13 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	for _, ice := range cfg.Softphone.ICEServers {
 		gwCfg.ICEServers = append(gwCfg.ICEServers, softphone.ICEServer{URLs: ice.URLs, Username: ice.Username, Credential: ice.Credential})
 	}
+	gwCfg.ICENetworks = cfg.Softphone.ICENetworkPrefixes()
+	if t := cfg.Softphone.TURN; t.Secret != "" {
+		gwCfg.TURN = &softphone.TURNREST{URLs: t.URLs, Secret: t.Secret, TTL: t.TTL.D()}
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("config: " + w)
+	}
 	if s.gw, err = softphone.NewGateway(gwCfg, log.With("part", "softphone")); err != nil {
 		return nil, fmt.Errorf("softphone gateway: %w", err)
 	}

@@ -81,7 +81,7 @@ func BenchmarkUDPEcho(b *testing.B) {
 	}
 }
 
-func benchSocket(b *testing.B) *net.UDPConn {
+func benchSocket(b testing.TB) *net.UDPConn {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		b.Fatal(err)

@@ -15,8 +15,16 @@ type GatewayConfig struct {
 	// NAT1To1IPs are public addresses that replace the host candidates' addresses, for a gateway
 	// behind a 1:1 NAT (a cloud VM with a floating IP).
 	NAT1To1IPs []string
+	// ICENetworks are the networks agents' browsers (and the TURN relays they use) may be in: a
+	// remote candidate elsewhere is never checked, nor a peer-reflexive one learned from a check
+	// from elsewhere, so a page cannot make the gateway send to any address it names. Empty
+	// checks every candidate.
+	ICENetworks []netip.Prefix
 	// ICEServers are STUN/TURN servers sent to the browser; the gateway itself needs none.
 	ICEServers []ICEServer
+	// TURN, if set, adds a TURN server with credentials made for each agent when their page
+	// connects (after login), expiring after its TTL.
+	TURN *TURNREST
 	// RTPHost is the address legs bind their UDP sockets to, the address Asterisk's externalMedia
 	// sends to. Zero means 127.0.0.1 (Asterisk on the same host).
 	RTPHost netip.Addr

@@ -24,7 +24,8 @@
 //	leg, err := gw.OpenLeg(agentID, callID)       // in Desk.Answer
 //	// ARI: POST /channels/externalMedia?app=hotline&external_host=<leg.LocalAddr()>&format=ulaw
 //	// ARI: GET the channel's UNICASTRTP_LOCAL_ADDRESS and UNICASTRTP_LOCAL_PORT variables
-//	leg.SetRemote(netip.AddrPortFrom(addr, port)) // optional: the leg learns it from the first packet
+//	leg.SetRemote(netip.AddrPortFrom(addr, port)) // else the leg latches on the first packet's source
+//	                                              // either way it takes RTP from that address only
 //	// ARI: add the externalMedia channel to the caller's bridge; web.Notify(agentID, softphone.Connected(callID, &info))
 //	...
 //	leg.Close()                                   // when the call ends for the agent
@@ -40,8 +41,14 @@
 // hotline_softphone_answer_to_audio_seconds and logs both ([Leg.StartTiming]).
 //
 // The browser's audio usually skips pion's inbound chain: the gateway, as the DTLS server, derives
-// the browser's SRTP keys and decrypts its RTP in the ICE socket's reader (fastpath.go); anything it
-// cannot decrypt goes through pion. [Gateway.FastPathPackets] counts what took the fast path.
+// the browser's SRTP keys and decrypts its RTP in the ICE socket's reader (fastpath.go), with a
+// replay window per SSRC; until its first packet decrypts, pion relays. [Gateway.FastPathPackets]
+// counts what took the fast path; hotline_softphone_rtp_dropped_packets_total counts by reason
+// what was refused: replayed, undecryptable, slow_path, wrong_source (a leg's packet from another
+// address than Asterisk's).
+//
+// [GatewayConfig.ICENetworks] limits which of a page's ICE candidates the gateway checks, and
+// [GatewayConfig.TURN] gives each agent's page TURN credentials of its own ([TURNREST]).
 //
 // One agent, one active leg: the browser's audio goes to the agent's newest open leg, and only that
 // leg's audio reaches the browser. An attended transfer keeps one leg and moves the externalMedia

@@ -99,6 +99,10 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 			return nil, fmt.Errorf("softphone: NAT 1:1 addresses: %w", err)
 		}
 	}
+	if len(cfg.ICENetworks) > 0 {
+		nets := cfg.ICENetworks
+		se.SetRemoteIPFilter(func(ip net.IP) bool { return inNetworks(nets, ip) })
+	}
 	if cfg.IncludeLoopback {
 		se.SetIncludeLoopbackCandidate(true)
 	}
@@ -141,8 +145,24 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 				"near hotline_softphone_rtp_packets_total{direction=\"from_agent\"} while the fast path works.",
 		}, func() float64 { return float64(sock.fast.Load()) }))
 	}
-	log.Info("softphone gateway listening", "ice", conn.LocalAddr().String(), "rtp_host", cfg.RTPHost.String())
+	log.Info("softphone gateway listening", "ice", conn.LocalAddr().String(), "rtp_host", cfg.RTPHost.String(),
+		"ice_networks", fmt.Sprint(cfg.ICENetworks))
 	return g, nil
+}
+
+// inNetworks reports whether ip is in one of nets.
+func inNetworks(nets []netip.Prefix, ip net.IP) bool {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	a = a.Unmap()
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 const (
@@ -166,14 +186,13 @@ func (g *Gateway) newPeerConnection(buffers func(packetio.BufferPacketType, uint
 
 // startFastPath puts pc's browser on the fast path once its DTLS is up, at the address of the
 // selected candidate pair, and follows the pair when ICE moves it. It returns nil (pion carries the
-// audio) when the keys cannot be had.
-func (g *Gateway) startFastPath(l *line, pc *webrtc.PeerConnection, gen uint32, secrets *dtlsSecrets) *fastPath {
-	ctx, err := secrets.remoteContext()
+// audio, gate left open) when the keys cannot be had.
+func (g *Gateway) startFastPath(l *line, pc *webrtc.PeerConnection, gen uint32, secrets *dtlsSecrets, gate *slowGate) *fastPath {
+	p, err := secrets.fastPath(l, gen, g.iceConn, gate)
 	if err != nil {
 		l.log.Warn("softphone fast path unavailable; pion carries the browser's audio", "err", err)
 		return nil
 	}
-	p := &fastPath{line: l, gen: gen, srtp: ctx, sock: g.iceConn}
 	ice := pc.SCTP().Transport().ICETransport()
 	follow := func(pair *webrtc.ICECandidatePair) {
 		if pair == nil || pair.Remote == nil {
@@ -200,8 +219,17 @@ func (g *Gateway) ICEAddr() netip.AddrPort {
 	return g.iceConn.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
-// ICEServers are the STUN/TURN servers the browser should use.
-func (g *Gateway) ICEServers() []ICEServer { return g.cfg.ICEServers }
+// ICEServers are the STUN/TURN servers agentID's browser should use from now: the configured
+// ones, and a TURN server with credentials of the agent's own (GatewayConfig.TURN). Give them only
+// to the authenticated agent.
+func (g *Gateway) ICEServers(agentID string, now time.Time) []ICEServer {
+	servers := make([]ICEServer, 0, len(g.cfg.ICEServers)+1)
+	servers = append(servers, g.cfg.ICEServers...)
+	if g.cfg.TURN != nil {
+		servers = append(servers, g.cfg.TURN.Server(agentID, now))
+	}
+	return servers
+}
 
 // lineFor returns the agent's line, creating it.
 func (g *Gateway) lineFor(agentID string) (*line, error) {

@@ -2,9 +2,15 @@ package softphone_test
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotline-cc/hotline/internal/browsertest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/softphone"
 )
 
@@ -196,4 +203,214 @@ func TestFastPathKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLegTakesOnlyAsterisk: once a leg knows Asterisk's address (told by SetRemote, or latched on
+// the first packet), RTP from any other address, a tone injected from another port with the
+// stream's own SSRC and sequence numbers, never reaches the agent, and is counted.
+func TestLegTakesOnlyAsterisk(t *testing.T) {
+	for _, told := range []bool{true, false} {
+		name := "latched"
+		if told {
+			name = "set_remote"
+		}
+		t.Run(name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			gw := newTestGateway(t, reg)
+			var mu sync.Mutex
+			heard := map[uint16]int{}
+			newPionAgent(t, gw, "a1", func(p *rtp.Packet) {
+				if len(p.Payload) >= 2 {
+					mu.Lock()
+					heard[binary.BigEndian.Uint16(p.Payload)]++
+					mu.Unlock()
+				}
+			})
+			heardOf := func(mark uint16) int {
+				mu.Lock()
+				defer mu.Unlock()
+				return heard[mark]
+			}
+			leg, err := gw.OpenLeg("a1", "c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer leg.Close()
+			asterisk, injector := benchSocket(t), benchSocket(t)
+			if told {
+				leg.SetRemote(asterisk.LocalAddr().(*net.UDPAddr).AddrPort())
+			}
+			pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 0x5eed, SequenceNumber: 100}, Payload: make([]byte, 160)}
+			send := func(c *net.UDPConn, mark uint16) {
+				t.Helper()
+				binary.BigEndian.PutUint16(pkt.Payload, mark)
+				pkt.SequenceNumber++
+				pkt.Timestamp += 160
+				b, _ := pkt.Marshal()
+				if _, err := c.WriteToUDPAddrPort(b, leg.LocalAddr()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// until the agent hears Asterisk: the first packets of a fresh PeerConnection may go while
+			// its track binds.
+			waitfor.True(t, "the agent hears Asterisk", 10*time.Second, func() bool {
+				send(asterisk, 1)
+				return heardOf(1) > 0
+			})
+			for range 50 {
+				send(injector, 0xeeee)
+				send(asterisk, 2)
+			}
+			// Packets keep their order from the leg to the agent: once the agent hears 3, it has
+			// heard whatever of the injected packets got through.
+			waitfor.True(t, "the agent hears Asterisk after the injection", 10*time.Second, func() bool {
+				send(asterisk, 3)
+				return heardOf(3) > 0
+			})
+			if n := heardOf(0xeeee); n > 0 {
+				t.Fatalf("the agent heard %d injected packets", n)
+			}
+			if heardOf(2) == 0 {
+				t.Fatal("the agent heard none of Asterisk's packets sent between the injected ones")
+			}
+			if got := leg.Remote(); got != asterisk.LocalAddr().(*net.UDPAddr).AddrPort() {
+				t.Errorf("leg's remote %v, want Asterisk's %v", got, asterisk.LocalAddr())
+			}
+			if n := counterValue(t, reg, "hotline_softphone_rtp_dropped_packets_total", "reason", "wrong_source"); n != 50 {
+				t.Errorf("wrong_source drops = %v, want 50", n)
+			}
+		})
+	}
+}
+
+// counterValue is the value of the named counter's series whose label is value.
+func counterValue(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// TestICENetworks: the gateway checks only the remote candidates in its ICE networks. An offer
+// names two candidates, both the test's sockets: one inside (127.0.0.1/32) and one outside
+// (127.0.0.2), the outside one first by priority. The gateway checks every pair in each round, the
+// outside one first, so by its third check of the inside candidate it would have checked the
+// outside one too.
+func TestICENetworks(t *testing.T) {
+	for _, filtered := range []bool{true, false} {
+		name := "unfiltered"
+		if filtered {
+			name = "filtered"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := softphone.GatewayConfig{ICEAddr: netip.MustParseAddrPort("127.0.0.1:0"), LoopbackOnly: true}
+			if filtered {
+				cfg.ICENetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+			}
+			gw, err := softphone.NewGateway(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer gw.Close()
+			inside, insideN := stunCounter(t, "127.0.0.1")
+			outside, outsideN := stunCounter(t, "127.0.0.2")
+
+			pc, _ := browsertest.PionPeer(t, "agent")
+			offer, err := pc.CreateOffer(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gathered := webrtc.GatheringCompletePromise(pc)
+			if err := pc.SetLocalDescription(offer); err != nil {
+				t.Fatal(err)
+			}
+			<-gathered
+			var sdp []string
+			for _, l := range strings.Split(pc.LocalDescription().SDP, "\r\n") {
+				if strings.HasPrefix(l, "a=candidate:") {
+					continue
+				}
+				sdp = append(sdp, l)
+				if strings.HasPrefix(l, "a=ice-pwd:") {
+					sdp = append(sdp,
+						fmt.Sprintf("a=candidate:1 1 udp 2130706431 127.0.0.2 %d typ host", outside.Port()),
+						fmt.Sprintf("a=candidate:2 1 udp 2113929471 127.0.0.1 %d typ host", inside.Port()))
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := gw.Negotiate(ctx, "a1", strings.Join(sdp, "\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			if filtered {
+				waitfor.True(t, "three checks of the inside candidate", 10*time.Second, func() bool { return insideN.Load() >= 3 })
+				if n := outsideN.Load(); n > 0 {
+					t.Fatalf("the gateway sent %d packets to a candidate outside its ICE networks", n)
+				}
+			} else {
+				waitfor.True(t, "a check of the outside candidate", 10*time.Second, func() bool { return outsideN.Load() > 0 })
+			}
+		})
+	}
+}
+
+// TestICENetworksAgentConnects: a browser inside the ICE networks connects and talks as before.
+func TestICENetworksAgentConnects(t *testing.T) {
+	gw, err := softphone.NewGateway(softphone.GatewayConfig{
+		ICEAddr: netip.MustParseAddrPort("127.0.0.1:0"), LoopbackOnly: true,
+		ICENetworks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.0/8")},
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	agent := newPionAgent(t, gw, "a1", func(*rtp.Packet) {})
+	go sendTone(ctx, 1000, agent.track.WriteRTP)
+	leg, err := gw.OpenLeg("a1", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	peer := newRTPPeer(t)
+	leg.SetRemote(peer.addr())
+	if _, err := peer.waitTone(ctx, 1000, 20); err != nil {
+		t.Fatalf("caller hears the agent: %v", err)
+	}
+}
+
+// stunCounter listens on host and counts the packets it gets.
+func stunCounter(t *testing.T, host string) (netip.AddrPort, *atomic.Int64) {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(host)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	var n atomic.Int64
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+			n.Add(1)
+		}
+	}()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort(), &n
 }

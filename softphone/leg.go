@@ -27,16 +27,16 @@ type Leg struct {
 	fromAg  receiveStats // packets from the browser, on their way to Asterisk
 	done    chan struct{}
 
-	mu        sync.Mutex
-	remote    netip.AddrPort
-	remoteSet bool // set by SetRemote: never learned over
-	outSSRC   uint32
-	out       streamRewriter
-	buf       []byte
-	muted     bool
-	fromN     uint64 // packets relayed from the browser, for sampling the jitter metric
-	closed    bool
-	start     legStart
+	mu      sync.Mutex
+	remote  netip.AddrPort
+	strayed bool // a packet came from elsewhere (logged once)
+	outSSRC uint32
+	out     streamRewriter
+	buf     []byte
+	muted   bool
+	fromN   uint64 // packets relayed from the browser, for sampling the jitter metric
+	closed  bool
+	start   legStart
 }
 
 // legStart is how a call's audio started on a leg: the server's side of answer-to-audio.
@@ -99,12 +99,19 @@ func (leg *Leg) CallID() string { return leg.callID }
 func (leg *Leg) LocalAddr() netip.AddrPort { return leg.local }
 
 // SetRemote tells the leg where Asterisk receives (the channel's UNICASTRTP_LOCAL_ADDRESS and
-// UNICASTRTP_LOCAL_PORT). Until then the leg answers to the source of the first packet it
-// receives (symmetric RTP).
+// UNICASTRTP_LOCAL_PORT), which is also where it sends from: Asterisk's RTP is symmetric. From then
+// on the leg takes packets from that address only, whatever it latched on before. Until then it
+// latches on the source of the first packet it receives (symmetric RTP), and takes packets from
+// that one only: anybody else's, a tone injected from another port, say, never reaches the agent.
 func (leg *Leg) SetRemote(addr netip.AddrPort) {
 	leg.mu.Lock()
 	defer leg.mu.Unlock()
-	leg.remote, leg.remoteSet = addr, true
+	leg.remote = unmapped(addr)
+}
+
+// unmapped is addr with an IPv4-mapped IPv6 address as plain IPv4, as sockets may report either.
+func unmapped(addr netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
 }
 
 // SetMuted replaces the agent's audio towards Asterisk with µ-law silence (the packets keep
@@ -168,9 +175,22 @@ func (leg *Leg) readLoop() {
 			continue
 		}
 		now := time.Now()
+		from = unmapped(from)
 		leg.mu.Lock()
-		if !leg.remoteSet && !leg.remote.IsValid() {
+		if !leg.remote.IsValid() {
 			leg.remote = from
+		} else if from != leg.remote {
+			warn := !leg.strayed
+			leg.strayed = true
+			remote := leg.remote
+			leg.mu.Unlock()
+			m.dropWrongSource.Inc()
+			if warn {
+				// Once per leg: a NAT between Asterisk and the gateway would drop all of it.
+				leg.line.log.Warn("leg: RTP from another address than Asterisk's dropped", "call", leg.callID,
+					"from", from.String(), "asterisk", remote.String())
+			}
+			continue
 		}
 		if leg.start.firstDown.IsZero() {
 			leg.start.firstDown = now

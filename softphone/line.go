@@ -43,7 +43,8 @@ func (l *line) setAudio(up bool) {
 func (l *line) negotiate(ctx context.Context, offer webrtc.SessionDescription) (string, error) {
 	gen := l.gw.legSeq.Add(1)
 	secrets := &dtlsSecrets{}
-	pc, err := l.gw.newPeerConnection(l.buffers(gen), secrets)
+	gate := &slowGate{}
+	pc, err := l.gw.newPeerConnection(l.buffers(gen, gate), secrets)
 	if err != nil {
 		return "", fmt.Errorf("softphone: new peer connection: %w", err)
 	}
@@ -62,7 +63,7 @@ func (l *line) negotiate(ctx context.Context, offer webrtc.SessionDescription) (
 		fastMu.Lock()
 		switch {
 		case s == webrtc.PeerConnectionStateConnected && fast == nil:
-			fast = l.gw.startFastPath(l, pc, gen, secrets)
+			fast = l.gw.startFastPath(l, pc, gen, secrets, gate)
 		case s == webrtc.PeerConnectionStateClosed && fast != nil:
 			l.gw.iceConn.end(fast)
 		}
@@ -140,11 +141,12 @@ func drainRTCP(s *webrtc.RTPSender) {
 
 // buffers is pion's buffer factory for one PeerConnection of the line. The browser's decrypted RTP
 // goes straight from pion's SRTP reader to the agent's active leg (relayBuffer); RTCP is queued as
-// pion would, for its interceptors (drainRTCP reads it).
-func (l *line) buffers(gen uint32) func(packetio.BufferPacketType, uint32) io.ReadWriteCloser {
+// pion would, for its interceptors (drainRTCP reads it). gate says when the fast path has taken the
+// browser's RTP over and pion's must go nowhere.
+func (l *line) buffers(gen uint32, gate *slowGate) func(packetio.BufferPacketType, uint32) io.ReadWriteCloser {
 	return func(kind packetio.BufferPacketType, _ uint32) io.ReadWriteCloser {
 		if kind == packetio.RTPBufferPacket {
-			return &relayBuffer{line: l, gen: gen, closed: make(chan struct{})}
+			return &relayBuffer{line: l, gen: gen, gate: gate, closed: make(chan struct{})}
 		}
 		q := rtcpQueue{packetio.NewBuffer()}
 		q.SetLimitSize(rtcpQueueLimit)
@@ -180,12 +182,17 @@ func (q rtcpQueue) WriteWithAttributes(b []byte, a packetio.Attributes) (int, er
 type relayBuffer struct {
 	line      *line
 	gen       uint32
+	gate      *slowGate
 	pkt       rtp.Packet // reused: pion's read loop calls Write for one packet at a time
 	closed    chan struct{}
 	closeOnce sync.Once
 }
 
 func (b *relayBuffer) Write(p []byte) (int, error) {
+	if !b.gate.pass(p) {
+		b.line.gw.metrics.dropSlowPath.Inc()
+		return len(p), nil
+	}
 	b.line.fromBrowser(b.gen, &b.pkt, p)
 	return len(p), nil
 }

@@ -124,6 +124,12 @@ type metrics struct {
 	packetsFrom prometheus.Counter
 	lostFrom    prometheus.Counter
 	jitterFrom  prometheus.Observer
+
+	// Drops on the way in, looked up once (dropped's series).
+	dropReplayed      prometheus.Counter
+	dropUndecryptable prometheus.Counter
+	dropSlowPath      prometheus.Counter
+	dropWrongSource   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -178,6 +184,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.packetsFrom = m.packets.WithLabelValues(DirFromAgent)
 	m.lostFrom = m.lost.WithLabelValues(DirFromAgent)
 	m.jitterFrom = m.jitter.WithLabelValues(DirFromAgent)
+	m.dropReplayed = m.dropped.WithLabelValues(dropReplayed)
+	m.dropUndecryptable = m.dropped.WithLabelValues(dropUndecryptable)
+	m.dropSlowPath = m.dropped.WithLabelValues(dropSlowPath)
+	m.dropWrongSource = m.dropped.WithLabelValues(dropWrongSource)
 	return m
 }
 
@@ -201,4 +211,13 @@ const (
 	dropNoRemote  = "no_remote"  // the leg does not know Asterisk's address yet
 	dropInactive  = "inactive"   // the leg is not the agent's current one
 	dropMalformed = "malformed"  // not RTP
+	// The browser's SRTP: a sequence number already taken, or too old for the replay window.
+	dropReplayed = "replayed"
+	// The browser's address, a packet that does not decrypt once its keys are known to work.
+	dropUndecryptable = "undecryptable"
+	// Decrypted by pion once the fast path had taken the stream over (in flight at the handover,
+	// or from an address the fast path does not follow yet): only one of them may decide.
+	dropSlowPath = "slow_path"
+	// A leg's packet from another address than Asterisk's (SetRemote, or the first packet's).
+	dropWrongSource = "wrong_source"
 )

@@ -70,8 +70,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 // register adds c and queues its hello and the replay under one lock, so no push slips between.
 func (s *Server) register(c *wsConn) bool {
 	hello := Hello{Agent: c.agent, ICEServers: []ICEServer{}}
-	if s.gw != nil && s.gw.ICEServers() != nil {
-		hello.ICEServers = s.gw.ICEServers()
+	if s.gw != nil {
+		hello.ICEServers = s.gw.ICEServers(c.agent.ID, time.Now())
 	}
 	b, _ := encodeMessage(hello)
 	s.mu.Lock()
