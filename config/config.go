@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"slices"
 	"time"
 
 	"github.com/hotline-cc/hotline/internal/yamlfile"
+	"github.com/hotline-cc/hotline/numbering"
 )
 
 // Config is everything hotline reads at start. Zero values mean "the default"; see Default.
@@ -26,6 +28,10 @@ type Config struct {
 	// calls whose callers hung up while it was down. Two controllers on one host need names of
 	// their own.
 	Instance string `yaml:"instance"`
+	// InsecureDemo lets `hotline run` start with what only a demo may run with: the built-in demo
+	// center or the demo password, an open supervisor page, the demo lookup backend, the simulator,
+	// the embedded Redis. Without it each of these stops the start with its reason.
+	InsecureDemo bool `yaml:"insecure_demo"`
 
 	ARI       ARI       `yaml:"ari"`
 	Redis     Redis     `yaml:"redis"`
@@ -33,8 +39,21 @@ type Config struct {
 	Softphone Softphone `yaml:"softphone"`
 	IVR       IVR       `yaml:"ivr"`
 	ACD       ACD       `yaml:"acd"`
+	Dialing   Dialing   `yaml:"dialing"`
 	Simulator Simulator `yaml:"simulator"`
 	Log       Log       `yaml:"log"`
+
+	doc *yamlfile.Doc // where the config came from, for Errorf
+}
+
+// Errorf is an error about field, naming the config file and the field's line as validation does:
+// for checks made outside this package (server.Check's).
+func (c Config) Errorf(field, format string, args ...any) error {
+	doc := c.doc
+	if doc == nil {
+		doc = &yamlfile.Doc{Name: "(built-in config)"}
+	}
+	return doc.Errorf(field, format, args...)
 }
 
 // ARI is how to reach Asterisk's REST interface.
@@ -178,6 +197,30 @@ type ACD struct {
 	ReconcileEvery Duration `yaml:"reconcile_every"`
 }
 
+// Dialing is what the center may dial: every transfer, consultation and callback number is
+// checked against it (package numbering) and only its canonical form reaches Asterisk.
+type Dialing struct {
+	// Classes allowed: mobile, geographic, tollfree, premium, international, emergency, internal.
+	Classes []string `yaml:"classes"`
+	// AllowPrefixes are canonical prefixes (+375, +7809555) dialled whatever their class.
+	AllowPrefixes []string `yaml:"allow_prefixes"`
+	// DenyPrefixes are canonical prefixes never dialled; they win over everything else.
+	DenyPrefixes []string `yaml:"deny_prefixes"`
+	// ExtensionLength is the length of internal extensions; 0: none (short numbers are refused).
+	ExtensionLength int `yaml:"extension_length"`
+}
+
+// Rules are the dialling rules in the numbering package's terms (the Russian plan).
+func (d Dialing) Rules() *numbering.Rules {
+	plan := numbering.Russia
+	plan.ExtensionLength = d.ExtensionLength
+	r := &numbering.Rules{Plan: plan, AllowPrefixes: d.AllowPrefixes, DenyPrefixes: d.DenyPrefixes}
+	for _, c := range d.Classes {
+		r.Classes = append(r.Classes, numbering.Class(c))
+	}
+	return r
+}
+
 // Simulator shapes the built-in Asterisk simulator and its simulated callers.
 type Simulator struct {
 	// TimeScale shortens prompts and waits (1 is real time).
@@ -215,9 +258,18 @@ func Default() Config {
 		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1", ICENetworks: PrivateNetworks(), TURN: TURN{TTL: Duration(24 * time.Hour)}},
 		IVR:       IVR{LookupTimeout: Duration(2 * time.Second)},
 		ACD:       ACD{ReconcileEvery: Duration(5 * time.Second)},
+		Dialing:   Dialing{Classes: defaultClasses()},
 		Simulator: Simulator{TimeScale: 1, CallersPerMinute: 2, DID: "8800", SoundsDir: "sounds"},
 		Log:       Log{Level: "info"},
 	}
+}
+
+func defaultClasses() []string {
+	var cs []string
+	for _, c := range numbering.DefaultClasses {
+		cs = append(cs, string(c))
+	}
+	return cs
 }
 
 // Load reads the YAML file at path over the defaults, applies HOTLINE_* environment overrides
@@ -234,6 +286,7 @@ func Load(path string) (Config, error) {
 	if err := cfg.validate(doc); err != nil {
 		return Config{}, err
 	}
+	cfg.doc = doc
 	return cfg, nil
 }
 
@@ -242,7 +295,8 @@ func Resolve(cfg Config) (Config, error) {
 	if err := applyEnv(&cfg, os.LookupEnv); err != nil {
 		return Config{}, err
 	}
-	return cfg, cfg.validate(&yamlfile.Doc{Name: "(built-in config)"})
+	cfg.doc = &yamlfile.Doc{Name: "(built-in config)"}
+	return cfg, cfg.validate(cfg.doc)
 }
 
 // Warnings are what check-config reports about a config that loads but is risky in production.
@@ -340,6 +394,24 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	}
 	if d := c.ACD.ReconcileEvery.D(); d < 100*time.Millisecond || d > 10*time.Minute {
 		bad("acd.reconcile_every", "%v is out of range: from 100ms (each run reads every agent) to 10m (stuck agents wait that long)", d)
+	}
+	for i, cl := range c.Dialing.Classes {
+		if !slices.Contains(numbering.Classes, numbering.Class(cl)) {
+			bad(fmt.Sprintf("dialing.classes[%d]", i), "%q is not one of %v", cl, numbering.Classes)
+		}
+	}
+	for _, l := range []struct {
+		field string
+		list  []string
+	}{{"dialing.allow_prefixes", c.Dialing.AllowPrefixes}, {"dialing.deny_prefixes", c.Dialing.DenyPrefixes}} {
+		for i, p := range l.list {
+			if !numbering.ValidPrefix(p) {
+				bad(fmt.Sprintf("%s[%d]", l.field, i), "%q is not the start of a canonical number: + and digits, such as +7809 or +375", p)
+			}
+		}
+	}
+	if n := c.Dialing.ExtensionLength; n != 0 && (n < 2 || n > 6) {
+		bad("dialing.extension_length", "%d: internal extensions have 2 to 6 digits (0: none)", n)
 	}
 	if c.Simulator.TimeScale <= 0 {
 		bad("simulator.time_scale", "must be positive")

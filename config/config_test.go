@@ -114,3 +114,47 @@ func TestWarningsHosts(t *testing.T) {
 		t.Errorf("warnings with hosts = %q", w)
 	}
 }
+
+// TestDialingRules: the dialling section's defaults (no premium, no international), its errors at
+// their lines, and the rules it makes.
+func TestDialingRules(t *testing.T) {
+	cfg, err := Load(writeFile(t, "ari:\n  password: s\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Dialing.Rules().Check("88095550100"); err == nil {
+		t.Error("the default rules dial a premium-rate number")
+	}
+	if _, err := cfg.Dialing.Rules().Check("+49301234567"); err == nil {
+		t.Error("the default rules dial abroad")
+	}
+	if n, err := cfg.Dialing.Rules().Check("8 916 123-45-67"); err != nil || n.Canonical != "+79161234567" {
+		t.Errorf("the default rules refuse a mobile number: %v %v", n, err)
+	}
+
+	p := writeFile(t, "ari:\n  password: s\ndialing:\n  classes: [mobile, premium_rate]\n  allow_prefixes:\n    - \"+375\"\n    - \"+7 809\"\n  deny_prefixes: [x]\n  extension_length: 9\n")
+	_, err = Load(p)
+	for _, w := range []string{":4: dialing.classes[1]", ":7: dialing.allow_prefixes[1]", ":8: dialing.deny_prefixes[0]", ":9: dialing.extension_length"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v does not contain %q", err, w)
+		}
+	}
+
+	cfg, err = Load(writeFile(t, "ari:\n  password: s\ndialing:\n  classes: [mobile, international]\n  deny_prefixes: [\"+88216\"]\n  extension_length: 4\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cfg.Dialing.Rules()
+	if _, err := r.Check("+49301234567"); err != nil {
+		t.Errorf("international allowed, yet: %v", err)
+	}
+	if _, err := r.Check("+88216000000"); err == nil {
+		t.Error("a denied prefix was allowed")
+	}
+	if _, err := r.Check("84951234567"); err == nil {
+		t.Error("geographic not among the classes, yet allowed")
+	}
+	if _, err := r.Check("2345"); err == nil {
+		t.Error("internal not among the classes, yet allowed")
+	}
+}

@@ -188,7 +188,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		ARIURL: ariURL, User: ariUser, Password: ariPassword, App: cfg.ARI.App, Instance: cfg.Instance,
 		RingTimeout: cfg.ARI.RingTimeout.D(), TransferContext: cfg.ARI.TransferContext, CallbackEndpoint: cfg.ARI.CallbackEndpoint,
 		RequestTimeout: cfg.ARI.RequestTimeout.D(),
-	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard")})
+	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard"),
+		Dialing: cfg.Dialing.Rules(), Audit: s.audit})
 	if err != nil {
 		return nil, err
 	}
@@ -490,8 +491,17 @@ func (s *Server) startSimulator() (url, user, password string, err error) {
 }
 
 // Check loads the files cfg names (the center, the menus) as a start would, and returns every
-// mistake in them: `hotline check-config` runs it so a bad menu is found before a deploy, not after.
+// mistake in them, and, unless cfg.InsecureDemo, every demo setting (Unsafe): `hotline
+// check-config` runs it so a bad menu or an open page is found before a deploy, not after.
 func Check(cfg config.Config) error {
+	errs := []error{checkFiles(cfg)}
+	if !cfg.InsecureDemo {
+		errs = append(errs, Unsafe(cfg))
+	}
+	return errors.Join(errs...)
+}
+
+func checkFiles(cfg config.Config) error {
 	model, err := loadCenter(cfg.ACD.CenterFile)
 	if err != nil {
 		return err

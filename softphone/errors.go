@@ -2,8 +2,9 @@ package softphone
 
 import "errors"
 
-// Sentinel errors. The Desk returns the first five; the server turns them into the page's error
-// messages (code "unauthorized", "not_your_call", "no_such_call", "invalid_state", "unavailable").
+// Sentinel errors. The Desk returns the first six; the server turns them into the page's error
+// messages (code "unauthorized", "not_your_call", "no_such_call", "invalid_state", "unavailable",
+// "refused").
 var (
 	// ErrBadCredentials: Login with an unknown agent or a wrong password.
 	ErrBadCredentials = errors.New("softphone: bad credentials")
@@ -16,6 +17,9 @@ var (
 	// ErrUnavailable: the colleague or the queue asked for (a consultation) has nobody available
 	// now; the agent keeps the caller.
 	ErrUnavailable = errors.New("softphone: nobody available")
+	// ErrRefused: the number asked for may not be dialled (the center's dialling rules, or not a
+	// number); the message says why, the agent keeps the caller.
+	ErrRefused = errors.New("softphone: refused")
 
 	// ErrClosed: the gateway or the leg is closed.
 	ErrClosed = errors.New("softphone: closed")

@@ -185,6 +185,8 @@ func (m *Transfer) validate() error {
 	default:
 		return fmt.Errorf("%w: unknown target kind %q", ErrBadMessage, truncate(string(m.Target.Kind)))
 	}
+	// A number is only bounded here: whether it is one, and one the center may dial, is the
+	// switchboard's to decide (package numbering), so that every refusal is audited with the agent.
 	return firstErr(m.CallRef.validate(), checkText("target.value", m.Target.Value, maxText, true))
 }
 

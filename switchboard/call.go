@@ -31,10 +31,12 @@ type call struct {
 	left   bool     // the caller left the ACD another way than hanging up (callback, overflow message)
 	// callbackTo is the number dialled back for a callback (see callback.go); empty for inbound calls.
 	callbackTo string
-	calledBack bool          // the number dialled back answered
-	consult    *consultation // an attended transfer in progress (consult.go)
-	mon        *monitor      // a supervisor listening, whispering or barging in (monitor.go)
-	awayMOH    bool          // the caller hears music while the agent's audio is away (away.go)
+	// callbackRefused: the caller's number may not be dialled, so a callback is not offered again.
+	callbackRefused bool
+	calledBack      bool          // the number dialled back answered
+	consult         *consultation // an attended transfer in progress (consult.go)
+	mon             *monitor      // a supervisor listening, whispering or barging in (monitor.go)
+	awayMOH         bool          // the caller hears music while the agent's audio is away (away.go)
 	// transferred is the channel the caller was handed to by an attended transfer: the agent has
 	// left, and the goroutine stays until the caller or the target hangs up.
 	transferred string
@@ -177,8 +179,18 @@ func (c *call) run(ctx context.Context) {
 		c.log.Info("caller queued", "queue", res.Queue, "priority", res.Priority)
 		c.serve(ctx)
 	case ivr.OutcomeTransfer:
-		if err := c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, res.Number); err != nil {
-			c.log.Warn("transfer out failed", "number", res.Number, "err", err)
+		// The menu's number, written by the operator, still goes through the rules and the audit.
+		n, err := c.dialCheck(ctx, actorSystem, dialTransfer, res.Number)
+		if err == nil {
+			if err = c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, n.Canonical); err != nil {
+				c.dialFailed(ctx, actorSystem, dialTransfer, n, err)
+			}
+		}
+		if err != nil {
+			c.log.Error("ivr transfer out failed; hanging up", "number", res.Number, "err", err)
+			if err := c.sb.ari.hangup(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
+				c.log.Warn("hangup after a failed transfer", "err", err)
+			}
 		}
 	default:
 		if err := c.sb.ari.hangup(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {

@@ -84,12 +84,25 @@ func (c *call) dialBack(ctx context.Context, agent string) error {
 	if err := c.sb.acd.Accept(ctx, c.id, agent); err != nil {
 		return fmt.Errorf("take the callback: %w", err)
 	}
+	// The number was checked when the caller asked, but the rules may have changed since, or an
+	// older controller stored it unchecked.
+	n, err := c.dialCheck(ctx, actorSystem, dialCallback, c.callbackTo)
+	if errors.Is(err, ErrDialRefused) {
+		// Never dialled, never retried: the call ends here and the agent is told why.
+		c.agent, c.rung, c.ringing = agent, nil, false
+		c.publish()
+		c.persist(ctx, "finish a refused callback", func() error { return c.sb.acd.Finish(ctx, c.id, agent) })
+		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+		return err
+	}
 	c.agent, c.rung, c.ringing, c.talking = agent, nil, false, true
 	c.publish()
-	c.log.Info("calling back", "number", c.callbackTo, "agent", c.agent)
+	c.log.Info("calling back", "number", n.Canonical, "agent", c.agent)
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
-	c.bridge = newBridgeID(c.id)
-	err := c.sb.ari.createBridge(ctx, c.bridge, "callback-"+c.id)
+	if err == nil { // else not audited: not dialled, tried again later like a number that did not answer
+		c.bridge = newBridgeID(c.id)
+		err = c.sb.ari.createBridge(ctx, c.bridge, "callback-"+c.id)
+	}
 	if err == nil {
 		err = c.attachLeg(ctx)
 	}
@@ -99,11 +112,14 @@ func (c *call) dialBack(ctx context.Context, agent string) error {
 		c.sb.mu.Lock()
 		c.sb.channels[ch] = c.inbox
 		c.sb.mu.Unlock()
-		err = c.sb.ari.originate(ctx, ch, fmt.Sprintf(c.sb.cfg.CallbackEndpoint, c.callbackTo), "Hotline <"+c.did+">", "callback,"+c.id)
+		err = c.sb.ari.originate(ctx, ch, fmt.Sprintf(c.sb.cfg.CallbackEndpoint, n.Canonical), "Hotline <"+c.did+">", "callback,"+c.id)
+		if err != nil {
+			c.dialFailed(ctx, actorSystem, dialCallback, n, err)
+		}
 	}
 	if err != nil {
 		c.callbackUnanswered(ctx, err.Error())
-		return fmt.Errorf("dial back %s: %w", c.callbackTo, err)
+		return fmt.Errorf("dial back %s: %w", n, err)
 	}
 	return nil
 }

@@ -54,10 +54,15 @@ func (c *call) startConsult(ctx context.Context, to Target) error {
 
 // consultNumber dials an outside number into the consultation.
 func (c *call) consultNumber(ctx context.Context, to Target) error {
+	n, err := c.dialCheck(ctx, c.agent, dialConsult, to.ID)
+	if err != nil {
+		return err
+	}
+	to.ID = n.Canonical // what the agent's page is told it consults
 	if err := c.hold(ctx); err != nil {
 		return err
 	}
-	cs := &consultation{bridge: consultBridgeID(c.id), number: to.ID, target: to}
+	cs := &consultation{bridge: consultBridgeID(c.id), number: n.Canonical, target: to}
 	if err := c.sb.ari.createBridge(ctx, cs.bridge, "consult-"+c.id); err != nil {
 		return err
 	}
@@ -69,14 +74,15 @@ func (c *call) consultNumber(ctx context.Context, to Target) error {
 	c.sb.mu.Lock()
 	c.sb.channels[cs.channel] = c.inbox
 	c.sb.mu.Unlock()
-	endpoint := fmt.Sprintf(c.sb.cfg.CallbackEndpoint, to.ID)
+	endpoint := fmt.Sprintf(c.sb.cfg.CallbackEndpoint, n.Canonical)
 	if err := c.sb.ari.originate(ctx, cs.channel, endpoint, "Hotline <"+c.did+">", "consult,"+c.id); err != nil {
+		c.dialFailed(ctx, c.agent, dialConsult, n, err)
 		c.consult = cs
 		c.endConsult(ctx, ConsultCancelled)
-		return fmt.Errorf("dial %s: %w", to.ID, err)
+		return fmt.Errorf("dial %s: %w", n, err)
 	}
 	c.consult = cs
-	c.log.Info("consulting", "agent", c.agent, "number", to.ID)
+	c.log.Info("consulting", "agent", c.agent, "number", n.Canonical)
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConsulting, Call: c.card(), Target: to})
 	return nil
 }

@@ -15,6 +15,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hotline-cc/hotline/audit"
+	"github.com/hotline-cc/hotline/numbering"
 )
 
 // Config is what the switchboard needs to know beyond its collaborators.
@@ -43,6 +46,9 @@ type Switchboard struct {
 	flows  Flows
 	acd    Distributor
 	phones Phones
+	// dialing decides which numbers may be dialled; audit records each dial and refusal (dial.go).
+	dialing *numbering.Rules
+	audit   audit.Recorder
 
 	mu       sync.Mutex
 	channels map[string]*inbox // caller channel id → its call's events
@@ -62,6 +68,11 @@ type Deps struct {
 	ACD    Distributor
 	Phones Phones
 	Logger *slog.Logger
+	// Dialing are the rules every dialled number is checked against; nil: the Russian plan with
+	// numbering.DefaultClasses (no premium-rate, no international).
+	Dialing *numbering.Rules
+	// Audit receives every outbound dial and refusal; nil: the process log only.
+	Audit audit.Recorder
 }
 
 // New checks the configuration; it does not connect yet.
@@ -88,9 +99,15 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	sb := &Switchboard{
 		cfg: cfg, log: deps.Logger.With("instance", cfg.Instance),
 		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password, cfg.RequestTimeout), events: es,
-		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones,
+		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones, dialing: deps.Dialing, audit: deps.Audit,
 		channels: map[string]*inbox{}, calls: map[string]*call{},
 		kick: make(chan struct{}, 1),
+	}
+	if sb.dialing == nil {
+		sb.dialing = &numbering.Rules{Plan: numbering.Russia, Classes: numbering.DefaultClasses}
+	}
+	if sb.audit == nil {
+		sb.audit = logRecorder{sb}
 	}
 	es.log = sb.log
 	es.deliver = sb.deliver

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/hotline-cc/hotline/asterisksim"
+	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/internal/aritest"
 	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/media"
@@ -37,6 +38,9 @@ type rig struct {
 	tg          *aritest.Target
 	acd         *fakeACD
 	phones      *fakePhones
+	audit       *audit.Memory
+	// transferContext is the dialplan context of blind transfers (the switchboard's default when empty).
+	transferContext string
 }
 
 // start runs a switchboard against tg until the returned stop is called (or the test ends), once it
@@ -58,8 +62,8 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 	}
 	sb, err := New(Config{
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
-		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout,
-	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger()})
+		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
+	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +97,7 @@ func (r *rig) dial(t *testing.T, number string) aritest.PlacedCall {
 }
 
 func newRig(t *testing.T, tg *aritest.Target) *rig {
-	return &rig{tg: tg, acd: newFakeACD("a1"), phones: newFakePhones(t)}
+	return &rig{tg: tg, acd: newFakeACD("a1"), phones: newFakePhones(t), audit: audit.NewMemory()}
 }
 
 func simConfig() asterisksim.Config { return asterisksim.Config{TimeScale: testScale} }
@@ -355,7 +359,7 @@ func TestRestartMidConsultation(t *testing.T) {
 	r.answerAndHear(t, placed)
 	leg := r.phones.latest
 	id := placed.ChannelID
-	if err := r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: "5551234"}); err != nil {
+	if err := r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: "84955551234"}); err != nil {
 		t.Fatal(err)
 	}
 	waitfor.True(t, "the agent hearing the consulted party", 20*time.Second, func() bool { return leg.hears(880) })
@@ -461,7 +465,7 @@ func TestWaitingCallerAnnouncementsAndCallback(t *testing.T) {
 	}
 	r.acd.waitFor(t, "the callback request", func() bool {
 		c := r.acd.calls[placed.ChannelID]
-		return c != nil && c.Data["callback"] == "79990001122"
+		return c != nil && c.Data["callback"] == "+79990001122"
 	})
 	waitClosed(t, placed.Sim.Done(), "the caller hanging up after asking for a callback")
 	if len(r.acd.abandons) != 0 {
@@ -470,7 +474,7 @@ func TestWaitingCallerAnnouncementsAndCallback(t *testing.T) {
 
 	r.acd.setFree("a1", true)
 	ring := r.phones.next(t, EventRing)
-	if ring.Call.ID != placed.ChannelID || ring.Call.CallerNumber != "79990001122" {
+	if ring.Call.ID != placed.ChannelID || ring.Call.CallerNumber != "+79990001122" {
 		t.Fatalf("callback ring card = %+v", ring.Call)
 	}
 	if err := r.sb.Answer(context.Background(), "a1", ring.Call.ID); err != nil {
@@ -563,7 +567,7 @@ func TestAttendedTransfer(t *testing.T) {
 	r.answerAndHear(t, placed)
 	leg := r.phones.latest
 	id := placed.ChannelID
-	target := Target{Kind: TargetNumber, ID: "5551234"}
+	target := Target{Kind: TargetNumber, ID: "84955551234"}
 
 	if err := r.sb.CompleteTransfer(ctx, "a1", id); !errors.Is(err, ErrNoConsultation) {
 		t.Fatalf("complete without a consultation = %v", err)
@@ -578,7 +582,7 @@ func TestAttendedTransfer(t *testing.T) {
 	}
 	waitfor.True(t, "the agent back with the caller", 20*time.Second, func() bool { return leg.hears(440) })
 
-	if err := r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: "5559999"}); err != nil {
+	if err := r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: "8 495 555-99-99"}); err != nil {
 		t.Fatal(err)
 	}
 	waitfor.True(t, "the agent hearing the second consulted party", 20*time.Second, func() bool { return leg.hears(1250) })

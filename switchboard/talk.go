@@ -172,13 +172,19 @@ func (c *call) transfer(ctx context.Context, to Target) error {
 		c.sb.kickDispatch()
 		return nil
 	case TargetNumber:
+		// Checked before anything changes: a refused number leaves the agent with the caller.
+		n, err := c.dialCheck(ctx, c.agent, dialTransfer, to.ID)
+		if err != nil {
+			return err
+		}
 		agent := c.agent
 		c.teardown(ctx)
 		if err := c.sb.acd.Finish(ctx, c.id, agent); err != nil {
 			c.log.Warn("finish before transfer failed", "err", err)
 		}
 		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
-		if err := c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, to.ID); err != nil {
+		if err := c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, n.Canonical); err != nil {
+			c.dialFailed(ctx, agent, dialTransfer, n, err)
 			return err
 		}
 		return errHungUp // the channel left the app for the dialplan

@@ -79,10 +79,19 @@ func (c *call) lang() string {
 // leaveForCallback keeps the caller's place in the ACD as a callback to their number and lets them
 // go: the agent's offer, when their turn comes, calls them back.
 func (c *call) leaveForCallback(ctx context.Context) error {
-	number := c.caller.Number
-	if number == "" {
+	if c.caller.Number == "" || c.callbackRefused {
 		return nil // nobody to call back: keep waiting
 	}
+	// The caller id is whatever the far end sent: only a number the rules allow is kept, in its
+	// canonical form, and that is what is dialled when the turn comes.
+	n, err := c.sb.dialing.Check(c.caller.Number)
+	if err != nil {
+		c.callbackRefused = true // asked again (a key, an overflow), refused again: audit it once
+		c.auditDial(ctx, actorSystem, dialCallback, n, c.caller.Number, "refused", err.Error())
+		c.log.Warn("callback refused; the caller keeps waiting", "caller", fmt.Sprintf("%.64q", c.caller.Number), "why", err)
+		return nil
+	}
+	number := n.Canonical
 	if err := c.sb.acd.RequestCallback(ctx, c.id, number); err != nil {
 		c.log.Warn("callback request failed; the caller keeps waiting", "err", err)
 		return nil

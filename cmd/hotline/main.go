@@ -1,6 +1,7 @@
 // Command hotline runs the contact center: `hotline run -config FILE` against a real Asterisk and
 // Redis, `hotline demo` with everything simulated on this machine, `hotline check-config FILE` to
-// check a config without starting, `hotline env` to list the environment overrides.
+// check a config without starting, `hotline env` to list the environment overrides, `hotline
+// hash-password` to make a password hash for the config and the center file.
 package main
 
 import (
@@ -23,6 +24,8 @@ const usage = `usage:
   hotline check-config FILE    report every mistake in FILE and the center and menu files it names
                                (file:line: field: message), and exit
   hotline env                  list the HOTLINE_* variables that override config fields
+  hotline hash-password        read a password (typed without echo, or piped) and print its bcrypt
+                               hash, for password_hash in a center file or web.supervisor_password_hash
 `
 
 func main() {
@@ -40,6 +43,8 @@ func main() {
 		err = checkConfig(os.Args[2:])
 	case "env":
 		fmt.Println(strings.Join(config.EnvNames(), "\n"))
+	case "hash-password":
+		err = hashPassword(os.Stdin, os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 	default:
@@ -60,12 +65,40 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseDemo(cfg); err != nil {
+		return err
+	}
 	return serve(cfg, server.Options{})
+}
+
+// refuseDemo stops a production start on a setting only a demo may run with; insecure_demo lets
+// it through, with a warning for each.
+func refuseDemo(cfg config.Config) error {
+	err := server.Unsafe(cfg)
+	if err == nil {
+		return nil
+	}
+	if !cfg.InsecureDemo {
+		return fmt.Errorf("refusing to start with demo settings (insecure_demo: true allows them, for a demo only):\n%w", err)
+	}
+	log := newLogger(cfg.Log)
+	for _, e := range unjoin(err) {
+		log.Warn("insecure_demo: running with a demo setting", "problem", e.Error())
+	}
+	return nil
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func demo(args []string) error {
 	cfg := config.Default()
-	cfg.ARI.Simulate, cfg.Redis.Embedded = true, true
+	// The demo is what insecure_demo is for: its own center, simulator, embedded Redis, open pages.
+	cfg.ARI.Simulate, cfg.Redis.Embedded, cfg.InsecureDemo = true, true, true
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
 	fs.StringVar(&cfg.Web.Listen, "listen", cfg.Web.Listen, "where the pages are served")
 	fs.Float64Var(&cfg.Simulator.CallersPerMinute, "callers", cfg.Simulator.CallersPerMinute, "simulated calls a minute (0: none)")

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"errors"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/config"
+)
+
+// DemoPassword is every agent's password in the built-in demo center; the README publishes it.
+const DemoPassword = "hotline-demo"
+
+// Unsafe returns every setting of cfg that only a demo may run with, each naming file, line and
+// field and what to do instead; nil when there is none. `hotline run` refuses to start on any of
+// them unless cfg.InsecureDemo, and `hotline check-config` reports them all. Unsafe itself does
+// not look at InsecureDemo.
+func Unsafe(cfg config.Config) error {
+	var errs []error
+	bad := func(field, format string, args ...any) { errs = append(errs, cfg.Errorf(field, format, args...)) }
+	demo := demoHashes{}
+	if cfg.ARI.Simulate {
+		bad("ari.simulate", "is true: calls would go to the built-in Asterisk simulator, not to Asterisk; remove it and set ari.url")
+	}
+	if cfg.Redis.Embedded {
+		bad("redis.embedded", "is true: the center's live state would live in this process alone (lost on restart, shared with no other controller); remove it and set redis.addr")
+	}
+	if cfg.ACD.CenterFile == "" {
+		bad("acd.center_file", "is empty: the built-in demo center would run, 500 agents sharing the published password %q; name your center file (acd/default-center.yaml is a template) with each agent's own hash from `hotline hash-password`", DemoPassword)
+	} else if weak, err := acd.WeakPasswords(cfg.ACD.CenterFile, demo.is); err == nil {
+		errs = append(errs, weak...) // a file that does not load is Check's and New's to report
+	}
+	errs = append(errs, openSupervisorPage(cfg, demo.is)...)
+	if cfg.IVR.LookupURL == "" {
+		bad("ivr.lookup_url", "is empty: callers would hear the demo lookup backend's made-up parcels and claims; point it at your tracking backend (ivr/LOOKUP-API.md)")
+	}
+	return errors.Join(errs...)
+}
+
+// openSupervisorPage says whether the supervisor page would be open to anyone: the one place that
+// knows how it is protected (today one shared bcrypt hash).
+func openSupervisorPage(cfg config.Config, weak func(hash string) bool) []error {
+	switch h := cfg.Web.SupervisorPasswordHash; {
+	case h == "":
+		return []error{cfg.Errorf("web.supervisor_password_hash", "is empty: the supervisor page would be open to anyone who reaches it (callers' numbers, agents, announcements); set a hash from `hotline hash-password`")}
+	case weak(h):
+		return []error{cfg.Errorf("web.supervisor_password_hash", "is the hash of the published demo password %q; make one of your own with `hotline hash-password`", DemoPassword)}
+	}
+	return nil
+}
+
+// demoHashes remembers which hashes are of the demo password: bcrypt is slow on purpose, and a
+// center's agents often share a few hashes (the demo's 500 share one).
+type demoHashes map[string]bool
+
+func (d demoHashes) is(hash string) bool {
+	v, ok := d[hash]
+	if !ok {
+		v = bcrypt.CompareHashAndPassword([]byte(hash), []byte(DemoPassword)) == nil
+		d[hash] = v
+	}
+	return v
+}

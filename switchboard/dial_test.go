@@ -1,0 +1,246 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hotline-cc/hotline/asterisksim"
+	"github.com/hotline-cc/hotline/audit"
+	"github.com/hotline-cc/hotline/internal/aritest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
+	"github.com/hotline-cc/hotline/prompts"
+)
+
+// The dial-string injection of issue 10 (finding 3), accepted as a transfer target on main.
+const injection = "1@trunk&PJSIP/88216000000@trunk,60,U(evil)"
+
+// The spoofed caller id of issue 10, dialled back as given on main.
+const spoofedCallerID = "x@internal-pbx/sip:+88216000000@premium.example"
+
+// dialEntries are the audited dials, in order.
+func dialEntries(m *audit.Memory) []audit.Entry {
+	var out []audit.Entry
+	for _, e := range m.Entries() {
+		if e.Action == "dial" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestTransferInjectionRefused: a blind transfer or a consultation to a dial string, a premium-rate
+// or an international number is refused with the reason, nothing is dialled, the agent keeps the
+// caller, and each refusal is audited; a valid number written the national way then reaches the
+// dialplan in its canonical form only, audited as dialled.
+// Simulator only: the test's transfer context reports the extension it got as DTMF to the caller.
+func TestTransferInjectionRefused(t *testing.T) {
+	cfg := simConfig()
+	var mu sync.Mutex
+	var originated []string
+	cfg.Outbound = func(endpoint string) asterisksim.Outbound {
+		mu.Lock()
+		originated = append(originated, endpoint)
+		mu.Unlock()
+		return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 880}
+	}
+	tg := aritest.NewSimTarget(t, cfg)
+	r := newRig(t, tg)
+	r.transferContext = "test-transfer-digits"
+	r.start(t, "i1")
+	ctx := context.Background()
+	placed := r.dial(t, "100")
+	r.answerAndHear(t, placed)
+	id := placed.ChannelID
+
+	refused := []struct {
+		consult bool
+		to      string
+		why     string
+	}{
+		{false, injection, "not a phone number"},
+		{true, injection, "not a phone number"},
+		{false, "88095550100", "premium"},
+		{true, "+88216000000", "international"},
+		{false, "810 49 30 1234567", "international"},
+		{false, "89161234567&PJSIP/1", "'&' is not allowed"},
+	}
+	for _, tc := range refused {
+		var err error
+		if tc.consult {
+			err = r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: tc.to})
+		} else {
+			err = r.sb.Transfer(ctx, "a1", id, Target{Kind: TargetNumber, ID: tc.to})
+		}
+		if !errors.Is(err, ErrDialRefused) || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("transfer (consult %v) to %q = %v, want ErrDialRefused saying %q", tc.consult, tc.to, err, tc.why)
+		}
+	}
+	if card, talking, ok := r.sb.ActiveCall("a1"); !ok || !talking || card.ID != id {
+		t.Fatalf("after the refusals the agent no longer talks to the caller: %+v %v %v", card, talking, ok)
+	}
+	mu.Lock()
+	if len(originated) > 0 {
+		t.Errorf("refused numbers were dialled: %v", originated)
+	}
+	mu.Unlock()
+	got := dialEntries(r.audit)
+	if len(got) != len(refused) {
+		t.Fatalf("audited dials = %+v, want %d refusals", got, len(refused))
+	}
+	for i, e := range got {
+		kind := "transfer"
+		if refused[i].consult {
+			kind = "consult"
+		}
+		if e.Actor != "a1" || e.Outcome != "refused" || e.Detail["kind"] != kind || e.Detail["call"] != id || e.Detail["reason"] == "" {
+			t.Errorf("audit entry %d = %+v", i, e)
+		}
+	}
+	if got[0].Target != "" || !strings.Contains(got[0].Detail["input"], "U(evil)") {
+		t.Errorf("the injection's audit entry = %+v, want no target and the quoted input", got[0])
+	}
+	if got[2].Target != "+78095550100" || got[2].Detail["class"] != "premium" {
+		t.Errorf("the premium number's audit entry = %+v", got[2])
+	}
+
+	if err := r.sb.Transfer(ctx, "a1", id, Target{Kind: TargetNumber, ID: "8 (916) 123-45-67"}); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventEnded)
+	waitfor.True(t, "the canonical number reaching the transfer context", 20*time.Second, func() bool {
+		return placed.Sim.Digits() == "+79161234567"
+	})
+	last := dialEntries(r.audit)[len(refused)]
+	if last.Actor != "a1" || last.Target != "+79161234567" || last.Outcome != "ok" || last.Detail["kind"] != "transfer" || last.Detail["class"] != "mobile" {
+		t.Errorf("the transfer's audit entry = %+v", last)
+	}
+}
+
+// TestConsultDialsCanonical: a consultation dials PJSIP/<canonical>@trunk, whatever the agent typed.
+// Simulator only: the far end of the trunk is the simulator's.
+func TestConsultDialsCanonical(t *testing.T) {
+	cfg := simConfig()
+	endpoints := make(chan string, 4)
+	cfg.Outbound = func(endpoint string) asterisksim.Outbound {
+		endpoints <- endpoint
+		return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 880}
+	}
+	tg := aritest.NewSimTarget(t, cfg)
+	r := newRig(t, tg)
+	r.start(t, "i1")
+	ctx := context.Background()
+	placed := r.dial(t, "100")
+	r.answerAndHear(t, placed)
+	if err := r.sb.Consult(ctx, "a1", placed.ChannelID, Target{Kind: TargetNumber, ID: "8-800-555-01-00"}); err != nil {
+		t.Fatal(err)
+	}
+	ev := r.phones.next(t, EventConsulting)
+	if ev.Target.ID != "+78005550100" {
+		t.Errorf("the page is told it consults %q", ev.Target.ID)
+	}
+	select {
+	case ep := <-endpoints:
+		if ep != "PJSIP/+78005550100@trunk" {
+			t.Errorf("consultation dialled %q", ep)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing dialled")
+	}
+	e := dialEntries(r.audit)
+	if len(e) != 1 || e[0].Target != "+78005550100" || e[0].Detail["kind"] != "consult" || e[0].Outcome != "ok" || e[0].Actor != "a1" {
+		t.Errorf("audit = %+v", e)
+	}
+}
+
+// TestCallbackSpoofedCallerIDRefused: a caller whose caller id is not a number the center may dial
+// asks for a callback: refused (audited, by "system"), the caller keeps waiting in the queue.
+// A callback number stored unchecked (an older controller, rules changed since) is refused when its
+// turn comes: nothing is dialled, the call ends, the agent is told.
+// Simulator only: the trunk's far end is the simulator's.
+func TestCallbackSpoofedCallerIDRefused(t *testing.T) {
+	cfg := simConfig()
+	cfg.Sounds = prompts.Durations()
+	var mu sync.Mutex
+	var originated []string
+	cfg.Outbound = func(endpoint string) asterisksim.Outbound {
+		mu.Lock()
+		originated = append(originated, endpoint)
+		mu.Unlock()
+		return asterisksim.Outbound{AnswerAfter: 200 * time.Millisecond, Tone: 440}
+	}
+	tg := aritest.NewSimTarget(t, cfg)
+	r := newRig(t, tg)
+	r.acd.announceEvery = time.Second
+	r.acd.setFree("a1", false)
+	r.start(t, "i1")
+
+	spoofed := r.dial(t, spoofedCallerID)
+	waitQueued(t, r.acd, spoofed.ChannelID)
+	waitfor.True(t, "a position announcement", 20*time.Second, func() bool {
+		return slices.Contains(spoofed.Sim.Prompts(), "sound:hotline/queue_position")
+	})
+	if err := spoofed.Sim.Press("1"); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "the refused callback audited", 20*time.Second, func() bool { return len(dialEntries(r.audit)) == 1 })
+	e := dialEntries(r.audit)[0]
+	if e.Actor != "system" || e.Outcome != "refused" || e.Detail["kind"] != "callback" || e.Detail["call"] != spoofed.ChannelID || !strings.Contains(e.Detail["input"], "premium.example") {
+		t.Errorf("audit entry = %+v", e)
+	}
+	r.acd.mu.Lock()
+	stored := r.acd.calls[spoofed.ChannelID].Data["callback"]
+	r.acd.mu.Unlock()
+	if stored != "" {
+		t.Fatalf("the spoofed caller id was kept for a callback: %q", stored)
+	}
+	select {
+	case <-spoofed.Sim.Done():
+		t.Fatal("the caller was let go without a callback")
+	default:
+	}
+	if err := spoofed.Sim.Hangup(); err != nil {
+		t.Fatal(err)
+	}
+	r.acd.waitFor(t, "the spoofed caller gone", func() bool { return len(r.acd.abandons) == 1 })
+
+	// A valid caller asks; then the stored number is replaced as an unchecked writer would.
+	placed := r.dial(t, "79990001122")
+	waitQueued(t, r.acd, placed.ChannelID)
+	waitfor.True(t, "a position announcement", 20*time.Second, func() bool {
+		return slices.Contains(placed.Sim.Prompts(), "sound:hotline/queue_position")
+	})
+	if err := placed.Sim.Press("1"); err != nil {
+		t.Fatal(err)
+	}
+	r.acd.waitFor(t, "the callback request", func() bool {
+		c := r.acd.calls[placed.ChannelID]
+		return c != nil && c.Data["callback"] == "+79990001122"
+	})
+	waitClosed(t, placed.Sim.Done(), "the caller hanging up after asking for a callback")
+	r.acd.mu.Lock()
+	r.acd.calls[placed.ChannelID].Data["callback"] = spoofedCallerID
+	r.acd.mu.Unlock()
+
+	r.acd.setFree("a1", true)
+	ring := r.phones.next(t, EventRing)
+	if err := r.sb.Answer(context.Background(), "a1", ring.Call.ID); !errors.Is(err, ErrDialRefused) {
+		t.Fatalf("answering a callback to %q = %v, want ErrDialRefused", spoofedCallerID, err)
+	}
+	r.phones.next(t, EventEnded)
+	r.acd.waitFor(t, "the refused callback finished", func() bool { return slices.Contains(r.acd.finished, placed.ChannelID) })
+	entries := dialEntries(r.audit)
+	last := entries[len(entries)-1]
+	if last.Actor != "system" || last.Outcome != "refused" || last.Detail["kind"] != "callback" || last.Detail["call"] != placed.ChannelID {
+		t.Errorf("audit entry = %+v", last)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(originated) > 0 {
+		t.Errorf("refused callbacks were dialled: %v", originated)
+	}
+}
