@@ -60,7 +60,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	dummy   []byte                               // compared when the id is unknown
+	dummy   []byte                            // compared when the id is unknown
 	compare func(hash, password []byte) error // bcrypt; tests watch it
 	sem     chan struct{}
 	waiting atomic.Int32

@@ -85,7 +85,7 @@ func newToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
-func (s *Service) sessionKey(sid string) string      { return s.prefix + "session:" + sid }
+func (s *Service) sessionKey(sid string) string       { return s.prefix + "session:" + sid }
 func (s *Service) accountIndex(account string) string { return s.prefix + "sessions:" + account }
 func (s *Service) revokeChannel() string              { return s.prefix + "sessions:revoked" }
 
