@@ -292,6 +292,9 @@ func (s *Service) record(ctx context.Context, e audit.Entry) {
 	if e.Actor == "" {
 		e.Actor = "(none)"
 	}
+	if e.Outcome == "" {
+		e.Outcome = "ok"
+	}
 	// The act has happened; a failed write is logged by the recorder and must not undo it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
