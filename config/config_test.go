@@ -53,6 +53,10 @@ func TestLoadErrorsNameFileLineField(t *testing.T) {
 		{"two at once", "ari:\n  password: s\nredis:\n  addr: nowhere\nweb:\n  listen: 8080\n", []string{":4: redis.addr:", ":6: web.listen:"}},
 		{"bad list item", "ari:\n  password: s\nsoftphone:\n  public_ips:\n    - 1.2.3.4\n    - nope\n", []string{":6: softphone.public_ips[1]:"}},
 		{"syntax", "ari: [\n", []string{"hotline.yaml"}},
+		{"old supervisor hash", "ari:\n  password: s\nweb:\n  supervisor_password_hash: $2a$10$x\n", []string{":4: web.supervisor_password_hash:", "center file"}},
+		{"bad trusted proxy", "ari:\n  password: s\nweb:\n  trusted_proxies: [10.0.0.0/8, proxy.local]\n", []string{":4: web.trusted_proxies[1]:"}},
+		{"bad account limits", "ari:\n  password: s\naccounts:\n  max_failures: 0\n  session_idle: 24h\n  session_recheck: 0s\n",
+			[]string{":4: accounts.max_failures:", ":5: accounts.session_idle: 24h0m0s is longer than session_lifetime", ":6: accounts.session_recheck:"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
