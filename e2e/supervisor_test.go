@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +45,33 @@ func loginSupervisor(t *testing.T, base, id, password string) *supervisorClient 
 	}
 	t.Fatalf("log %s in: no cookie", id)
 	return nil
+}
+
+var boards sync.Map // base URL → *supervisorClient, the administrator the tests read the view as
+
+// board is admin1's session on the hotline at base, made once per base.
+func board(t *testing.T, base string) *supervisorClient {
+	t.Helper()
+	if b, ok := boards.Load(base); ok {
+		c := *b.(*supervisorClient)
+		c.t = t
+		return &c
+	}
+	b := loginSupervisor(t, base, "admin1", "hotline-demo")
+	boards.Store(base, b)
+	return b
+}
+
+// get reads path with the session and returns the response (the caller closes it).
+func (s *supervisorClient) get(path string) *http.Response {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.base+path, nil)
+	req.AddCookie(s.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp
 }
 
 // post runs an action and returns its status and body.
