@@ -20,7 +20,7 @@ func WeakPasswords(path string, weak func(hash string) bool) ([]error, error) {
 		return nil, err
 	}
 	var errs []error
-	const msg = "is the hash of the published demo password: give each agent their own (hotline hash-password)"
+	const msg = "is the hash of the published demo password: give each account its own (hotline hash-password)"
 	for i, g := range f.Groups {
 		if g.PasswordHash != "" && weak(g.PasswordHash) {
 			errs = append(errs, doc.Errorf(fmt.Sprintf("groups[%d].password_hash", i), msg))
@@ -29,6 +29,11 @@ func WeakPasswords(path string, weak func(hash string) bool) ([]error, error) {
 	for i, a := range f.Agents {
 		if a.PasswordHash != "" && weak(a.PasswordHash) {
 			errs = append(errs, doc.Errorf(fmt.Sprintf("agents[%d].password_hash", i), msg))
+		}
+	}
+	for i, sv := range f.Supervisors {
+		if sv.PasswordHash != "" && weak(sv.PasswordHash) {
+			errs = append(errs, doc.Errorf(fmt.Sprintf("supervisors[%d].password_hash", i), msg))
 		}
 	}
 	return errs, nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/hotline-cc/hotline/internal/yamlfile"
 )
 
@@ -32,6 +34,16 @@ type centerFile struct {
 	Queues    []queueFile   `yaml:"queues"`
 	Groups    []groupFile   `yaml:"groups"`
 	Agents    []agentFile   `yaml:"agents"`
+	// Supervisors are the accounts of the supervisor page: supervisors and administrators.
+	Supervisors []supervisorFile `yaml:"supervisors"`
+}
+
+type supervisorFile struct {
+	ID           string `yaml:"id"`
+	Name         string `yaml:"name"`
+	Role         string `yaml:"role"` // supervisor (default) or administrator
+	PasswordHash string `yaml:"password_hash"`
+	Disabled     bool   `yaml:"disabled"`
 }
 
 type callbacksFile struct {
@@ -87,6 +99,7 @@ type agentFile struct {
 	Group        string         `yaml:"group"`
 	Skills       map[string]int `yaml:"skills"`
 	PasswordHash string         `yaml:"password_hash"`
+	Disabled     bool           `yaml:"disabled"` // cannot log in; their sessions end
 }
 
 // Names end up inside Redis keys and space-separated lists, so they are kept plain.
@@ -293,7 +306,36 @@ func Load(name string, data []byte) (*Model, error) {
 			bad(p+".group", "unknown group %q", af.Group)
 		}
 		checkSkills(p, af.Skills)
-		addAgent(p+".id", Agent{ID: af.ID, Name: af.Name, Group: af.Group, Skills: af.Skills, PasswordHash: af.PasswordHash})
+		addAgent(p+".id", Agent{ID: af.ID, Name: af.Name, Group: af.Group, Skills: af.Skills, PasswordHash: af.PasswordHash, Disabled: af.Disabled})
+	}
+	for i, sf := range f.Supervisors {
+		p := fmt.Sprintf("supervisors[%d]", i)
+		sv := Supervisor{ID: sf.ID, Name: sf.Name, Role: sf.Role, PasswordHash: sf.PasswordHash, Disabled: sf.Disabled}
+		if sv.Role == "" {
+			sv.Role = RoleSupervisor
+		}
+		if sv.Role != RoleSupervisor && sv.Role != RoleAdministrator {
+			bad(p+".role", "unknown role %q (want %s or %s)", sf.Role, RoleSupervisor, RoleAdministrator)
+		}
+		if len(sv.Name) > 120 {
+			bad(p+".name", "longer than 120 bytes")
+		}
+		// Unlike an agent's, a supervisor's hash is checked here: a typo would lock the page, found
+		// only when someone needs it.
+		if _, err := bcrypt.Cost([]byte(sv.PasswordHash)); err != nil {
+			bad(p+".password_hash", "is not a bcrypt hash (make one with `hotline hash-password`)")
+		}
+		if !nameRE.MatchString(sv.ID) {
+			bad(p+".id", "account id %q: must be 1-64 letters, digits, '_', '.', '@' or '-'", sv.ID)
+			continue
+		}
+		// One namespace with the agents: an id names one softphone.
+		if prev, dup := ids[sv.ID]; dup {
+			bad(p+".id", "duplicate account id %q (also %s)", sv.ID, prev)
+			continue
+		}
+		ids[sv.ID] = p + ".id"
+		m.Supervisors = append(m.Supervisors, sv)
 	}
 	for _, g := range f.Groups {
 		m.Groups = append(m.Groups, g.Name)

@@ -128,3 +128,68 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestLoadSupervisors: supervisors and administrators are accounts of the center file, checked with
+// line-pointing errors; their ids share one namespace with the agents'.
+func TestLoadSupervisors(t *testing.T) {
+	const hash = "$2a$04$hnRzy3gcIf99BRQx0yhiFeaqiLYyOiqQUDA4DFqoN3dTy2inV.0Aq"
+	src := `center: t
+skills: [a]
+queues: [{name: q, skill: a}]
+groups: [{name: g, count: 2, id: "x%02d", skills: {a: 1}}]
+supervisors:
+  - {id: boss, name: Boss, role: administrator, password_hash: "` + hash + `"}
+  - {id: sup, name: Sup, password_hash: "` + hash + `"}
+  - {id: x01, name: Clash, password_hash: "` + hash + `"}
+  - {id: god, role: root, password_hash: "` + hash + `"}
+  - {id: typo, password_hash: "plain-text"}
+  - {id: "bad id", password_hash: "` + hash + `"}
+`
+	_, err := Load("c.yaml", []byte(src))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{
+		`c.yaml:8: supervisors[2].id: duplicate account id "x01" (also groups[0].id)`,
+		`c.yaml:9: supervisors[3].role: unknown role "root"`,
+		`c.yaml:10: supervisors[4].password_hash: is not a bcrypt hash`,
+		`c.yaml:11: supervisors[5].id: account id "bad id"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+	for _, clean := range []string{"supervisors[0]", "supervisors[1]"} {
+		if strings.Contains(err.Error(), clean) {
+			t.Errorf("%s is valid:\n%v", clean, err)
+		}
+	}
+	m, err := Load("c.yaml", []byte(strings.Join(strings.Split(src, "\n")[:7], "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Supervisors) != 2 || m.Supervisors[0].Role != RoleAdministrator || m.Supervisors[1].Role != RoleSupervisor {
+		t.Errorf("supervisors %+v", m.Supervisors)
+	}
+	if _, ok := m.Agent("boss"); ok {
+		t.Error("a supervisor is an ACD agent")
+	}
+}
+
+// TestDefaultCenterSupervisors: the demo has a supervisor and an administrator with the demo password.
+func TestDefaultCenterSupervisors(t *testing.T) {
+	m, err := LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]string{}
+	for _, s := range m.Supervisors {
+		roles[s.ID] = s.Role
+		if err := (Agent{PasswordHash: s.PasswordHash}).CheckPassword("hotline-demo"); err != nil {
+			t.Errorf("%s: demo password: %v", s.ID, err)
+		}
+	}
+	if roles["sup1"] != RoleSupervisor || roles["admin1"] != RoleAdministrator {
+		t.Errorf("demo supervisors %v, want sup1 (supervisor) and admin1 (administrator)", roles)
+	}
+}

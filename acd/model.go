@@ -65,8 +65,26 @@ type Model struct {
 	Queues    []Queue
 	Groups    []string
 	Agents    []Agent
-	queueIdx  map[string]int
-	agentIdx  map[string]int
+	// Supervisors are the accounts that watch the center and step into calls; the ACD never routes
+	// a call to them.
+	Supervisors []Supervisor
+	queueIdx    map[string]int
+	agentIdx    map[string]int
+}
+
+// Supervisor roles.
+const (
+	RoleSupervisor    = "supervisor"
+	RoleAdministrator = "administrator" // also switches what every caller hears
+)
+
+// Supervisor is a supervisor's or an administrator's account.
+type Supervisor struct {
+	ID           string
+	Name         string
+	Role         string // RoleSupervisor or RoleAdministrator
+	PasswordHash string // bcrypt
+	Disabled     bool
 }
 
 // Callbacks say how often the center tries to call back a caller who asked for it and does not
@@ -135,6 +153,7 @@ type Agent struct {
 	Group        string
 	Skills       map[string]int // skill → level 1..10
 	PasswordHash string         // bcrypt
+	Disabled     bool           // cannot log in
 	queues       []string       // queues this agent may serve, in model order
 }
 

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
-	"strings"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hotline-cc/hotline/internal/yamlfile"
@@ -42,6 +43,7 @@ type Config struct {
 	Dialing   Dialing   `yaml:"dialing"`
 	Simulator Simulator `yaml:"simulator"`
 	Log       Log       `yaml:"log"`
+	Accounts  Accounts  `yaml:"accounts"`
 
 	doc *yamlfile.Doc // where the config came from, for Errorf
 }
@@ -134,7 +136,8 @@ type Web struct {
 	// SelfSigned serves TLS with a certificate made at start, for trying the softphone from another
 	// machine (browsers give the microphone only to a secure context beyond localhost).
 	SelfSigned bool `yaml:"self_signed"`
-	// SupervisorPasswordHash is a bcrypt hash; empty means the supervisor page is open (demo only).
+	// SupervisorPasswordHash is no longer read: supervisors are accounts of the center file
+	// (supervisors:). Setting it is an error that says so, so no one believes it protects the page.
 	SupervisorPasswordHash string `yaml:"supervisor_password_hash"`
 	// ReadTimeout bounds reading one request with its body, WriteTimeout writing its answer,
 	// IdleTimeout a keep-alive connection between requests. WebSockets are exempt once upgraded.
@@ -150,6 +153,33 @@ type Web struct {
 	// Hosts are the names the pages are served under (the Host header, port aside); a request for
 	// any other gets 421. Empty accepts any (check-config warns): DNS rebinding is then possible.
 	Hosts []string `yaml:"hosts"`
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose X-Forwarded-For names the
+	// client for login throttling and the audit; from anyone else the header is ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Accounts bounds logins and sessions of both pages (the accounts themselves are in the center file).
+type Accounts struct {
+	// MaxFailures wrong passwords lock an account for Lockout, doubling with each further failure up
+	// to MaxLockout; failures are forgotten FailureWindow after the last one.
+	MaxFailures   int      `yaml:"max_failures"`
+	Lockout       Duration `yaml:"lockout"`
+	MaxLockout    Duration `yaml:"max_lockout"`
+	FailureWindow Duration `yaml:"failure_window"`
+	// AddressFailures failed logins are allowed from one client address at once, then one per
+	// AddressRefill. Successful logins are free (an office behind one NAT address).
+	AddressFailures int      `yaml:"address_failures"`
+	AddressRefill   Duration `yaml:"address_refill"`
+	// LoginConcurrency bounds bcrypt comparisons at once, so a login flood leaves CPU to the audio.
+	LoginConcurrency int `yaml:"login_concurrency"`
+	// SessionsPerAccount, past which a login revokes the account's oldest session.
+	SessionsPerAccount int `yaml:"sessions_per_account"`
+	// SessionIdle ends an unused session; SessionLifetime ends any session that long after login.
+	SessionIdle     Duration `yaml:"session_idle"`
+	SessionLifetime Duration `yaml:"session_lifetime"`
+	// SessionRecheck is how often an open page re-checks its session (revocations missed by
+	// pub/sub, and keeping an open page's session from idling out). Below SessionIdle.
+	SessionRecheck Duration `yaml:"session_recheck"`
 }
 
 // Softphone is the WebRTC gateway between agents' browsers and Asterisk's externalMedia RTP.
@@ -261,6 +291,12 @@ func Default() Config {
 		Dialing:   Dialing{Classes: defaultClasses()},
 		Simulator: Simulator{TimeScale: 1, CallersPerMinute: 2, DID: "8800", SoundsDir: "sounds"},
 		Log:       Log{Level: "info"},
+		Accounts: Accounts{
+			MaxFailures: 5, Lockout: Duration(time.Minute), MaxLockout: Duration(time.Hour),
+			FailureWindow: Duration(15 * time.Minute), AddressFailures: 20, AddressRefill: Duration(30 * time.Second),
+			LoginConcurrency: 2, SessionsPerAccount: 5, SessionIdle: Duration(30 * time.Minute),
+			SessionLifetime: Duration(12 * time.Hour), SessionRecheck: Duration(30 * time.Second),
+		},
 	}
 }
 
@@ -367,6 +403,15 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	if (c.Web.TLSCert == "") != (c.Web.TLSKey == "") {
 		bad("web.tls_cert", "tls_cert and tls_key go together")
 	}
+	if c.Web.SupervisorPasswordHash != "" {
+		bad("web.supervisor_password_hash", "is no longer used: supervisors are accounts in the center file (supervisors: id, name, role, password_hash); remove it")
+	}
+	for i, p := range c.Web.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			bad(fmt.Sprintf("web.trusted_proxies[%d]", i), "%q is not an address or a CIDR", p)
+		}
+	}
+	c.Accounts.validate(bad)
 	if c.Softphone.ICEPort < 0 || c.Softphone.ICEPort > 65535 {
 		bad("softphone.ice_port", "%d is not a UDP port", c.Softphone.ICEPort)
 	}
@@ -425,6 +470,48 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	return errors.Join(errs...)
+}
+
+// ParsePrefix reads a trusted proxy: a CIDR, or one address.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func (a *Accounts) validate(bad func(field, format string, args ...any)) {
+	positive := func(field string, n int, limit int) {
+		if n < 1 || n > limit {
+			bad("accounts."+field, "%d: must be 1 to %d", n, limit)
+		}
+	}
+	positive("max_failures", a.MaxFailures, 1000)
+	positive("address_failures", a.AddressFailures, 100000)
+	positive("login_concurrency", a.LoginConcurrency, 64)
+	positive("sessions_per_account", a.SessionsPerAccount, 100)
+	for _, f := range []struct {
+		name string
+		d    Duration
+	}{{"lockout", a.Lockout}, {"max_lockout", a.MaxLockout}, {"failure_window", a.FailureWindow}, {"address_refill", a.AddressRefill},
+		{"session_idle", a.SessionIdle}, {"session_lifetime", a.SessionLifetime}, {"session_recheck", a.SessionRecheck}} {
+		if f.d.D() < time.Second {
+			bad("accounts."+f.name, "%v is too short: at least 1s", f.d.D())
+		}
+	}
+	if a.MaxLockout < a.Lockout {
+		bad("accounts.max_lockout", "%v is shorter than lockout (%v)", a.MaxLockout.D(), a.Lockout.D())
+	}
+	if a.SessionIdle > a.SessionLifetime {
+		bad("accounts.session_idle", "%v is longer than session_lifetime (%v)", a.SessionIdle.D(), a.SessionLifetime.D())
+	}
+	if a.SessionRecheck >= a.SessionIdle {
+		bad("accounts.session_recheck", "%v: must be shorter than session_idle (%v), or an open page's session idles out", a.SessionRecheck.D(), a.SessionIdle.D())
+	}
 }
 
 func (r *Redis) validate(doc *yamlfile.Doc, bad func(field, format string, args ...any)) {

@@ -55,6 +55,10 @@ func TestLoadErrorsNameFileLineField(t *testing.T) {
 		{"syntax", "ari: [\n", []string{"hotline.yaml"}},
 		{"bad web edges", "ari:\n  password: s\n  request_timeout: 0s\nweb:\n  ops_listen: nowhere\n  max_conns_per_ip: 0\n  idle_timeout: 0s\n  hosts: [\"h:80\"]\n",
 			[]string{":3: ari.request_timeout:", ":5: web.ops_listen:", ":6: web.max_conns_per_ip:", ":7: web.idle_timeout:", "web.hosts[0]"}},
+		{"old supervisor hash", "ari:\n  password: s\nweb:\n  supervisor_password_hash: $2a$10$x\n", []string{":4: web.supervisor_password_hash:", "center file"}},
+		{"bad trusted proxy", "ari:\n  password: s\nweb:\n  trusted_proxies: [10.0.0.0/8, proxy.local]\n", []string{":4: web.trusted_proxies[1]:"}},
+		{"bad account limits", "ari:\n  password: s\naccounts:\n  max_failures: 0\n  session_idle: 24h\n  session_recheck: 0s\n",
+			[]string{":4: accounts.max_failures:", ":5: accounts.session_idle: 24h0m0s is longer than session_lifetime", ":6: accounts.session_recheck:"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,20 +9,25 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/hotline-cc/hotline/account"
+	"github.com/hotline-cc/hotline/audit"
 )
 
 // maxBody bounds an action's JSON body; the largest real one is a pause reason.
 const maxBody = 16 << 10
 
-// actionFunc runs one supervisor action. supervisor is the session's id ("" with open access
-// and no session); decode reads the JSON body. It returns what to log about the action (the audit
-// trail) and the Actions error.
-type actionFunc func(ctx context.Context, supervisor string, decode func(v any) error) (attrs []any, err error)
+// actionFunc runs one supervisor action as the authenticated account who (the session's: never an
+// id from the body); decode reads the JSON body. It returns what the action was about (the audit's
+// target and detail) and the Actions error.
+type actionFunc func(ctx context.Context, who account.Account, decode func(v any) error) (target string, detail map[string]string, err error)
 
+// callRequest names the call to step into. There is no "supervisor" field: the session says who
+// listens, and a body that names one is refused as an unknown field (400).
 type callRequest struct {
-	Supervisor string `json:"supervisor"` // only read with open access and no session
-	Call       string `json:"call"`
+	Call string `json:"call"`
 }
 
 type moveRequest struct {
@@ -52,22 +57,16 @@ func badRequest(reason string) error { return &httpError{http.StatusBadRequest, 
 
 func (s *Server) actionTable() map[string]actionFunc {
 	snoop := func(do func(ctx context.Context, supervisorID, callID string) error) actionFunc {
-		return func(ctx context.Context, supervisor string, decode func(any) error) ([]any, error) {
+		return func(ctx context.Context, who account.Account, decode func(any) error) (string, map[string]string, error) {
 			var req callRequest
 			if err := decode(&req); err != nil {
-				return nil, err
+				return "", nil, err
 			}
-			if supervisor == "" {
-				supervisor = req.Supervisor
+			if req.Call == "" {
+				return "", nil, badRequest("call: required")
 			}
-			attrs := []any{"supervisor", supervisor, "call", req.Call}
-			switch {
-			case supervisor == "":
-				return attrs, badRequest("supervisor: required (log in or send it)")
-			case req.Call == "":
-				return attrs, badRequest("call: required")
-			}
-			return attrs, do(ctx, supervisor, req.Call)
+			// The call's audio goes to who's own softphone, by construction.
+			return req.Call, nil, do(ctx, who.ID, req.Call)
 		}
 	}
 	return map[string]actionFunc{
@@ -75,52 +74,52 @@ func (s *Server) actionTable() map[string]actionFunc {
 		"whisper": snoop(s.act.Whisper),
 		"barge":   snoop(s.act.Barge),
 		"leave":   snoop(s.act.Leave),
-		"move": func(ctx context.Context, supervisor string, decode func(any) error) ([]any, error) {
+		"move": func(ctx context.Context, _ account.Account, decode func(any) error) (string, map[string]string, error) {
 			var req moveRequest
 			if err := decode(&req); err != nil {
-				return nil, err
+				return "", nil, err
 			}
-			attrs := []any{"supervisor", supervisor, "call", req.Call, "queue", req.Queue}
+			detail := map[string]string{"queue": req.Queue}
 			switch {
 			case req.Call == "":
-				return attrs, badRequest("call: required")
+				return "", detail, badRequest("call: required")
 			case req.Queue == "":
-				return attrs, badRequest("queue: required")
+				return req.Call, detail, badRequest("queue: required")
 			}
-			return attrs, s.act.MoveCall(ctx, req.Call, req.Queue)
+			return req.Call, detail, s.act.MoveCall(ctx, req.Call, req.Queue)
 		},
-		"agent-state": func(ctx context.Context, supervisor string, decode func(any) error) ([]any, error) {
+		"agent-state": func(ctx context.Context, _ account.Account, decode func(any) error) (string, map[string]string, error) {
 			var req agentStateRequest
 			if err := decode(&req); err != nil {
-				return nil, err
+				return "", nil, err
 			}
-			attrs := []any{"supervisor", supervisor, "agent", req.Agent, "state", req.State, "reason", req.Reason}
+			detail := map[string]string{"state": string(req.State), "reason": req.Reason}
 			switch {
 			case req.Agent == "":
-				return attrs, badRequest("agent: required")
+				return "", detail, badRequest("agent: required")
 			case req.State != StatePaused && req.State != StateOffline && req.State != StateAvailable:
-				return attrs, badRequest(fmt.Sprintf("state: %q: want paused, offline or available", req.State))
+				return req.Agent, detail, badRequest(fmt.Sprintf("state: %q: want paused, offline or available", req.State))
 			case len(req.Reason) > 200:
-				return attrs, badRequest("reason: longer than 200 bytes")
+				detail["reason"] = req.Reason[:200]
+				return req.Agent, detail, badRequest("reason: longer than 200 bytes")
 			}
-			return attrs, s.act.SetAgentState(ctx, req.Agent, req.State, req.Reason)
+			return req.Agent, detail, s.act.SetAgentState(ctx, req.Agent, req.State, req.Reason)
 		},
-		"announcement": func(ctx context.Context, supervisor string, decode func(any) error) ([]any, error) {
+		"announcement": func(ctx context.Context, _ account.Account, decode func(any) error) (string, map[string]string, error) {
 			var req announcementRequest
 			if err := decode(&req); err != nil {
-				return nil, err
+				return "", nil, err
 			}
-			attrs := []any{"supervisor", supervisor, "announcement", req.Kind}
 			if !req.Kind.valid() {
-				return attrs, badRequest(fmt.Sprintf("kind: %q: want holiday, outage or none", req.Kind))
+				return string(req.Kind), nil, badRequest(fmt.Sprintf("kind: %q: want holiday, outage or none", req.Kind))
 			}
-			return attrs, s.act.SetAnnouncement(ctx, req.Kind)
+			return string(req.Kind), nil, s.act.SetAnnouncement(ctx, req.Kind)
 		},
 	}
 }
 
-// handleAction runs POST /supervisor/api/{action} and logs it: the log is the audit trail of who
-// listened to or moved what.
+// handleAction runs POST /supervisor/api/{action} as the session's account, checks the account's
+// role for it, and audits it whatever the outcome: who listened to or moved what, from where.
 func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("action")
 	do, ok := s.actions[name]
@@ -128,31 +127,50 @@ func (s *Server) handleAction(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown action %q", name))
 		return
 	}
-	supervisor := ""
-	if ss, ok := s.currentSession(r); ok {
-		supervisor = ss.supervisor
+	who := actor(r)
+	entry := audit.Entry{Action: name}
+	var err error
+	if !allowed(name, who.Role) {
+		err = &httpError{http.StatusForbidden, name + ": administrators only"}
+	} else {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+		entry.Target, entry.Detail, err = do(ctx, who, func(v any) error { return decodeJSON(w, r, v) })
+		cancel()
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
-	defer cancel()
-	attrs, err := do(ctx, supervisor, func(v any) error { return decodeJSON(w, r, v) })
-	attrs = append([]any{"action", name}, attrs...)
 	if err != nil {
 		status, reason := s.statusOf(err)
+		entry.Outcome = "refused"
+		if status >= 500 {
+			entry.Outcome = "failed"
+		}
+		if entry.Detail == nil {
+			entry.Detail = map[string]string{}
+		}
+		entry.Detail["status"], entry.Detail["error"] = strconv.Itoa(status), reason
+		s.audit(r, who, entry)
 		level := slog.LevelWarn
 		switch {
 		case status >= 500:
 			level = slog.LevelError
-		case status != http.StatusNotFound && status != http.StatusConflict:
+		case status != http.StatusNotFound && status != http.StatusConflict && status != http.StatusForbidden:
 			level = slog.LevelDebug // a malformed request is the client's bug, not an event
 		}
-		s.log.Log(r.Context(), level, "dashboard: action failed", append(attrs, "status", status, "err", err)...)
+		s.log.Log(r.Context(), level, "dashboard: action failed", "action", name, "actor", who.ID, "target", entry.Target, "status", status, "err", err)
 		writeError(w, status, reason)
 		return
 	}
-	s.log.Info("dashboard: action", attrs...)
+	s.audit(r, who, entry)
 	writeJSON(w, http.StatusOK, struct {
 		OK bool `json:"ok"`
 	}{true})
+}
+
+// audit records an action with the authenticated actor and the client's address, through the
+// account service's recorder (the same stream as the logins).
+func (s *Server) audit(r *http.Request, who account.Account, e audit.Entry) {
+	if s.cfg.Accounts != nil {
+		s.cfg.Accounts.Record(r.Context(), r, who, e)
+	}
 }
 
 // statusOf maps an action's error to a status and the reason shown to the supervisor. Internal

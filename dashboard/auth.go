@@ -2,132 +2,70 @@ package dashboard
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
+	"errors"
 	"net/http"
-	"sync"
-	"time"
 
-	"golang.org/x/crypto/bcrypt"
+	"github.com/hotline-cc/hotline/account"
 )
 
 const cookieName = "hotline_supervisor"
 
-// maxSessions bounds memory if someone scripts logins; past it, expired sessions are swept and
-// then the oldest is dropped.
-const maxSessions = 10000
+// maxPassword bounds what bcrypt is given (it reads 72 bytes).
+const maxPassword = 256
 
-type session struct {
-	supervisor string
-	expires    time.Time
+type actorKey struct{}
+
+// actor is the authenticated account of a request that passed requireSupervisor.
+func actor(r *http.Request) account.Account {
+	a, _ := r.Context().Value(actorKey{}).(account.Account)
+	return a
 }
 
-// sessions maps random cookie tokens to logged-in supervisors.
-type sessions struct {
-	ttl time.Duration
-	now func() time.Time
+type sessionKey struct{}
 
-	mu sync.Mutex
-	m  map[string]session
+func sessionOf(r *http.Request) account.Session {
+	s, _ := r.Context().Value(sessionKey{}).(account.Session)
+	return s
 }
 
-func newSessions(ttl time.Duration, now func() time.Time) *sessions {
-	return &sessions{ttl: ttl, now: now, m: make(map[string]session)}
-}
-
-func (ss *sessions) create(supervisor string) (token string, expires time.Time) {
-	token = rand.Text() // 26 base32 characters, 130 bits
-	expires = ss.now().Add(ss.ttl)
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if len(ss.m) >= maxSessions {
-		ss.sweepLocked()
+// currentSession returns the account and session the request's cookie stands for.
+func (s *Server) currentSession(r *http.Request) (account.Account, account.Session, error) {
+	if s.cfg.Accounts == nil {
+		return account.Account{}, account.Session{}, account.ErrNoSession // fail closed
 	}
-	ss.m[token] = session{supervisor: supervisor, expires: expires}
-	return token, expires
-}
-
-func (ss *sessions) sweepLocked() {
-	now := ss.now()
-	var oldest string
-	var oldestExp time.Time
-	for t, s := range ss.m {
-		if now.After(s.expires) {
-			delete(ss.m, t)
-			continue
-		}
-		if oldest == "" || s.expires.Before(oldestExp) {
-			oldest, oldestExp = t, s.expires
-		}
-	}
-	if len(ss.m) >= maxSessions {
-		delete(ss.m, oldest)
-	}
-}
-
-func (ss *sessions) lookup(token string) (session, bool) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s, ok := ss.m[token]
-	if !ok {
-		return session{}, false
-	}
-	if ss.now().After(s.expires) {
-		delete(ss.m, token)
-		return session{}, false
-	}
-	return s, true
-}
-
-func (ss *sessions) remove(token string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	delete(ss.m, token)
-}
-
-// authRequired reports whether the Server checks a password (false: open access).
-func (s *Server) authRequired() bool { return s.cfg.PasswordHash != "" }
-
-// currentSession returns the request's session, if its cookie names a live one.
-func (s *Server) currentSession(r *http.Request) (session, bool) {
 	c, err := r.Cookie(cookieName)
-	if err != nil || c.Value == "" {
-		return session{}, false
+	if err != nil {
+		return account.Account{}, account.Session{}, account.ErrNoSession
 	}
-	return s.sessions.lookup(c.Value)
+	return s.cfg.Accounts.Authenticate(r.Context(), c.Value)
 }
 
-// requireAuth lets a request through when access is open or it carries a live session.
-func (s *Server) requireAuth(h http.Handler) http.Handler {
+// requireSupervisor lets a request through only with a live session of a supervisor or an
+// administrator: 401 without one, 403 for any other role (an agent's session). The handler acts as
+// that account, never as an id the request names.
+func (s *Server) requireSupervisor(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.authRequired() {
-			if _, ok := s.currentSession(r); !ok {
-				writeError(w, http.StatusUnauthorized, "login required")
-				return
-			}
+		acct, sess, err := s.currentSession(r)
+		switch {
+		case errors.Is(err, account.ErrNoSession):
+			writeError(w, http.StatusUnauthorized, "login required")
+			return
+		case err != nil:
+			s.log.Error("dashboard: check session", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "sessions unavailable")
+			return
+		case !acct.Role.Supervises():
+			writeError(w, http.StatusForbidden, "the supervisor page is for supervisors and administrators")
+			return
 		}
-		h.ServeHTTP(w, r)
+		ctx := context.WithValue(context.WithValue(r.Context(), actorKey{}, acct), sessionKey{}, sess)
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
-// checkPassword compares against the bcrypt hash. bcrypt's cost is the brute-force brake; the
-// semaphore keeps a flood of logins from taking every CPU from the feed.
-func (s *Server) checkPassword(ctx context.Context, password string) (bool, error) {
-	if s.authErr != nil {
-		return false, nil
-	}
-	select {
-	case s.bcrypts <- struct{}{}:
-		defer func() { <-s.bcrypts }()
-	case <-ctx.Done():
-		return false, fmt.Errorf("waiting to check a password: %w", ctx.Err())
-	}
-	return bcrypt.CompareHashAndPassword([]byte(s.cfg.PasswordHash), []byte(password)) == nil, nil
-}
-
 type loginRequest struct {
-	Supervisor string `json:"supervisor"`
-	Password   string `json:"password"`
+	Account  string `json:"account"`
+	Password string `json:"password"`
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -137,61 +75,110 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, reason)
 		return
 	}
-	if req.Supervisor == "" {
-		writeError(w, http.StatusBadRequest, "supervisor: required")
+	switch {
+	case req.Account == "" || req.Password == "":
+		writeError(w, http.StatusBadRequest, "account and password: required")
+		return
+	case len(req.Account) > 64 || len(req.Password) > maxPassword:
+		writeError(w, http.StatusBadRequest, "account or password: too long")
+		return
+	case s.cfg.Accounts == nil:
+		writeError(w, http.StatusServiceUnavailable, "login unavailable")
 		return
 	}
-	if len(req.Supervisor) > 64 {
-		writeError(w, http.StatusBadRequest, "supervisor: too long")
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	acct, token, _, err := s.cfg.Accounts.Login(ctx, r, account.PageSupervisor, req.Account, req.Password)
+	switch {
+	case err == nil:
+	case errors.Is(err, account.ErrBadCredentials):
+		writeError(w, http.StatusUnauthorized, "wrong account or password")
+		return
+	case errors.Is(err, account.ErrThrottled):
+		w.Header().Set("Retry-After", account.RetryAfter(err))
+		writeError(w, http.StatusTooManyRequests, "too many failed logins: try again later")
+		return
+	case errors.Is(err, account.ErrForbidden):
+		writeError(w, http.StatusForbidden, "the supervisor page is for supervisors and administrators")
+		return
+	case errors.Is(err, account.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "busy, try again")
+		return
+	default:
+		s.log.Error("dashboard: login", "err", err)
+		writeError(w, http.StatusInternalServerError, "login failed")
 		return
 	}
-	if s.authRequired() {
-		ok, err := s.checkPassword(r.Context(), req.Password)
-		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, "busy, try again")
-			return
-		}
-		if !ok {
-			s.log.Warn("dashboard: login failed", "supervisor", req.Supervisor, "remote", r.RemoteAddr)
-			writeError(w, http.StatusUnauthorized, "wrong password")
-			return
-		}
-	}
-	token, expires := s.sessions.create(req.Supervisor)
 	http.SetCookie(w, &http.Cookie{
 		Name:     cookieName,
 		Value:    token,
 		Path:     Prefix,
-		Expires:  expires,
 		HttpOnly: true,
 		Secure:   s.cfg.SecureCookie || r.TLS != nil,
 		SameSite: http.SameSiteStrictMode,
 	})
-	s.log.Info("dashboard: login", "supervisor", req.Supervisor, "remote", r.RemoteAddr)
-	writeJSON(w, http.StatusOK, sessionInfo{AuthRequired: s.authRequired(), Authenticated: true, Supervisor: req.Supervisor})
+	writeJSON(w, http.StatusOK, infoOf(acct))
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(cookieName); err == nil {
-		s.sessions.remove(c.Value)
+	if c, err := r.Cookie(cookieName); err == nil && s.cfg.Accounts != nil {
+		if err := s.cfg.Accounts.Logout(r.Context(), r, c.Value); err != nil && !errors.Is(err, account.ErrNoSession) {
+			s.log.Warn("dashboard: logout", "err", err)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: "", Path: Prefix, MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookie || r.TLS != nil,
 	})
-	writeJSON(w, http.StatusOK, sessionInfo{AuthRequired: s.authRequired()})
+	writeJSON(w, http.StatusOK, sessionInfo{})
 }
 
+// sessionInfo tells the page who is logged in and what they may do.
 type sessionInfo struct {
-	AuthRequired  bool   `json:"authRequired"`
 	Authenticated bool   `json:"authenticated"`
-	Supervisor    string `json:"supervisor,omitempty"`
+	Account       string `json:"account,omitempty"`
+	Name          string `json:"name,omitempty"`
+	Role          string `json:"role,omitempty"`
+	// CanAnnounce: the announcement switch is an administrator's.
+	CanAnnounce bool `json:"canAnnounce"`
+}
+
+func infoOf(a account.Account) sessionInfo {
+	return sessionInfo{Authenticated: true, Account: a.ID, Name: a.Name, Role: string(a.Role), CanAnnounce: allowed("announcement", a.Role)}
 }
 
 func (s *Server) handleSession(w http.ResponseWriter, r *http.Request) {
-	info := sessionInfo{AuthRequired: s.authRequired()}
-	if ss, ok := s.currentSession(r); ok {
-		info.Authenticated, info.Supervisor = true, ss.supervisor
+	acct, _, err := s.currentSession(r)
+	if err != nil || !acct.Role.Supervises() {
+		writeJSON(w, http.StatusOK, sessionInfo{})
+		return
 	}
-	writeJSON(w, http.StatusOK, info)
+	writeJSON(w, http.StatusOK, infoOf(acct))
+}
+
+// adminOnly are the actions only an administrator may take: what every caller hears is the center's
+// configuration, not a shift's decision.
+var adminOnly = map[string]bool{"announcement": true}
+
+func allowed(action string, r account.Role) bool {
+	if adminOnly[action] {
+		return r == account.RoleAdministrator
+	}
+	return r.Supervises()
+}
+
+// revoked ends the feeds of revoked sessions.
+func (s *Server) revoked(r account.Revocation) {
+	s.feedsMu.Lock()
+	var ends []context.CancelFunc
+	for f := range s.feeds {
+		if r.Covers(f.account, f.sid) {
+			ends = append(ends, f.end)
+		}
+	}
+	s.feedsMu.Unlock()
+	for _, end := range ends {
+		end()
+	}
 }

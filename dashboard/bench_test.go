@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hotline-cc/hotline/account"
 )
 
 // BenchmarkView500 is what one poll costs the dashboard for the customer's center: complete the
@@ -87,7 +89,7 @@ func BenchmarkHubFanOut50(b *testing.B) {
 func BenchmarkFeedFanOut50(b *testing.B) {
 	ticks := make(chan time.Time)
 	src := newFlipSource()
-	s := newServer(src, newFakeActions(), Config{}, nil, ticks)
+	s := newServer(src, newFakeActions(), Config{Accounts: testAccounts(b, account.Config{}, nil)}, nil, ticks)
 	defer s.Close(context.Background())
 	srv := httptest.NewServer(s)
 	defer srv.Close()

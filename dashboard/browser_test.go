@@ -10,7 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"golang.org/x/crypto/bcrypt"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -129,11 +128,11 @@ func TestBrowser(t *testing.T) {
 		}
 	}()
 
-	// Open access still asks who the supervisor is: listen/whisper/barge need an id.
 	if err := chromedp.Do(within(tab, t),
 		chromedp.Navigate(srv.URL+"/supervisor/"),
 		chromedp.WaitVisible(chromedp.ID("login-id")),
-		chromedp.SendKeys(chromedp.ID("login-id"), "sup1\r"),
+		chromedp.SendKeys(chromedp.ID("login-id"), "sup1"),
+		chromedp.SendKeys(chromedp.ID("login-pw"), "secret-s\r"),
 	); err != nil {
 		t.Fatalf("open and log in: %v", err)
 	}
@@ -239,11 +238,7 @@ func TestBrowser(t *testing.T) {
 
 func TestBrowserLogin(t *testing.T) {
 	tab := startBrowser(t)
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _, _, _ := newTestServer(t, Config{PasswordHash: string(hash)})
+	s, _, _, _ := newTestServer(t, Config{})
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 
@@ -255,13 +250,15 @@ func TestBrowserLogin(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, tab, "refusal", `document.getElementById('login-err').textContent === 'Неверный пароль'`)
+	waitJS(t, tab, "refusal", `document.getElementById('login-err').textContent === 'Неверная учётная запись или пароль'`)
 	if err := chromedp.Do(within(tab, t),
-		chromedp.SendKeys(chromedp.ID("login-pw"), "secret\r"),
+		chromedp.SendKeys(chromedp.ID("login-pw"), "secret-s\r"),
 	); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, tab, "agents after login", `document.querySelectorAll('#agents .ag').length === 3 && !document.getElementById('login-dlg').open`)
+	// A supervisor sees the announcement switch and cannot change it: it is an administrator's.
+	waitJS(t, tab, "who and the switch", `document.getElementById('who').textContent === 'Supervisor (sup1)' && document.getElementById('announcement').disabled`)
 	// The cookie is HttpOnly: the page's script cannot read it.
 	if got := evalString(t, tab, `document.cookie`); got != "" {
 		t.Errorf("document.cookie = %q, want the session cookie hidden from script", got)

@@ -10,17 +10,17 @@
 // [Server] is an [http.Handler] meant to be mounted at /supervisor/:
 //
 //	GET  /supervisor/                 the page (embedded HTML/CSS/JS, no build step)
-//	GET  /supervisor/api/session      {"authRequired", "authenticated", "supervisor"}
-//	POST /supervisor/api/login        {"supervisor", "password"} → session cookie
+//	GET  /supervisor/api/session      {"authenticated", "account", "name", "role", "canAnnounce"}
+//	POST /supervisor/api/login        {"account", "password"} → session cookie
 //	POST /supervisor/api/logout
 //	GET  /supervisor/api/view         {"now", "view"}: a fresh snapshot
-//	POST /supervisor/api/listen       {"call"}              (and "supervisor" without a session)
+//	POST /supervisor/api/listen       {"call"}
 //	POST /supervisor/api/whisper      {"call"}
 //	POST /supervisor/api/barge        {"call"}
 //	POST /supervisor/api/leave        {"call"}              (stop listening, whispering, barging)
 //	POST /supervisor/api/move         {"call", "queue"}
 //	POST /supervisor/api/agent-state  {"agent", "state", "reason"}  state: paused|offline|available
-//	POST /supervisor/api/announcement {"kind"}              kind: holiday|outage|none
+//	POST /supervisor/api/announcement {"kind"}              kind: holiday|outage|none (administrators)
 //	GET  /supervisor/ws               WebSocket: {"type":"view","now","view"} when the view changes,
 //	                                  {"type":"stale","error"} when the source fails
 //
@@ -28,19 +28,22 @@
 // error wrapping [ErrNotFound] is 404, [ErrNotAllowed] is 409, anything else 500; every error body
 // is {"error": reason}.
 //
-// # Login
+// # Login and roles
 //
-// [Config].PasswordHash is the bcrypt hash of one password shared by the center's supervisors
-// (make it with `htpasswd -nbBC 12 "" secret | tr -d ':\n'` or bcrypt.GenerateFromPassword). A
-// supervisor logs in with their own id and the shared password and gets a session cookie
-// (HttpOnly, SameSite=Strict, Secure over TLS) that the API and the feed require.
+// Supervisors and administrators are accounts of the center file (see package account). Every route
+// but the page, /api/session and /api/login needs a live session of one of them: 401 without a
+// session, 403 with any other role's (an agent's). Actions run as the session's account: listen,
+// whisper and barge bring the call's audio into that account's own softphone (they log in on the
+// agent page too), and a body that names a supervisor is refused (400, unknown field). The
+// announcement switch, which every caller hears, is an administrator's (403 for a supervisor).
+// There is no open access.
 //
-// An empty PasswordHash means open access, for the demo and for a center that puts its own
-// authentication in front: the API and feed need no session, and the page only asks for a
-// supervisor id (which listen/whisper/barge need). Never run open access on a reachable network.
+// A login is throttled per account and per address (429 with Retry-After) and costs one bcrypt
+// comparison whatever the id. The session cookie (HttpOnly, SameSite=Strict, Secure over TLS)
+// names a session in Redis, so a restart or another instance keeps it. A revoked session (logout,
+// the per-account bound, a disabled account) ends its live feed at once on every instance.
 //
-// Sessions live in this process's memory: a restart logs supervisors out, and several instances
-// behind a load balancer need sticky sessions.
+// Every action, done or refused, is audited with the actor, role and client address.
 //
 // # The page
 //

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/hotline-cc/hotline/account"
 )
 
 const (
@@ -34,13 +36,35 @@ func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.hub.unsubscribe(sub)
 
-	ctx := c.CloseRead(r.Context())
+	// The feed ends when its session is revoked (a logout, the per-account bound, a disabled account)
+	// and, checked every Recheck, when it ended on an instance whose message this one missed.
+	ctx, end := context.WithCancel(c.CloseRead(r.Context()))
+	defer end()
+	f := &feed{account: actor(r).ID, sid: sessionOf(r).ID, end: end}
+	s.feedsMu.Lock()
+	s.feeds[f] = struct{}{}
+	s.feedsMu.Unlock()
+	defer func() {
+		s.feedsMu.Lock()
+		delete(s.feeds, f)
+		s.feedsMu.Unlock()
+	}()
+	recheck := time.NewTicker(s.cfg.Accounts.Recheck())
+	defer recheck.Stop()
 	ping := time.NewTicker(pingInterval)
 	defer ping.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			if r.Context().Err() == nil {
+				c.Close(websocket.StatusPolicyViolation, "session ended")
+			}
 			return
+		case <-recheck.C:
+			if _, _, err := s.cfg.Accounts.Check(ctx, f.sid); errors.Is(err, account.ErrNoSession) {
+				c.Close(websocket.StatusPolicyViolation, "session ended")
+				return
+			}
 		case <-sub.done:
 			c.Close(websocket.StatusGoingAway, "server closing")
 			return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/hotline-cc/hotline/account"
 )
 
 // feedClient is one supervisor's WebSocket.
@@ -19,9 +22,31 @@ type feedClient struct {
 	c *websocket.Conn
 }
 
+var (
+	feedCookiesMu sync.Mutex
+	feedCookies   = map[*httptest.Server]*http.Cookie{}
+)
+
+// feedCookie is sup1's session on srv: one per server, so fifty feeds do not pass the per-account
+// session bound.
+func feedCookie(t testing.TB, srv *httptest.Server) *http.Cookie {
+	t.Helper()
+	feedCookiesMu.Lock()
+	defer feedCookiesMu.Unlock()
+	if c := feedCookies[srv]; c != nil {
+		return c
+	}
+	c := loginCookie(t, srv.Config.Handler, "sup1", "secret-s")
+	feedCookies[srv] = c
+	t.Cleanup(func() { feedCookiesMu.Lock(); delete(feedCookies, srv); feedCookiesMu.Unlock() })
+	return c
+}
+
 func dialFeed(t testing.TB, ctx context.Context, srv *httptest.Server) *feedClient {
 	t.Helper()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/supervisor/ws", nil)
+	hdr := http.Header{}
+	hdr.Set("Cookie", feedCookie(t, srv).String())
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/supervisor/ws", &websocket.DialOptions{HTTPHeader: hdr})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -193,7 +218,7 @@ func TestFeedStale(t *testing.T) {
 func TestCloseEndsFeed(t *testing.T) {
 	ctx := testContext(t)
 	src := &fakeSource{v: sampleView()}
-	s := NewServer(src, newFakeActions(), Config{Interval: time.Hour}, nil)
+	s := NewServer(src, newFakeActions(), Config{Interval: time.Hour, Accounts: testAccounts(t, account.Config{}, nil)}, nil)
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	cl := dialFeed(t, ctx, srv)
@@ -220,7 +245,7 @@ func TestFeedRejectsOtherOrigin(t *testing.T) {
 	srv := httptest.NewServer(s)
 	defer srv.Close()
 	_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/supervisor/ws", &websocket.DialOptions{
-		HTTPHeader: map[string][]string{"Origin": {"https://evil.example"}},
+		HTTPHeader: map[string][]string{"Origin": {"https://evil.example"}, "Cookie": {feedCookie(t, srv).String()}},
 	})
 	if err == nil || resp == nil || resp.StatusCode != 403 {
 		t.Errorf("cross-origin upgrade: %v %v, want 403", err, resp)

@@ -6,26 +6,24 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
+	"github.com/hotline-cc/hotline/account"
 )
 
 //go:embed web
 var webFS embed.FS
 
-// Config tunes a Server. The zero value is usable: open access, 1 s polling.
+// Config tunes a Server.
 type Config struct {
-	// PasswordHash is the bcrypt hash of the supervisors' shared password. Empty means open
-	// access (demo only); see the package documentation.
-	PasswordHash string
+	// Accounts checks logins and keeps sessions. Nil refuses everything: there is no open access.
+	Accounts *account.Service
 	// Interval is how often the feed polls the Source while a supervisor is connected.
 	// Default 1 s.
 	Interval time.Duration
 	// Timeout bounds each Source and Actions call. Default 5 s.
 	Timeout time.Duration
-	// SessionTTL is how long a login lasts. Default 12 h (a shift).
-	SessionTTL time.Duration
 	// SecureCookie marks the session cookie Secure even when the request did not come over TLS
 	// here (TLS ends at a proxy in front).
 	SecureCookie bool
@@ -37,9 +35,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Second
-	}
-	if c.SessionTTL <= 0 {
-		c.SessionTTL = 12 * time.Hour
 	}
 	return c
 }
@@ -53,16 +48,22 @@ const Prefix = "/supervisor/"
 //
 // Close it to stop the feed's poller and end the feed connections.
 type Server struct {
-	src      Source
-	act      Actions
-	cfg      Config
-	log      *slog.Logger
-	mux      *http.ServeMux
-	sessions *sessions
-	hub      *hub
-	actions  map[string]actionFunc
-	authErr  error         // the configured hash is unusable: every login fails
-	bcrypts  chan struct{} // bounds concurrent password checks: each costs ~50-100 ms of CPU
+	src     Source
+	act     Actions
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	hub     *hub
+	actions map[string]actionFunc
+
+	feedsMu sync.Mutex
+	feeds   map[*feed]struct{} // open feeds, to end them when their session is revoked
+}
+
+// feed is one open live feed and whose it is.
+type feed struct {
+	account, sid string
+	end          context.CancelFunc
 }
 
 // NewServer returns a Server over src and act and starts its feed's poller. A nil log discards.
@@ -77,19 +78,14 @@ func newServer(src Source, act Actions, cfg Config, log *slog.Logger, ticks <-ch
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
-		src:      src,
-		act:      act,
-		cfg:      cfg,
-		log:      log,
-		sessions: newSessions(cfg.SessionTTL, time.Now),
-		bcrypts:  make(chan struct{}, 2),
+		src:   src,
+		act:   act,
+		cfg:   cfg,
+		log:   log,
+		feeds: make(map[*feed]struct{}),
 	}
-	if cfg.PasswordHash != "" {
-		// Fail closed: a typo in the hash must not open the dashboard, and must be loud.
-		if _, err := bcrypt.Cost([]byte(cfg.PasswordHash)); err != nil {
-			s.authErr = err
-			log.Error("dashboard: password hash is not a bcrypt hash; every login will fail", "err", err)
-		}
+	if cfg.Accounts != nil {
+		cfg.Accounts.OnRevoke(s.revoked)
 	}
 	s.hub = newHub(src, cfg.Interval, cfg.Timeout, log, ticks)
 	s.actions = s.actionTable()
@@ -107,12 +103,12 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+Prefix+"api/session", s.handleSession)
 	m.HandleFunc("POST "+Prefix+"api/login", s.handleLogin)
 	m.HandleFunc("POST "+Prefix+"api/logout", s.handleLogout)
-	m.Handle("GET "+Prefix+"api/view", s.requireAuth(http.HandlerFunc(s.handleView)))
-	m.Handle("POST "+Prefix+"api/{action}", s.requireAuth(http.HandlerFunc(s.handleAction)))
+	m.Handle("GET "+Prefix+"api/view", s.requireSupervisor(http.HandlerFunc(s.handleView)))
+	m.Handle("POST "+Prefix+"api/{action}", s.requireSupervisor(http.HandlerFunc(s.handleAction)))
 	// Anything else under api/ answers in JSON, not with the page.
 	m.HandleFunc("GET "+Prefix+"api/", notFound)
 	m.HandleFunc("POST "+Prefix+"api/", notFound)
-	m.Handle("GET "+Prefix+"ws", s.requireAuth(http.HandlerFunc(s.handleFeed)))
+	m.Handle("GET "+Prefix+"ws", s.requireSupervisor(http.HandlerFunc(s.handleFeed)))
 	s.mux = m
 }
 

@@ -29,6 +29,8 @@ type agentClient struct {
 	base string
 	conn *websocket.Conn
 	seq  atomic.Int64
+	// Cookie is the page's session cookie.
+	Cookie *http.Cookie
 
 	mu     sync.Mutex
 	msgs   []map[string]any
@@ -74,7 +76,7 @@ func connectAgent(t testing.TB, base, agentID, password string) *agentClient {
 		t.Fatalf("%s's websocket: %v", agentID, err)
 	}
 	conn.SetReadLimit(1 << 20)
-	a := &agentClient{t: t, ID: agentID, base: base, conn: conn, wake: make(chan struct{})}
+	a := &agentClient{t: t, ID: agentID, base: base, conn: conn, wake: make(chan struct{}), Cookie: cookie}
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
@@ -146,6 +148,26 @@ func (a *agentClient) waitFor(what string, timeout time.Duration, match func(map
 		case <-wake:
 		case <-deadline.C:
 			a.t.Fatalf("%s: timed out after %v waiting for %s (got %v)", a.ID, timeout, what, a.types())
+		}
+	}
+}
+
+// waitClosed waits for the server to close the page's socket.
+func (a *agentClient) waitClosed(timeout time.Duration) {
+	a.t.Helper()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		a.mu.Lock()
+		wake, closed := a.wake, a.closed
+		a.mu.Unlock()
+		if closed {
+			return
+		}
+		select {
+		case <-wake:
+		case <-deadline.C:
+			a.t.Fatalf("%s: the page's socket still open after %v", a.ID, timeout)
 		}
 	}
 }

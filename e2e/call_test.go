@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,10 +99,7 @@ type boardView struct {
 // supervisorView reads the supervisor's API.
 func supervisorView(t *testing.T, base string) boardView {
 	t.Helper()
-	resp, err := http.Get(base + "/supervisor/api/view")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := board(t, base).get("/supervisor/api/view")
 	defer resp.Body.Close()
 	var v struct{ View boardView }
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
@@ -218,13 +214,8 @@ func callEndToEnd(t *testing.T, tg *aritest.Target) {
 			waitfor.True(t, "p001 available again", 10*time.Second, func() bool { return agentState(t, base, "p001") == "available" })
 
 			// A supervisor switches on the holiday message: the next caller hears it before the menu.
-			resp, err := http.Post(base+"/supervisor/api/announcement", "application/json", strings.NewReader(`{"kind":"holiday"}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode/100 != 2 {
-				t.Fatalf("switch the announcement: %s", resp.Status)
+			if code, body := board(t, base).post("announcement", `{"kind":"holiday"}`); code/100 != 2 {
+				t.Fatalf("switch the announcement: %d %s", code, body)
 			}
 			if tg.Sim != nil {
 				next, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "79160000000", Context: "caller-hangup"})

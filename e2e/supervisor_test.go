@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/internal/aritest"
@@ -14,9 +19,79 @@ import (
 	"github.com/hotline-cc/hotline/prompts"
 )
 
-// TestSupervisorStepsIn: a supervisor (logged in on the softphone with their own account, p002)
-// listens to p001's call from the dashboard and hears both sides; then barges in and the caller
-// hears them; then leaves. Audio is real WebRTC to pion clients playing the browsers, checked by tone.
+// supervisorClient is the supervisor page without a browser: its session cookie and the API.
+type supervisorClient struct {
+	t      *testing.T
+	base   string
+	cookie *http.Cookie
+}
+
+// loginSupervisor logs id in on the supervisor page.
+func loginSupervisor(t *testing.T, base, id, password string) *supervisorClient {
+	t.Helper()
+	resp, err := http.Post(base+"/supervisor/api/login", "application/json",
+		strings.NewReader(`{"account":"`+id+`","password":"`+password+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("log %s in on the supervisor page: %s", id, resp.Status)
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == "hotline_supervisor" {
+			return &supervisorClient{t: t, base: base, cookie: c}
+		}
+	}
+	t.Fatalf("log %s in: no cookie", id)
+	return nil
+}
+
+var boards sync.Map // base URL → *supervisorClient, the administrator the tests read the view as
+
+// board is admin1's session on the hotline at base, made once per base.
+func board(t *testing.T, base string) *supervisorClient {
+	t.Helper()
+	if b, ok := boards.Load(base); ok {
+		c := *b.(*supervisorClient)
+		c.t = t
+		return &c
+	}
+	b := loginSupervisor(t, base, "admin1", "hotline-demo")
+	boards.Store(base, b)
+	return b
+}
+
+// get reads path with the session and returns the response (the caller closes it).
+func (s *supervisorClient) get(path string) *http.Response {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.base+path, nil)
+	req.AddCookie(s.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp
+}
+
+// post runs an action and returns its status and body.
+func (s *supervisorClient) post(action, body string) (int, string) {
+	s.t.Helper()
+	req, _ := http.NewRequest("POST", s.base+"/supervisor/api/"+action, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(s.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestSupervisorStepsIn: a supervisor (sup1, logged in on the agent page for a monitoring softphone
+// of their own) listens to p001's call from the dashboard and hears both sides; then barges in and
+// the caller hears them; then leaves. Audio is real WebRTC to pion clients playing the browsers, checked by tone.
 // Simulator only: it checks by tone what the caller hears.
 func TestSupervisorStepsIn(t *testing.T) {
 	const callerTone, agentTone, supervisorTone = 440, 1000, 1500
@@ -27,8 +102,9 @@ func TestSupervisorStepsIn(t *testing.T) {
 	agent := connectAgent(t, base, "p001", "hotline-demo")
 	agentPhone := agent.startAudio(agentTone)
 	agent.setState("available")
-	sup := connectAgent(t, base, "p002", "hotline-demo") // logged in, not available: no calls come
+	sup := connectAgent(t, base, "sup1", "hotline-demo") // a monitoring softphone: no calls come
 	supPhone := sup.startAudio(supervisorTone)
+	board := loginSupervisor(t, base, "sup1", "hotline-demo")
 
 	caller := dial(t, tg, "79160000009", "Caller")
 	agent.waitRinging(caller.ChannelID, 30*time.Second)
@@ -37,14 +113,8 @@ func TestSupervisorStepsIn(t *testing.T) {
 
 	act := func(action string) {
 		t.Helper()
-		body := `{"call":"` + caller.ChannelID + `","supervisor":"p002"}`
-		resp, err := http.Post(base+"/supervisor/api/"+action, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			t.Fatalf("%s: %s", action, resp.Status)
+		if code, body := board.post(action, `{"call":"`+caller.ChannelID+`"}`); code/100 != 2 {
+			t.Fatalf("%s: %d %s", action, code, body)
 		}
 	}
 	act("listen")
@@ -77,13 +147,117 @@ func TestSupervisorWithoutSoftphone(t *testing.T) {
 	tg := aritest.NewSimTarget(t, asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations()})
 	srv := startHotline(t, tg)
 	base := "http://" + srv.WebAddr().String()
-	resp, err := http.Post(base+"/supervisor/api/listen", "application/json", strings.NewReader(`{"call":"x","supervisor":"p003"}`))
+	board := loginSupervisor(t, base, "sup1", "hotline-demo")
+	if code, body := board.post("listen", `{"call":"x"}`); code != http.StatusConflict || !strings.Contains(body, "softphone") {
+		t.Fatalf("listen without a softphone: %d %s, want 409 with the reason", code, body)
+	}
+}
+
+// TestMonitorOnlyIntoOwnSoftphone (issue 10, finding 2): monitoring "as" an agent is impossible: a
+// body naming another account is refused and nothing reaches that agent's softphone; the call's audio
+// goes only into the supervisor's own softphone, which takes one call at a time (409 while it
+// carries another monitor).
+func TestMonitorOnlyIntoOwnSoftphone(t *testing.T) {
+	const callerTone, agentTone, supervisorTone = 440, 1000, 1500
+	tg := aritest.NewSimTarget(t, asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations()})
+	srv := startHotline(t, tg)
+	base := "http://" + srv.WebAddr().String()
+
+	a1 := connectAgent(t, base, "p001", "hotline-demo")
+	a1.startAudio(agentTone)
+	a1.setState("available")
+	b1 := connectAgent(t, base, "p002", "hotline-demo")
+	b1Phone := b1.startAudio(agentTone)
+	sup := connectAgent(t, base, "sup1", "hotline-demo")
+	supPhone := sup.startAudio(supervisorTone)
+	board := loginSupervisor(t, base, "sup1", "hotline-demo")
+
+	callA := dial(t, tg, "79160000011", "Caller A")
+	a1.waitRinging(callA.ChannelID, 30*time.Second)
+	a1.request("call.answer", map[string]any{"call": callA.ChannelID})
+	b1.setState("available")
+	callB := dial(t, tg, "79160000012", "Caller B")
+	b1.waitRinging(callB.ChannelID, 30*time.Second)
+	b1.request("call.answer", map[string]any{"call": callB.ChannelID})
+	waitfor.True(t, "p002 hearing its caller", 15*time.Second, func() bool { return has(b1Phone.Heard(500*time.Millisecond), callerTone) })
+
+	// "As p002": refused as an unknown field; p002 keeps hearing its own caller only.
+	if code, body := board.post("listen", `{"call":"`+callA.ChannelID+`","supervisor":"p002"}`); code != http.StatusBadRequest {
+		t.Fatalf("listen naming another account: %d %s, want 400", code, body)
+	}
+
+	if code, body := board.post("listen", `{"call":"`+callA.ChannelID+`"}`); code != http.StatusOK {
+		t.Fatalf("listen: %d %s", code, body)
+	}
+	waitfor.True(t, "the supervisor hearing call A", 15*time.Second, func() bool { return has(supPhone.Heard(500*time.Millisecond), callerTone) })
+	if code, body := board.post("listen", `{"call":"`+callB.ChannelID+`"}`); code != http.StatusConflict || !strings.Contains(body, "busy") {
+		t.Fatalf("a second monitor while the softphone carries one: %d %s, want 409", code, body)
+	}
+	if code, body := board.post("barge", `{"call":"`+callA.ChannelID+`"}`); code != http.StatusOK {
+		t.Fatalf("listen → barge on the same call: %d %s", code, body)
+	}
+	if code, body := board.post("leave", `{"call":"`+callA.ChannelID+`"}`); code != http.StatusOK {
+		t.Fatalf("leave: %d %s", code, body)
+	}
+	waitfor.True(t, "the monitor leg gone", 15*time.Second, func() bool {
+		code, _ := board.post("listen", `{"call":"`+callB.ChannelID+`"}`)
+		return code == http.StatusOK
+	})
+	if h := b1Phone.Heard(500 * time.Millisecond); !has(h, callerTone) || has(h, supervisorTone) {
+		t.Error("p002's audio changed while a supervisor listened to its call")
+	}
+}
+
+// TestForcedLogoutRevokesSessions (issue 10, finding 4): a supervisor forces an agent offline: the
+// agent's page socket is closed, its cookie no longer works, and the agent stays offline.
+func TestForcedLogoutRevokesSessions(t *testing.T) {
+	tg := aritest.NewSimTarget(t, asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations()})
+	srv := startHotline(t, tg)
+	base := "http://" + srv.WebAddr().String()
+
+	agent := connectAgent(t, base, "p001", "hotline-demo")
+	agent.setState("available")
+	board := loginSupervisor(t, base, "sup1", "hotline-demo")
+	if code, body := board.post("agent-state", `{"agent":"p001","state":"offline","reason":"end of shift"}`); code != http.StatusOK {
+		t.Fatalf("force offline: %d %s", code, body)
+	}
+	agent.waitClosed(10 * time.Second)
+
+	req, _ := http.NewRequest("GET", base+"/agent/me", nil)
+	req.AddCookie(agent.Cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/agent/me with the old cookie: %s, want 401", resp.Status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hdr := http.Header{}
+	hdr.Set("Cookie", agent.Cookie.String())
+	if _, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/agent/ws", &websocket.DialOptions{HTTPHeader: hdr}); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the page reconnecting with the old cookie: %v, want 401", err)
+	}
+	req, _ = http.NewRequest("GET", base+"/supervisor/api/view", nil)
+	req.AddCookie(board.cookie)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "softphone") {
-		t.Fatalf("listen without a softphone: %s %s, want 409 with the reason", resp.Status, body)
+	var view struct {
+		View struct {
+			Agents []struct{ ID, State string }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&view); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range view.View.Agents {
+		if a.ID == "p001" && a.State != "offline" {
+			t.Errorf("p001 is %s after the forced logout, want offline", a.State)
+		}
 	}
 }

@@ -180,10 +180,7 @@ func hangUpAtEnd(t *testing.T, tg *aritest.Target, id string) {
 // waitingCalls lists the calls waiting in every queue, from the supervisor's API.
 func waitingCalls(t *testing.T, base string) []string {
 	t.Helper()
-	resp, err := http.Get(base + "/supervisor/api/view")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := board(t, base).get("/supervisor/api/view")
 	defer resp.Body.Close()
 	var v struct {
 		View struct {

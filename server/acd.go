@@ -188,20 +188,6 @@ func (d *distributor) Claim(ctx context.Context, callID, owner string) error {
 	return stale(err)
 }
 
-// ErrAgentUnknown is a login for an agent id the center does not have.
-var ErrAgentUnknown = errors.New("no such agent")
-
-func checkAgent(model *acd.Model, agentID, password string) (acd.Agent, error) {
-	a, ok := model.Agent(agentID)
-	if !ok {
-		return acd.Agent{}, fmt.Errorf("%w: %q", ErrAgentUnknown, agentID)
-	}
-	if err := a.CheckPassword(password); err != nil {
-		return acd.Agent{}, err
-	}
-	return a, nil
-}
-
 func (d *distributor) Position(ctx context.Context, callID string) (switchboard.Position, error) {
 	p, err := d.center.Position(ctx, callID)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hotline-cc/hotline/account"
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/switchboard"
@@ -19,12 +20,16 @@ import (
 // board is the dashboard's Source and Actions over the ACD. Today's counts come from the ACD's event
 // stream (shared by every controller), read incrementally: each poll reads only the new entries.
 type board struct {
-	sb      *switchboard.Switchboard
-	audioUp func(agentID string) bool // the agent's softphone audio is connected
-	center  *acd.Center
-	model   *acd.Model
-	rdb     redis.UniversalClient
-	annKey  string // where the announcement switch lives in Redis
+	sb       *switchboard.Switchboard
+	audioUp  func(agentID string) bool     // the agent's softphone audio is connected
+	legs     func(agentID string) []string // the calls an account's softphone carries now
+	accounts *account.Service
+	center   *acd.Center
+	model    *acd.Model
+	rdb      redis.UniversalClient
+	annKey   string // where the announcement switch lives in Redis
+
+	monMu sync.Mutex // one monitor decision at a time: the busy check and the join are one step
 
 	mu     sync.Mutex
 	day    string // the day the counts are for
@@ -174,8 +179,10 @@ func (b *board) announcement(ctx context.Context) dashboard.Announcement {
 	return dashboard.Announcement(v)
 }
 
-// Listen, Whisper and Barge reach the supervisor through their own softphone session: they keep the
-// agent page open with their account (the dashboard's supervisor id), and the call's audio comes there.
+// Listen, Whisper and Barge reach the supervisor through their own softphone session: the dashboard
+// passes the session's account id, never one from the request, and the call's audio goes into that
+// account's softphone (they keep the agent page open with their account: a monitoring-only
+// softphone). Monitoring "as" someone else cannot be asked for.
 func (b *board) Listen(ctx context.Context, supervisorID, callID string) error {
 	return b.monitor(ctx, supervisorID, callID, switchboard.MonitorListen)
 }
@@ -193,12 +200,29 @@ func (b *board) Leave(ctx context.Context, supervisorID, callID string) error {
 }
 
 func (b *board) monitor(ctx context.Context, supervisorID, callID string, mode switchboard.MonitorMode) error {
+	// Only a supervisor's or an administrator's softphone monitors: never an agent's, whose audio
+	// belongs to their own caller. The dashboard already requires the role; this holds by itself.
+	if acct, ok := b.accounts.Lookup(supervisorID); !ok || !acct.Role.Supervises() {
+		return fmt.Errorf("%w: %s is not a supervisor's account", dashboard.ErrNotAllowed, supervisorID)
+	}
 	if !b.audioUp(supervisorID) {
 		return fmt.Errorf("%w: %s has no softphone open: log in on /agent/ with that account first, the call's audio comes there",
 			dashboard.ErrNotAllowed, supervisorID)
 	}
+	b.monMu.Lock()
+	defer b.monMu.Unlock()
+	// One thing at a time in a softphone: refused while it carries a call or another monitor (moving
+	// from listen to barge on the same call is a change of mode, not a second monitor).
+	for _, c := range b.legs(supervisorID) {
+		if c != monitorLeg(callID) {
+			return fmt.Errorf("%w: your softphone is busy with %s: leave it first", dashboard.ErrNotAllowed, strings.TrimPrefix(c, "monitor-"))
+		}
+	}
 	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, mode))
 }
+
+// monitorLeg is the leg the switchboard opens for a monitor of callID.
+func monitorLeg(callID string) string { return "monitor-" + callID }
 
 func monitorErr(err error) error {
 	switch {
@@ -221,7 +245,16 @@ func (b *board) SetAgentState(ctx context.Context, agentID string, st dashboard.
 	case dashboard.StatePaused:
 		err = b.center.Pause(ctx, agentID, reason)
 	case dashboard.StateOffline:
-		err = b.center.Logout(ctx, agentID)
+		// Log out first: an agent on a call is refused and keeps their session. Then revoke every
+		// session (their pages close, their audio drops, their cookie stops working) and log out once
+		// more, undoing an "available" the agent's page may have slipped in between.
+		if err = b.center.Logout(ctx, agentID); err == nil {
+			if err = b.accounts.RevokeAccount(ctx, agentID, "logged out by a supervisor"); err == nil {
+				if err = b.center.Logout(ctx, agentID); errors.Is(err, acd.ErrNotLoggedIn) {
+					err = nil
+				}
+			}
+		}
 	case dashboard.StateAvailable:
 		err = b.center.SetAvailable(ctx, agentID)
 	default:

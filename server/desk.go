@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hotline-cc/hotline/account"
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/softphone"
 	"github.com/hotline-cc/hotline/switchboard"
@@ -34,18 +35,26 @@ var dispositions = []softphone.Disposition{
 	{Code: "wrong_number", Label: "Ошибка номера / Wrong number"},
 }
 
-func (d *desk) Login(ctx context.Context, agentID, password string) (softphone.Agent, error) {
-	a, err := checkAgent(d.model, agentID, password)
-	if err != nil {
-		return softphone.Agent{}, fmt.Errorf("%w: %w", softphone.ErrBadCredentials, err)
+// Profile is the page's view of an authenticated account: an agent's desk, or a supervisor's
+// monitoring softphone (no ACD state, no calls).
+func (d *desk) Profile(ctx context.Context, acct account.Account) (softphone.Agent, error) {
+	if acct.Role != account.RoleAgent {
+		return softphone.Agent{ID: acct.ID, Name: acct.Name, Lang: "ru", Role: string(acct.Role)}, nil
+	}
+	a, ok := d.model.Agent(acct.ID)
+	if !ok {
+		return softphone.Agent{}, fmt.Errorf("profile: %q is not an agent of the center", acct.ID)
 	}
 	return softphone.Agent{
-		ID: a.ID, Name: a.Name, Lang: "ru", AutoAnswer: d.autoAnswer,
+		ID: a.ID, Name: a.Name, Lang: "ru", Role: string(acct.Role), AutoAnswer: d.autoAnswer,
 		PauseReasons: pauseReasons, Dispositions: dispositions,
 	}, nil
 }
 
 func (d *desk) SetState(ctx context.Context, agentID string, st softphone.AgentState, reason string) error {
+	if _, ok := d.model.Agent(agentID); !ok {
+		return fmt.Errorf("%w: %s is not an agent", softphone.ErrInvalidState, agentID)
+	}
 	var err error
 	switch st {
 	case softphone.StateAvailable:

@@ -31,23 +31,10 @@ func Unsafe(cfg config.Config) error {
 	} else if weak, err := acd.WeakPasswords(cfg.ACD.CenterFile, demo.is); err == nil {
 		errs = append(errs, weak...) // a file that does not load is Check's and New's to report
 	}
-	errs = append(errs, openSupervisorPage(cfg, demo.is)...)
 	if cfg.IVR.LookupURL == "" {
 		bad("ivr.lookup_url", "is empty: callers would hear the demo lookup backend's made-up parcels and claims; point it at your tracking backend (ivr/LOOKUP-API.md)")
 	}
 	return errors.Join(errs...)
-}
-
-// openSupervisorPage says whether the supervisor page would be open to anyone: the one place that
-// knows how it is protected (today one shared bcrypt hash).
-func openSupervisorPage(cfg config.Config, weak func(hash string) bool) []error {
-	switch h := cfg.Web.SupervisorPasswordHash; {
-	case h == "":
-		return []error{cfg.Errorf("web.supervisor_password_hash", "is empty: the supervisor page would be open to anyone who reaches it (callers' numbers, agents, announcements); set a hash from `hotline hash-password`")}
-	case weak(h):
-		return []error{cfg.Errorf("web.supervisor_password_hash", "is the hash of the published demo password %q; make one of your own with `hotline hash-password`", DemoPassword)}
-	}
-	return nil
 }
 
 // demoHashes remembers which hashes are of the demo password: bcrypt is slow on purpose, and a

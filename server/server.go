@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hotline-cc/hotline/account"
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/audit"
@@ -59,7 +60,8 @@ type Server struct {
 
 	ivrEvents *ivrEvents
 	audit     *audit.Stream
-	annKey    string // the supervisor's announcement switch in Redis
+	accounts  *account.Service // logins and sessions of both pages
+	annKey    string           // the supervisor's announcement switch in Redis
 
 	// closers run in reverse order on shutdown, after every goroutine has stopped.
 	closers []func()
@@ -120,6 +122,9 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 
 	// Who did what (logins, supervisors' actions, outbound dials), shared by every part that acts for an account.
 	s.audit = audit.NewStream(s.rdb, s.center.Key("audit"), audit.DefaultKeep, log.With("part", "audit"))
+	if s.accounts, err = newAccounts(s.rdb, s.center.Key(""), model, cfg, s.audit, log.With("part", "accounts")); err != nil {
+		return nil, err
+	}
 	s.ivrEvents = newIVREvents(s.rdb, s.center.Key("ivr"), log.With("part", "ivr-events"))
 	if err := s.ivrEvents.register(reg); err != nil {
 		return nil, fmt.Errorf("ivr events metrics: %w", err)
@@ -198,12 +203,15 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	}
 	s.center.SetLive(liveCalls{s.sb})
 	dsk := &desk{model: model, center: s.center, sb: s.sb, phones: ph, history: hist, autoAnswer: cfg.Softphone.AutoAnswer}
-	s.agentWeb = softphone.NewServer(s.gw, dsk, softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned}, log.With("part", "agent-web"))
+	s.agentWeb = softphone.NewServer(s.gw, dsk, softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned,
+		Accounts: s.accounts}, log.With("part", "agent-web"))
 	ph.web = s.agentWeb
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
 
-	brd := &board{sb: s.sb, audioUp: s.gw.Connected, center: s.center, model: model, rdb: s.rdb, annKey: s.annKey}
-	s.board = dashboard.NewServer(brd, brd, dashboard.Config{PasswordHash: cfg.Web.SupervisorPasswordHash}, log.With("part", "dashboard"))
+	brd := &board{sb: s.sb, audioUp: s.gw.Connected, legs: s.gw.OpenLegs, center: s.center, model: model, rdb: s.rdb, annKey: s.annKey,
+		accounts: s.accounts}
+	s.board = dashboard.NewServer(brd, brd, dashboard.Config{Accounts: s.accounts, SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned},
+		log.With("part", "dashboard"))
 	s.closers = append(s.closers, func() { s.board.Close(context.Background()) })
 
 	pages := http.NewServeMux()
@@ -330,6 +338,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return serveHTTP(ctx, newHTTPServer(s.opsMux, s.cfg.Web, nil), s.ops)
 		})
 	}
+	run("session revocations", s.accounts.Run)
 	s.serving.Store(true)
 	if s.menus != nil {
 		run("menu reload", func(ctx context.Context) error {

@@ -43,7 +43,7 @@ func TestAnswerToAudioReport(t *testing.T) {
 	const name = "hotline_softphone_answer_to_audio_seconds"
 	report := func(agent, call, ms string) {
 		t.Helper()
-		reply := s.dispatch(context.Background(), agent, nil, []byte(`{"type":"call.audio","id":"r1","call":"`+call+`","answer_to_audio_ms":`+ms+`}`))
+		reply := s.dispatch(context.Background(), caller{id: agent, agent: true}, nil, []byte(`{"type":"call.audio","id":"r1","call":"`+call+`","answer_to_audio_ms":`+ms+`}`))
 		if _, ok := reply.(Ack); !ok {
 			t.Fatalf("report %s for %s/%s: reply %+v, want ack", ms, agent, call, reply)
 		}

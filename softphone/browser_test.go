@@ -15,16 +15,18 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/hotline-cc/hotline/account"
 	"github.com/hotline-cc/hotline/internal/browsertest"
 	"github.com/hotline-cc/hotline/softphone"
 )
 
 type browserRig struct {
-	gw   *softphone.Gateway
-	desk *fakeDesk
-	srv  *softphone.Server
-	base string // http://127.0.0.1:port
-	url  string // the page
+	accounts *account.Service
+	gw       *softphone.Gateway
+	desk     *fakeDesk
+	srv      *softphone.Server
+	base     string // http://127.0.0.1:port
+	url      string // the page
 }
 
 func newRig(t *testing.T) *browserRig {
@@ -41,8 +43,9 @@ func newRig(t *testing.T) *browserRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { gw.Close() })
-	desk := newFakeDesk(t, gw, map[string]string{"a1": "secret-a", "b1": "secret-b"})
-	srv := softphone.NewServer(gw, desk, softphone.ServerConfig{StatsInterval: 500 * time.Millisecond}, log)
+	desk := newFakeDesk(t, gw)
+	accounts := testAccounts(t, account.Config{})
+	srv := softphone.NewServer(gw, desk, softphone.ServerConfig{StatsInterval: 500 * time.Millisecond, Accounts: accounts}, log)
 	desk.srv = srv
 	mux := http.NewServeMux()
 	mux.Handle("/agent/", srv)
@@ -55,7 +58,7 @@ func newRig(t *testing.T) *browserRig {
 	hs.Listener = ln
 	hs.Start()
 	t.Cleanup(func() { srv.Close(); hs.Close() })
-	return &browserRig{gw: gw, desk: desk, srv: srv, base: hs.URL, url: hs.URL + "/agent/"}
+	return &browserRig{accounts: accounts, gw: gw, desk: desk, srv: srv, base: hs.URL, url: hs.URL + "/agent/"}
 }
 
 // testWriter sends log lines to the test's log until the test ends; pion's goroutines may still log
@@ -117,7 +120,7 @@ func TestBrowserSoftphone(t *testing.T) {
 		step(t, b, "open the page and log in", 20*time.Second,
 			browsertest.AgentLogin(rig.url, "a1", "secret-a")...,
 		)
-		rig.desk.expect(t, "login", 5*time.Second)
+		rig.desk.expect(t, "profile", 5*time.Second)
 
 		step(t, b, "go available", 10*time.Second,
 			chromedp.Click(chromedp.ID("state-available")),

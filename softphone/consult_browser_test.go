@@ -18,7 +18,7 @@ func TestBrowserConsultation(t *testing.T) {
 		rig := newRig(t)
 		b := browsertest.Chromium(t, browsertest.Options{MicFreq: 1000})
 		step(t, b, "open the page and log in", 20*time.Second, browsertest.AgentLogin(rig.url, "a1", "secret-a")...)
-		rig.desk.expect(t, "login", 5*time.Second)
+		rig.desk.expect(t, "profile", 5*time.Second)
 		step(t, b, "go available", 10*time.Second,
 			chromedp.Click(chromedp.ID("state-available")),
 			poll(`document.body.dataset.state === 'available'`),

@@ -1,18 +1,26 @@
 package softphone
 
-import "context"
+import (
+	"context"
+
+	"github.com/hotline-cc/hotline/account"
+)
 
 // Desk is what the agent page's buttons do. The controller (switchboard) implements it; every
 // method gets the authenticated agent's id from the session, never from the page's message, and
 // must refuse (ErrNotYourCall) to act on another agent's call.
 //
-// Methods return the sentinels ErrBadCredentials, ErrNotYourCall, ErrNoSuchCall and ErrInvalidState
+// Passwords are not the Desk's business: the account service checks them (throttled, one cost for
+// every id) and the Desk is told who logged in.
+//
+// Methods return the sentinels ErrNotYourCall, ErrNoSuchCall and ErrInvalidState
 // (wrapped is fine) for what the page should explain; any other error shows as a generic failure.
 // Results the page sees later (connected, held, ended) come through Server.Notify.
 type Desk interface {
-	// Login checks the agent's password (against a bcrypt or argon2id hash) and returns who they
-	// are. It does not make them available: SetState does.
-	Login(ctx context.Context, agentID, password string) (Agent, error)
+	// Profile is what the page shows of an authenticated account: an agent's pause reasons and
+	// dispositions, or a supervisor's monitoring softphone. It does not make an agent available:
+	// SetState does.
+	Profile(ctx context.Context, acct account.Account) (Agent, error)
 	// SetState makes the agent available, paused (with a reason) or logged out.
 	SetState(ctx context.Context, agentID string, state AgentState, reason string) error
 
@@ -46,8 +54,11 @@ type Desk interface {
 
 // Agent is who logged in, and what the page needs to know of them.
 type Agent struct {
-	ID           string        `json:"id"`
-	Name         string        `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Role is the account's: "agent" has the desk; "supervisor" and "administrator" have a
+	// softphone for monitoring only.
+	Role         string        `json:"role"`
 	Lang         string        `json:"lang,omitempty"` // "ru" or "en": the page's first language
 	AutoAnswer   bool          `json:"auto_answer,omitempty"`
 	PauseReasons []string      `json:"pause_reasons,omitempty"`

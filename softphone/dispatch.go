@@ -7,13 +7,31 @@ import (
 	"time"
 )
 
-// dispatch runs one page message for the authenticated agentID and returns the reply. Nothing in
-// the message can name another agent: the Desk gets agentID and decides whose call it is.
+// caller is who sent a page message: the session's account, and whether it is an ACD agent (a
+// supervisor's softphone only monitors).
+type caller struct {
+	id    string
+	agent bool
+}
+
+// errMonitorOnly refuses an agent's action on a supervisor's monitoring softphone.
+var errMonitorOnly = fmt.Errorf("%w: this softphone only monitors: it takes no calls and has no state", ErrInvalidState)
+
+// dispatch runs one page message for the authenticated account and returns the reply. Nothing in
+// the message can name another agent: the Desk gets the account's id and decides whose call it is.
 // from is the connection it came on (nil in tests).
-func (s *Server) dispatch(ctx context.Context, agentID string, from *wsConn, data []byte) Message {
+func (s *Server) dispatch(ctx context.Context, who caller, from *wsConn, data []byte) Message {
+	agentID := who.id
 	typ, id, req, err := decodeRequest(data)
 	if err != nil {
 		return s.errorReply(agentID, id, typ, err)
+	}
+	if !who.agent {
+		switch typ {
+		case MsgOffer, MsgPing, MsgStatsReq, MsgCallAudio:
+		default:
+			return s.errorReply(agentID, id, typ, errMonitorOnly)
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
-	"golang.org/x/crypto/bcrypt"
 
+	"github.com/hotline-cc/hotline/account"
+	"github.com/hotline-cc/hotline/internal/accounttest"
+	"github.com/hotline-cc/hotline/internal/redistest"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/softphone"
 )
@@ -22,8 +24,8 @@ type deskEvent struct {
 	Op, Agent, Call, Arg string
 }
 
-// fakeDesk is the controller as the softphone sees it: bcrypt passwords, calls owned by one agent,
-// legs opened on answer and connected to a fake Asterisk.
+// fakeDesk is the controller as the softphone sees it: calls owned by one agent, legs opened on
+// answer and connected to a fake Asterisk.
 type fakeDesk struct {
 	gw  *softphone.Gateway
 	srv *softphone.Server
@@ -31,9 +33,8 @@ type fakeDesk struct {
 	asterisk func(leg *softphone.Leg)
 	events   chan deskEvent
 
-	mu        sync.Mutex
-	passwords map[string][]byte
-	calls     map[string]*fakeCall
+	mu    sync.Mutex
+	calls map[string]*fakeCall
 }
 
 type fakeCall struct {
@@ -44,15 +45,8 @@ type fakeCall struct {
 
 var testDispositions = []softphone.Disposition{{Code: "resolved", Label: "Решено"}, {Code: "callback", Label: "Перезвонить"}}
 
-func newFakeDesk(t testing.TB, gw *softphone.Gateway, passwords map[string]string) *fakeDesk {
-	d := &fakeDesk{gw: gw, events: make(chan deskEvent, 256), passwords: map[string][]byte{}, calls: map[string]*fakeCall{}}
-	for a, p := range passwords {
-		h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.MinCost)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.passwords[a] = h
-	}
+func newFakeDesk(t testing.TB, gw *softphone.Gateway) *fakeDesk {
+	d := &fakeDesk{gw: gw, events: make(chan deskEvent, 256), calls: map[string]*fakeCall{}}
 	t.Cleanup(func() {
 		d.mu.Lock()
 		defer d.mu.Unlock()
@@ -108,14 +102,26 @@ func (d *fakeDesk) leg(id string) *softphone.Leg {
 	return nil
 }
 
-func (d *fakeDesk) Login(_ context.Context, agent, password string) (softphone.Agent, error) {
-	d.record("login", agent, "", "")
-	h, ok := d.passwords[agent]
-	if !ok || bcrypt.CompareHashAndPassword(h, []byte(password)) != nil {
-		return softphone.Agent{}, softphone.ErrBadCredentials
+func (d *fakeDesk) Profile(_ context.Context, acct account.Account) (softphone.Agent, error) {
+	d.record("profile", acct.ID, "", "")
+	if acct.Role != account.RoleAgent {
+		return softphone.Agent{ID: acct.ID, Name: acct.Name, Role: string(acct.Role)}, nil
 	}
-	return softphone.Agent{ID: agent, Name: "Agent " + agent, PauseReasons: []string{"lunch", "training"},
+	return softphone.Agent{ID: acct.ID, Name: "Agent " + acct.ID, Role: string(acct.Role), PauseReasons: []string{"lunch", "training"},
 		Dispositions: testDispositions}, nil
+}
+
+// testUsers are the accounts of the softphone's tests.
+var testUsers = []accounttest.User{
+	{ID: "a1", Password: "secret-a"},
+	{ID: "b1", Password: "secret-b"},
+	{ID: "sup1", Name: "Supervisor", Password: "secret-s", Role: account.RoleSupervisor},
+}
+
+// testAccounts is an account service over a fresh real Redis.
+func testAccounts(t testing.TB, cfg account.Config) *account.Service {
+	t.Helper()
+	return accounttest.New(t, redistest.Start(t).Client(t), cfg, nil, testUsers...)
 }
 
 func (d *fakeDesk) SetState(_ context.Context, agent string, st softphone.AgentState, reason string) error {

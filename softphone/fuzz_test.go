@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/hotline-cc/hotline/account"
 )
 
 // nopDesk accepts everything for agent "a" and refuses calls named "other" as not theirs.
@@ -19,8 +21,8 @@ func (nopDesk) check(callID string) error {
 	}
 	return nil
 }
-func (nopDesk) Login(context.Context, string, string) (Agent, error) {
-	return Agent{}, ErrBadCredentials
+func (nopDesk) Profile(_ context.Context, a account.Account) (Agent, error) {
+	return Agent{ID: a.ID, Role: string(a.Role)}, nil
 }
 func (nopDesk) SetState(context.Context, string, AgentState, string) error     { return nil }
 func (d nopDesk) Answer(_ context.Context, _, c string) error                  { return d.check(c) }
@@ -56,7 +58,7 @@ func FuzzSignaling(f *testing.F) {
 	s := NewServer(nil, nopDesk{}, ServerConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _, _, decErr := decodeRequest(data)
-		reply := s.dispatch(context.Background(), "a", nil, data)
+		reply := s.dispatch(context.Background(), caller{id: "a", agent: true}, nil, data)
 		if reply == nil {
 			t.Fatal("no reply")
 		}

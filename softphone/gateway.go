@@ -281,6 +281,22 @@ func (g *Gateway) Connected(agentID string) bool {
 	return l != nil && l.connected()
 }
 
+// OpenLegs lists the calls the account's softphone has a leg open on: what it carries now (a call,
+// a consultation, a supervisor's monitor). Empty when none.
+func (g *Gateway) OpenLegs(agentID string) []string {
+	l := g.existingLine(agentID)
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	calls := make([]string, 0, len(l.legs))
+	for _, leg := range l.legs {
+		calls = append(calls, leg.callID)
+	}
+	return calls
+}
+
 // Stats returns the statistics of the agent's current leg, false when they have none.
 func (g *Gateway) Stats(agentID string) (LegStats, bool) {
 	l := g.existingLine(agentID)

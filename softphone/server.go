@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hotline-cc/hotline/account"
 )
 
 //go:embed web
@@ -19,8 +21,9 @@ var webFS embed.FS
 
 // ServerConfig tunes the agent page's server.
 type ServerConfig struct {
-	// Sessions keeps logged-in agents; nil keeps them in memory for 12 hours.
-	Sessions SessionStore
+	// Accounts checks logins and keeps sessions (in Redis, shared with the supervisor page and other
+	// instances). Nil refuses every login (a server used for signaling tests only).
+	Accounts *account.Service
 	// SecureCookie marks the session cookie Secure even when the request did not come over TLS
 	// (TLS ended at a proxy). Requests over TLS get it anyway.
 	SecureCookie bool
@@ -40,6 +43,10 @@ const (
 
 // Server serves the agent page under /agent/: the page and its static files, login and logout,
 // /agent/me and the signaling WebSocket /agent/ws. It is an http.Handler; mount it at /agent/.
+//
+// Any account may log in: an agent gets the desk; a supervisor or an administrator gets a softphone
+// for monitoring only (the audio of the calls they listen to, whisper into or barge into comes
+// there), with no state and no calls of their own: they never become an ACD agent.
 type Server struct {
 	gw   *Gateway
 	desk Desk
@@ -48,7 +55,7 @@ type Server struct {
 	mux  *http.ServeMux
 
 	mu     sync.Mutex
-	conns  map[string]map[*wsConn]struct{} // by agent id
+	conns  map[string]map[*wsConn]struct{} // by account id
 	replay map[string]*replayLog           // by agent id
 	closed bool
 }
@@ -57,9 +64,6 @@ type Server struct {
 func NewServer(gw *Gateway, desk Desk, cfg ServerConfig, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
-	}
-	if cfg.Sessions == nil {
-		cfg.Sessions = NewMemorySessions(0)
 	}
 	if cfg.StatsInterval == 0 {
 		cfg.StatsInterval = 2 * time.Second
@@ -83,6 +87,9 @@ func NewServer(gw *Gateway, desk Desk, cfg ServerConfig, log *slog.Logger) *Serv
 	s.mux.HandleFunc("POST /agent/login", s.serveLogin)
 	s.mux.HandleFunc("POST /agent/logout", s.serveLogout)
 	s.mux.HandleFunc("GET /agent/ws", s.serveWS)
+	if cfg.Accounts != nil {
+		cfg.Accounts.OnRevoke(s.revoked)
+	}
 	return s
 }
 
@@ -106,23 +113,47 @@ func (s *Server) servePage(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(page)
 }
 
-// session returns the request's agent and session token.
-func (s *Server) session(r *http.Request) (Agent, string, bool) {
-	c, err := r.Cookie(cookieName)
-	if err != nil || c.Value == "" {
-		return Agent{}, "", false
+// errNoAccounts: the server was built without an account service.
+var errNoAccounts = errors.New("softphone: no account service")
+
+// session returns the request's account and session.
+func (s *Server) session(r *http.Request) (account.Account, account.Session, error) {
+	if s.cfg.Accounts == nil {
+		return account.Account{}, account.Session{}, errNoAccounts
 	}
-	a, ok := s.cfg.Sessions.Get(c.Value)
-	return a, c.Value, ok
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return account.Account{}, account.Session{}, account.ErrNoSession
+	}
+	return s.cfg.Accounts.Authenticate(r.Context(), c.Value)
 }
 
-func (s *Server) serveMe(w http.ResponseWriter, r *http.Request) {
-	a, _, ok := s.session(r)
-	if !ok {
+// sessionFailed answers a request whose session did not check out: 401 when there is none, 503 when
+// the store could not say.
+func (s *Server) sessionFailed(w http.ResponseWriter, err error) {
+	if errors.Is(err, account.ErrNoSession) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not logged in"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"agent": a})
+	s.log.Error("check session", "err", err)
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "sessions unavailable"})
+}
+
+func (s *Server) serveMe(w http.ResponseWriter, r *http.Request) {
+	acct, _, err := s.session(r)
+	if err != nil {
+		s.sessionFailed(w, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	profile, err := s.desk.Profile(ctx, acct)
+	if err != nil {
+		s.log.Error("profile", "account", acct.ID, "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "profile unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agent": profile})
 }
 
 // sameOrigin refuses cross-site form posts on top of SameSite=Strict: a browser sends Origin on
@@ -135,6 +166,9 @@ func sameOrigin(r *http.Request) bool {
 	u, err := url.Parse(o)
 	return err == nil && strings.EqualFold(u.Host, r.Host)
 }
+
+// maxPassword bounds what bcrypt is given (it reads 72 bytes; more is a denial-of-service attempt).
+const maxPassword = 256
 
 func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
@@ -154,29 +188,39 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 	} else {
 		in.Agent, in.Password = r.PostFormValue("agent"), r.PostFormValue("password")
 	}
-	if in.Agent == "" || len(in.Agent) > maxIDLen || in.Password == "" {
+	if in.Agent == "" || len(in.Agent) > maxIDLen || in.Password == "" || len(in.Password) > maxPassword {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "agent and password required"})
+		return
+	}
+	if s.cfg.Accounts == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "login unavailable"})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	agent, err := s.desk.Login(ctx, in.Agent, in.Password)
-	if err != nil {
-		if errors.Is(err, ErrBadCredentials) {
-			s.log.Info("login refused", "agent", in.Agent)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "bad credentials"})
-			return
-		}
+	acct, token, sess, err := s.cfg.Accounts.Login(ctx, r, account.PageAgent, in.Agent, in.Password)
+	switch {
+	case err == nil:
+	case errors.Is(err, account.ErrBadCredentials):
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "bad credentials"})
+		return
+	case errors.Is(err, account.ErrThrottled):
+		w.Header().Set("Retry-After", account.RetryAfter(err))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many failed logins: try again later"})
+		return
+	case errors.Is(err, account.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "busy: try again"})
+		return
+	default:
 		s.log.Error("login", "agent", in.Agent, "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "login failed"})
 		return
 	}
-	if agent.ID == "" {
-		agent.ID = in.Agent
-	}
-	token, err := s.cfg.Sessions.Create(agent)
+	profile, err := s.desk.Profile(ctx, acct)
 	if err != nil {
-		s.log.Error("create session", "agent", agent.ID, "err", err)
+		s.log.Error("profile", "account", acct.ID, "err", err)
+		_ = s.cfg.Accounts.Logout(ctx, r, token)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "login failed"})
 		return
 	}
@@ -185,8 +229,8 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.cfg.SecureCookie || r.TLS != nil,
 	})
-	s.log.Info("agent logged in", "agent", agent.ID)
-	writeJSON(w, http.StatusOK, map[string]any{"agent": agent})
+	s.log.Info("logged in", "account", acct.ID, "role", acct.Role, "session", sess.ID[:12])
+	writeJSON(w, http.StatusOK, map[string]any{"agent": profile})
 }
 
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
@@ -194,25 +238,47 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": "cross-origin"})
 		return
 	}
-	agent, token, ok := s.session(r)
+	acct, _, err := s.session(r)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/agent/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: s.cfg.SecureCookie || r.TLS != nil})
-	if !ok {
+	if err != nil {
 		writeJSON(w, http.StatusOK, map[string]string{})
 		return
 	}
-	s.cfg.Sessions.Delete(token)
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	if err := s.desk.SetState(ctx, agent.ID, StateLoggedOut, ""); err != nil {
-		s.log.Warn("logout state", "agent", agent.ID, "err", err)
+	if acct.Role == account.RoleAgent {
+		if err := s.desk.SetState(ctx, acct.ID, StateLoggedOut, ""); err != nil {
+			s.log.Warn("logout state", "agent", acct.ID, "err", err)
+		}
 	}
-	s.closeSession(agent.ID, token)
-	if s.gw != nil && !s.hasConns(agent.ID) {
-		s.gw.Disconnect(agent.ID)
+	c, _ := r.Cookie(cookieName)
+	// The revocation closes this session's pages, and the audio when it was the last.
+	if err := s.cfg.Accounts.Logout(ctx, r, c.Value); err != nil {
+		s.log.Warn("logout", "account", acct.ID, "err", err)
 	}
-	s.log.Info("agent logged out", "agent", agent.ID)
+	s.log.Info("logged out", "account", acct.ID)
 	writeJSON(w, http.StatusOK, map[string]string{})
+}
+
+// revoked closes the pages of revoked sessions (a logout, a forced logout, the per-account bound,
+// a disabled account), and the account's audio when none of its pages is left.
+func (s *Server) revoked(r account.Revocation) {
+	s.mu.Lock()
+	var cs []*wsConn
+	for c := range s.conns[r.Account] {
+		if r.Covers(c.acct.ID, c.sid) {
+			cs = append(cs, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range cs {
+		c.close("session ended: " + r.Reason)
+		s.unregister(c)
+	}
+	if s.gw != nil && !s.hasConns(r.Account) {
+		s.gw.Disconnect(r.Account)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

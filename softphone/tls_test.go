@@ -18,6 +18,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/hotline-cc/hotline/account"
 	"github.com/hotline-cc/hotline/softphone"
 )
 
@@ -28,8 +29,8 @@ func TestServeTLSSelfSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	desk := newFakeDesk(t, nil, map[string]string{"a1": "pw"})
-	srv := softphone.NewServer(nil, desk, softphone.ServerConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	desk := newFakeDesk(t, nil)
+	srv := softphone.NewServer(nil, desk, softphone.ServerConfig{Accounts: testAccounts(t, account.Config{})}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	desk.srv = srv
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,7 +46,7 @@ func TestServeTLSSelfSigned(t *testing.T) {
 	c := &http.Client{Jar: jar, Timeout: 5 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	resp, err := c.Post("https://"+ln.Addr().String()+"/agent/login", "application/json",
-		strings.NewReader(`{"agent":"a1","password":"pw"}`))
+		strings.NewReader(`{"agent":"a1","password":"secret-a"}`))
 	if err != nil {
 		t.Fatalf("login over TLS (certificate must verify for 127.0.0.1): %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/hotline-cc/hotline/account"
 	"io"
 	"log/slog"
 	"net/http"
@@ -51,8 +52,8 @@ func TestHelloTURNCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { gw.Close() })
-	desk := newFakeDesk(t, gw, map[string]string{"a1": "secret-a", "b1": "secret-b"})
-	srv := softphone.NewServer(gw, desk, softphone.ServerConfig{StatsInterval: -1}, log)
+	desk := newFakeDesk(t, gw)
+	srv := softphone.NewServer(gw, desk, softphone.ServerConfig{StatsInterval: -1, Accounts: testAccounts(t, account.Config{})}, log)
 	desk.srv = srv
 	mux := http.NewServeMux()
 	mux.Handle("/agent/", srv)

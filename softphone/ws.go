@@ -9,13 +9,16 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/hotline-cc/hotline/account"
 )
 
-// wsConn is one open page of an agent.
+// wsConn is one open page of an account.
 type wsConn struct {
 	s      *Server
-	agent  Agent
-	token  string
+	agent  Agent           // the page's profile
+	acct   account.Account // who is logged in
+	sid    string          // their session's id, for revocations and re-checks
 	ws     *websocket.Conn
 	log    *slog.Logger
 	send   chan []byte
@@ -26,9 +29,17 @@ type wsConn struct {
 }
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
-	agent, token, ok := s.session(r)
-	if !ok {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not logged in"})
+	acct, sess, err := s.session(r)
+	if err != nil {
+		s.sessionFailed(w, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+	agent, err := s.desk.Profile(ctx, acct)
+	cancel()
+	if err != nil {
+		s.log.Error("profile", "account", acct.ID, "err", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "profile unavailable"})
 		return
 	}
 	// Accept checks that Origin is this host: another site cannot open an agent's socket with
@@ -39,9 +50,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(maxWSMessage)
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel = context.WithCancel(r.Context())
 	c := &wsConn{
-		s: s, agent: agent, token: token, ws: ws,
+		s: s, agent: agent, acct: acct, sid: sess.ID, ws: ws,
 		log:  s.log.With("agent", agent.ID),
 		send: make(chan []byte, sendQueueLen),
 		ctx:  ctx, cancel: cancel,
@@ -61,6 +72,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		wg.Add(1)
 		go func() { defer wg.Done(); c.statsLoop(s.cfg.StatsInterval) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); c.recheckLoop(s.cfg.Accounts.Recheck()) }()
 	c.readLoop()
 	c.close("")
 	wg.Wait()
@@ -130,22 +143,6 @@ func (s *Server) pushOthers(agentID string, except *wsConn, m Message) {
 	}
 }
 
-// closeSession closes the pages of one session (logout).
-func (s *Server) closeSession(agentID, token string) {
-	s.mu.Lock()
-	var cs []*wsConn
-	for c := range s.conns[agentID] {
-		if c.token == token {
-			cs = append(cs, c)
-		}
-	}
-	s.mu.Unlock()
-	for _, c := range cs {
-		c.close("logged out")
-		s.unregister(c)
-	}
-}
-
 // push queues b; a page too slow to take 64 messages is cut off (it reconnects and gets the
 // replay).
 func (c *wsConn) push(b []byte) {
@@ -200,7 +197,14 @@ func (c *wsConn) readLoop() {
 			c.reply(Error{Code: "bad_message", Message: "text messages only"})
 			continue
 		}
-		c.reply(c.s.dispatch(c.ctx, c.agent.ID, c, data))
+		// Each request re-checks the session: a forced logout stops the very next request, even before
+		// its revocation reaches this instance.
+		if _, _, err := c.s.cfg.Accounts.Check(c.ctx, c.sid); errors.Is(err, account.ErrNoSession) {
+			c.reply(Error{Code: "unauthorized", Message: "session ended"})
+			c.close("session ended")
+			return
+		}
+		c.reply(c.s.dispatch(c.ctx, caller{id: c.acct.ID, agent: c.acct.Role == account.RoleAgent}, c, data))
 	}
 }
 
@@ -223,6 +227,24 @@ func (c *wsConn) statsLoop(every time.Duration) {
 		case <-t.C:
 			if st, ok := c.s.gw.Stats(c.agent.ID); ok {
 				c.reply(Stats{LegStats: st, Connected: c.s.gw.Connected(c.agent.ID)})
+			}
+		}
+	}
+}
+
+// recheckLoop checks the session every interval: it keeps an open page's session from idling out
+// and closes the page when the session was revoked on an instance whose message this one missed.
+func (c *wsConn) recheckLoop(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case <-t.C:
+			if _, _, err := c.s.cfg.Accounts.Check(c.ctx, c.sid); errors.Is(err, account.ErrNoSession) {
+				c.close("session ended")
+				return
 			}
 		}
 	}

@@ -25,7 +25,7 @@ const usage = `usage:
                                (file:line: field: message), and exit
   hotline env                  list the HOTLINE_* variables that override config fields
   hotline hash-password        read a password (typed without echo, or piped) and print its bcrypt
-                               hash, for password_hash in a center file or web.supervisor_password_hash
+                               hash, for an account's password_hash in the center file
 `
 
 func main() {
@@ -111,7 +111,9 @@ func demo(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("hotline demo: agent page http://%s/agent/ (agents p001..p250, password hotline-demo), supervisor http://%s/supervisor/\n",
+	fmt.Printf("hotline demo: agent page http://%s/agent/ (agents p001..p250, password hotline-demo), supervisor http://%s/supervisor/\n"+
+		"  supervisor sup1, administrator admin1 (also hotline-demo; the announcement switch is the administrator's);\n"+
+		"  to listen to calls, log the same account in on the agent page too: the call's audio comes there\n",
 		cfg.Web.Listen, cfg.Web.Listen)
 	return serve(cfg, server.Options{IncludeLoopback: true})
 }

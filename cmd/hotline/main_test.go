@@ -13,12 +13,12 @@ import (
 )
 
 // TestCheckConfig: the example config, as shipped, names the two settings it leaves to the operator
-// (the center file, the supervisor page's hash) at their lines, and checks once insecure_demo
+// (the center file with its accounts, the lookup backend) at their lines, and checks once insecure_demo
 // allows them; a bad menu file and a bad field are reported with file:line: field.
 func TestCheckConfig(t *testing.T) {
 	const example = "../../hotline.example.yaml"
 	err := checkConfig([]string{example})
-	for _, w := range []string{example + ":", "acd.center_file: is empty", "web.supervisor_password_hash: is empty"} {
+	for _, w := range []string{example + ":", "acd.center_file: is empty"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("the example config's check = %v, want it to say %q", err, w)
 		}
@@ -47,13 +47,13 @@ func TestCheckConfig(t *testing.T) {
 // finding 1), each at its file, line and field; insecure_demo lets them through.
 func TestRunRefusesDemoSettings(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "hotline.yaml")
-	os.WriteFile(p, []byte("ari:\n  simulate: true\nredis:\n  embedded: true\nweb:\n  supervisor_password_hash: \"\"\nacd:\n  center_file: \"\"\nivr:\n  lookup_url: \"\"\n"), 0o600)
+	os.WriteFile(p, []byte("ari:\n  simulate: true\nredis:\n  embedded: true\nacd:\n  center_file: \"\"\nivr:\n  lookup_url: \"\"\n"), 0o600)
 	cfg, err := config.Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = refuseDemo(cfg)
-	for _, w := range []string{":2: ari.simulate", ":4: redis.embedded", ":6: web.supervisor_password_hash", ":8: acd.center_file", ":10: ivr.lookup_url", "insecure_demo"} {
+	for _, w := range []string{":2: ari.simulate", ":4: redis.embedded", ":6: acd.center_file", ":8: ivr.lookup_url", "insecure_demo"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("refusal %v does not say %q", err, w)
 		}

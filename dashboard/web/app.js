@@ -17,7 +17,9 @@ const I18N = {
     priority: 'Приор.', ivr: 'IVR', noCalls: 'Никто не ждёт', agents: 'Операторы', find: 'Найти оператора (/)',
     nothingSelected: 'Ничего не выбрано', listen: 'Слушать', whisper: 'Суфлёр', barge: 'Вмешаться', leave: 'Выйти из звонка',
     move: 'Перевести', forcePause: 'Пауза', forceAvailable: 'Готов', forceLogout: 'Выход',
-    login: 'Вход супервизора', supervisorId: 'Ваш ID', password: 'Пароль', enter: 'Войти',
+    login: 'Вход супервизора', supervisorId: 'Учётная запись', password: 'Пароль', enter: 'Войти',
+    throttled: 'Слишком много неудачных попыток. Повторите через {n} с', adminOnly: 'Только для администратора',
+    softphoneHint: 'Звук прослушивания приходит в ваш софтфон: войдите на /agent/ с этой же учётной записью',
     moveTitle: 'Перевести звонок в очередь', cancel: 'Отмена', ok: 'OK', reason: 'Причина', close: 'Закрыть',
     keys: 'Клавиши', 'k.focus': 'к очередям, звонкам, операторам', 'k.move': 'выбор строки или оператора',
     'k.enter': 'на очереди: показать только её звонки', 'k.snoop': 'слушать, суфлёр, вмешаться, выйти (разговор оператора)',
@@ -27,7 +29,7 @@ const I18N = {
     'st.wrap_up': 'обработка', 'st.paused': 'пауза',
     call: 'Звонок', agent: 'Оператор', inQueue: 'в очереди', onCall: 'звонок', filterAll: '(все)',
     pauseTitle: 'Пауза оператора', logoutTitle: 'Выход оператора', done: 'Готово', noCall: 'Нет разговора',
-    notCall: 'Выберите ожидающий звонок', notAgent: 'Выберите оператора', wrongPw: 'Неверный пароль',
+    notCall: 'Выберите ожидающий звонок', notAgent: 'Выберите оператора', wrongPw: 'Неверная учётная запись или пароль',
     connLost: 'нет связи',
   },
   en: {
@@ -40,7 +42,9 @@ const I18N = {
     priority: 'Prio', ivr: 'IVR', noCalls: 'Nobody is waiting', agents: 'Agents', find: 'Find agent (/)',
     nothingSelected: 'Nothing selected', listen: 'Listen', whisper: 'Whisper', barge: 'Barge', leave: 'Leave the call',
     move: 'Move', forcePause: 'Pause', forceAvailable: 'Available', forceLogout: 'Log out',
-    login: 'Supervisor login', supervisorId: 'Your ID', password: 'Password', enter: 'Log in',
+    login: 'Supervisor login', supervisorId: 'Account', password: 'Password', enter: 'Log in',
+    throttled: 'Too many failed attempts. Try again in {n} s', adminOnly: 'Administrators only',
+    softphoneHint: 'Listening comes to your own softphone: log in on /agent/ with this same account',
     moveTitle: 'Move the call to queue', cancel: 'Cancel', ok: 'OK', reason: 'Reason', close: 'Close',
     keys: 'Keys', 'k.focus': 'go to queues, calls, agents', 'k.move': 'select a row or an agent',
     'k.enter': "on a queue: show only its calls", 'k.snoop': "listen, whisper, barge, leave (the agent's call)",
@@ -50,7 +54,7 @@ const I18N = {
     'st.wrap_up': 'wrap-up', 'st.paused': 'paused',
     call: 'Call', agent: 'Agent', inQueue: 'in queue', onCall: 'call', filterAll: '(all)',
     pauseTitle: 'Pause agent', logoutTitle: 'Log agent out', done: 'Done', noCall: 'No call in progress',
-    notCall: 'Select a waiting call', notAgent: 'Select an agent', wrongPw: 'Wrong password',
+    notCall: 'Select a waiting call', notAgent: 'Select an agent', wrongPw: 'Wrong account or password',
     connLost: 'disconnected',
   },
 };
@@ -60,8 +64,8 @@ const $ = (id) => document.getElementById(id);
 let lang = localStorage.getItem('hotline.lang') === 'en' ? 'en' : 'ru';
 let view = null;          // the last view from the server
 let offset = 0;           // server clock − browser clock, ms
-let session = { authRequired: false, authenticated: false };
-let supervisor = '';      // who we are: from the session
+let session = { authenticated: false };
+let supervisor = '';      // who we are: the session's account, never typed
 let selected = null;      // {kind: 'call'|'agent'|'queue', id}
 let queueFilter = '';     // show only this queue's calls
 let findText = '';
@@ -391,7 +395,7 @@ async function post(path, body) {
   let data = {};
   try { data = await res.json(); } catch { /* empty body */ }
   if (res.status === 401 && path !== 'login') showLogin();
-  if (!res.ok) throw Object.assign(new Error(data.error || res.statusText), { status: res.status });
+  if (!res.ok) throw Object.assign(new Error(data.error || res.statusText), { status: res.status, retryAfter: res.headers.get('Retry-After') });
   return data;
 }
 
@@ -556,7 +560,6 @@ $('help-btn').addEventListener('click', () => $('help-dlg').showModal());
 
 function showLogin() {
   const dlg = $('login-dlg');
-  $('login-pw-row').hidden = !session.authRequired;
   if (!dlg.open) dlg.showModal();
   $('login-id').focus();
 }
@@ -564,15 +567,16 @@ function showLogin() {
 $('login-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   try {
-    const info = await post('login', { supervisor: $('login-id').value.trim(), password: $('login-pw').value });
+    const info = await post('login', { account: $('login-id').value.trim(), password: $('login-pw').value });
     $('login-pw').value = '';
     $('login-err').textContent = '';
     $('login-dlg').close();
     started(info);
   } catch (err) {
-    $('login-err').textContent = err.status === 401 ? t('wrongPw') : err.message;
+    $('login-err').textContent = err.status === 401 ? t('wrongPw')
+      : err.status === 429 ? t('throttled').replace('{n}', err.retryAfter || '60') : err.message;
     $('login-pw').value = '';
-    (session.authRequired ? $('login-pw') : $('login-id')).focus();
+    $('login-pw').focus();
   }
 });
 $('login-dlg').addEventListener('cancel', (ev) => ev.preventDefault()); // Esc does not skip login
@@ -584,8 +588,12 @@ $('logout').addEventListener('click', async () => {
 
 function started(info) {
   session = info;
-  supervisor = info.supervisor || '';
-  $('who').textContent = supervisor;
+  supervisor = info.account || '';
+  $('who').textContent = info.name ? `${info.name} (${supervisor})` : supervisor;
+  $('who').title = t('softphoneHint');
+  // The announcement switch is an administrator's: a supervisor sees it, and cannot change it.
+  $('announcement').disabled = !info.canAnnounce;
+  $('announcement').title = info.canAnnounce ? '' : t('adminOnly');
   $('logout').hidden = !info.authenticated;
   connect();
 }
@@ -615,7 +623,7 @@ function connect() {
     $('conn').title = t('connLost');
     // A lost session shows as a refused upgrade: ask the server which it was.
     const info = await fetch('api/session').then((r) => r.json()).catch(() => null);
-    if (info && info.authRequired && !info.authenticated) { session = info; return showLogin(); }
+    if (info && !info.authenticated) { session = info; return showLogin(); }
     retry = Math.min(retry + 1, 5);
     setTimeout(connect, retry * 1000);
   };
@@ -625,7 +633,7 @@ async function start() {
   if (localStorage.getItem('hotline.dense')) document.body.classList.add('dense');
   applyLang();
   setInterval(() => { tickClocks(); if (selected) renderSelection(); }, 1000);
-  let info = { authRequired: false, authenticated: false };
+  let info = { authenticated: false };
   try { info = await fetch('api/session').then((r) => r.json()); } catch { /* retry via login */ }
   session = info;
   if (!info.authenticated) return showLogin();

@@ -3,7 +3,7 @@
 
 const I18N = {
   ru: {
-    quality: 'Связь', logout: 'Выйти', login_title: 'Вход оператора', agent_id: 'Логин', password: 'Пароль',
+    quality: 'Связь', logout: 'Выйти', login_title: 'Вход', agent_id: 'Логин', password: 'Пароль',
     login: 'Войти', my_state: 'Мой статус', available: 'Готов', pause: 'Перерыв', auto_answer: 'Автоответ',
     call: 'Звонок', no_call: 'Нет звонка', caller: 'Номер', caller_type: 'Тип', queue: 'Очередь', waited: 'Ожидал',
     entered: 'Введено', ivr_path: 'Путь в IVR', answer: 'Ответить', reject: 'Отклонить', hold: 'Удержание',
@@ -28,6 +28,8 @@ const I18N = {
     cs_consult_ringing: 'консультация: вызов', cs_consulted: 'консультация',
     consult_from: 'Консультация от {who}', consult_with: 'Консультация с {who}',
     consult_ringing: 'вызов…', consult_talking: 'разговор',
+    throttled: 'Слишком много неудачных попыток. Повторите через {n} с', busy: 'Сервер занят, повторите через секунду',
+    monitor_note: 'Софтфон супервизора: сюда приходит звук звонков, которые вы слушаете, подсказываете или к которым подключаетесь с панели супервизора. Звонки сюда не распределяются.',
     consult_rejected: '{who} отклонил(а) консультацию: вы снова с абонентом',
     consult_no_answer: '{who} не ответил(а): вы снова с абонентом',
     consult_hung_up: '{who} завершил(а) консультацию: вы снова с абонентом',
@@ -37,7 +39,7 @@ const I18N = {
     unavailable: 'Сейчас там никто не свободен: звонок остаётся у вас',
   },
   en: {
-    quality: 'Link', logout: 'Log out', login_title: 'Agent login', agent_id: 'Login', password: 'Password',
+    quality: 'Link', logout: 'Log out', login_title: 'Log in', agent_id: 'Login', password: 'Password',
     login: 'Log in', my_state: 'My state', available: 'Available', pause: 'Pause', auto_answer: 'Auto-answer',
     call: 'Call', no_call: 'No call', caller: 'Number', caller_type: 'Type', queue: 'Queue', waited: 'Waited',
     entered: 'Entered', ivr_path: 'IVR path', answer: 'Answer', reject: 'Reject', hold: 'Hold', resume: 'Resume',
@@ -61,6 +63,8 @@ const I18N = {
     cs_consult_ringing: 'consultation request', cs_consulted: 'consultation',
     consult_from: 'Consultation from {who}', consult_with: 'Consulting {who}',
     consult_ringing: 'ringing…', consult_talking: 'talking',
+    throttled: 'Too many failed attempts. Try again in {n} s', busy: 'The server is busy, try again in a second',
+    monitor_note: 'Supervisor softphone: the audio of the calls you listen to, whisper into or barge into from the supervisor page comes here. No calls are routed to it.',
     consult_rejected: '{who} declined the consultation: you are back with the caller',
     consult_no_answer: '{who} did not answer: you are back with the caller',
     consult_hung_up: '{who} ended the consultation: you are back with the caller',
@@ -122,6 +126,8 @@ $('login-form').addEventListener('submit', async (ev) => {
       body: JSON.stringify({ agent: $('login-agent').value.trim(), password: $('login-password').value }),
     });
     if (r.status === 401) { $('login-error').textContent = t('bad_credentials'); return; }
+    if (r.status === 429) { $('login-error').textContent = t('throttled').replace('{n}', r.headers.get('Retry-After') || '60'); return; }
+    if (r.status === 503) { $('login-error').textContent = t('busy'); return; }
     if (!r.ok) { $('login-error').textContent = t('login_failed'); return; }
     $('login-password').value = '';
     startDesk((await r.json()).agent);
@@ -138,6 +144,11 @@ $('btn-logout').addEventListener('click', async () => {
 
 function startDesk(agent) {
   S.agent = agent; S.loggedIn = true;
+  // A supervisor's or administrator's softphone only monitors: no state, no calls of its own.
+  S.monitor = !!agent.role && agent.role !== 'agent';
+  ds.role = agent.role || 'agent';
+  for (const id of ['state-card', 'call-card', 'calls-card', 'help']) $(id).hidden = S.monitor;
+  $('monitor-note').hidden = !S.monitor;
   if (!localStorage.getItem('hotline.lang') && agent.lang) { lang = agent.lang; }
   $('agent-name').textContent = agent.name || agent.id;
   $('login').hidden = true; $('desk').hidden = false; $('btn-logout').hidden = false;
@@ -180,7 +191,7 @@ function handle(m) {
     case 'hello':
       S.iceServers = m.ice_servers || [];
       if (!S.replaced && (!S.pc || S.pc.connectionState !== 'connected')) negotiate();
-      send('calls.today.get');
+      if (!S.monitor) send('calls.today.get');
       break;
     case 'answer':
       if (S.pc && m.id === S.offerID) S.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).catch((e) => toast(String(e)));
