@@ -189,7 +189,7 @@ func TestClusterACD(t *testing.T) {
 func TestTLSACLUserACD(t *testing.T) {
 	certs := redistest.NewCerts(t)
 	srv := redistest.StartWith(t, redistest.Options{TLS: certs, Users: []string{
-		"hotline on >s3cret resetkeys ~{hotline:topo}:* resetchannels -@all +@read +@write +@scripting +@transaction +@connection -@dangerous",
+		"hotline on >s3cret resetkeys ~{hotline:topo}:* resetchannels &{hotline:topo}:* -@all +@read +@write +@scripting +@transaction +@connection +time +@pubsub -@dangerous",
 	}})
 	cfg := topoConfig(config.RedisSingle)
 	cfg.Addr, cfg.Username, cfg.Password = srv.Addr, "hotline", "s3cret"

@@ -368,10 +368,11 @@ func TestViewServedFromHubCache(t *testing.T) {
 	const n = 20
 	views := func(t *testing.T, s *Server) {
 		t.Helper()
+		cookie := loginCookie(t, s, "sup1", "secret-s")
 		done := make(chan string, n)
 		for range n {
 			go func() {
-				w := do(t, s, "GET", "/supervisor/api/view", "", "")
+				w := do(t, s, "GET", "/supervisor/api/view", "", "", cookie)
 				var got viewResponse
 				if w.Code != http.StatusOK || json.Unmarshal(w.Body.Bytes(), &got) != nil || got.View == nil || len(got.View.Queues) == 0 {
 					done <- fmt.Sprintf("%d %.80s", w.Code, w.Body)

@@ -36,13 +36,13 @@ func TestUnsafeDemoPasswords(t *testing.T) {
 	i := strings.Index(center, "- name: social\n    count:")
 	j := i + strings.Index(center[i:], own)
 	center = center[:j] + demoHash + center[j+len(own):]
-	centerFile := filepath.Join(dir, "center.yaml")
-	os.WriteFile(centerFile, []byte(center), 0o600)
 	line := 1 + strings.Count(center[:j], "\n")
 	// So does the administrator.
 	k := strings.Index(center, "role: administrator\n    password_hash: ") + len("role: administrator\n    password_hash: ")
 	center = center[:k] + demoHash + center[k+len(own):]
 	adminLine := 1 + strings.Count(center[:k], "\n")
+	centerFile := filepath.Join(dir, "center.yaml")
+	os.WriteFile(centerFile, []byte(center), 0o600)
 
 	cfgFile := filepath.Join(dir, "hotline.yaml")
 	os.WriteFile(cfgFile, []byte("ari:\n  password: x\nacd:\n  center_file: "+centerFile+"\nivr:\n  lookup_url: http://tracking.internal/api\n"), 0o600)
