@@ -109,6 +109,13 @@ func supervisorView(t *testing.T, base string) boardView {
 }
 
 // agentState reads an agent's state from the supervisor's API.
+// waitAgentState waits for the dashboard to show agent in state: its view trails the center by up
+// to one poll of the hub, as every supervisor's does.
+func waitAgentState(t *testing.T, base, agent, state string) {
+	t.Helper()
+	waitfor.True(t, agent+" "+state+" on the dashboard", 10*time.Second, func() bool { return agentState(t, base, agent) == state })
+}
+
 func agentState(t *testing.T, base, agent string) string {
 	t.Helper()
 	for _, a := range supervisorView(t, base).Agents {

@@ -411,6 +411,8 @@ softphone:
   public_ips: [127.0.0.1]
 log:
   level: info
+# The built-in center and the demo lookup backend, which run refuses without this.
+insecure_demo: true
 `, tg.ARIURL(), tg.User, tg.Password, tg.App, redisAddr, web)
 	path := filepath.Join(t.TempDir(), "hotline.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

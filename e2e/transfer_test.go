@@ -92,9 +92,7 @@ func TestAttendedTransferToColleague(t *testing.T) {
 	if info, _ := ring["call"].(map[string]any); info["caller_number"] != "79160000020" || info["queue"] != "general" {
 		t.Fatalf("p002's consultation card: %v", info)
 	}
-	if st := agentState(t, base, "p002"); st != "consult" {
-		t.Fatalf("p002 is %q on the dashboard during the consultation, want consult", st)
-	}
+	waitAgentState(t, base, "p002", "consult")
 	p001.waitFor("p001 consulting p002", 10*time.Second, func(m map[string]any) bool {
 		a, _ := m["agent"].(map[string]any)
 		return m["type"] == "call.consulting" && m["call"] == id && a != nil && a["agent"] == "p002"
@@ -124,9 +122,7 @@ func TestAttendedTransferToColleague(t *testing.T) {
 	})
 	waitfor.True(t, "the caller hearing p002", 15*time.Second, func() bool { return has(caller.Sim.Heard(500*time.Millisecond), 1500) })
 	waitfor.True(t, "p002 hearing the caller", 15*time.Second, func() bool { return has(p002Phone.Heard(500*time.Millisecond), 440) })
-	if st := agentState(t, base, "p002"); st != "on_call" {
-		t.Fatalf("p002 is %q after the transfer, want on_call", st)
-	}
+	waitAgentState(t, base, "p002", "on_call")
 	if reply := p001.try("call.hangup", map[string]any{"call": id}); reply["type"] != "error" {
 		t.Fatalf("p001 still controls the transferred call: %v", reply)
 	}
@@ -162,9 +158,7 @@ func TestAttendedTransferCancel(t *testing.T) {
 		if caller.Sim != nil {
 			waitfor.True(t, "the caller hearing p001 again", 15*time.Second, func() bool { return has(caller.Sim.Heard(500*time.Millisecond), 1000) })
 		}
-		if st := agentState(t, base, "p002"); st != "available" {
-			t.Fatalf("p002 is %q after a cancelled consultation, want available", st)
-		}
+		waitAgentState(t, base, "p002", "available")
 		if _, ok := p002.find(isPush("wrapup.started", id)); ok {
 			t.Fatal("p002 went to wrap-up after a consultation that was cancelled")
 		}
@@ -186,9 +180,7 @@ func TestAttendedTransferToQueue(t *testing.T) {
 			return m["type"] == "call.consult_ended" && m["call"] == id && m["reason"] == "rejected"
 		})
 		waitfor.True(t, "p001 hearing the caller again", 15*time.Second, func() bool { return has(p001Phone.Heard(500*time.Millisecond), 440) })
-		if st := agentState(t, base, "p002"); st != "available" {
-			t.Fatalf("p002 is %q after declining, want available", st)
-		}
+		waitAgentState(t, base, "p002", "available")
 
 		p002.setState("paused")
 		reply := p001.try("call.consult", toQueue)
