@@ -41,8 +41,11 @@ func (s *session) hangup(ws int, id string) {
 }
 
 // play starts a playback on ch with the query parameters kv and waits for its PlaybackFinished.
-func (s *session) play(ch, id string, kv ...string) {
-	resp := s.do(post, query("/ari/channels/"+ch+"/play", append(kv, "playbackId", id)...), nil)
+func (s *session) play(ch, id string, kv ...string) { s.playLoose(ch, id, nil, kv...) }
+
+// playLoose is play whose reply's values under the keys loose depend on timing.
+func (s *session) playLoose(ch, id string, loose []string, kv ...string) {
+	resp := s.doLoose(post, query("/ari/channels/"+ch+"/play", append(kv, "playbackId", id)...), loose...)
 	if resp.status != 201 {
 		s.fatalf("play %s: %d %s", id, resp.status, resp.raw)
 	}
@@ -65,8 +68,10 @@ func playMediaList(s *session) {
 	s.play(ch, "pb-list-3", "lang", "ru", "media", "sound:hello-world,digits:12,number:42")
 
 	s.note("a list with a sound that does not exist (PlaybackContinuing, as for one that played) and an " +
-		"unknown scheme (PlaybackStarted, then straight to the next item) before the last item")
-	s.play(ch, "pb-list-4", "media", "sound:no-such-sound,bogus:thing,sound:beep")
+		"unknown scheme (PlaybackStarted, then straight to the next item) before the last item; the reply races the " +
+		"playback thread, which skips unplayable items at once, so it shows the first item or a later one (loose)")
+	s.playLoose(ch, "pb-list-4", []string{"media_uri", "next_media_uri", "state"},
+		"media", "sound:no-such-sound,bogus:thing,sound:beep")
 
 	s.note("the last item failing: the playback finishes failed")
 	s.play(ch, "pb-list-5", "media", "sound:beep,sound:no-such-sound")
