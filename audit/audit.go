@@ -140,3 +140,21 @@ func (m *Memory) Entries() []Entry {
 	defer m.mu.Unlock()
 	return append([]Entry(nil), m.entries...)
 }
+
+type remoteKey struct{}
+
+// WithRemote returns ctx carrying the client address of the request that acts, for entries written
+// far from the request (a dial audited on the call's own goroutine). An empty remote leaves ctx as
+// it is.
+func WithRemote(ctx context.Context, remote string) context.Context {
+	if remote == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, remoteKey{}, remote)
+}
+
+// RemoteFrom is the client address WithRemote put in ctx, or "".
+func RemoteFrom(ctx context.Context) string {
+	s, _ := ctx.Value(remoteKey{}).(string)
+	return s
+}

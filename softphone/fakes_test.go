@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/hotline-cc/hotline/account"
+	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/internal/accounttest"
 	"github.com/hotline-cc/hotline/internal/redistest"
 	"github.com/hotline-cc/hotline/media"
@@ -35,6 +36,8 @@ type fakeDesk struct {
 
 	mu    sync.Mutex
 	calls map[string]*fakeCall
+	// remote is the client the last transfer's context named (what the switchboard audits).
+	remote string
 }
 
 type fakeCall struct {
@@ -223,7 +226,10 @@ func (d *fakeDesk) SendDTMF(_ context.Context, agent, id, digits string) error {
 	return d.simple("dtmf", agent, id, digits, []string{"connected"}, "")
 }
 
-func (d *fakeDesk) BlindTransfer(_ context.Context, agent, id string, tg softphone.Target) error {
+func (d *fakeDesk) BlindTransfer(ctx context.Context, agent, id string, tg softphone.Target) error {
+	d.mu.Lock()
+	d.remote = audit.RemoteFrom(ctx)
+	d.mu.Unlock()
 	return d.simple("transfer", agent, id, string(tg.Kind)+":"+tg.Value, []string{"connected", "held"}, "")
 }
 

@@ -210,6 +210,33 @@ func TestSignalingErrors(t *testing.T) {
 	}
 }
 
+// TestTransferNamesClient: what a page's socket asks carries the page's client address down to the
+// desk, where the switchboard audits the number dialled with it.
+func TestTransferNamesClient(t *testing.T) {
+	desk, hs := signalingRig(t)
+	ca, _ := login(t, hs.URL, "a1", "secret-a")
+	a := dial(t, hs.URL, ca)
+	desk.ring("a1", softphone.CallInfo{ID: "call-a", CallerNumber: "+7000"})
+	desk.mu.Lock()
+	desk.calls["call-a"].state = "connected"
+	desk.mu.Unlock()
+	a.send(`{"type":"call.transfer","id":"t","call":"call-a","target":{"kind":"number","value":"+78005550100"}}`)
+	for {
+		m := a.next()
+		if m["type"] == softphone.MsgError {
+			t.Fatalf("transfer refused: %v", m)
+		}
+		if m["type"] == softphone.MsgAck && m["id"] == "t" {
+			break
+		}
+	}
+	desk.mu.Lock()
+	defer desk.mu.Unlock()
+	if desk.remote != "127.0.0.1" {
+		t.Errorf("the transfer's context names client %q, want 127.0.0.1", desk.remote)
+	}
+}
+
 // TestNotifyReplay: pushes reach only their agent, and a page that connects later is told the
 // call in progress.
 func TestNotifyReplay(t *testing.T) {

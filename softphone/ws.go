@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/hotline-cc/hotline/account"
+	"github.com/hotline-cc/hotline/audit"
 )
 
 // wsConn is one open page of an account.
@@ -50,7 +51,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(maxWSMessage)
-	ctx, cancel = context.WithCancel(r.Context())
+	// The socket's context names the client, so that what its commands audit far from here (a
+	// number dialled on the call's goroutine) says where they came from.
+	ctx, cancel = context.WithCancel(audit.WithRemote(r.Context(), s.cfg.Accounts.Remote(r)))
 	c := &wsConn{
 		s: s, agent: agent, acct: acct, sid: sess.ID, ws: ws,
 		log:  s.log.With("agent", agent.ID),

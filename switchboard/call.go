@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/ivr"
 )
 
@@ -113,6 +114,7 @@ type command struct {
 	arg      string
 	target   Target
 	overflow Overflow
+	remote   string // the client address of the request that sent it, for the audit
 	reply    chan error
 }
 
@@ -273,7 +275,7 @@ func (c *call) serve(ctx context.Context) {
 				}
 			}
 		case cmd := <-c.cmds:
-			err := c.onCommand(ctx, cmd)
+			err := c.onCommand(audit.WithRemote(ctx, cmd.remote), cmd)
 			if cmd.kind == cmdOffer && err == nil {
 				ringTimer = time.After(c.sb.cfg.RingTimeout)
 			}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/hotline-cc/hotline/audit"
 )
 
 // ErrNotYourCall means an agent acted on a call that is not ringing or talking with them.
@@ -154,6 +156,7 @@ func (sb *Switchboard) send(ctx context.Context, callID string, cmd command) err
 		return ErrNoSuchCall
 	}
 	cmd.reply = make(chan error, 1)
+	cmd.remote = audit.RemoteFrom(ctx)
 	if !c.send(ctx, cmd) {
 		return ErrNoSuchCall
 	}

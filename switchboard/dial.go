@@ -69,7 +69,7 @@ func (c *call) auditDial(ctx context.Context, actor, kind string, n numbering.Nu
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
 	defer cancel()
-	err := c.sb.audit.Record(ctx, audit.Entry{Actor: actor, Role: role, Action: "dial", Target: n.Canonical, Outcome: outcome, Detail: detail})
+	err := c.sb.audit.Record(ctx, audit.Entry{Actor: actor, Role: role, Remote: audit.RemoteFrom(ctx), Action: "dial", Target: n.Canonical, Outcome: outcome, Detail: detail})
 	if err != nil {
 		c.log.Error("audit a dial", "kind", kind, "number", n.Canonical, "outcome", outcome, "err", err)
 	}

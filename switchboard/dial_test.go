@@ -121,7 +121,8 @@ func TestTransferInjectionRefused(t *testing.T) {
 	}
 }
 
-// TestConsultDialsCanonical: a consultation dials PJSIP/<canonical>@trunk, whatever the agent typed.
+// TestConsultDialsCanonical: a consultation dials PJSIP/<canonical>@trunk, whatever the agent typed,
+// and its audit entry names the client that asked.
 // Simulator only: the far end of the trunk is the simulator's.
 func TestConsultDialsCanonical(t *testing.T) {
 	cfg := simConfig()
@@ -133,7 +134,8 @@ func TestConsultDialsCanonical(t *testing.T) {
 	tg := aritest.NewSimTarget(t, cfg)
 	r := newRig(t, tg)
 	r.start(t, "i1")
-	ctx := context.Background()
+	// The page's socket names its client: the audit entry, written on the call's goroutine, keeps it.
+	ctx := audit.WithRemote(context.Background(), "203.0.113.7")
 	placed := r.dial(t, "100")
 	r.answerAndHear(t, placed)
 	if err := r.sb.Consult(ctx, "a1", placed.ChannelID, Target{Kind: TargetNumber, ID: "8-800-555-01-00"}); err != nil {
@@ -152,7 +154,7 @@ func TestConsultDialsCanonical(t *testing.T) {
 		t.Fatal("nothing dialled")
 	}
 	e := dialEntries(r.audit)
-	if len(e) != 1 || e[0].Target != "+78005550100" || e[0].Detail["kind"] != "consult" || e[0].Outcome != "ok" || e[0].Actor != "a1" {
+	if len(e) != 1 || e[0].Target != "+78005550100" || e[0].Detail["kind"] != "consult" || e[0].Outcome != "ok" || e[0].Actor != "a1" || e[0].Remote != "203.0.113.7" {
 		t.Errorf("audit = %+v", e)
 	}
 }
