@@ -54,7 +54,8 @@ type Account struct {
 	Disabled bool
 }
 
-// Directory is the center's accounts by id. It is fixed once built: the center file is its source.
+// Directory is the center's accounts by id, fixed once built: the center file is its source, and a
+// reload builds a new one (Service.Replace).
 type Directory struct {
 	byID map[string]Account
 	cost int // the bcrypt cost the dummy comparison uses

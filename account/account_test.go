@@ -87,8 +87,8 @@ func TestLoginSameCostForUnknownIDs(t *testing.T) {
 		mu.Unlock()
 		return bcrypt.CompareHashAndPassword(h, pw)
 	}
-	a1, _ := s.dir.Lookup("a1")
-	gone, _ := s.dir.Lookup("gone")
+	a1, _ := s.dir.Load().Lookup("a1")
+	gone, _ := s.dir.Load().Lookup("gone")
 	for _, tc := range []struct {
 		id, pw string
 		want   []byte

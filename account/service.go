@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,7 @@ type Config struct {
 type Service struct {
 	rdb    redis.UniversalClient
 	prefix string
-	dir    *Directory
+	dir    atomic.Pointer[Directory] // swapped whole by Replace
 	lim    Limits
 	sl     SessionLimits
 	cfg    Config
@@ -84,11 +85,12 @@ func New(rdb redis.UniversalClient, prefix string, dir *Directory, cfg Config, r
 		cfg.Recheck = 30 * time.Second
 	}
 	s := &Service{
-		rdb: rdb, prefix: prefix, dir: dir, cfg: cfg, rec: rec, log: log, now: cfg.Now,
+		rdb: rdb, prefix: prefix, cfg: cfg, rec: rec, log: log, now: cfg.Now,
 		lim: cfg.Limits.withDefaults(), sl: cfg.Sessions.withDefaults(),
 		compare:    bcrypt.CompareHashAndPassword,
 		subscribed: make(chan struct{}),
 	}
+	s.dir.Store(dir)
 	s.th = &throttle{rdb: rdb, prefix: prefix, lim: s.lim}
 	s.sem = make(chan struct{}, s.lim.Concurrency)
 	// A password nobody knows, hashed at the directory's usual cost: an unknown id costs the same
@@ -105,7 +107,7 @@ func New(rdb redis.UniversalClient, prefix string, dir *Directory, cfg Config, r
 func (s *Service) Recheck() time.Duration { return s.cfg.Recheck }
 
 // Lookup returns the directory's account.
-func (s *Service) Lookup(id string) (Account, bool) { return s.dir.Lookup(id) }
+func (s *Service) Lookup(id string) (Account, bool) { return s.dir.Load().Lookup(id) }
 
 // Remote is the client's address: the peer's, or, when the peer is a trusted proxy, the nearest
 // address in X-Forwarded-For that is not one (addresses further left are the client's to forge).
@@ -129,6 +131,9 @@ func (s *Service) Remote(r *http.Request) string {
 	}
 	return client
 }
+
+// TrustedProxies are the reverse proxies whose X-Forwarded-For Remote believes.
+func (s *Service) TrustedProxies() []netip.Prefix { return slices.Clone(s.cfg.TrustedProxies) }
 
 func (s *Service) trusted(ip netip.Addr) bool {
 	ip = ip.Unmap()
@@ -194,7 +199,7 @@ func (s *Service) check(ctx context.Context, id, password, remote string) (Accou
 	if err := s.th.check(ctx, now, id, remote); err != nil {
 		return Account{}, err
 	}
-	acct, known := s.dir.Lookup(id)
+	acct, known := s.dir.Load().Lookup(id)
 	hash := s.dummy
 	usable := false
 	if known {
@@ -249,7 +254,7 @@ func (s *Service) Check(ctx context.Context, sid string) (Account, Session, erro
 	if err != nil {
 		return Account{}, Session{}, err
 	}
-	acct, ok := s.dir.Lookup(sess.Account)
+	acct, ok := s.dir.Load().Lookup(sess.Account)
 	if !ok || acct.Disabled {
 		if err := s.revoke(ctx, Revocation{Account: sess.Account, Reason: "account disabled"}); err != nil {
 			s.log.Warn("account: revoke a disabled account's sessions", "account", sess.Account, "err", err)

@@ -45,6 +45,7 @@ type Server struct {
 
 	rdb      redis.UniversalClient
 	center   *acd.Center
+	model    *acd.Model    // the center file as started: its agents are the ACD's until a restart
 	menus    *ivr.Reloader // nil when the built-in menus run
 	gw       *softphone.Gateway
 	agentWeb *softphone.Server
@@ -109,6 +110,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	s.model = model
 	s.center, err = acd.New(s.rdb, model, acd.Options{Center: cfg.Center, Instance: cfg.Instance, Logger: log.With("part", "acd")})
 	if err != nil {
 		return nil, fmt.Errorf("acd: %w", err)
@@ -233,7 +235,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.handler, s.opsMux = mux, ops
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hotline_web_connections_refused_total",
-		Help: "Connections closed at once because their client address already had web.max_conns_per_ip open.",
+		Help: "Connections closed at once because their client address already had web.max_conns_per_ip open (listener \"forwarded\": requests through a trusted proxy, answered 429).",
 	}, []string{"listener"})
 	if err := reg.Register(refused); err != nil {
 		return nil, fmt.Errorf("web metrics: %w", err)
