@@ -145,7 +145,8 @@ type Web struct {
 	WriteTimeout Duration `yaml:"write_timeout"`
 	IdleTimeout  Duration `yaml:"idle_timeout"`
 	// MaxConnsPerIP refuses a client address's connections beyond this many at once (each page
-	// holds a few; an office behind one NAT address holds many).
+	// holds a few; an office behind one NAT address holds many). Through a trusted proxy it counts
+	// the client the proxy names, by requests in flight (429 beyond), not the proxy.
 	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 	// OpsListen serves /metrics, /healthz and /readyz on a listener of their own (host:port) and
 	// no longer on Listen; empty keeps them on Listen.

@@ -247,11 +247,13 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 			return nil, fmt.Errorf("web tls: %w", err)
 		}
 	}
-	if s.web, err = listen("web", cfg.Web.Listen, cfg.Web.MaxConnsPerIP, refused.WithLabelValues("web")); err != nil {
+	proxies := s.accounts.TrustedProxies()
+	s.handler = perClient(cfg.Web.MaxConnsPerIP, proxies, s.accounts.Remote, refused.WithLabelValues("forwarded"), s.handler)
+	if s.web, err = listen("web", cfg.Web.Listen, cfg.Web.MaxConnsPerIP, proxies, refused.WithLabelValues("web")); err != nil {
 		return nil, err
 	}
 	if cfg.Web.OpsListen != "" {
-		if s.ops, err = listen("ops", cfg.Web.OpsListen, cfg.Web.MaxConnsPerIP, refused.WithLabelValues("ops")); err != nil {
+		if s.ops, err = listen("ops", cfg.Web.OpsListen, cfg.Web.MaxConnsPerIP, proxies, refused.WithLabelValues("ops")); err != nil {
 			return nil, err
 		}
 	}
@@ -341,6 +343,9 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 	}
 	run("session revocations", s.accounts.Run)
+	if s.cfg.ACD.CenterFile != "" {
+		run("account reload", s.watchAccounts)
+	}
 	s.serving.Store(true)
 	if s.menus != nil {
 		run("menu reload", func(ctx context.Context) error {

@@ -107,19 +107,21 @@ func hostCheck(hosts []string, h http.Handler) http.Handler {
 }
 
 // perIPListener refuses a client address's connection beyond max open at once: it is closed as
-// soon as it is accepted, before TLS or HTTP spend anything on it. Loopback counts like any
-// other address (a reverse proxy on this host is one client: size max for it).
+// soon as it is accepted, before TLS or HTTP spend anything on it. Loopback counts like any other
+// address. A trusted reverse proxy's connections are not capped here, since they carry many
+// clients: perClient caps those by the client the proxy names.
 type perIPListener struct {
 	net.Listener
 	max     int
+	proxies []netip.Prefix
 	refused prometheus.Counter // nil: not counted
 
 	mu   sync.Mutex
 	open map[netip.Addr]int
 }
 
-func limitPerIP(ln net.Listener, max int, refused prometheus.Counter) *perIPListener {
-	return &perIPListener{Listener: ln, max: max, refused: refused, open: map[netip.Addr]int{}}
+func limitPerIP(ln net.Listener, max int, proxies []netip.Prefix, refused prometheus.Counter) *perIPListener {
+	return &perIPListener{Listener: ln, max: max, proxies: proxies, refused: refused, open: map[netip.Addr]int{}}
 }
 
 func (l *perIPListener) Accept() (net.Conn, error) {
@@ -129,6 +131,9 @@ func (l *perIPListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		ip := remoteIP(c)
+		if inPrefixes(ip, l.proxies) {
+			return c, nil
+		}
 		l.mu.Lock()
 		full := l.open[ip] >= l.max
 		if !full {
@@ -177,11 +182,63 @@ func (c *countedConn) Close() error {
 	return err
 }
 
-// listen binds addr and caps its connections per client address.
-func listen(what, addr string, max int, refused prometheus.Counter) (net.Listener, error) {
+// listen binds addr and caps its connections per client address, a trusted proxy's aside.
+func listen(what, addr string, max int, proxies []netip.Prefix, refused prometheus.Counter) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s listen %s: %w", what, addr, err)
 	}
-	return limitPerIP(ln, max, refused), nil
+	return limitPerIP(ln, max, proxies, refused), nil
+}
+
+func inPrefixes(ip netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// perClient is the connection cap for requests a trusted reverse proxy forwards: it counts the
+// requests in flight per client the proxy names (client, from X-Forwarded-For as the accounts
+// read it), a page's WebSocket and event stream being in flight for as long as they are open,
+// and answers 429 beyond max. Without it, behind a proxy the cap would either count the proxy
+// (one busy office locks out everyone) or nobody.
+func perClient(max int, proxies []netip.Prefix, client func(*http.Request) string, refused prometheus.Counter, h http.Handler) http.Handler {
+	if len(proxies) == 0 {
+		return h
+	}
+	var mu sync.Mutex
+	open := map[string]int{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		peer, err := netip.ParseAddrPort(r.RemoteAddr)
+		if err != nil || !inPrefixes(peer.Addr().Unmap(), proxies) {
+			h.ServeHTTP(w, r) // capped by the listener
+			return
+		}
+		c := client(r)
+		mu.Lock()
+		full := open[c] >= max
+		if !full {
+			open[c]++
+		}
+		mu.Unlock()
+		if full {
+			if refused != nil {
+				refused.Inc()
+			}
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "too many connections from your address (web.max_conns_per_ip)", http.StatusTooManyRequests)
+			return
+		}
+		defer func() {
+			mu.Lock()
+			if open[c]--; open[c] <= 0 {
+				delete(open, c)
+			}
+			mu.Unlock()
+		}()
+		h.ServeHTTP(w, r)
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func shortTimeouts() config.Web {
 // startWeb serves h as the hotline process does, on a loopback port, until the test ends.
 func startWeb(t *testing.T, h http.Handler, web config.Web) string {
 	t.Helper()
-	ln, err := listen("web", "127.0.0.1:0", web.MaxConnsPerIP, nil)
+	ln, err := listen("web", "127.0.0.1:0", web.MaxConnsPerIP, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,5 +259,79 @@ func TestHostCheck(t *testing.T) {
 	open.ServeHTTP(w, r)
 	if w.Code != http.StatusOK {
 		t.Errorf("no hosts configured: %d, want any Host accepted", w.Code)
+	}
+}
+
+// TestPerClientCapBehindProxy: behind a trusted reverse proxy (loopback here) the cap counts the
+// clients the proxy names, not the proxy: the proxy may open more connections than the cap, one
+// client's requests beyond it get 429 while another client's pass, and a finished request frees
+// its slot.
+func TestPerClientCapBehindProxy(t *testing.T) {
+	proxies := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	hold := make(chan struct{})
+	held := make(chan struct{}, 8)
+	h := perClient(2, proxies, func(r *http.Request) string { return r.Header.Get("X-Forwarded-For") }, nil,
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/stream" { // a page's WebSocket: in flight while open
+				held <- struct{}{}
+				select {
+				case <-hold:
+				case <-r.Context().Done():
+				}
+			}
+			io.WriteString(w, "ok")
+		}))
+	ln, err := listen("web", "127.0.0.1:0", 2, proxies, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { serveHTTP(ctx, newHTTPServer(h, config.Default().Web, nil), ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	base := "http://" + ln.Addr().String()
+
+	// No keep-alive sharing: each request its own connection from the proxy's address.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: guard}
+	get := func(path, forClient string) (int, error) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("X-Forwarded-For", forClient)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, nil
+	}
+	results := make(chan int, 2)
+	for range 2 {
+		go func() { st, _ := get("/stream", "198.51.100.1"); results <- st }()
+		select {
+		case <-held:
+		case <-time.After(guard):
+			t.Fatal("a stream within the cap was not served")
+		}
+	}
+	for _, tc := range []struct {
+		client string
+		want   int
+	}{
+		{"198.51.100.1", http.StatusTooManyRequests}, // a third at once from one client
+		{"198.51.100.2", http.StatusOK},              // another client through the same proxy
+		{"198.51.100.2", http.StatusOK},
+	} {
+		if st, err := get("/x", tc.client); err != nil || st != tc.want {
+			t.Errorf("request for %s with 2 of 198.51.100.1's open: %d %v, want %d", tc.client, st, err, tc.want)
+		}
+	}
+	close(hold)
+	for range 2 {
+		if st := <-results; st != http.StatusOK {
+			t.Errorf("a held stream ended with %d", st)
+		}
+	}
+	if st, err := get("/x", "198.51.100.1"); err != nil || st != http.StatusOK {
+		t.Errorf("after its streams ended, 198.51.100.1 got %d %v", st, err)
 	}
 }
