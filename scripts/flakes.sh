@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs the real-Asterisk suite several rounds in a row against one Asterisk 22.10.1 and reports how
-# many rounds failed: a test that passes once and fails later is a bug to find, not noise.
+# Runs the real-Asterisk suite several rounds in a row and reports how many rounds failed: a test
+# that passes once and fails later is a bug to find, not noise.
 #
 #   scripts/flakes.sh [ROUNDS] [extra go test flags...]     (default 20 rounds)
 #
 # Each round runs every ARI package with its simulator subtests skipped (they have their own runs in
-# make test). A failing round's output is kept under $FLAKES_DIR (default /tmp/hotline-flakes).
-# The closing line reads "N passed, N failed" with the rounds counted.
+# make test), and passes only when all of them pass. FLAKES_LANES=2 runs a round in two lanes at
+# once, each against an Asterisk 22.10.1 of its own (the tests share the Stasis app name, so one
+# Asterisk serves one lane): e2e in one, the other packages in the other. That halves a round's
+# time, and loads the machine more than make test does. A failing round's output is kept under
+# $FLAKES_DIR (default /tmp/hotline-flakes). The closing line reads "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-20}
@@ -14,33 +17,74 @@ shift || true
 out=${FLAKES_DIR:-/tmp/hotline-flakes}
 mkdir -p "$out"
 GO=${GO:-go}
+all=(./asterisk-config/... ./asterisksim/... ./internal/aritest/... ./switchboard/... ./e2e/...)
+case ${FLAKES_LANES:-1} in
+1) lanes=("${all[*]}") ;;
+2) lanes=("./e2e/..." "./asterisk-config/... ./asterisksim/... ./internal/aritest/... ./switchboard/...") ;;
+*)
+	echo "flakes.sh: FLAKES_LANES is 1 or 2" >&2
+	exit 2
+	;;
+esac
 
-run_dir=$(mktemp -d "${TMPDIR:-/tmp}/hotline-asterisk.XXXXXX")
-trap 'scripts/asterisk.sh stop "$run_dir"; rm -rf "$run_dir"' EXIT
-scripts/asterisk.sh start "$run_dir" || exit 1
-set -a
-# shellcheck disable=SC1091
-. "$run_dir/env"
-set +a
+run_dirs=()
+cleanup() {
+	for d in "${run_dirs[@]}"; do
+		scripts/asterisk.sh stop "$d"
+		rm -rf "$d"
+	done
+}
+trap cleanup EXIT
+for _ in "${lanes[@]}"; do
+	d=$(mktemp -d "${TMPDIR:-/tmp}/hotline-asterisk.XXXXXX")
+	run_dirs+=("$d")
+	scripts/asterisk.sh start "$d" || exit 1
+done
 export HOTLINE_TEST_REQUIRE_ASTERISK=1
 
 # Compile once, so the rounds time the tests and not the build.
-$GO test -race -count=1 -run '^$' ./asterisk-config/... ./asterisksim/... ./internal/aritest/... ./switchboard/... ./e2e/... >/dev/null || exit 1
+$GO test -race -count=1 -run '^$' "${all[@]}" >/dev/null || exit 1
+
+# lane N LOG PKGS...: one lane's go test against its own Asterisk.
+lane() {
+	local n=$1 log=$2
+	shift 2
+	(
+		set -a
+		# shellcheck disable=SC1091
+		. "${run_dirs[$n]}/env"
+		set +a
+		# shellcheck disable=SC2068
+		$GO test -race -count=1 -p 1 -timeout 30m -skip '/sim$' "${extra[@]}" $@ >"$log" 2>&1
+	)
+}
+extra=("$@")
 
 passed=0 failed=0 start=$SECONDS
 for i in $(seq 1 "$rounds"); do
 	t0=$SECONDS
-	log="$out/round-$i.log"
-	if $GO test -race -count=1 -p 1 -timeout 30m -skip '/sim$' "$@" \
-		./asterisk-config/... ./asterisksim/... ./internal/aritest/... ./switchboard/... ./e2e/... >"$log" 2>&1; then
+	pids=() logs=()
+	for n in "${!lanes[@]}"; do
+		log="$out/round-$i.lane-$n.log"
+		logs+=("$log")
+		# shellcheck disable=SC2086
+		lane "$n" "$log" ${lanes[$n]} &
+		pids+=($!)
+	done
+	ok=1
+	for p in "${pids[@]}"; do
+		wait "$p" || ok=0
+	done
+	times=$(awk '$1 == "ok" { sub(".*/hotline/", "", $2); printf "%s %s  ", $2, $3 }' "${logs[@]}")
+	if [ "$ok" = 1 ]; then
 		passed=$((passed + 1))
-		echo "round $i: ok ($((SECONDS - t0)) s)"
-		rm -f "$log"
+		echo "round $i: ok ($((SECONDS - t0)) s: $times)"
+		rm -f "${logs[@]}"
 	else
 		failed=$((failed + 1))
-		echo "round $i: FAILED ($((SECONDS - t0)) s): $(grep -E -- '^\s*--- FAIL' "$log" | tr -s ' ' | head -5 | tr '\n' ' ') — $log"
+		echo "round $i: FAILED ($((SECONDS - t0)) s): $(grep -hE -- '^\s*--- FAIL|^FAIL' "${logs[@]}" | tr -s ' ' | head -5 | tr '\n' ' ') — ${logs[*]}"
 	fi
 done
-echo "flakes: $rounds rounds in $((SECONDS - start)) s against Asterisk 22.10.1 ($(nproc) cores)"
+echo "flakes: $rounds rounds in $((SECONDS - start)) s, ${#lanes[@]} lane(s), against Asterisk 22.10.1 ($(nproc) cores)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
