@@ -69,6 +69,14 @@ func connectAgent(t testing.TB, base, agentID, password string) *agentClient {
 	if cookie == nil {
 		t.Fatalf("log %s in: no session cookie", agentID)
 	}
+	return openAgent(t, base, agentID, cookie)
+}
+
+// openAgent opens the agent page's socket with the session cookie of an earlier login.
+func openAgent(t testing.TB, base, agentID string, cookie *http.Cookie) *agentClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	hdr := http.Header{}
 	hdr.Set("Cookie", cookie.String())
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/agent/ws", &websocket.DialOptions{HTTPHeader: hdr})

@@ -52,7 +52,8 @@ func TestRestart(t *testing.T) {
 //   - while no controller runs, no caller is hung up: their channels stay in Asterisk and their
 //     places (and the agent's call) stay in Redis;
 //   - the new process takes the talking call back: a fresh externalMedia leg joins the call's bridge in
-//     place of the dead process's, the agent logs in again and the audio flows both ways again;
+//     place of the dead process's, the agent's page reconnects with its old session cookie (no new
+//     login) and the audio flows both ways again;
 //   - the waiting callers keep their order, and the longest waiting is offered to the next agent;
 //   - the agent hangs up the taken-back call through the new process and the caller's channel ends.
 func restartKeepsCallers(t *testing.T, bin string) {
@@ -161,8 +162,10 @@ func restartKeepsCallers(t *testing.T, bin string) {
 		}
 	}
 
-	// p001's page reconnects to the new process: the call is shown again and its audio flows again.
-	p001 = connectAgent(t, base, "p001", "hotline-demo")
+	// p001's page reconnects to the new process with the session of its login to the first one
+	// (sessions are in Redis: a restart logs nobody out): the call is shown again and its audio
+	// flows again.
+	p001 = openAgent(t, base, "p001", p001.Cookie)
 	p001.waitFor("call.connected for A again", 10*time.Second, isPush("call.connected", a.ChannelID))
 	phone = p001.startAudio(agentToneAfter)
 	waitfor.True(t, "the agent's new tone at caller A", 15*time.Second, func() bool {
