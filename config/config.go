@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +58,13 @@ func (c Config) Errorf(field, format string, args ...any) error {
 	}
 	return doc.Errorf(field, format, args...)
 }
+
+// dialEndpoint is a channel to originate with %s for the number: one technology, one resource, and
+// none of the characters Dial or the dialplan read as separators (",", "&", "|", quotes, spaces).
+var dialEndpoint = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@:+=/-]*%s[A-Za-z0-9_.@:+=/-]*$`)
+
+// dialplanName is a context name as extensions.conf writes it.
+var dialplanName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // ARI is how to reach Asterisk's REST interface.
 type ARI struct {
@@ -371,6 +379,12 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	}
 	if d := c.ARI.RequestTimeout.D(); d < 100*time.Millisecond || d > time.Minute {
 		bad("ari.request_timeout", "%v is out of range: between 100ms and 1m", d)
+	}
+	if !dialEndpoint.MatchString(c.ARI.CallbackEndpoint) || strings.Count(c.ARI.CallbackEndpoint, "%") != 1 {
+		bad("ari.callback_endpoint", "%q is not TECH/resource with one %%s for the number, such as PJSIP/%%s@trunk (no other %%, commas, & or spaces: they would reach Dial)", c.ARI.CallbackEndpoint)
+	}
+	if !dialplanName.MatchString(c.ARI.TransferContext) {
+		bad("ari.transfer_context", "%q is not a dialplan context name (letters, digits, - and _)", c.ARI.TransferContext)
 	}
 	if !c.Redis.Embedded {
 		c.Redis.validate(doc, bad)
