@@ -147,6 +147,14 @@ func TestBrowser(t *testing.T) {
 	if got := evalString(t, tab, `document.querySelector('[data-agent="a2"]').className`); got != "ag s-on_call" {
 		t.Errorf("agent a2 class %q", got)
 	}
+	// Staffing: 2 agents on shift where Erlang C needs 7, flagged, with the figures in the tooltip.
+	if got := evalString(t, tab, `(c => c.textContent + '|' + c.className + '|' + c.title)(document.querySelector('tr[data-queue="parcels"]').cells[8])`); !strings.HasPrefix(got, "2 / 7|num sl-bad|") ||
+		!strings.Contains(got, "7 (поток за 15 мин: 120 в час)") || !strings.Contains(got, "4 (за 30 мин: 60 в час)") || !strings.Contains(got, "свободны 1") {
+		t.Errorf("parcels' staffing cell %q", got)
+	}
+	if got := evalString(t, tab, `document.querySelector('tr[data-queue="claims"]').cells[8].textContent`); got != "" {
+		t.Errorf("claims has no advice, its cell reads %q", got)
+	}
 	if got := evalString(t, tab, `document.getElementById('t-sl').textContent`); got != "60%" {
 		t.Errorf("center SL %q, want 60%%", got)
 	}

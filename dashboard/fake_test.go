@@ -129,6 +129,7 @@ func sampleView() View {
 			{
 				Name: "parcels", Titles: map[string]string{"ru": "Посылки", "en": "Parcels"}, TargetPercent: 80, TargetSeconds: 20,
 				Offered: 10, Answered: 8, AnsweredInTarget: 6, Abandoned: 2,
+				Staffing: &Staffing{CallsPerHour15: 120, CallsPerHour30: 60, HandleSeconds: 120, Needed15: 7, Needed30: 4, LoggedIn: 2, Available: 1},
 				Calls: []WaitingCall{
 					{ID: "c1", Caller: "+79990000001", Since: base.Add(-90 * time.Second), Priority: 0, Lang: "ru", Summary: "tracking 12345678901234"},
 					{ID: "c2", Caller: "+79990000002", Since: base.Add(-30 * time.Second), Priority: 5, Lang: "en", Summary: "business · contract 12-345"},

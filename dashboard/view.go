@@ -43,10 +43,25 @@ type Queue struct {
 	// until it comes back or another controller claims them.
 	Stranded int `json:"stranded"`
 
+	// Staffing is the Erlang C advice for the queue's target; nil when the Source gives none.
+	Staffing *Staffing `json:"staffing,omitempty"`
+
 	// Computed by the Server; the Source may leave them zero.
 	Waiting      int       `json:"waiting"`
 	OldestSince  time.Time `json:"oldestSince,omitzero"` // the longest waiting call's start
 	ServiceLevel *float64  `json:"serviceLevel"`         // percent; nil before any call ended
+}
+
+// Staffing is how many agents a queue's service-level target needs now, by Erlang C, beside those it
+// has: the rates are the queue's arrivals of the last 15 and 30 minutes.
+type Staffing struct {
+	CallsPerHour15 float64 `json:"callsPerHour15"`
+	CallsPerHour30 float64 `json:"callsPerHour30"`
+	HandleSeconds  int     `json:"handleSeconds"` // talk as measured, plus the queue's wrap-up
+	Needed15       int     `json:"needed15"`
+	Needed30       int     `json:"needed30"`
+	LoggedIn       int     `json:"loggedIn"`  // agents who serve the queue and are not offline
+	Available      int     `json:"available"` // of those, free for a call now
 }
 
 // WaitingCall is a call waiting in a queue.

@@ -35,6 +35,7 @@ type board struct {
 	day    string // the day the counts are for
 	cursor string // the last stream entry counted
 	counts map[string]*dayCounts
+	recent arrivals // for the staffing advice
 }
 
 type dayCounts struct{ offered, answered, inTarget, abandoned int }
@@ -63,12 +64,31 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 			stranded[c.Queue]++
 		}
 	}
+	// Agents who serve each queue: logged in, and of those available.
+	loggedIn, available := map[string]int{}, map[string]int{}
+	for _, as := range snap.Agents {
+		if as.State == acd.Offline {
+			continue
+		}
+		ma, _ := b.model.Agent(as.ID)
+		for _, q := range ma.Queues() {
+			loggedIn[q]++
+			if as.State == acd.Available {
+				available[q]++
+			}
+		}
+	}
+	now := time.Now()
 	v := dashboard.View{Announcement: b.announcement(ctx)}
 	for _, qs := range snap.Queues {
 		q := dashboard.Queue{Name: qs.Name}
 		if mq, ok := b.model.Queue(qs.Name); ok {
 			q.Titles = mq.Title
 			q.TargetPercent, q.TargetSeconds = float64(mq.ServiceLevel.Percent), int(mq.ServiceLevel.Within.Seconds())
+			b.mu.Lock()
+			r15, r30 := b.recent.perHour(qs.Name, now, 15*time.Minute), b.recent.perHour(qs.Name, now, arrivalWindow)
+			b.mu.Unlock()
+			q.Staffing = staffingAdvice(mq, qs.HandleTime, r15, r30, loggedIn[qs.Name], available[qs.Name])
 		}
 		if c := counts[qs.Name]; c != nil {
 			q.Offered, q.Answered, q.AnsweredInTarget, q.Abandoned = c.offered, c.answered, c.inTarget, c.abandoned
@@ -138,8 +158,12 @@ func (b *board) today(ctx context.Context) (map[string]*dayCounts, error) {
 	if day != b.day {
 		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 		b.day, b.counts = day, map[string]*dayCounts{}
+		if b.recent == nil {
+			b.recent = arrivals{}
+		}
 		b.cursor = strconv.FormatInt(midnight.UnixMilli()-1, 10) + "-0"
 	}
+	defer b.recent.prune(now)
 	for {
 		evs, err := b.center.Events(ctx, b.cursor, 1000)
 		if err != nil {
@@ -154,6 +178,7 @@ func (b *board) today(ctx context.Context) (map[string]*dayCounts, error) {
 			switch e.Event {
 			case "ENQUEUE":
 				c.offered++
+				b.recent.add(e.Queue, e.Time)
 			case "CONNECT":
 				c.answered++
 				waited, _ := strconv.Atoi(strings.Fields(e.Data + " 0")[0])

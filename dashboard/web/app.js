@@ -11,6 +11,7 @@ const I18N = {
     title: 'Супервизор', retries: 'Обратные звонки без ответа, повторим позже',
     stranded: 'Звонки остановленного контроллера: ждут его или замену', waiting: 'Ждут', longest: 'Дольше всех', sl: 'SL', target: 'Цель',
     offered: 'Поступило', answered: 'Отвечено', abandoned: 'Потеряно', announcement: 'Объявление',
+    staff: 'Агенты / нужно', staffTip: 'Агентов очереди на смене {in}, свободны {free}.\nНужно по Erlang C для цели: {n15} (поток за 15 мин: {r15} в час), {n30} (за 30 мин: {r30} в час).\nОбработка с поствызовной работой: {aht} с.',
     'ann.none': 'нет', 'ann.holiday': 'праздник', 'ann.outage': 'авария', logout: 'Выйти',
     langTitle: 'Switch to English (t)', help: 'Клавиши (?)', stale: 'Нет связи с контроллером: данные устарели',
     queues: 'Очереди', queue: 'Очередь', calls: 'Ожидающие звонки', caller: 'Номер', wait: 'Ждёт',
@@ -36,6 +37,7 @@ const I18N = {
     title: 'Supervisor', retries: 'Callbacks not answered, to be tried again',
     stranded: 'Calls of a stopped controller: waiting for it or a replacement', waiting: 'Waiting', longest: 'Longest', sl: 'SL', target: 'Target',
     offered: 'Offered', answered: 'Answered', abandoned: 'Abandoned', announcement: 'Announcement',
+    staff: 'Agents / needed', staffTip: 'Agents of this queue on shift {in}, available {free}.\nNeeded by Erlang C for the target: {n15} (last 15 min: {r15} calls an hour), {n30} (last 30 min: {r30} an hour).\nHandle time with wrap-up: {aht} s.',
     'ann.none': 'none', 'ann.holiday': 'holiday', 'ann.outage': 'outage', logout: 'Log out',
     langTitle: 'Переключить на русский (t)', help: 'Keys (?)', stale: 'No link to the controller: data is stale',
     queues: 'Queues', queue: 'Queue', calls: 'Waiting calls', caller: 'Caller', wait: 'Wait',
@@ -184,8 +186,8 @@ function renderQueues(queues) {
     const tr = document.createElement('tr');
     tr.tabIndex = -1;
     tr.dataset.queue = k;
-    const c = cells(tr, 8);
-    for (const i of [1, 3, 4, 5, 6, 7]) c[i].className = 'num';
+    const c = cells(tr, 9);
+    for (const i of [1, 3, 4, 5, 6, 7, 8]) c[i].className = 'num';
     return { el: tr, c, clockEl: c[2] };
   }, (e, q) => {
     setText(e, 'name', e.c[0], qtitle(q));
@@ -199,6 +201,12 @@ function renderQueues(queues) {
     setText(e, 'offered', e.c[5], String(q.offered));
     setText(e, 'answered', e.c[6], String(q.answered));
     setText(e, 'abandoned', e.c[7], String(q.abandoned));
+    const st = q.staffing;
+    setText(e, 'staff', e.c[8], st ? `${st.loggedIn} / ${st.needed15}` : '');
+    setAttr(e, 'staffc', e.c[8], 'class', 'num' + (st && st.loggedIn < st.needed15 ? ' sl-bad' : ''));
+    setAttr(e, 'stafft', e.c[8], 'title', st ? t('staffTip').replace('{in}', st.loggedIn).replace('{free}', st.available)
+      .replace('{n15}', st.needed15).replace('{r15}', Math.round(st.callsPerHour15)).replace('{n30}', st.needed30)
+      .replace('{r30}', Math.round(st.callsPerHour30)).replace('{aht}', st.handleSeconds) : '');
     e.targetMs = q.targetSeconds * 1000;
   });
 }
