@@ -207,6 +207,11 @@ type Softphone struct {
 	TURN TURN `yaml:"turn"`
 	// AutoAnswer connects a ringing call at once.
 	AutoAnswer bool `yaml:"auto_answer"`
+	// DisconnectGrace is how long an agent may be without an open page (on any controller) before
+	// they stop being offered calls: an available or wrapping-up agent is paused "disconnected", a
+	// call ringing them goes on to the next agent. A page back within it finds everything as it was.
+	// 0 turns it off.
+	DisconnectGrace Duration `yaml:"disconnect_grace"`
 }
 
 // ICEServer is a STUN or TURN server handed to the browser.
@@ -294,7 +299,8 @@ func Default() Config {
 			ReadTimeout: Duration(30 * time.Second), WriteTimeout: Duration(60 * time.Second),
 			IdleTimeout: Duration(60 * time.Second), MaxConnsPerIP: 256,
 		},
-		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1", ICENetworks: PrivateNetworks(), TURN: TURN{TTL: Duration(24 * time.Hour)}},
+		Softphone: Softphone{ICEPort: 40000, RTPHost: "127.0.0.1", ICENetworks: PrivateNetworks(), TURN: TURN{TTL: Duration(24 * time.Hour)},
+			DisconnectGrace: Duration(15 * time.Second)},
 		IVR:       IVR{LookupTimeout: Duration(2 * time.Second)},
 		ACD:       ACD{ReconcileEvery: Duration(5 * time.Second)},
 		Dialing:   Dialing{Classes: defaultClasses()},
@@ -429,6 +435,9 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	c.Accounts.validate(bad)
 	if c.Softphone.ICEPort < 0 || c.Softphone.ICEPort > 65535 {
 		bad("softphone.ice_port", "%d is not a UDP port", c.Softphone.ICEPort)
+	}
+	if g := c.Softphone.DisconnectGrace.D(); g != 0 && (g < time.Second || g > 10*time.Minute) {
+		bad("softphone.disconnect_grace", "%v is out of range: 0 (off), or between 1s and 10m", g)
 	}
 	for i, ip := range c.Softphone.PublicIPs {
 		if net.ParseIP(ip) == nil {

@@ -2,9 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -21,31 +18,7 @@ import (
 func TestRedisBlip(t *testing.T) {
 	rs := redistest.Start(t)
 	proxy := redistest.NewProxy(t, rs.Addr)
-	cfg := config.Default()
-	cfg.Center, cfg.Instance = "blip", "blip-1"
-	cfg.ARI.Simulate = true
-	cfg.Simulator.TimeScale, cfg.Simulator.CallersPerMinute = 0.2, 0
-	cfg.Redis.Addr = proxy.Addr
-	cfg.Web.Listen = "127.0.0.1:0"
-	cfg.Softphone.ICEPort = 0
-	cfg, err := config.Resolve(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := New(ctx, cfg, Options{LoopbackOnly: true}, log)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	waitfor.True(t, "the switchboard connected", 20*time.Second, func() bool { return srv.sb.Connected() })
+	srv := startSimServer(t, "blip", func(c *config.Config) { c.Redis.Addr = proxy.Addr })
 
 	caller, err := srv.Sim().Dial(context.Background(), asterisksim.CallerSpec{DID: "8800", Number: "79161112233", Dialplan: "caller-agent-tone"})
 	if err != nil {

@@ -128,7 +128,9 @@ func TestACDWritesSurviveBlip(t *testing.T) {
 	}
 }
 
-// startSimServer runs the whole server on the Asterisk simulator against a real Redis.
+// startSimServer runs the whole server on the Asterisk simulator against a real Redis (edit may
+// point it at another). Its tests drive agents through the ACD with no page open, so pausing
+// agents without a page is off unless edit turns it on.
 func startSimServer(t *testing.T, name string, edit func(*config.Config)) *Server {
 	t.Helper()
 	rs := redistest.Start(t)
@@ -139,6 +141,7 @@ func startSimServer(t *testing.T, name string, edit func(*config.Config)) *Serve
 	cfg.Redis.Addr = rs.Addr
 	cfg.Web.Listen = "127.0.0.1:0"
 	cfg.Softphone.ICEPort = 0
+	cfg.Softphone.DisconnectGrace = 0
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/ivr/lookupdemo"
+	"github.com/hotline-cc/hotline/presence"
 	"github.com/hotline-cc/hotline/prompts"
 	"github.com/hotline-cc/hotline/redisconn"
 	"github.com/hotline-cc/hotline/softphone"
@@ -62,6 +63,7 @@ type Server struct {
 	ivrEvents *ivrEvents
 	audit     *audit.Stream
 	accounts  *account.Service // logins and sessions of both pages
+	pages     *presence.Pages  // where agents' pages are open; nil when softphone.disconnect_grace is 0
 	annKey    string           // the supervisor's announcement switch in Redis
 
 	// closers run in reverse order on shutdown, after every goroutine has stopped.
@@ -205,8 +207,12 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	}
 	s.center.SetLive(liveCalls{s.sb})
 	dsk := &desk{model: model, center: s.center, sb: s.sb, phones: ph, history: hist, autoAnswer: cfg.Softphone.AutoAnswer}
-	s.agentWeb = softphone.NewServer(s.gw, dsk, softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned,
-		Accounts: s.accounts}, log.With("part", "agent-web"))
+	spc := softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned, Accounts: s.accounts}
+	if g := cfg.Softphone.DisconnectGrace.D(); g > 0 {
+		s.pages = presence.New(s.rdb, s.center.Key("page:"), g)
+		spc.OnPages = s.pageEvent
+	}
+	s.agentWeb = softphone.NewServer(s.gw, dsk, spc, log.With("part", "agent-web"))
 	ph.web = s.agentWeb
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
 
@@ -345,6 +351,9 @@ func (s *Server) Run(ctx context.Context) error {
 	run("session revocations", s.accounts.Run)
 	if s.cfg.ACD.CenterFile != "" {
 		run("account reload", s.watchAccounts)
+	}
+	if s.pages != nil {
+		run("disconnected agents", s.reapDisconnected)
 	}
 	s.serving.Store(true)
 	if s.menus != nil {

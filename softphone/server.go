@@ -32,6 +32,9 @@ type ServerConfig struct {
 	StatsInterval time.Duration
 	// RequestTimeout bounds each Desk call and each negotiation; 10 s when zero.
 	RequestTimeout time.Duration
+	// OnPages, if set, hears when an account's first page here opens (open true: before the page
+	// is greeted) and when its last one here closes. It must not block for long.
+	OnPages func(accountID string, open bool)
 }
 
 const (

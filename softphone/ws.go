@@ -60,12 +60,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		send: make(chan []byte, sendQueueLen),
 		ctx:  ctx, cancel: cancel,
 	}
-	if !s.register(c) {
+	ok, first := s.register(c)
+	if !ok {
 		ws.Close(websocket.StatusGoingAway, "server closing")
 		cancel()
 		return
 	}
 	defer s.unregister(c)
+	// Before the page hears hello (the write loop has not started): the account's presence is
+	// recorded before the page can make itself available.
+	if first && s.cfg.OnPages != nil {
+		s.cfg.OnPages(c.acct.ID, true)
+	}
 	c.log.Info("agent page connected")
 
 	var wg sync.WaitGroup
@@ -84,7 +90,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // register adds c and queues its hello and the replay under one lock, so no push slips between.
-func (s *Server) register(c *wsConn) bool {
+// first is whether c is the account's only page open here.
+func (s *Server) register(c *wsConn) (ok, first bool) {
 	hello := Hello{Agent: c.agent, ICEServers: []ICEServer{}}
 	if s.gw != nil {
 		hello.ICEServers = s.gw.ICEServers(c.agent.ID, time.Now())
@@ -93,13 +100,14 @@ func (s *Server) register(c *wsConn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return false
+		return false, false
 	}
 	set := s.conns[c.agent.ID]
 	if set == nil {
 		set = make(map[*wsConn]struct{})
 		s.conns[c.agent.ID] = set
 	}
+	first = len(set) == 0
 	set[c] = struct{}{}
 	c.push(b)
 	if rl := s.replay[c.agent.ID]; rl != nil {
@@ -107,18 +115,38 @@ func (s *Server) register(c *wsConn) bool {
 			c.push(m)
 		}
 	}
-	return true
+	return true, first
 }
 
+// unregister removes c; when it was the account's last page here, OnPages hears it (once, however
+// often c is unregistered).
 func (s *Server) unregister(c *wsConn) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	last := false
 	if set := s.conns[c.agent.ID]; set != nil {
-		delete(set, c)
-		if len(set) == 0 {
-			delete(s.conns, c.agent.ID)
+		if _, in := set[c]; in {
+			delete(set, c)
+			if len(set) == 0 {
+				delete(s.conns, c.agent.ID)
+				last = true
+			}
 		}
 	}
+	s.mu.Unlock()
+	if last && s.cfg.OnPages != nil {
+		s.cfg.OnPages(c.acct.ID, false)
+	}
+}
+
+// OpenPages lists the accounts with a page open here, for the presence refresh.
+func (s *Server) OpenPages() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.conns))
+	for id := range s.conns {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 func (s *Server) hasConns(agentID string) bool {
