@@ -551,7 +551,8 @@ func (c *Center) SetAvailable(ctx context.Context, agentID string) error {
 	return c.agentOp(ctx, agentID, "available", "")
 }
 
-// Pause stops calls to an agent, with a reason for the dashboard (break, training, …).
+// Pause stops calls to an agent, with a reason for the dashboard (break, training, …). An agent not
+// logged in is logged in paused.
 func (c *Center) Pause(ctx context.Context, agentID, reason string) error {
 	return c.agentOp(ctx, agentID, "pause", reason)
 }

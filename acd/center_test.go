@@ -49,7 +49,7 @@ func TestErrors(t *testing.T) {
 		{"accept not ringing", func() error { _, err := e.c.Accept(e.ctx, "c1", "a1"); return err }(), ErrNotRinging},
 		{"finish not on call", e.c.Finish(e.ctx, "c1", "a1"), ErrNotOnCall},
 		{"unknown call", e.c.RingNoAnswer(e.ctx, "nope", "a1"), ErrUnknownCall},
-		{"pause offline", e.c.Pause(e.ctx, "a2", "lunch"), ErrNotLoggedIn},
+		{"available offline", e.c.SetAvailable(e.ctx, "a2"), ErrNotLoggedIn},
 		{"bad call id", func() error { _, err := e.c.Enqueue(e.ctx, Waiting{CallID: "a b", Queue: "sales"}); return err }(), ErrBadRequest},
 	}
 	for _, tc := range tests {
@@ -66,6 +66,24 @@ func TestErrors(t *testing.T) {
 	}
 	if _, err := e.c.Accept(e.ctx, "c1", "a2"); !errors.Is(err, ErrNotRinging) {
 		t.Errorf("accept by another agent: %v, want ErrNotRinging", err)
+	}
+}
+
+// TestPauseLogsIn: an agent who starts the shift on a break is logged in paused, and is offered
+// nothing until available (issue 12: pause was refused right after login).
+func TestPauseLogsIn(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.must(e.c.Pause(e.ctx, "a1", "lunch"))
+	if st := e.agent("a1"); st.State != Paused || st.Reason != "lunch" {
+		t.Fatalf("a1 after a pause from offline: %+v", st)
+	}
+	e.enqueue("c1", "sales", 0)
+	if got := e.dispatch(); len(got) != 0 {
+		t.Fatalf("offers to a paused agent: %v", got)
+	}
+	e.must(e.c.SetAvailable(e.ctx, "a1"))
+	if got := e.dispatch(); got["c1"] != "a1" {
+		t.Fatalf("offers once available: %v, want c1 to a1", got)
 	}
 }
 

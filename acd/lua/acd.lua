@@ -627,7 +627,9 @@ function ops.agent(a, action, reason)
   end
   if st == 'offline' then
     if action == 'logout' then return 0 end
-    return fail('ACD_NOT_LOGGED_IN', a)
+    -- Starting a shift on a break is allowed: the agent logs in paused, never available between.
+    if action ~= 'pause' then return fail('ACD_NOT_LOGGED_IN', a) end
+    ev('', '', a, 'AGENTLOGIN', '')
   end
   if st == 'ringing' or st == 'oncall' or st == 'consult' then return fail('ACD_AGENT_BUSY', a .. ' ' .. st) end
   if action == 'logout' then
