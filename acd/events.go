@@ -2,6 +2,7 @@ package acd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -52,4 +53,34 @@ func toEvents(msgs []redis.XMessage) []Event {
 			Agent: s("agent"), Event: s("event"), Data: s("data")})
 	}
 	return out
+}
+
+// LastEventID is the id of the newest event, or "0-0" when there is none: where a follower starts.
+func (c *Center) LastEventID(ctx context.Context) (string, error) {
+	msgs, err := c.rdb.XRevRangeN(ctx, c.evKey, "+", "-", 1).Result()
+	if err != nil {
+		return "", fmt.Errorf("acd: last event: %w", err)
+	}
+	if len(msgs) == 0 {
+		return "0-0", nil
+	}
+	return msgs[0].ID, nil
+}
+
+// Follow waits up to block for events after the stream id after and returns them (none when block
+// passed first). A follower passes the id of the last event it saw, so nothing between two calls
+// is missed.
+func (c *Center) Follow(ctx context.Context, after string, block time.Duration) ([]Event, error) {
+	res, err := c.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{c.evKey, after}, Block: block, Count: 1000}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("acd: follow events: %w", err)
+	}
+	var out []Event
+	for _, st := range res {
+		out = append(out, toEvents(st.Messages)...)
+	}
+	return out, nil
 }

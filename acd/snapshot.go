@@ -1,6 +1,7 @@
 package acd
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -169,4 +170,25 @@ func (c *Center) Pending(ctx context.Context, owner string) ([]Offer, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// Agent reads one agent's live state from its hash: cheaper than a Snapshot for one agent.
+func (c *Center) Agent(ctx context.Context, id string) (AgentStatus, error) {
+	if _, ok := c.model.Agent(id); !ok {
+		return AgentStatus{}, fmt.Errorf("acd: %w: %s", ErrUnknownAgent, id)
+	}
+	v, err := c.rdb.HMGet(ctx, c.Key("a:"+id), "state", "since", "call", "reason", "group", "calls").Result()
+	if err != nil {
+		return AgentStatus{}, fmt.Errorf("acd: agent %s: %w", id, err)
+	}
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i], _ = x.(string)
+	}
+	st := AgentStatus{ID: id, State: AgentState(cmp.Or(s[0], string(Offline))), Call: s[2], Reason: s[3], Group: s[4]}
+	if ms, err := strconv.ParseInt(s[1], 10, 64); err == nil {
+		st.Since = time.UnixMilli(ms)
+	}
+	st.Calls, _ = strconv.Atoi(s[5])
+	return st, nil
 }

@@ -11,11 +11,22 @@ import (
 // reasonDisconnected is the pause reason of an agent whose page stayed away past the grace.
 const reasonDisconnected = "disconnected"
 
-// pageEvent records an account's first page opening here or its last one closing, in Redis, where
-// every controller's reaper reads it.
+// pageEvent hears an account's first page opening here or its last one closing. It records the
+// page's presence in Redis, where every controller's reaper reads it, and tells an opening page
+// the agent's state as the ACD holds it, after whatever the page was replayed.
 func (s *Server) pageEvent(accountID string, open bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	if open {
+		if err := s.states.push(ctx, accountID, true); err != nil {
+			s.log.Warn("tell a page the agent's state", "agent", accountID, "err", err)
+		}
+	} else {
+		s.states.forget(accountID)
+	}
+	if s.pages == nil {
+		return
+	}
 	var err error
 	if open {
 		err = s.pages.Opened(ctx, accountID)

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,14 +16,26 @@ import (
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/waitfor"
+	"github.com/hotline-cc/hotline/softphone"
 )
 
 // page is an agent page as a test drives it: logged in once, its socket opened and closed at will.
+// It keeps the last state the server pushed, as the page would show it.
 type page struct {
 	t      *testing.T
 	base   string
 	cookie string
 	ws     *websocket.Conn
+
+	mu    sync.Mutex
+	state softphone.StateChanged
+}
+
+// shown is the state the page shows now.
+func (p *page) shown() softphone.StateChanged {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state
 }
 
 func loginPage(t *testing.T, srv *Server, agent, password string) *page {
@@ -55,11 +69,21 @@ func (p *page) open() {
 		p.t.Fatal(err)
 	}
 	p.ws = ws
+	p.mu.Lock()
+	p.state = softphone.StateChanged{} // a new page knows only what it is told
+	p.mu.Unlock()
 	p.t.Cleanup(func() { ws.CloseNow() })
-	go func() { // drain pushes
+	go func() {
 		for {
-			if _, _, err := ws.Read(context.Background()); err != nil {
+			_, b, err := ws.Read(context.Background())
+			if err != nil {
 				return
+			}
+			var m softphone.StateChanged
+			if strings.Contains(string(b), `"type":"state"`) && json.Unmarshal(b, &m) == nil {
+				p.mu.Lock()
+				p.state = m
+				p.mu.Unlock()
 			}
 		}
 	}()

@@ -64,6 +64,7 @@ type Server struct {
 	audit     *audit.Stream
 	accounts  *account.Service // logins and sessions of both pages
 	pages     *presence.Pages  // where agents' pages are open; nil when softphone.disconnect_grace is 0
+	states    *stateSync       // keeps the agent pages showing the ACD's state
 	annKey    string           // the supervisor's announcement switch in Redis
 
 	// closers run in reverse order on shutdown, after every goroutine has stopped.
@@ -207,12 +208,12 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	}
 	s.center.SetLive(liveCalls{s.sb})
 	dsk := &desk{model: model, center: s.center, sb: s.sb, phones: ph, history: hist, autoAnswer: cfg.Softphone.AutoAnswer}
-	spc := softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned, Accounts: s.accounts}
+	spc := softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned, Accounts: s.accounts, OnPages: s.pageEvent}
 	if g := cfg.Softphone.DisconnectGrace.D(); g > 0 {
 		s.pages = presence.New(s.rdb, s.center.Key("page:"), g)
-		spc.OnPages = s.pageEvent
 	}
 	s.agentWeb = softphone.NewServer(s.gw, dsk, spc, log.With("part", "agent-web"))
+	s.states = &stateSync{center: s.center, web: s.agentWeb, sent: map[string]softphone.StateChanged{}}
 	ph.web = s.agentWeb
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
 
@@ -355,6 +356,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.pages != nil {
 		run("disconnected agents", s.reapDisconnected)
 	}
+	run("agent states", func(ctx context.Context) error { return s.states.run(ctx, s.log) })
 	s.serving.Store(true)
 	if s.menus != nil {
 		run("menu reload", func(ctx context.Context) error {

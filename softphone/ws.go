@@ -138,6 +138,9 @@ func (s *Server) unregister(c *wsConn) {
 	}
 }
 
+// HasPages reports whether the account has a page open here.
+func (s *Server) HasPages(accountID string) bool { return s.hasConns(accountID) }
+
 // OpenPages lists the accounts with a page open here, for the presence refresh.
 func (s *Server) OpenPages() []string {
 	s.mu.Lock()
