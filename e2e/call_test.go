@@ -220,6 +220,13 @@ func callEndToEnd(t *testing.T, tg *aritest.Target) {
 			)
 			waitfor.True(t, "p001 available again", 10*time.Second, func() bool { return agentState(t, base, "p001") == "available" })
 
+			// A supervisor pauses p001 from the board: the page shows it too (issue 12: the page
+			// always shows the server's state; a forced pause used to reach the board only).
+			if code, body := board(t, base).post("agent-state", `{"agent":"p001","state":"paused","reason":"training"}`); code != http.StatusOK {
+				t.Fatalf("force a pause: %d %s", code, body)
+			}
+			b.Step(t, "the forced pause on the page", 15*time.Second, browsertest.Poll(`document.body.dataset.state === 'paused'`))
+
 			// A supervisor switches on the holiday message: the next caller hears it before the menu.
 			if code, body := board(t, base).post("announcement", `{"kind":"holiday"}`); code/100 != 2 {
 				t.Fatalf("switch the announcement: %d %s", code, body)
