@@ -121,11 +121,19 @@ func LoadDefault() (*Model, error) { return Load("acd/default-center.yaml", Defa
 func Load(name string, data []byte) (*Model, error) {
 	var f centerFile
 	doc, err := yamlfile.Decode(name, data, &f)
-	if err != nil {
+	if doc == nil {
 		return nil, err
 	}
+	// A field the decoder set aside is reported once, by it; the rest is checked in the same pass.
 	var errs []error
-	bad := func(path, format string, args ...any) { errs = append(errs, doc.Errorf(path, format, args...)) }
+	if err != nil {
+		errs = append(errs, err)
+	}
+	bad := func(path, format string, args ...any) {
+		if !doc.Dropped(path) {
+			errs = append(errs, doc.Errorf(path, format, args...))
+		}
+	}
 
 	m := &Model{
 		Name:    f.Center,

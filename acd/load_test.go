@@ -116,6 +116,17 @@ func TestLoadStrict(t *testing.T) {
 	}
 }
 
+// TestLoadEveryMistake: check-config reports a center file's type errors and its checks of the
+// rest in one pass.
+func TestLoadEveryMistake(t *testing.T) {
+	_, err := Load("c.yaml", []byte("center: t\nskills: [a]\nqueues:\n  - {name: q, skill: a, wrapup: soon}\n  - {name: r, skill: b}\ngroups:\n  - {name: g, count: many}\n"))
+	for _, want := range []string{"c.yaml:4: queues[0].wrapup:", "c.yaml:5: queues[1].skill:", "c.yaml:7: groups[0].count: must be a whole number"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("errors %v\nwant one starting %q", err, want)
+		}
+	}
+}
+
 // FuzzLoad: no center file, however broken, panics the loader.
 func FuzzLoad(f *testing.F) {
 	f.Add(DefaultCenter)

@@ -328,13 +328,14 @@ func defaultClasses() []string {
 func Load(path string) (Config, error) {
 	cfg := Default()
 	doc, err := yamlfile.ReadFile(path, &cfg)
-	if err != nil {
+	if doc == nil {
 		return Config{}, err
 	}
 	if err := applyEnv(&cfg, os.LookupEnv); err != nil {
 		return Config{}, err
 	}
-	if err := cfg.validate(doc); err != nil {
+	// Every mistake in one pass: the decoder's (its fields set aside) and then the checks of the rest.
+	if err := errors.Join(err, cfg.validate(doc)); err != nil {
 		return Config{}, err
 	}
 	cfg.doc = doc
@@ -361,7 +362,11 @@ func (c Config) Warnings() []string {
 
 func (c *Config) validate(doc *yamlfile.Doc) error {
 	var errs []error
-	bad := func(field, format string, args ...any) { errs = append(errs, doc.Errorf(field, format, args...)) }
+	bad := func(field, format string, args ...any) {
+		if !doc.Dropped(field) {
+			errs = append(errs, doc.Errorf(field, format, args...))
+		}
+	}
 
 	if c.Center == "" {
 		bad("center", "must name the center")

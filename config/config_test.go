@@ -60,6 +60,8 @@ func TestLoadErrorsNameFileLineField(t *testing.T) {
 			[]string{":3: ari.callback_endpoint:", ":4: ari.transfer_context:"}},
 		{"dial endpoint without the number", "ari:\n  password: s\n  callback_endpoint: PJSIP/trunk\n", []string{":3: ari.callback_endpoint:"}},
 		{"dial endpoint with a second verb", "ari:\n  password: s\n  callback_endpoint: PJSIP/%s@%d\n", []string{":3: ari.callback_endpoint:"}},
+		{"every mistake at once", "ari:\n  password: s\n  ring_timeout: soon\n  pasword: x\nweb:\n  max_conns_per_ip: 0\n  listen: [8080]\n",
+			[]string{":3: ari.ring_timeout", ":4: ari.pasword: unknown field", ":6: web.max_conns_per_ip:", ":7: web.listen: must be text"}},
 		{"bad trusted proxy", "ari:\n  password: s\nweb:\n  trusted_proxies: [10.0.0.0/8, proxy.local]\n", []string{":4: web.trusted_proxies[1]:"}},
 		{"bad account limits", "ari:\n  password: s\naccounts:\n  max_failures: 0\n  session_idle: 24h\n  session_recheck: 0s\n",
 			[]string{":4: accounts.max_failures:", ":5: accounts.session_idle: 24h0m0s is longer than session_lifetime", ":6: accounts.session_recheck:"}},
@@ -164,5 +166,14 @@ func TestDialingRules(t *testing.T) {
 	}
 	if _, err := r.Check("2345"); err == nil {
 		t.Error("internal not among the classes, yet allowed")
+	}
+}
+
+// TestSetAsideFieldReportedOnce: a field of the wrong type is reported by the decoder, and the check
+// that it is set is not made on top ("ari.password: is empty" would send the operator astray).
+func TestSetAsideFieldReportedOnce(t *testing.T) {
+	_, err := Load(writeFile(t, "ari:\n  password: [secret]\n"))
+	if err == nil || !strings.Contains(err.Error(), ":2: ari.password: must be text") || strings.Contains(err.Error(), "is empty") {
+		t.Fatalf("err = %v", err)
 	}
 }

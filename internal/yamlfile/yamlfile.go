@@ -3,9 +3,12 @@
 package yamlfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"regexp"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -16,8 +19,9 @@ import (
 
 // Doc is a parsed YAML document that can point validation errors at their line.
 type Doc struct {
-	Name string // the file name used in messages
-	file *ast.File
+	Name    string // the file name used in messages
+	file    *ast.File
+	dropped []string // fields Decode set aside for a mistake it reported
 }
 
 // Error is one mistake in a document. Tests and tools branch on its fields; its text is what people read.
@@ -26,6 +30,8 @@ type Error struct {
 	Line  int    // 1-based; 0 when the field is absent from the document
 	Field string // dotted path such as "queues[2].wrapup"; empty for syntax errors
 	Msg   string
+
+	tk *token.Token // where the decoder stopped, when known
 }
 
 func (e *Error) Error() string {
@@ -52,20 +58,174 @@ func ReadFile(path string, v any) (*Doc, error) {
 	return Decode(path, data, v)
 }
 
+// maxErrors bounds the mistakes one Decode reports: past it, the rest can wait for the next run.
+const maxErrors = 25
+
 // Decode parses data strictly into v: unknown fields, wrong types and duplicate keys are errors
-// that carry name, line and field.
+// that carry name, line and field, in plain words. It reports every such mistake, not only the
+// first: each bad field is set aside and the rest decoded again, so v holds everything else and the
+// returned Doc (non-nil whenever the document parses) says which fields were set aside (Dropped),
+// letting a caller validate the rest in the same pass. A syntax error stops at once, with a hint
+// when it is an indentation mistake.
 func Decode(name string, data []byte, v any) (*Doc, error) {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, fromYAML(name, nil, err)
+		e := fromYAML(name, nil, err)
+		if ye, ok := e.(*Error); ok && strings.Contains(ye.Msg, "not allowed in this context") {
+			if line := misindented(data); line > 0 {
+				ye.Line = line
+				ye.Msg = "the indentation does not line up with the lines above: indent a field exactly as its siblings, with spaces, two more than its parent"
+			}
+		}
+		return nil, e
 	}
 	if err := checkAliases(name, f); err != nil {
 		return nil, err
 	}
-	if err := yaml.UnmarshalWithOptions(data, v, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
-		return nil, fromYAML(name, f, err)
+	doc := &Doc{Name: name, file: f}
+	rv := reflect.ValueOf(v).Elem()
+	initial := reflect.New(rv.Type()).Elem()
+	initial.Set(rv) // the defaults the caller put in v, for each retry
+	var errs []error
+	for len(errs) < maxErrors {
+		err := yaml.UnmarshalWithOptions(data, v, yaml.Strict(), yaml.DisallowUnknownField())
+		if err == nil {
+			break
+		}
+		e := fromYAML(name, f, err)
+		errs = append(errs, e)
+		ye, ok := e.(*Error)
+		if !ok || ye.Line == 0 {
+			return nil, errors.Join(errs...)
+		}
+		cut, ok := setAside(data, ye)
+		if !ok {
+			return nil, errors.Join(errs...)
+		}
+		if _, err := parser.ParseBytes(cut, 0); err != nil {
+			// Setting the field aside broke the syntax (a flow list over several lines): what
+			// follows would be our mistake, not the file's.
+			return nil, errors.Join(errs...)
+		}
+		data = cut
+		doc.dropped = append(doc.dropped, ye.Field)
+		rv.Set(initial)
 	}
-	return &Doc{Name: name, file: f}, nil
+	if len(errs) > 0 {
+		return doc, errors.Join(errs...)
+	}
+	return doc, nil
+}
+
+// setAside rewrites data so that the decoder goes on past the mistake e, keeping every other
+// line, column and list index where it was: a bad value becomes null ("~", padded to its width);
+// an unknown field on a line of its own is commented out with the lines under it. Anything else
+// (an unknown field in a flow mapping or starting a list item, a value spanning lines) cannot be
+// set aside so cleanly, and Decode stops there.
+func setAside(data []byte, e *Error) ([]byte, bool) {
+	tk := e.tk
+	lines := bytes.Split(data, []byte("\n"))
+	if e.Line < 1 || e.Line > len(lines) {
+		return nil, false
+	}
+	line := []rune(string(lines[e.Line-1]))
+	indent := 0
+	for indent < len(line) && line[indent] == ' ' {
+		indent++
+	}
+	if tk == nil || tk.Position == nil || tk.Position.Line != e.Line {
+		return nil, false
+	}
+	col := tk.Position.Column - 1
+	if col < 0 || col >= len(line) {
+		return nil, false
+	}
+	if strings.HasPrefix(e.Msg, "unknown field") {
+		if col != indent {
+			return nil, false
+		}
+		return blankBlock(lines, e.Line), true
+	}
+	end := scalarEnd(line, col)
+	if end <= col {
+		return nil, false
+	}
+	for i := col; i < end; i++ {
+		line[i] = ' '
+	}
+	line[col] = '~'
+	lines[e.Line-1] = []byte(string(line))
+	return bytes.Join(lines, []byte("\n")), true
+}
+
+// scalarEnd is where the value starting at col on line ends: its closing bracket for a flow
+// collection, else the next "," "}" "]" in a flow context or the end of the line (a comment aside).
+// col when it cannot tell.
+func scalarEnd(line []rune, col int) int {
+	switch line[col] {
+	case '[', '{':
+		depth := 0
+		for i := col; i < len(line); i++ {
+			switch line[i] {
+			case '[', '{':
+				depth++
+			case ']', '}':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return col // continues on the next line
+	case '"', '\'':
+		for i := col + 1; i < len(line); i++ {
+			if line[i] == line[col] {
+				return i + 1
+			}
+		}
+		return col
+	}
+	inFlow := strings.ContainsAny(string(line[:col]), "{[")
+	for i := col; i < len(line); i++ {
+		if inFlow && (line[i] == ',' || line[i] == '}' || line[i] == ']') {
+			return i
+		}
+		if line[i] == '#' && i > 0 && line[i-1] == ' ' {
+			return i - 1
+		}
+	}
+	return len(line)
+}
+
+// blankBlock comments out line (1-based) and the lines indented under it, keeping every line's
+// number.
+func blankBlock(lines [][]byte, line int) []byte {
+	indent := func(l []byte) int { return len(l) - len(bytes.TrimLeft(l, " ")) }
+	at := indent(lines[line-1])
+	out := make([][]byte, len(lines))
+	copy(out, lines)
+	out[line-1] = []byte("#")
+	for i := line; i < len(lines); i++ {
+		t := bytes.TrimSpace(lines[i])
+		if len(t) > 0 && t[0] != '#' && indent(lines[i]) <= at {
+			break
+		}
+		out[i] = []byte("#")
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+// Dropped reports whether the field at path, or a field containing it, was set aside by Decode
+// for a mistake already reported: a check of it would only repeat the mistake.
+func (d *Doc) Dropped(path string) bool {
+	if d == nil {
+		return false
+	}
+	for _, p := range d.dropped {
+		if p == "" || path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // Errorf returns an *Error for the field at path ("queues[2].wrapup", or "" for the whole document),
@@ -139,10 +299,19 @@ func fromYAML(name string, f *ast.File, err error) error {
 		GetMessage() string
 	}
 	if !errors.As(err, &ye) {
+		// time.Duration fields fail with time's own error, which names the value but no place:
+		// find the value in the document.
+		if m := badDuration.FindStringSubmatch(err.Error()); m != nil {
+			if tk := findValue(f, m[1]); tk != nil {
+				return &Error{File: name, Line: tk.Position.Line, Field: fieldAt(f, tk), tk: tk,
+					Msg: fmt.Sprintf("%q is not a duration such as 20s, 5m or 1h30m", m[1])}
+			}
+		}
 		return &Error{File: name, Msg: err.Error()}
 	}
-	e := &Error{File: name, Msg: ye.GetMessage()}
+	e := &Error{File: name, Msg: plainWords(ye.GetMessage())}
 	if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+		e.tk = tk
 		e.Line = tk.Position.Line
 		e.Field = fieldAt(f, tk)
 	}
@@ -177,4 +346,28 @@ func (f visitFunc) Visit(n ast.Node) ast.Visitor {
 		return f
 	}
 	return nil
+}
+
+var badDuration = regexp.MustCompile(`time: invalid duration "(.*)"$`)
+
+// findValue returns the first scalar token whose value is v.
+func findValue(f *ast.File, v string) *token.Token {
+	if f == nil {
+		return nil
+	}
+	var found *token.Token
+	for _, doc := range f.Docs {
+		ast.Walk(visitFunc(func(n ast.Node) bool {
+			if found != nil {
+				return false
+			}
+			if _, scalar := n.(ast.ScalarNode); scalar {
+				if tk := n.GetToken(); tk != nil && tk.Value == v && tk.Position != nil {
+					found = tk
+				}
+			}
+			return found == nil
+		}), doc)
+	}
+	return found
 }

@@ -80,3 +80,79 @@ func TestAliasBombRefused(t *testing.T) {
 		t.Fatalf("err = %v, want a refusal", err)
 	}
 }
+
+// TestDecodeReportsEveryMistake: three mistakes in one file are reported together, each at its line
+// in plain words; the rest of the document is decoded, and the bad fields are known as dropped.
+func TestDecodeReportsEveryMistake(t *testing.T) {
+	src := `title: demo
+queues:
+  - name: general
+    wrapup: ten
+  - name: claims
+    wrapp: 5
+  - name: social
+    wrapup: 20
+extra: [1]
+`
+	c := center{Title: "default"}
+	doc, err := Decode("c.yaml", []byte(src), &c)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{
+		"c.yaml:4: queues[0].wrapup: must be a whole number (got text)",
+		`c.yaml:6: queues[1].wrapp: unknown field "wrapp"`,
+		`c.yaml:9: extra: unknown field "extra"`,
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("errors:\n%v\nwant %d", err, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("error %d = %q, want it to start %q", i, lines[i], w)
+		}
+	}
+	if doc == nil || !doc.Dropped("queues[0].wrapup") || doc.Dropped("queues[2].wrapup") || doc.Dropped("title") {
+		t.Errorf("dropped fields wrong: %+v", doc)
+	}
+	if c.Title != "demo" || len(c.Queues) != 3 || c.Queues[2].Wrapup != 20 || c.Queues[0].Name != "general" {
+		t.Errorf("the rest decoded as %+v", c)
+	}
+}
+
+func TestPlainWordsAndIndentation(t *testing.T) {
+	type inner struct {
+		X int  `yaml:"x"`
+		Y int  `yaml:"y"`
+		B bool `yaml:"b"`
+	}
+	type doc struct {
+		S  inner    `yaml:"s"`
+		L  []string `yaml:"l"`
+		Qs []inner  `yaml:"qs"`
+	}
+	for _, tc := range []struct {
+		name, src string
+		line      int
+		want      string
+	}{
+		{"a word for a number", "s:\n  x: many\n", 2, "s.x: must be a whole number"},
+		{"a word for true/false", "s:\n  b: perhaps\n", 2, "s.b: must be true or false"},
+		{"text for a list", "l: one\n", 1, "l: must be a list"},
+		{"a list for fields", "s: [1]\n", 1, "s: must be a set of fields"},
+		{"indented too far", "s:\n  x: 1\n   y: 2\n", 3, "indentation does not line up"},
+		{"indented too little", "s:\n  x: 1\n y: 2\n", 3, "indentation does not line up"},
+		{"an item's field", "qs:\n  - x: 1\n   y: 2\n", 3, "indentation does not line up"},
+		{"a tab", "s:\n\tx: 1\n", 2, "a tab"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d doc
+			_, err := Decode("f.yaml", []byte(tc.src), &d)
+			var ye *Error
+			if !errors.As(err, &ye) || ye.Line != tc.line || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v, want line %d and %q", err, tc.line, tc.want)
+			}
+		})
+	}
+}
