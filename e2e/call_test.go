@@ -169,7 +169,7 @@ func callEndToEnd(t *testing.T, tg *aritest.Target) {
 			}
 			b.Step(t, "the page rings with the screen pop", 30*time.Second,
 				browsertest.Poll(`document.body.dataset.callstatus === 'ringing'`),
-				browsertest.Poll(`document.getElementById('call-number').textContent === '79161234567'`),
+				browsertest.Poll(`document.getElementById('call-number').textContent === '+7 916 123-45-67'`),
 				// The caller pressed 1 then 0: their way through the menus, in the default center's labels.
 				browsertest.Poll(`document.getElementById('call-path').textContent === 'Приветствие: 1 → Частный клиент\nМеню частных клиентов: 0 → Оператор'`),
 			)

@@ -138,13 +138,16 @@ func TestBrowserSoftphone(t *testing.T) {
 		})
 		step(t, b, "ringing with the screen pop", 10*time.Second,
 			poll(`document.body.dataset.callstatus === 'ringing'`),
-			poll(`document.getElementById('call-number').textContent === '+79161234567'`),
+			poll(`document.getElementById('call-number').textContent === '+7 916 123-45-67'`),
 			poll(`document.getElementById('call-queue').textContent === 'Бизнес-клиенты'`),
 			poll(`document.getElementById('call-entered').textContent === 'contract: 4711'`),
 			poll(`document.getElementById('call-path').textContent === 'Приветствие: 2 → Бизнес-клиент\nВвод номера договора: 4711'`),
 			poll(`document.getElementById('call-wait').textContent === '1:15'`),
+			// The ring counts down from the offer's 20 s.
+			poll(`/^(20|1[0-9]) с$/.test(document.getElementById('call-timer').textContent)`),
 			chromedp.Click(chromedp.ID("btn-answer")),
 			poll(`document.body.dataset.callstatus === 'connected'`),
+			poll(`/^0:0[0-9]$/.test(document.getElementById('call-timer').textContent)`),
 		)
 		rig.desk.expect(t, "answer", 5*time.Second)
 
@@ -183,7 +186,7 @@ func TestBrowserSoftphone(t *testing.T) {
 			chromedp.Reload(),
 			poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
 			poll(`document.body.dataset.callstatus === 'connected'`),
-			poll(`document.getElementById('call-number').textContent === '+79161234567'`),
+			poll(`document.getElementById('call-number').textContent === '+7 916 123-45-67'`),
 		)
 		checkAudio("after reload")
 		if rig.desk.leg("call-1") != leg || leg.Stats().ToAgent.Packets <= before {
@@ -224,6 +227,8 @@ func TestBrowserSoftphone(t *testing.T) {
 		step(t, b, "hang up and wrap up", 10*time.Second,
 			chromedp.Click(chromedp.ID("btn-hangup")),
 			poll(`!document.getElementById('wrapup').hidden`),
+			// The screen pop stays through the wrap-up: the agent sees whose call they write up.
+			poll(`!document.getElementById('call-info').hidden && document.getElementById('call-number').textContent === '+7 916 123-45-67'`),
 			chromedp.SetValue(chromedp.ID("wrapup-disposition"), "callback"),
 			chromedp.SetValue(chromedp.ID("wrapup-note"), "перезвонить завтра"),
 			chromedp.Click(chromedp.ID("wrapup-submit")),

@@ -196,11 +196,19 @@ function handle(m) {
     case 'answer':
       if (S.pc && m.id === S.offerID) S.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).catch((e) => toast(String(e)));
       break;
-    case 'state':
-      S.agentState = m.state; break;
+    case 'state': {
+      S.agentState = m.state;
+      // An ended call kept for a wrap-up that did not come (the agent is free again) goes.
+      const k = cur();
+      if (k && k.status === 'ended' && !S.wrapup && (m.state === 'available' || m.state === 'paused')) {
+        S.calls.delete(S.current); S.current = '';
+      }
+      break;
+    }
     case 'call.ringing':
       // consult: a colleague asks about their caller; answering talks to the colleague, not the caller.
-      S.calls.set(c.id, { info: c, status: 'ringing', from: m.consult || null }); S.current = c.id;
+      S.calls.set(c.id, { info: c, status: 'ringing', from: m.consult || null,
+        ringUntil: m.ring_seconds ? Date.now() + m.ring_seconds * 1000 : 0 }); S.current = c.id;
       if ($('auto-answer').checked && send('call.answer', { call: c.id })) startAudioClock(c.id);
       break;
     case 'call.connected': {
@@ -210,6 +218,7 @@ function handle(m) {
         if (k.from && k.status === 'consulted') toast(t('consult_done')); // the transfer completed: the call is ours
         k.from = null; k.status = 'connected';
       }
+      if (!k.since) k.since = Date.now();
       S.calls.set(m.call, k); S.current = m.call; S.muted = false; break;
     }
     case 'call.held': setStatus(m.call, 'held'); break;
@@ -230,9 +239,15 @@ function handle(m) {
     case 'call.ended':
       if (typeof m.reason === 'string' && m.reason.startsWith('consult:')) toast(t('consult_over'));
       else if (m.reason === 'answered_elsewhere' || m.reason === 'callback_no_answer') toast(t(m.reason));
+    {
+      // A call that was talked on ends in wrap-up: its screen pop stays until the wrap-up is done,
+      // so the agent sees whose call they write up. One that only rang goes.
+      const k = S.calls.get(m.call);
+      const talked = k && k.since && k.status !== 'ringing' && !k.from && !String(m.reason || '').startsWith('consult:');
       setStatus(m.call, 'ended');
-      if (S.current === m.call && !S.wrapup) { S.calls.delete(m.call); S.current = ''; }
+      if (S.current === m.call && !S.wrapup && !talked) { S.calls.delete(m.call); S.current = ''; }
       break;
+    }
     case 'wrapup.started': openWrapup(m); break;
     case 'wrapup.ended':
       S.calls.delete(m.call); if (S.current === m.call) S.current = '';
@@ -414,6 +429,22 @@ document.addEventListener('keydown', (e) => {
 
 // ---- rendering ----
 function fmtWait(s) { s = s || 0; return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0'); }
+// fmtNumber writes a Russian number the way people read it (+7 916 093-93-98); others as given.
+function fmtNumber(n) {
+  const d = String(n || '').replace(/[^0-9]/g, '');
+  if (d.length === 11 && (d[0] === '7' || d[0] === '8') && /^\+?[0-9 ()-]+$/.test(String(n))) {
+    return `+7 ${d.slice(1, 4)} ${d.slice(4, 7)}-${d.slice(7, 9)}-${d.slice(9)}`;
+  }
+  return String(n || '');
+}
+// callTimer is the ring countdown or the talk time of the shown call.
+function callTimer(k) {
+  if (!k) return '';
+  if (k.status === 'ringing' && k.ringUntil) return Math.max(0, Math.ceil((k.ringUntil - Date.now()) / 1000)) + ' ' + t('seconds');
+  if (k.since && /^(connected|held|consulting|consulted)$/.test(k.status)) return fmtWait(Math.floor((Date.now() - k.since) / 1000));
+  return '';
+}
+setInterval(() => { $('call-timer').textContent = callTimer(cur()); }, 1000);
 function render() {
   ds.state = S.agentState || '';
   $('agent-state').textContent = S.agentState ? t('st_' + S.agentState) : '';
@@ -423,6 +454,7 @@ function render() {
   $('no-call').hidden = !!k; $('call-info').hidden = !k;
   const consultIn = !!(k && k.from && (st === 'ringing' || st === 'consulted'));
   $('call-status').textContent = st ? t(consultIn && st === 'ringing' ? 'cs_consult_ringing' : 'cs_' + st) : '';
+  $('call-timer').textContent = callTimer(k);
   // Who consults us, or whom we consult: a line of its own, above the caller's screen pop.
   const cl = $('call-consult');
   ds.consult = consultIn ? k.from.agent : '';
@@ -434,7 +466,7 @@ function render() {
   $('call-card').classList.toggle('consult', consultIn);
   if (k) {
     const i = k.info || {};
-    $('call-number').textContent = i.caller_number || '';
+    $('call-number').textContent = fmtNumber(i.caller_number);
     $('call-type').textContent = i.caller_type ? t(i.caller_type) : '';
     $('call-queue').textContent = (i.queue_title && (i.queue_title[lang] || i.queue_title.ru)) || i.queue || '';
     $('call-wait').textContent = i.wait_seconds != null ? fmtWait(i.wait_seconds) : '';
@@ -479,7 +511,7 @@ function renderCalls(calls) {
   for (const c of calls) {
     const tr = tb.insertRow();
     const when = c.started_at ? new Date(c.started_at).toLocaleTimeString(lang) : '';
-    for (const v of [when, c.caller_number, c.queue, fmtWait(c.talk_seconds), c.disposition || '']) tr.insertCell().textContent = v;
+    for (const v of [when, fmtNumber(c.caller_number), c.queue, fmtWait(c.talk_seconds), c.disposition || '']) tr.insertCell().textContent = v;
   }
 }
 
