@@ -551,6 +551,13 @@ func (c *Center) SetAvailable(ctx context.Context, agentID string) error {
 	return c.agentOp(ctx, agentID, "available", "")
 }
 
+// PauseAfterCall asks for a pause with reason once the agent's present call and its wrap-up are
+// over: they get it instead of the next call. An idle agent pauses at once; reason "" takes the
+// request back.
+func (c *Center) PauseAfterCall(ctx context.Context, agentID, reason string) error {
+	return c.agentOp(ctx, agentID, "pausenext", reason)
+}
+
 // Pause stops calls to an agent, with a reason for the dashboard (break, training, …). An agent not
 // logged in is logged in paused.
 func (c *Center) Pause(ctx context.Context, agentID, reason string) error {

@@ -87,6 +87,55 @@ func TestPauseLogsIn(t *testing.T) {
 	}
 }
 
+// TestPauseAfterCall: an agent on a call asks for a break after it; the wrap-up submitted, they
+// are paused instead of given the next caller. Taken back, it is as if never asked; asked while
+// idle, the pause is at once.
+func TestPauseAfterCall(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1")
+	talk := func(call string) {
+		t.Helper()
+		e.enqueue(call, "sales", 0)
+		if got := e.dispatch(); got[call] != "a1" {
+			t.Fatalf("offers %v, want %s to a1", got, call)
+		}
+		_, err := e.c.Accept(e.ctx, call, "a1")
+		e.must(err)
+	}
+	talk("c1")
+	e.must(e.c.PauseAfterCall(e.ctx, "a1", "lunch"))
+	if st := e.agent("a1"); st.State != OnCall {
+		t.Fatalf("asking for a pause changed the call: %+v", st)
+	}
+	e.enqueue("c2", "sales", 0)
+	e.must(e.c.Finish(e.ctx, "c1", "a1"))
+	e.must(e.c.SetAvailable(e.ctx, "a1")) // the wrap-up submitted
+	if st := e.agent("a1"); st.State != Paused || st.Reason != "lunch" {
+		t.Fatalf("after the call: %+v, want paused for lunch", st)
+	}
+	if got := e.dispatch(); len(got) != 0 {
+		t.Fatalf("offers to the paused agent: %v", got)
+	}
+	e.must(e.c.SetAvailable(e.ctx, "a1"))
+	if got := e.dispatch(); got["c2"] != "a1" {
+		t.Fatalf("back from the pause: offers %v", got)
+	}
+	_, err := e.c.Accept(e.ctx, "c2", "a1")
+	e.must(err)
+	e.must(e.c.PauseAfterCall(e.ctx, "a1", "lunch"))
+	e.must(e.c.PauseAfterCall(e.ctx, "a1", "")) // changed their mind
+	e.must(e.c.Finish(e.ctx, "c2", "a1"))
+	e.must(e.c.SetAvailable(e.ctx, "a1"))
+	if st := e.agent("a1"); st.State != Available {
+		t.Fatalf("a pause taken back still given: %+v", st)
+	}
+	e.must(e.c.PauseAfterCall(e.ctx, "a1", "break"))
+	if st := e.agent("a1"); st.State != Paused || st.Reason != "break" {
+		t.Fatalf("asked while idle: %+v, want paused at once", st)
+	}
+	e.must(e.c.Verify(e.ctx))
+}
+
 // TestStrategies: each queue's strategy picks the expected agent among a1, a2, a3 (logged in in that
 // order, so a1 has been idle longest).
 func TestStrategies(t *testing.T) {

@@ -38,6 +38,8 @@ type AgentStatus struct {
 	Call   string // the call ringing or connected, if any
 	Reason string // pause reason
 	Calls  int    // calls answered
+	// PauseNext is the pause asked for after the present call (Agent only; Snapshot leaves it).
+	PauseNext string
 }
 
 // CallState is one call's live state.
@@ -177,7 +179,7 @@ func (c *Center) Agent(ctx context.Context, id string) (AgentStatus, error) {
 	if _, ok := c.model.Agent(id); !ok {
 		return AgentStatus{}, fmt.Errorf("acd: %w: %s", ErrUnknownAgent, id)
 	}
-	v, err := c.rdb.HMGet(ctx, c.Key("a:"+id), "state", "since", "call", "reason", "group", "calls").Result()
+	v, err := c.rdb.HMGet(ctx, c.Key("a:"+id), "state", "since", "call", "reason", "group", "calls", "pausenext").Result()
 	if err != nil {
 		return AgentStatus{}, fmt.Errorf("acd: agent %s: %w", id, err)
 	}
@@ -190,5 +192,6 @@ func (c *Center) Agent(ctx context.Context, id string) (AgentStatus, error) {
 		st.Since = time.UnixMilli(ms)
 	}
 	st.Calls, _ = strconv.Atoi(s[5])
+	st.PauseNext = s[6]
 	return st, nil
 }

@@ -39,6 +39,20 @@ func pageState(st acd.AgentState) string {
 	return string(st)
 }
 
+// stateMessage is what the page is told of the agent's ACD state; false for a state the page
+// learns from its call messages.
+func stateMessage(st acd.AgentStatus) (softphone.StateChanged, bool) {
+	name := pageState(st.State)
+	if name == "" {
+		return softphone.StateChanged{}, false
+	}
+	m := softphone.StateChanged{State: name, Reason: st.Reason, PauseNext: st.PauseNext}
+	if !st.Since.IsZero() {
+		m.Since = st.Since.UTC().Format(time.RFC3339)
+	}
+	return m, true
+}
+
 // eventAgents are the agents an event touches: its agent field (several for a ring-all RING), and
 // the agent named in the data of a consultation or a handover.
 func eventAgents(ev acd.Event) []string {
@@ -60,13 +74,9 @@ func (ss *stateSync) push(ctx context.Context, agent string, force bool) error {
 	if err != nil {
 		return err
 	}
-	name := pageState(st.State)
-	if name == "" {
+	m, ok := stateMessage(st)
+	if !ok {
 		return nil
-	}
-	m := softphone.StateChanged{State: name, Reason: st.Reason}
-	if !st.Since.IsZero() {
-		m.Since = st.Since.UTC().Format(time.RFC3339)
 	}
 	ss.mu.Lock()
 	same := ss.sent[agent] == m

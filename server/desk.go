@@ -60,12 +60,16 @@ func (d *desk) SetState(ctx context.Context, agentID string, st softphone.AgentS
 	case softphone.StateAvailable:
 		if err = d.center.SetAvailable(ctx, agentID); errors.Is(err, acd.ErrNotLoggedIn) {
 			err = d.center.Login(ctx, agentID)
+		} else if errors.Is(err, acd.ErrAgentBusy) {
+			err = d.center.PauseAfterCall(ctx, agentID, "") // "available after all": the pause asked for is off
 		}
 	case softphone.StatePaused:
 		if reason == "" {
 			reason = "break"
 		}
-		err = d.center.Pause(ctx, agentID, reason)
+		// On a call or in its wrap-up, the pause comes after it (the wrap-up's submit would
+		// otherwise make them available again); idle, at once.
+		err = d.center.PauseAfterCall(ctx, agentID, reason)
 	case softphone.StateLoggedOut:
 		err = d.center.Logout(ctx, agentID)
 	default:
@@ -75,7 +79,8 @@ func (d *desk) SetState(ctx context.Context, agentID string, st softphone.AgentS
 		return fmt.Errorf("%w: finish the call first", softphone.ErrInvalidState)
 	}
 	if err == nil {
-		d.phones.web.Notify(agentID, softphone.StateChanged{State: string(st), Reason: reason})
+		// What the ACD made of it: the state asked for, or the call going on with a pause to follow.
+		d.phones.web.Notify(agentID, d.stateOf(ctx, agentID, softphone.StateChanged{State: string(st), Reason: reason}))
 	}
 	return err
 }
@@ -237,4 +242,16 @@ func (d *desk) WrapUp(ctx context.Context, agentID, callID, disposition, note st
 
 func (d *desk) CallsToday(ctx context.Context, agentID string) ([]softphone.CallSummary, error) {
 	return d.history.today(ctx, agentID)
+}
+
+// stateOf is the agent's state as the ACD holds it, for the page; fallback if Redis cannot say.
+func (d *desk) stateOf(ctx context.Context, agentID string, fallback softphone.StateChanged) softphone.StateChanged {
+	st, err := d.center.Agent(ctx, agentID)
+	if err != nil {
+		return fallback
+	}
+	if m, ok := stateMessage(st); ok {
+		return m
+	}
+	return fallback
 }

@@ -235,9 +235,10 @@ func TestReconcilerFreesStuckRing(t *testing.T) {
 	}
 }
 
-// TestWrapUpOnlyOwnCall runs the real desk: a2 cannot submit the wrap-up of a1's call (it used to
-// be taken, recorded nowhere, and made a2 available); a1 can.
-func TestWrapUpOnlyOwnCall(t *testing.T) {
+// deskRig is the real desk over healCenter's ACD in a real Redis, with an agent page server that
+// has no pages: no switchboard, no audio.
+func deskRig(t *testing.T) (*desk, *acd.Center, *history) {
+	t.Helper()
 	rdb := redistest.Start(t).Client(t)
 	m, err := acd.Load("heal.yaml", []byte(healCenter))
 	if err != nil {
@@ -252,6 +253,13 @@ func TestWrapUpOnlyOwnCall(t *testing.T) {
 	ph := &phones{}
 	d := &desk{model: m, center: center, phones: ph, history: hist}
 	ph.web = softphone.NewServer(nil, d, softphone.ServerConfig{}, log)
+	return d, center, hist
+}
+
+// TestWrapUpOnlyOwnCall runs the real desk: a2 cannot submit the wrap-up of a1's call (it used to
+// be taken, recorded nowhere, and made a2 available); a1 can.
+func TestWrapUpOnlyOwnCall(t *testing.T) {
+	d, center, hist := deskRig(t)
 	ctx := context.Background()
 	if err := center.Login(ctx, "a1"); err != nil {
 		t.Fatal(err)

@@ -224,6 +224,14 @@ func TestBrowserSoftphone(t *testing.T) {
 		step(t, b, "quality indicator", 10*time.Second,
 			poll(`document.getElementById('quality').dataset.q === 'good'`))
 
+		step(t, b, "a break after this call", 10*time.Second,
+			poll(`document.getElementById('state-pause').textContent === 'Перерыв после звонка'`),
+			chromedp.Click(chromedp.ID("state-pause")),
+			poll(`document.body.dataset.pausenext !== '' && document.getElementById('agent-state').textContent.endsWith('перерыв после звонка')`),
+			poll(`document.body.dataset.callstatus === 'connected'`),
+		)
+		rig.desk.expect(t, "state", 5*time.Second)
+
 		step(t, b, "hang up and wrap up", 10*time.Second,
 			chromedp.Click(chromedp.ID("btn-hangup")),
 			poll(`!document.getElementById('wrapup').hidden`),

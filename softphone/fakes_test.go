@@ -129,7 +129,16 @@ func testAccounts(t testing.TB, cfg account.Config) *account.Service {
 
 func (d *fakeDesk) SetState(_ context.Context, agent string, st softphone.AgentState, reason string) error {
 	d.record("state", agent, "", string(st))
-	if st != softphone.StateLoggedOut {
+	d.mu.Lock()
+	onCall := false
+	for _, c := range d.calls {
+		onCall = onCall || (c.agent == agent && c.state == "connected")
+	}
+	d.mu.Unlock()
+	switch {
+	case st == softphone.StatePaused && onCall: // as the server does: a break after the call
+		d.notify(agent, softphone.StateChanged{State: "on_call", PauseNext: reason})
+	case st != softphone.StateLoggedOut:
 		d.notify(agent, softphone.StateChanged{State: string(st), Reason: reason})
 	}
 	return nil

@@ -391,6 +391,8 @@ type StateChanged struct {
 	State  string `json:"state"` // available, paused, ringing, on_call, wrapup, logged_out
 	Reason string `json:"reason,omitempty"`
 	Since  string `json:"since,omitempty"` // RFC 3339
+	// PauseNext is the reason of a pause the agent asked for after the present call, if any.
+	PauseNext string `json:"pause_next,omitempty"`
 }
 
 // WrapUpStarted opens after-call work.

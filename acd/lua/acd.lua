@@ -69,19 +69,6 @@ local function avail_score(q, a, idle, calls)
   return idle -- longest-idle, ring-all
 end
 
--- set_available puts an agent in the available sets of every queue it serves.
--- idle is when it became free (kept from before for ring-all losers and abandoned offers).
-local function set_available(a, idle)
-  local v = redis.call('HMGET', akey(a), 'queues', 'calls')
-  local calls = tonumber(v[2]) or 0
-  redis.call('HSET', akey(a), 'state', 'available', 'since', fmt(now), 'idle', fmt(idle), 'call', '', 'reason', '')
-  redis.call('ZREM', P .. 'wrapup', a)
-  for _, q in ipairs(split(v[1])) do
-    redis.call('ZADD', P .. 'avail:' .. q, fmt(avail_score(q, a, idle, calls)), a)
-    redis.call('SADD', P .. 'staff:' .. q, a)
-  end
-end
-
 -- leave_sets takes an agent out of the available sets; staffed too when it stops working (pause, logout).
 local function leave_sets(a, staffed, queues, popped)
   if not queues then queues = redis.call('HGET', akey(a), 'queues') end
@@ -91,6 +78,28 @@ local function leave_sets(a, staffed, queues, popped)
   end
   if not staffed then redis.call('ZREM', P .. 'wrapup', a) end
 end
+
+-- set_available puts an agent in the available sets of every queue it serves.
+-- idle is when it became free (kept from before for ring-all losers and abandoned offers).
+local function set_available(a, idle)
+  local v = redis.call('HMGET', akey(a), 'queues', 'calls', 'pausenext')
+  -- The agent asked for a pause after this call: they get it instead of the next call.
+  if v[3] and v[3] ~= '' then
+    leave_sets(a, false, v[1])
+    redis.call('HSET', akey(a), 'state', 'paused', 'since', fmt(now), 'call', '', 'reason', v[3], 'idle', fmt(idle))
+    redis.call('HDEL', akey(a), 'pausenext')
+    ev('', '', a, 'PAUSE', v[3])
+    return
+  end
+  local calls = tonumber(v[2]) or 0
+  redis.call('HSET', akey(a), 'state', 'available', 'since', fmt(now), 'idle', fmt(idle), 'call', '', 'reason', '')
+  redis.call('ZREM', P .. 'wrapup', a)
+  for _, q in ipairs(split(v[1])) do
+    redis.call('ZADD', P .. 'avail:' .. q, fmt(avail_score(q, a, idle, calls)), a)
+    redis.call('SADD', P .. 'staff:' .. q, a)
+  end
+end
+
 
 -- sweep ends the wrap-ups whose time has come: no timer goroutine, any script run does it.
 local function sweep()
@@ -445,6 +454,7 @@ function ops.ringnoanswer(c, a)
   if v[1] ~= 'ringing' or not has(agents, a) then return fail('ACD_NOT_RINGING', c .. ' ' .. a) end
   leave_sets(a, false)
   redis.call('HSET', akey(a), 'state', 'paused', 'since', fmt(now), 'call', '', 'reason', 'no answer')
+  redis.call('HDEL', akey(a), 'pausenext')
   local rest = {}
   for _, o in ipairs(agents) do if o ~= a then rest[#rest + 1] = o end end
   ev(c, v[3], a, 'RINGNOANSWER', '')
@@ -631,7 +641,19 @@ function ops.agent(a, action, reason)
     if action ~= 'pause' then return fail('ACD_NOT_LOGGED_IN', a) end
     ev('', '', a, 'AGENTLOGIN', '')
   end
+  if action == 'pausenext' then
+    -- reason '' takes the request back. Idle agents pause at once.
+    if st == 'ringing' or st == 'oncall' or st == 'consult' or st == 'wrapup' then
+      if reason == '' then redis.call('HDEL', akey(a), 'pausenext') else redis.call('HSET', akey(a), 'pausenext', reason) end
+      return 1
+    end
+    if reason == '' then return 0 end
+    action = 'pause'
+  end
   if st == 'ringing' or st == 'oncall' or st == 'consult' then return fail('ACD_AGENT_BUSY', a .. ' ' .. st) end
+  -- "available" (the wrap-up submitted) keeps a pause asked for after the call: set_available
+  -- gives it. A pause or a logout replaces it.
+  if action ~= 'available' then redis.call('HDEL', akey(a), 'pausenext') end
   if action == 'logout' then
     leave_sets(a, false)
     redis.call('HSET', akey(a), 'state', 'offline', 'since', fmt(now), 'call', '', 'reason', '')
@@ -639,7 +661,7 @@ function ops.agent(a, action, reason)
   elseif action == 'available' then
     if st == 'available' then return 0 end
     set_available(a, now)
-    ev('', '', a, 'UNPAUSE', st)
+    if redis.call('HGET', akey(a), 'state') == 'available' then ev('', '', a, 'UNPAUSE', st) end
   elseif action == 'pause' then
     leave_sets(a, false)
     redis.call('HSET', akey(a), 'state', 'paused', 'since', fmt(now), 'call', '', 'reason', reason)

@@ -22,7 +22,7 @@ const I18N = {
     bad_credentials: 'Неверный логин или пароль', login_failed: 'Вход не удался', error: 'Ошибка',
     not_your_call: 'Это не ваш звонок', no_such_call: 'Звонок уже завершён', invalid_state: 'Сейчас это невозможно',
     replaced: 'Звук открыт в другой вкладке.', take_over: 'Перенести сюда',
-    seconds: 'с', private: 'частное лицо', business: 'организация',
+    seconds: 'с', private: 'частное лицо', business: 'организация', pause_next: 'перерыв после звонка', pause_after: 'Перерыв после звонка',
     pr_break: 'Перерыв', pr_lunch: 'Обед', pr_training: 'Обучение', pr_meeting: 'Совещание',
     pr_technical: 'Технические проблемы',
     cs_consult_ringing: 'консультация: вызов', cs_consulted: 'консультация',
@@ -57,7 +57,7 @@ const I18N = {
     bad_credentials: 'Wrong login or password', login_failed: 'Login failed', error: 'Error',
     not_your_call: 'Not your call', no_such_call: 'The call is over', invalid_state: 'Not possible now',
     replaced: 'The audio is open in another tab.', take_over: 'Use this tab',
-    seconds: 's', private: 'private person', business: 'business',
+    seconds: 's', private: 'private person', business: 'business', pause_next: 'break after this call', pause_after: 'Break after this call',
     pr_break: 'Break', pr_lunch: 'Lunch', pr_training: 'Training', pr_meeting: 'Meeting',
     pr_technical: 'Technical problem',
     cs_consult_ringing: 'consultation request', cs_consulted: 'consultation',
@@ -197,7 +197,7 @@ function handle(m) {
       if (S.pc && m.id === S.offerID) S.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp }).catch((e) => toast(String(e)));
       break;
     case 'state': {
-      S.agentState = m.state;
+      S.agentState = m.state; S.pauseNext = m.pause_next || '';
       // An ended call kept for a wrap-up that did not come (the agent is free again) goes.
       const k = cur();
       if (k && k.status === 'ended' && !S.wrapup && (m.state === 'available' || m.state === 'paused')) {
@@ -447,7 +447,10 @@ function callTimer(k) {
 setInterval(() => { $('call-timer').textContent = callTimer(cur()); }, 1000);
 function render() {
   ds.state = S.agentState || '';
-  $('agent-state').textContent = S.agentState ? t('st_' + S.agentState) : '';
+  $('agent-state').textContent = (S.agentState ? t('st_' + S.agentState) : '') + (S.pauseNext ? ' · ' + t('pause_next') : '');
+  ds.pausenext = S.pauseNext || '';
+  // On a call, Pause means "after this call", and Ready takes that back.
+  $('state-pause').textContent = t(/^(ringing|on_call|wrapup)$/.test(S.agentState) ? 'pause_after' : 'pause');
   const k = cur();
   const st = k ? k.status : '';
   ds.call = k ? S.current : ''; ds.callstatus = st;
