@@ -6,6 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 
 ## demo: run the whole hotline on this machine (simulated Asterisk, embedded Redis, simulated callers)
 demo:
+	@echo "make demo: compiling hotline (a few minutes the first time, seconds after) ..."
 	$(GO) run ./cmd/hotline demo
 
 ## test: install what the tests need if missing, then run every test with -race: each ARI test on the

@@ -275,6 +275,9 @@ type Simulator struct {
 	DID string `yaml:"did"`
 	// SoundsDir holds generated prompts (scripts/make-prompts.sh) the simulator plays as real audio.
 	SoundsDir string `yaml:"sounds_dir"`
+	// Crew is how many agents the process plays itself (the last ones of each group, in
+	// proportion), so a demo's queues move; only with ari.simulate.
+	Crew int `yaml:"crew"`
 }
 
 // Log sets the log level: debug, info, warn or error.
@@ -440,6 +443,9 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	c.Accounts.validate(bad)
 	if c.Softphone.ICEPort < 0 || c.Softphone.ICEPort > 65535 {
 		bad("softphone.ice_port", "%d is not a UDP port", c.Softphone.ICEPort)
+	}
+	if c.Simulator.Crew < 0 || (c.Simulator.Crew > 0 && !c.ARI.Simulate) {
+		bad("simulator.crew", "%d: agents played by the process answer callers with silence, so only with ari.simulate, and 0 or more", c.Simulator.Crew)
 	}
 	if g := c.Softphone.DisconnectGrace.D(); g != 0 && (g < time.Second || g > 10*time.Minute) {
 		bad("softphone.disconnect_grace", "%v is out of range: 0 (off), or between 1s and 10m", g)

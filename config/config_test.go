@@ -62,6 +62,7 @@ func TestLoadErrorsNameFileLineField(t *testing.T) {
 		{"dial endpoint with a second verb", "ari:\n  password: s\n  callback_endpoint: PJSIP/%s@%d\n", []string{":3: ari.callback_endpoint:"}},
 		{"every mistake at once", "ari:\n  password: s\n  ring_timeout: soon\n  pasword: x\nweb:\n  max_conns_per_ip: 0\n  listen: [8080]\n",
 			[]string{":3: ari.ring_timeout", ":4: ari.pasword: unknown field", ":6: web.max_conns_per_ip:", ":7: web.listen: must be text"}},
+		{"a crew on real lines", "ari:\n  password: s\nsimulator:\n  crew: 5\n", []string{":4: simulator.crew:"}},
 		{"bad trusted proxy", "ari:\n  password: s\nweb:\n  trusted_proxies: [10.0.0.0/8, proxy.local]\n", []string{":4: web.trusted_proxies[1]:"}},
 		{"bad account limits", "ari:\n  password: s\naccounts:\n  max_failures: 0\n  session_idle: 24h\n  session_recheck: 0s\n",
 			[]string{":4: accounts.max_failures:", ":5: accounts.session_idle: 24h0m0s is longer than session_lifetime", ":6: accounts.session_recheck:"}},

@@ -55,7 +55,8 @@ func (s *Server) reapDisconnected(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		if err := s.pages.Refresh(ctx, s.agentWeb.OpenPages()); err != nil {
+		// The demo's crew is present without a page.
+		if err := s.pages.Refresh(ctx, append(s.agentWeb.OpenPages(), s.crew...)); err != nil {
 			s.log.Warn("page presence refresh", "err", err)
 			continue
 		}

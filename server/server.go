@@ -60,12 +60,15 @@ type Server struct {
 	opsMux   http.Handler
 	serving  atomic.Bool // Run is serving and not draining: /readyz
 
-	ivrEvents *ivrEvents
-	audit     *audit.Stream
-	accounts  *account.Service // logins and sessions of both pages
-	pages     *presence.Pages  // where agents' pages are open; nil when softphone.disconnect_grace is 0
-	states    *stateSync       // keeps the agent pages showing the ACD's state
-	annKey    string           // the supervisor's announcement switch in Redis
+	ivrEvents    *ivrEvents
+	audit        *audit.Stream
+	accounts     *account.Service // logins and sessions of both pages
+	pages        *presence.Pages  // where agents' pages are open; nil when softphone.disconnect_grace is 0
+	states       *stateSync       // keeps the agent pages showing the ACD's state
+	desk         *desk
+	dispositions []softphone.Disposition
+	crew         []string // agents the demo plays itself (simulator.crew)
+	annKey       string   // the supervisor's announcement switch in Redis
 
 	// closers run in reverse order on shutdown, after every goroutine has stopped.
 	closers []func()
@@ -213,6 +216,10 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		s.pages = presence.New(s.rdb, s.center.Key("page:"), g)
 	}
 	s.agentWeb = softphone.NewServer(s.gw, dsk, spc, log.With("part", "agent-web"))
+	s.desk, s.dispositions = dsk, dispositions
+	if s.sim != nil {
+		s.crew = crewAgents(model, cfg.Simulator.Crew)
+	}
 	s.states = &stateSync{center: s.center, web: s.agentWeb, sent: map[string]softphone.StateChanged{}}
 	ph.web = s.agentWeb
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
@@ -357,6 +364,9 @@ func (s *Server) Run(ctx context.Context) error {
 		run("disconnected agents", s.reapDisconnected)
 	}
 	run("agent states", func(ctx context.Context) error { return s.states.run(ctx, s.log) })
+	if len(s.crew) > 0 {
+		run("demo crew", s.runCrew)
+	}
 	s.serving.Store(true)
 	if s.menus != nil {
 		run("menu reload", func(ctx context.Context) error {

@@ -99,22 +99,27 @@ func demo(args []string) error {
 	cfg := config.Default()
 	// The demo is what insecure_demo is for: its own center, simulator, embedded Redis, open pages.
 	cfg.ARI.Simulate, cfg.Redis.Embedded, cfg.InsecureDemo = true, true, true
+	// A center that looks alive: 60 agents answer by themselves, and callers keep them busy.
+	cfg.Simulator.Crew, cfg.Simulator.CallersPerMinute = 60, 15
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
 	fs.StringVar(&cfg.Web.Listen, "listen", cfg.Web.Listen, "where the pages are served")
 	fs.Float64Var(&cfg.Simulator.CallersPerMinute, "callers", cfg.Simulator.CallersPerMinute, "simulated calls a minute (0: none)")
 	fs.Float64Var(&cfg.Simulator.TimeScale, "time-scale", cfg.Simulator.TimeScale, "simulated prompts and waits run this much of real time")
 	fs.StringVar(&cfg.Simulator.SoundsDir, "sounds", cfg.Simulator.SoundsDir, "generated prompts (make prompts) for the simulator to play")
 	fs.BoolVar(&cfg.Softphone.AutoAnswer, "auto-answer", false, "answer ringing calls at once")
+	fs.IntVar(&cfg.Simulator.Crew, "crew", cfg.Simulator.Crew, "agents the demo plays itself (the last of each group)")
 	fs.StringVar(&cfg.Log.Level, "log", cfg.Log.Level, "log level: debug, info, warn, error")
 	fs.Parse(args)
 	cfg, err := config.Resolve(cfg)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("hotline demo: agent page http://%s/agent/ (agents p001..p250, password hotline-demo), supervisor http://%s/supervisor/\n"+
-		"  supervisor sup1, administrator admin1 (also hotline-demo; the announcement switch is the administrator's);\n"+
+	fmt.Printf("hotline demo: agent page http://%s/agent/, supervisor page http://%s/supervisor/ (every password: hotline-demo)\n"+
+		"  agents p001..p250 (private customers), b001..b200 (business), s001..s020 (social media), f001..f030 (payouts);\n"+
+		"  %d of them, the last of each group, are played by the demo itself and answer on their own;\n"+
+		"  supervisor sup1, administrator admin1 (the announcement switch is the administrator's);\n"+
 		"  to listen to calls, log the same account in on the agent page too: the call's audio comes there\n",
-		cfg.Web.Listen, cfg.Web.Listen)
+		cfg.Web.Listen, cfg.Web.Listen, cfg.Simulator.Crew)
 	return serve(cfg, server.Options{IncludeLoopback: true})
 }
 
