@@ -87,7 +87,7 @@ agents:
 	if c, ok := callOf(srv, id); !ok || c.Stage != acd.StageWaiting {
 		t.Errorf("the caller after the reload: %+v (found %v), want waiting", c, ok)
 	}
-	if st := agentState(t, srv, "x001"); st != acd.Offline {
+	if st := agentStatus(t, srv, "x001").State; st != acd.Offline {
 		t.Errorf("x001 is %s in the ACD, want offline", st)
 	}
 	for _, tc := range []struct {
@@ -106,18 +106,4 @@ agents:
 	if _, ok := srv.accounts.Lookup("x002"); !ok {
 		t.Error("a broken file changed the accounts")
 	}
-}
-
-func agentState(t *testing.T, srv *Server, id string) acd.AgentState {
-	t.Helper()
-	snap, err := srv.center.Snapshot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range snap.Agents {
-		if a.ID == id {
-			return a.State
-		}
-	}
-	return ""
 }
