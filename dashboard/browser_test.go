@@ -155,6 +155,10 @@ func TestBrowser(t *testing.T) {
 	if got := evalString(t, tab, `document.querySelector('tr[data-queue="claims"]').cells[8].textContent`); got != "" {
 		t.Errorf("claims has no advice, its cell reads %q", got)
 	}
+	// A pause reason reads in the page's language, not as its code.
+	if got := evalString(t, tab, `document.querySelector('[data-agent="a3"]').title`); !strings.Contains(got, "пауза: перерыв") {
+		t.Errorf("a paused agent's tile says %q", got)
+	}
 	if got := evalString(t, tab, `document.getElementById('t-sl').textContent`); got != "60%" {
 		t.Errorf("center SL %q, want 60%%", got)
 	}

@@ -28,6 +28,8 @@ const I18N = {
     'k.find': 'найти оператора', 'k.dense': 'плотная сетка операторов (только цвет)', 'k.lang': 'русский / English', 'k.help': 'эта справка / закрыть',
     'st.offline': 'не в сети', 'st.available': 'свободен', 'st.ringing': 'вызов', 'st.on_call': 'разговор', 'st.consult': 'консультация',
     'st.wrap_up': 'обработка', 'st.paused': 'пауза',
+    'pr.break': 'перерыв', 'pr.lunch': 'обед', 'pr.training': 'обучение', 'pr.meeting': 'совещание',
+    'pr.technical': 'технические проблемы', 'pr.no answer': 'не ответил на вызов', 'pr.disconnected': 'страница закрыта',
     call: 'Звонок', agent: 'Оператор', inQueue: 'в очереди', onCall: 'звонок', filterAll: '(все)',
     pauseTitle: 'Пауза оператора', logoutTitle: 'Выход оператора', done: 'Готово', noCall: 'Нет разговора',
     notCall: 'Выберите ожидающий звонок', notAgent: 'Выберите оператора', wrongPw: 'Неверная учётная запись или пароль',
@@ -54,6 +56,8 @@ const I18N = {
     'k.find': 'find an agent', 'k.dense': 'dense agent grid (colour only)', 'k.lang': 'русский / English', 'k.help': 'this help / close',
     'st.offline': 'offline', 'st.available': 'available', 'st.ringing': 'ringing', 'st.on_call': 'on call', 'st.consult': 'consultation',
     'st.wrap_up': 'wrap-up', 'st.paused': 'paused',
+    'pr.break': 'break', 'pr.lunch': 'lunch', 'pr.training': 'training', 'pr.meeting': 'meeting',
+    'pr.technical': 'technical problem', 'pr.no answer': 'did not answer a call', 'pr.disconnected': 'page closed',
     call: 'Call', agent: 'Agent', inQueue: 'in queue', onCall: 'call', filterAll: '(all)',
     pauseTitle: 'Pause agent', logoutTitle: 'Log agent out', done: 'Done', noCall: 'No call in progress',
     notCall: 'Select a waiting call', notAgent: 'Select an agent', wrongPw: 'Wrong account or password',
@@ -181,6 +185,10 @@ function renderStateCounts(ul, counts, withLabels) {
   }));
 }
 
+// reasonText is a pause reason in the page's language: the known codes translated, a supervisor's
+// own words as written.
+function reasonText(r) { return I18N[lang]['pr.' + r] || r; }
+
 function renderQueues(queues) {
   reconcile($('queues'), queueRows, queues, (q) => q.name, (k) => {
     const tr = document.createElement('tr');
@@ -282,7 +290,7 @@ function renderAgents(agents) {
       setText(ae, 'n', ae.n, a.name || a.id);
       setAttr(ae, 'cls', ae.el, 'class', 'ag s-' + a.state + (matches(a) ? '' : ' dim'));
       ae.since = ms(a.since);
-      const title = `${a.name} (${a.id}) — ${t('st.' + a.state)}${a.reason ? ': ' + a.reason : ''}${a.queue ? ' · ' + a.queue : ''}`;
+      const title = `${a.name} (${a.id}) — ${t('st.' + a.state)}${a.reason ? ': ' + reasonText(a.reason) : ''}${a.queue ? ' · ' + a.queue : ''}`;
       setAttr(ae, 'title', ae.el, 'title', title);
     });
   });
@@ -315,7 +323,7 @@ function renderSelection() {
   if (call) text = `${t('call')} ${call.c.caller || call.c.id} — ${t('inQueue')} ${call.q.title || call.q.name}, ${dur(ms(call.c.since))}`;
   if (agent) {
     text = `${t('agent')} ${agent.name} (${agent.id}), ${agent.group} — ${t('st.' + agent.state)}` +
-      (agent.reason ? ` (${agent.reason})` : '') + (agent.callId ? ` · ${t('onCall')} ${agent.callId}${agent.queue ? ' / ' + agent.queue : ''}` : '');
+      (agent.reason ? ` (${reasonText(agent.reason)})` : '') + (agent.callId ? ` · ${t('onCall')} ${agent.callId}${agent.queue ? ' / ' + agent.queue : ''}` : '');
   }
   el.textContent = text;
   const hasCall = !!(call || agent?.callId);
