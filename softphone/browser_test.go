@@ -170,10 +170,11 @@ func TestBrowserSoftphone(t *testing.T) {
 			t.Error("Chromium's audio reached Asterisk through pion, not the fast path: the gateway got its SRTP keys wrong")
 		}
 
-		step(t, b, "hold and resume with the H shortcut", 10*time.Second,
+		step(t, b, "hold and resume with Alt+H; a plain H does nothing", 10*time.Second,
 			chromedp.KeyEvent("h"),
+			browsertest.Alt("h"),
 			poll(`document.body.dataset.callstatus === 'held'`),
-			chromedp.KeyEvent("h"),
+			browsertest.Alt("h"),
 			poll(`document.body.dataset.callstatus === 'connected'`),
 		)
 		rig.desk.expect(t, "hold", 5*time.Second)
@@ -211,9 +212,9 @@ func TestBrowserSoftphone(t *testing.T) {
 			poll(`document.body.dataset.lasterror === 'bad_message'`),
 			chromedp.Evaluate[chromedp.Void](`hotline.ws.send('{"type":"call.teleport","call":"call-1"}')`),
 			poll(`document.body.dataset.lasterror === 'unknown_type'`),
-			chromedp.KeyEvent("m"),
+			browsertest.Alt("m"),
 			poll(`document.getElementById('mute-label').textContent === 'Микрофон вкл.'`),
-			chromedp.KeyEvent("m"),
+			browsertest.Alt("m"),
 			poll(`document.getElementById('mute-label').textContent === 'Микрофон выкл.'`),
 		)
 		rig.desk.expect(t, "unmute", 5*time.Second)
@@ -268,9 +269,9 @@ func TestBrowserSoftphone(t *testing.T) {
 				t.Errorf("desk saw %+v, want %+v", got, want)
 			}
 		}
-		step(t, b, "hang up with E, wrap up", 10*time.Second,
+		step(t, b, "hang up with Alt+E, wrap up", 10*time.Second,
 			chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
-			chromedp.KeyEvent("e"),
+			browsertest.Alt("e"),
 			poll(`!document.getElementById('wrapup').hidden`),
 			chromedp.Click(chromedp.ID("wrapup-submit")),
 			poll(`document.getElementById('wrapup').hidden && document.body.dataset.call === ''`),

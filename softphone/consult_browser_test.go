@@ -38,11 +38,14 @@ func TestBrowserConsultation(t *testing.T) {
 			chromedp.Click(chromedp.ID("lang-en")),
 			poll(`document.getElementById('call-consult').textContent === 'Consultation from Борис (b1)'`),
 			chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
-			chromedp.KeyEvent("a"),
+			browsertest.Alt("a"),
 		)
 		if e := rig.desk.expect(t, "answer", 5*time.Second); e.Call != "call-c" {
 			t.Fatalf("answered %+v", e)
 		}
+		// The fake desk's answer pushes a plain call.connected; the page must have it before the
+		// consultation's own, or the two race (this test was flaky for it).
+		step(t, b, "the fake desk's answer reached the page", 10*time.Second, poll(`document.body.dataset.callstatus === 'connected'`))
 		rig.desk.notify("a1", softphone.CallEvent{Kind: softphone.MsgConnected, CallID: "call-c", Call: &info, Consult: from})
 		step(t, b, "talking with the colleague: only hang-up and mute", 10*time.Second,
 			poll(`document.body.dataset.callstatus === 'consulted'`),

@@ -61,3 +61,8 @@ func AgentLogin(url, agent, password string) []chromedp.Action[chromedp.Void] {
 		Poll(`document.body.dataset.ws === 'open' && document.body.dataset.pc === 'connected'`),
 	}
 }
+
+// Alt presses Alt with key, as the agent page's shortcuts want.
+func Alt(key string) chromedp.Action[chromedp.Void] {
+	return chromedp.KeyEvent(key, chromedp.KeyModifiers(chromedp.ModifierAlt))
+}

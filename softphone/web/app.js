@@ -408,23 +408,20 @@ document.addEventListener('keydown', (e) => {
   if (!S.loggedIn) return;
   const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
   if (e.key === 'Escape') { if (typing) e.target.blur(); return; }
-  if (e.altKey && !e.ctrlKey) {
-    if (e.key === '1') { e.preventDefault(); $('state-available').click(); }
-    else if (e.key === '2') { e.preventDefault(); $('state-pause').click(); }
-    else if (e.key.toLowerCase() === 'l' || e.code === 'KeyL') { e.preventDefault(); setLang(lang === 'ru' ? 'en' : 'ru'); }
+  // Actions take Alt, by the key's place (KeyA is A on a Russian layout too), so a stray letter typed
+  // outside a field answers or ends nothing; only the keypad's digits go without it, on a call.
+  if (e.altKey && !e.ctrlKey && !e.metaKey) {
+    const act = {
+      Digit1: () => $('state-available').click(), Digit2: () => $('state-pause').click(),
+      KeyL: () => setLang(lang === 'ru' ? 'en' : 'ru'), KeyA: answer, KeyR: reject, KeyH: holdToggle,
+      KeyM: muteToggle, KeyE: hangup, KeyT: () => $('transfer-target').focus(),
+    }[e.code];
+    if (act) { e.preventDefault(); act(); }
     return;
   }
   if (typing || e.ctrlKey || e.metaKey) return;
-  const k = e.code;
-  if (k === 'KeyA') answer();
-  else if (k === 'KeyR') reject();
-  else if (k === 'KeyH') holdToggle();
-  else if (k === 'KeyM') muteToggle();
-  else if (k === 'KeyE') hangup();
-  else if (k === 'KeyT') { e.preventDefault(); $('transfer-target').focus(); }
-  else if (e.key === '?') { $('help').open = !$('help').open; }
-  else if (/^[0-9*#]$/.test(e.key)) dtmf(e.key);
-  else return;
+  if (e.key === '?') { $('help').open = !$('help').open; }
+  else if (/^[0-9*#]$/.test(e.key) && cur() && cur().status === 'connected') dtmf(e.key);
 });
 
 // ---- rendering ----
