@@ -39,6 +39,7 @@ type Config struct {
 	Break        time.Duration // default 2 min
 	TimeScale    float64       // the simulator's: 0.2 runs five times faster; default 1
 	Poll         time.Duration // how often a member looks at their phone; default 300 ms
+	ArriveWithin time.Duration // members log in over this long at the start; default 5 s
 	Seed         uint64        // 0: from the clock
 }
 
@@ -54,6 +55,7 @@ func (c Config) withDefaults() Config {
 	def(&c.WrapUp, 15*time.Second)
 	def(&c.Break, 2*time.Minute)
 	def(&c.Poll, 300*time.Millisecond)
+	def(&c.ArriveWithin, 5*time.Second)
 	if c.TalkMax < c.TalkMin {
 		c.TalkMax = c.TalkMin
 	}
@@ -95,7 +97,7 @@ type member struct {
 	r     *rand.Rand
 }
 
-// wait sleeps a random part of up to d (scaled); false when ctx ended.
+// wait sleeps between lo and hi (scaled); false when ctx ended.
 func (m *member) wait(ctx context.Context, lo, hi time.Duration) bool {
 	d := lo
 	if hi > lo {
@@ -111,7 +113,7 @@ func (m *member) wait(ctx context.Context, lo, hi time.Duration) bool {
 
 func (m *member) run(ctx context.Context) {
 	// Members arrive over the first seconds, not all at once.
-	if !m.wait(ctx, 0, 5*time.Second) {
+	if !m.wait(ctx, 0, m.cfg.ArriveWithin) {
 		return
 	}
 	if err := m.desk.Available(ctx, m.id); err != nil {
@@ -130,7 +132,7 @@ func (m *member) run(ctx context.Context) {
 		if !ok || talking {
 			continue
 		}
-		if !m.wait(ctx, 500*time.Millisecond, m.cfg.AnswerAfter) {
+		if !m.wait(ctx, min(500*time.Millisecond, m.cfg.AnswerAfter), m.cfg.AnswerAfter) {
 			return
 		}
 		if err := m.desk.Answer(ctx, m.id, call); err != nil {
@@ -162,7 +164,7 @@ func (m *member) talk(ctx context.Context, call string) {
 	if err := m.desk.Hangup(ctx, m.id, call); err != nil && ctx.Err() == nil {
 		m.log.Debug("crew: hang up", "call", call, "err", err)
 	}
-	if !m.wait(ctx, 2*time.Second, m.cfg.WrapUp) {
+	if !m.wait(ctx, min(2*time.Second, m.cfg.WrapUp), m.cfg.WrapUp) {
 		return
 	}
 	d := m.cfg.Dispositions[m.r.IntN(len(m.cfg.Dispositions))]

@@ -58,7 +58,12 @@ func (s *Server) runCrew(ctx context.Context) error {
 	for _, d := range s.dispositions {
 		codes = append(codes, d.Code)
 	}
-	crew.Run(ctx, crew.Config{Agents: s.crew, Dispositions: codes, TimeScale: s.cfg.Simulator.TimeScale},
+	cfg := crew.Config{TimeScale: s.cfg.Simulator.TimeScale}
+	if s.crewTiming != nil {
+		cfg = *s.crewTiming
+	}
+	cfg.Agents, cfg.Dispositions = s.crew, codes
+	crew.Run(ctx, cfg,
 		crewDesk{s.desk}, func(agent string) (string, bool, bool) {
 			card, talking, ok := s.sb.ActiveCall(agent)
 			return card.ID, talking, ok

@@ -29,6 +29,7 @@ import (
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/crew"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/ivr/lookupdemo"
@@ -68,7 +69,8 @@ type Server struct {
 	desk         *desk
 	dispositions []softphone.Disposition
 	crew         []string // agents the demo plays itself (simulator.crew)
-	annKey       string   // the supervisor's announcement switch in Redis
+	crewTiming   *crew.Config
+	annKey       string // the supervisor's announcement switch in Redis
 
 	// closers run in reverse order on shutdown, after every goroutine has stopped.
 	closers []func()
@@ -83,11 +85,14 @@ type Options struct {
 	IncludeLoopback bool
 	// Registry receives the metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
+	// CrewTiming, when set, is how the simulator.crew agents behave (answer delay, talk time, breaks):
+	// the load generator's. Its Agents and Dispositions are ignored.
+	CrewTiming *crew.Config
 }
 
 // New builds every part from cfg and binds the web listener, so a caller learns WebAddr before Run.
 func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) (_ *Server, err error) {
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, crewTiming: opt.CrewTiming}
 	defer func() {
 		if err != nil {
 			s.close() // whatever was started before the failure
@@ -287,6 +292,9 @@ func (s *Server) OpsAddr() net.Addr {
 
 // Sim is the in-process Asterisk simulator, nil against a real Asterisk.
 func (s *Server) Sim() *asterisksim.Sim { return s.sim }
+
+// Center is the ACD, for tools that watch it (the load generator follows its events).
+func (s *Server) Center() *acd.Center { return s.center }
 
 // Handler serves the pages, the APIs and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -24,6 +24,8 @@ const usage = `usage:
   hotline check-config FILE    report every mistake in FILE and the center and menu files it names
                                (file:line: field: message), and exit
   hotline env                  list the HOTLINE_* variables that override config fields
+  hotline loadgen [flags]      the demo's hotline in this process, loaded at a steady call rate through
+                               IVR, queue and agents that answer by themselves; prints setups/s and latencies
   hotline hash-password        read a password (typed without echo, or piped) and print its bcrypt
                                hash, for an account's password_hash in the center file
 `
@@ -43,6 +45,8 @@ func main() {
 		err = checkConfig(os.Args[2:])
 	case "env":
 		fmt.Println(strings.Join(config.EnvNames(), "\n"))
+	case "loadgen":
+		err = loadGen(os.Args[2:])
 	case "hash-password":
 		err = hashPassword(os.Stdin, os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
