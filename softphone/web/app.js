@@ -22,7 +22,7 @@ const I18N = {
     bad_credentials: 'Неверный логин или пароль', login_failed: 'Вход не удался', error: 'Ошибка',
     not_your_call: 'Это не ваш звонок', no_such_call: 'Звонок уже завершён', invalid_state: 'Сейчас это невозможно',
     replaced: 'Звук открыт в другой вкладке.', take_over: 'Перенести сюда',
-    seconds: 'с', private: 'частное лицо', business: 'организация', pause_next: 'перерыв после звонка', pause_after: 'Перерыв после звонка',
+    seconds: 'с', private: 'частное лицо', business: 'организация', pause_next: 'перерыв после звонка', wrapup_left: 'до следующего звонка', pause_after: 'Перерыв после звонка',
     pr_break: 'Перерыв', pr_lunch: 'Обед', pr_training: 'Обучение', pr_meeting: 'Совещание',
     pr_technical: 'Технические проблемы',
     cs_consult_ringing: 'консультация: вызов', cs_consulted: 'консультация',
@@ -57,7 +57,7 @@ const I18N = {
     bad_credentials: 'Wrong login or password', login_failed: 'Login failed', error: 'Error',
     not_your_call: 'Not your call', no_such_call: 'The call is over', invalid_state: 'Not possible now',
     replaced: 'The audio is open in another tab.', take_over: 'Use this tab',
-    seconds: 's', private: 'private person', business: 'business', pause_next: 'break after this call', pause_after: 'Break after this call',
+    seconds: 's', private: 'private person', business: 'business', pause_next: 'break after this call', wrapup_left: 'next call in', pause_after: 'Break after this call',
     pr_break: 'Break', pr_lunch: 'Lunch', pr_training: 'Training', pr_meeting: 'Meeting',
     pr_technical: 'Technical problem',
     cs_consult_ringing: 'consultation request', cs_consulted: 'consultation',
@@ -400,7 +400,8 @@ $('wrapup').addEventListener('submit', (e) => {
 });
 setInterval(() => {
   const el = $('wrapup-timer');
-  el.textContent = S.wrapup && S.wrapup.until ? Math.max(0, Math.round((S.wrapup.until - Date.now()) / 1000)) + ' ' + t('seconds') : '';
+  el.textContent = S.wrapup && S.wrapup.until
+    ? t('wrapup_left') + ' ' + Math.max(0, Math.round((S.wrapup.until - Date.now()) / 1000)) + ' ' + t('seconds') : '';
 }, 1000);
 
 // ---- keyboard ----
