@@ -18,8 +18,8 @@ import (
 )
 
 // TestReloadLocksOut: the operator disables x001 while a caller rings them and changes x002's
-// password, then reloads (SIGHUP). Both lose their sessions at once; the call ringing x001 goes
-// back to its queue and x001 leaves the ACD; x002 logs in with the new password only. An agent new
+// password while x002 talks to another, then reloads (SIGHUP). Both lose their sessions at once;
+// both callers go back to their queue, still on the line, and both agents leave the ACD; x002 logs in with the new password only. An agent new
 // to the file waits for a restart, and a file that does not load changes nothing.
 func TestReloadLocksOut(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "center.yaml")
@@ -62,6 +62,22 @@ agents:
 		card, _, ok := srv.sb.ActiveCall("x001")
 		return ok && card.ID == id
 	})
+	// x002 talks with a second caller.
+	if err := srv.center.Login(ctx, "x002"); err != nil {
+		t.Fatal(err)
+	}
+	second, err := srv.Sim().Dial(ctx, asterisksim.CallerSpec{DID: "8800", Number: "79161112234", Dialplan: "caller-agent-tone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "x002 ringing for the second caller", 20*time.Second, func() bool {
+		card, _, ok := srv.sb.ActiveCall("x002")
+		return ok && card.ID == second.ChannelID()
+	})
+	if err := srv.desk.Answer(ctx, "x002", second.ChannelID()); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "x002 talking", 20*time.Second, func() bool { _, talking, _ := srv.sb.ActiveCall("x002"); return talking })
 
 	// x002's password changes (a new hash line), x001 is disabled, x003 is new.
 	b := agents(", disabled: true", "x2-new")
@@ -87,8 +103,18 @@ agents:
 	if c, ok := callOf(srv, id); !ok || c.Stage != acd.StageWaiting {
 		t.Errorf("the caller after the reload: %+v (found %v), want waiting", c, ok)
 	}
-	if st := agentStatus(t, srv, "x001").State; st != acd.Offline {
-		t.Errorf("x001 is %s in the ACD, want offline", st)
+	// The caller talking with x002 goes back to the queue, still on the line, and x002 leaves the ACD.
+	waitfor.True(t, "the second caller waiting again", 20*time.Second, func() bool {
+		c, ok := callOf(srv, second.ChannelID())
+		return ok && c.Stage == acd.StageWaiting
+	})
+	select {
+	case <-second.Done():
+		t.Error("the second caller was hung up")
+	default:
+	}
+	for _, a := range []string{"x001", "x002"} {
+		waitfor.True(t, a+" offline in the ACD", 20*time.Second, func() bool { return agentStatus(t, srv, a).State == acd.Offline })
 	}
 	for _, tc := range []struct {
 		id, pw string
