@@ -19,8 +19,9 @@ import (
 
 // TestReloadLocksOut: the operator disables x001 while a caller rings them and changes x002's
 // password while x002 talks to another, then reloads (SIGHUP). Both lose their sessions at once;
-// both callers go back to their queue, still on the line, and both agents leave the ACD; x002 logs in with the new password only. An agent new
-// to the file waits for a restart, and a file that does not load changes nothing.
+// both callers go back to their queue, still on the line, and both agents leave the ACD; x002 logs
+// in with the new password only. An agent new to the file waits for a restart, and a file that does
+// not load changes nothing.
 func TestReloadLocksOut(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "center.yaml")
 	agents := func(extra, x2pw string) []byte {
