@@ -145,6 +145,9 @@ func TestBrowserSoftphone(t *testing.T) {
 			poll(`document.getElementById('call-wait').textContent === '1:15'`),
 			// The ring counts down from the offer's 20 s.
 			poll(`/^(20|1[0-9]) с$/.test(document.getElementById('call-timer').textContent)`),
+			// A refusal says why: a transfer asked while it still rings (the form forced for the test).
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('transfer-target').value = 'claims'; document.getElementById('transfer-form').requestSubmit()`),
+			poll(`document.body.dataset.lasterror === 'invalid_state' && document.getElementById('toast').textContent === 'Это возможно только в разговоре'`),
 			chromedp.Click(chromedp.ID("btn-answer")),
 			poll(`document.body.dataset.callstatus === 'connected'`),
 			poll(`/^0:0[0-9]$/.test(document.getElementById('call-timer').textContent)`),

@@ -22,7 +22,7 @@ const I18N = {
     bad_credentials: 'Неверный логин или пароль', login_failed: 'Вход не удался', error: 'Ошибка',
     not_your_call: 'Это не ваш звонок', no_such_call: 'Звонок уже завершён', invalid_state: 'Сейчас это невозможно',
     replaced: 'Звук открыт в другой вкладке.', take_over: 'Перенести сюда',
-    seconds: 'с', private: 'частное лицо', business: 'организация', pause_next: 'перерыв после звонка', wrapup_left: 'до следующего звонка', pause_after: 'Перерыв после звонка',
+    seconds: 'с', private: 'частное лицо', business: 'организация', pause_next: 'перерыв после звонка', wrapup_left: 'до следующего звонка', why_busy: 'Сначала завершите звонок: статус меняется вне разговора (перерыв после звонка — кнопкой «Перерыв после звонка»)', why_not_talking: 'Это возможно только в разговоре', why_not_ringing: 'Звонок больше не звонит: абонент положил трубку или звонок ушёл другому', why_not_answered: 'Коллега ещё не ответил: соединить можно после ответа', pause_after: 'Перерыв после звонка',
     pr_break: 'Перерыв', pr_lunch: 'Обед', pr_training: 'Обучение', pr_meeting: 'Совещание',
     pr_technical: 'Технические проблемы',
     cs_consult_ringing: 'консультация: вызов', cs_consulted: 'консультация',
@@ -57,7 +57,7 @@ const I18N = {
     bad_credentials: 'Wrong login or password', login_failed: 'Login failed', error: 'Error',
     not_your_call: 'Not your call', no_such_call: 'The call is over', invalid_state: 'Not possible now',
     replaced: 'The audio is open in another tab.', take_over: 'Use this tab',
-    seconds: 's', private: 'private person', business: 'business', pause_next: 'break after this call', wrapup_left: 'next call in', pause_after: 'Break after this call',
+    seconds: 's', private: 'private person', business: 'business', pause_next: 'break after this call', wrapup_left: 'next call in', why_busy: 'Finish the call first: the state changes outside a call (a break after it: "Break after this call")', why_not_talking: 'Only possible during a conversation', why_not_ringing: 'The call no longer rings: the caller hung up or it went to someone else', why_not_answered: 'The colleague has not answered yet: connect after they do', pause_after: 'Break after this call',
     pr_break: 'Break', pr_lunch: 'Lunch', pr_training: 'Training', pr_meeting: 'Meeting',
     pr_technical: 'Technical problem',
     cs_consult_ringing: 'consultation request', cs_consulted: 'consultation',
@@ -97,7 +97,7 @@ function setLang(l) { lang = l; localStorage.setItem('hotline.lang', l); applyLa
 // ---- state ----
 const S = {
   agent: null, iceServers: [], ws: null, backoff: 500, seq: 0, loggedIn: false,
-  pc: null, mic: null, offerID: '', agentState: '', calls: new Map(), current: '', muted: false,
+  pc: null, mic: null, offerID: '', agentState: '', calls: new Map(), current: '', muted: false, sent: new Map(),
   wrapup: null, stats: null, replaced: false,
 };
 window.hotline = S; // for people debugging and for tests
@@ -182,7 +182,22 @@ function send(type, body) {
   if (!S.ws || S.ws.readyState !== WebSocket.OPEN) { toast(t('reconnecting')); return ''; }
   const id = 'r' + (++S.seq);
   S.ws.send(JSON.stringify(Object.assign({ type, id }, body || {})));
+  S.sent.set(id, type);
+  if (S.sent.size > 64) S.sent.delete(S.sent.keys().next().value);
   return id;
+}
+
+// whyNot says why a request was refused: by what was asked and the call's state, not only the code.
+function whyNot(m) {
+  const asked = S.sent.get(m.id) || '';
+  if (m.code === 'invalid_state') {
+    const k = cur();
+    if (asked === 'state.set' && k && /^(connected|held|consulting|consulted|ringing)$/.test(k.status)) return t('why_busy');
+    if (/^call\.(hold|resume|transfer|consult|dtmf|mute|unmute)$/.test(asked)) return t('why_not_talking');
+    if (asked === 'call.answer' || asked === 'call.reject') return t('why_not_ringing');
+    if (asked === 'call.complete') return t('why_not_answered');
+  }
+  return t(m.code) !== m.code ? t(m.code) : (t('error') + ': ' + m.message);
 }
 
 function handle(m) {
@@ -262,7 +277,7 @@ function handle(m) {
     case 'stats': S.stats = m; break;
     case 'error':
       ds.lasterror = m.code || 'error';
-      toast(t(m.code) !== m.code ? t(m.code) : (t('error') + ': ' + m.message));
+      toast(whyNot(m));
       break;
   }
   render();
