@@ -128,7 +128,7 @@ func TestBrowserSoftphone(t *testing.T) {
 		)
 
 		rig.desk.ring("a1", softphone.CallInfo{
-			ID: "call-1", CallerNumber: "+79161234567", CallerType: "business", Queue: "business",
+			ID: "call-1", CallerNumber: "+79161234567", CallerName: "Иван Петров", CallerType: "business", Queue: "business",
 			QueueTitle:  map[string]string{"ru": "Бизнес-клиенты", "en": "Business"},
 			WaitSeconds: 75, IVRPath: []map[string]string{
 				{"ru": "Приветствие: 2 → Бизнес-клиент", "en": "Greeting: 2 → Business customer"},
@@ -139,6 +139,7 @@ func TestBrowserSoftphone(t *testing.T) {
 		step(t, b, "ringing with the screen pop", 10*time.Second,
 			poll(`document.body.dataset.callstatus === 'ringing'`),
 			poll(`document.getElementById('call-number').textContent === '+7 916 123-45-67'`),
+			poll(`document.getElementById('call-name').textContent === 'Иван Петров' && !document.getElementById('call-name').hidden`),
 			poll(`document.getElementById('call-queue').textContent === 'Бизнес-клиенты'`),
 			poll(`document.getElementById('call-entered').textContent === 'contract: 4711'`),
 			poll(`document.getElementById('call-path').textContent === 'Приветствие: 2 → Бизнес-клиент\nВвод номера договора: 4711'`),

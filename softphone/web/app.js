@@ -5,7 +5,7 @@ const I18N = {
   ru: {
     quality: 'Связь', logout: 'Выйти', login_title: 'Вход', agent_id: 'Логин', password: 'Пароль',
     login: 'Войти', my_state: 'Мой статус', available: 'Готов', pause: 'Перерыв', auto_answer: 'Автоответ',
-    call: 'Звонок', no_call: 'Нет звонка', caller: 'Номер', caller_type: 'Тип', queue: 'Очередь', waited: 'Ожидал',
+    call: 'Звонок', no_call: 'Нет звонка', caller: 'Номер', caller_name: 'Имя', caller_type: 'Тип', queue: 'Очередь', waited: 'Ожидал',
     entered: 'Введено', ivr_path: 'Путь в IVR', answer: 'Ответить', reject: 'Отклонить', hold: 'Удержание',
     resume: 'Вернуть', mute: 'Микрофон выкл.', unmute: 'Микрофон вкл.', hangup: 'Завершить', to_queue: 'В очередь',
     to_agent: 'Оператору', to_number: 'На номер', target: 'Куда', transfer: 'Перевести', consult: 'Консультация',
@@ -41,7 +41,7 @@ const I18N = {
   en: {
     quality: 'Link', logout: 'Log out', login_title: 'Log in', agent_id: 'Login', password: 'Password',
     login: 'Log in', my_state: 'My state', available: 'Available', pause: 'Pause', auto_answer: 'Auto-answer',
-    call: 'Call', no_call: 'No call', caller: 'Number', caller_type: 'Type', queue: 'Queue', waited: 'Waited',
+    call: 'Call', no_call: 'No call', caller: 'Number', caller_name: 'Name', caller_type: 'Type', queue: 'Queue', waited: 'Waited',
     entered: 'Entered', ivr_path: 'IVR path', answer: 'Answer', reject: 'Reject', hold: 'Hold', resume: 'Resume',
     mute: 'Mute', unmute: 'Unmute', hangup: 'Hang up', to_queue: 'To queue', to_agent: 'To agent',
     to_number: 'To number', target: 'Where', transfer: 'Transfer', consult: 'Consult', complete: 'Complete',
@@ -483,6 +483,10 @@ function render() {
   if (k) {
     const i = k.info || {};
     $('call-number').textContent = fmtNumber(i.caller_number);
+    // The caller's name when the network or the CRM knows it; no row otherwise.
+    const name = $('call-name');
+    name.textContent = i.caller_name || '';
+    name.hidden = name.previousElementSibling.hidden = !name.textContent;
     $('call-type').textContent = i.caller_type ? t(i.caller_type) : '';
     $('call-queue').textContent = (i.queue_title && (i.queue_title[lang] || i.queue_title.ru)) || i.queue || '';
     $('call-wait').textContent = i.wait_seconds != null ? fmtWait(i.wait_seconds) : '';
