@@ -117,8 +117,12 @@ func TestFeedSendsOnlyChanges(t *testing.T) {
 	if m.Type != "view" || m.View.Queues[1].Waiting != 1 || m.View.Totals.Waiting != 3 {
 		t.Fatalf("after the change: %+v; want the changed view as the next message", m.View.Totals)
 	}
-	if n := src.snapshots(); n != 4 {
-		t.Errorf("%d snapshots, want 4 (first, two unchanged, changed)", n)
+	// A tick returns once the poller has taken it, not once its poll is done, and the first
+	// subscriber's wake can be taken between two ticks: the change may be seen by the poll of the
+	// second unchanged tick or of the next one. What matters is that the polls in between, which
+	// saw nothing new, sent nothing (the next message above is the changed view).
+	if n := src.snapshots(); n < 3 || n > 4 {
+		t.Errorf("%d snapshots, want 3 or 4 (first, one or two unchanged, changed)", n)
 	}
 }
 
