@@ -251,6 +251,10 @@ func (r *replayer) response(e entry) {
 		r.failf(e, "response without a request")
 		return
 	}
+	if got.status != e.Status && finishedPlayback.MatchString(e.Path) && e.Method == http.MethodGet &&
+		e.Status == http.StatusNotFound && got.status == http.StatusOK && strings.Contains(string(got.body), `"state":"done"`) {
+		got = r.untilGone(e)
+	}
 	if got.status != e.Status {
 		r.failf(e, "status %d, want %d (body %s)", got.status, e.Status, got.body)
 		return
@@ -274,6 +278,31 @@ func (r *replayer) response(e entry) {
 	for _, d := range diff("body", want, have) {
 		r.failf(e, "%s", d)
 	}
+}
+
+// finishedPlayback is a playback read right after its PlaybackFinished. Asterisk 22.10.1 publishes
+// the event before it drops the playback from its container: the recorded 404 is what it answers a
+// moment later, and a replay sometimes reads it in between (200, state "done"; 1 replay of
+// barge-in in 40). The shared recordings cannot say so themselves.
+var finishedPlayback = regexp.MustCompile(`^/ari/playbacks/[^/?]+$`)
+
+// untilGone asks again, for a second at most, until the finished playback is gone.
+func (r *replayer) untilGone(e entry) liveResp {
+	var last liveResp
+	for range 100 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		st, raw, err := r.tg.Do(ctx, e.Method, r.livePath(e.Path), nil)
+		cancel()
+		if err != nil {
+			return liveResp{}
+		}
+		last = liveResp{st, raw}
+		if st != http.StatusOK {
+			return last
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return last
 }
 
 // lateStasisPath is a request that makes a channel and puts it in Stasis from a thread of its own
