@@ -77,6 +77,12 @@ func TestPauseLogsIn(t *testing.T) {
 	if st := e.agent("a1"); st.State != Paused || st.Reason != "lunch" {
 		t.Fatalf("a1 after a pause from offline: %+v", st)
 	}
+	// The page asks for a pause the same way on a call or not (PauseAfterCall): offline, at once.
+	e.must(e.c.PauseAfterCall(e.ctx, "a2", "training"))
+	if st := e.agent("a2"); st.State != Paused || st.Reason != "training" {
+		t.Fatalf("a2 after a pause-after-call from offline: %+v", st)
+	}
+	e.must(e.c.Logout(e.ctx, "a2"))
 	e.enqueue("c1", "sales", 0)
 	if got := e.dispatch(); len(got) != 0 {
 		t.Fatalf("offers to a paused agent: %v", got)

@@ -37,6 +37,13 @@ func TestPauseAfterThisCall(t *testing.T) {
 		}
 		return st
 	}
+	// Right after login, before any call: Pause starts the shift on a break.
+	if err := d.SetState(ctx, "a1", softphone.StatePaused, "training"); err != nil {
+		t.Fatalf("pause right after login: %v", err)
+	}
+	if st := state(); st.State != acd.Paused || st.Reason != "training" {
+		t.Fatalf("after Pause from offline: %+v", st)
+	}
 	if err := d.SetState(ctx, "a1", softphone.StateAvailable, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -638,7 +638,7 @@ function ops.agent(a, action, reason)
   if st == 'offline' then
     if action == 'logout' then return 0 end
     -- Starting a shift on a break is allowed: the agent logs in paused, never available between.
-    if action ~= 'pause' then return fail('ACD_NOT_LOGGED_IN', a) end
+    if action ~= 'pause' and not (action == 'pausenext' and reason ~= '') then return fail('ACD_NOT_LOGGED_IN', a) end
     ev('', '', a, 'AGENTLOGIN', '')
   end
   if action == 'pausenext' then
