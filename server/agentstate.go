@@ -21,9 +21,15 @@ type stateSync struct {
 	center *acd.Center
 	web    *softphone.Server
 
-	mu   sync.Mutex
-	sent map[string]softphone.StateChanged // last pushed, by agent
+	// pushing orders the pushes: a read of the ACD and its notify happen under it, so a push that
+	// read later is never overtaken by one that read earlier (the follower's and the desk's).
+	pushing sync.Mutex
+	mu      sync.Mutex
+	sent    map[string]softphone.StateChanged // last pushed, by agent
 }
+
+// followBlock is how long one read of the event stream waits for news.
+const followBlock = time.Second
 
 // pageState is the agent page's name for an ACD state; "" for one the page learns from its call
 // messages (a colleague reserved for a consultation rings, then talks, as those say).
@@ -67,6 +73,8 @@ func eventAgents(ev acd.Event) []string {
 // push sends the agent's present state to their pages; force sends it even when unchanged (a page
 // that just opened has not seen it).
 func (ss *stateSync) push(ctx context.Context, agent string, force bool) error {
+	ss.pushing.Lock()
+	defer ss.pushing.Unlock()
 	st, err := ss.center.Agent(ctx, agent)
 	if errors.Is(err, acd.ErrUnknownAgent) {
 		return nil // a supervisor's monitoring softphone
@@ -106,7 +114,9 @@ func (ss *stateSync) run(ctx context.Context, log *slog.Logger) error {
 		}
 		var evs []acd.Event
 		if err == nil {
-			evs, err = ss.center.Follow(ctx, last, 5*time.Second)
+			// A blocking read does not end when ctx does (go-redis sets only a deadline), so the
+			// block is short: it is how long a shutdown waits for this loop.
+			evs, err = ss.center.Follow(ctx, last, followBlock)
 		}
 		if err != nil {
 			if ctx.Err() == nil {

@@ -33,6 +33,9 @@ func TestPageShowsACDState(t *testing.T) {
 		t.Fatalf("a page opened before the shift shows %q", got)
 	}
 	p.send(`{"type":"state.set","id":"1","state":"available"}`)
+	// Offline agrees with the page until the request lands: a pause forced before it would be
+	// undone by it.
+	waitfor.True(t, "p001 available", 20*time.Second, func() bool { return agentStatus(t, srv, "p001").State == acd.Available })
 	agrees("when available")
 
 	// A supervisor forces a pause (the board's action is this call), then lets them go on.
@@ -41,7 +44,7 @@ func TestPageShowsACDState(t *testing.T) {
 	}
 	agrees("after a forced pause")
 	if p.shown().Reason != "forced by sup1" {
-		t.Fatalf("page shows %+v", p.shown())
+		t.Fatalf("page shows %+v; it was told %q", p.shown(), p.history)
 	}
 	if err := srv.center.SetAvailable(ctx, "p001"); err != nil {
 		t.Fatal(err)

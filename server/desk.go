@@ -20,6 +20,7 @@ type desk struct {
 	phones     *phones
 	history    *history
 	autoAnswer bool
+	states     *stateSync // tells the pages the ACD's state; nil in tests of the desk alone
 }
 
 var _ softphone.Desk = (*desk)(nil)
@@ -79,8 +80,11 @@ func (d *desk) SetState(ctx context.Context, agentID string, st softphone.AgentS
 		return fmt.Errorf("%w: finish the call first", softphone.ErrInvalidState)
 	}
 	if err == nil {
-		// What the ACD made of it: the state asked for, or the call going on with a pause to follow.
-		d.phones.web.Notify(agentID, d.stateOf(ctx, agentID, softphone.StateChanged{State: string(st), Reason: reason}))
+		// What the ACD made of it (the state asked for, or the call going on with a pause to
+		// follow), in order with the pushes of the ACD's events.
+		if d.states == nil || d.states.push(ctx, agentID, true) != nil {
+			d.phones.web.Notify(agentID, softphone.StateChanged{State: string(st), Reason: reason})
+		}
 	}
 	return err
 }
@@ -242,16 +246,4 @@ func (d *desk) WrapUp(ctx context.Context, agentID, callID, disposition, note st
 
 func (d *desk) CallsToday(ctx context.Context, agentID string) ([]softphone.CallSummary, error) {
 	return d.history.today(ctx, agentID)
-}
-
-// stateOf is the agent's state as the ACD holds it, for the page; fallback if Redis cannot say.
-func (d *desk) stateOf(ctx context.Context, agentID string, fallback softphone.StateChanged) softphone.StateChanged {
-	st, err := d.center.Agent(ctx, agentID)
-	if err != nil {
-		return fallback
-	}
-	if m, ok := stateMessage(st); ok {
-		return m
-	}
-	return fallback
 }

@@ -27,8 +27,9 @@ type page struct {
 	cookie string
 	ws     *websocket.Conn
 
-	mu    sync.Mutex
-	state softphone.StateChanged
+	mu      sync.Mutex
+	state   softphone.StateChanged
+	history []string // every state message, for a failure's report
 }
 
 // shown is the state the page shows now.
@@ -83,6 +84,7 @@ func (p *page) open() {
 			if strings.Contains(string(b), `"type":"state"`) && json.Unmarshal(b, &m) == nil {
 				p.mu.Lock()
 				p.state = m
+				p.history = append(p.history, string(b))
 				p.mu.Unlock()
 			}
 		}

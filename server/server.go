@@ -226,6 +226,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		s.crew = crewAgents(model, cfg.Simulator.Crew)
 	}
 	s.states = &stateSync{center: s.center, web: s.agentWeb, sent: map[string]softphone.StateChanged{}}
+	dsk.states = s.states
 	ph.web = s.agentWeb
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
 
