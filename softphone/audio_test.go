@@ -49,7 +49,7 @@ func TestAnswerToAudioReport(t *testing.T) {
 		}
 	}
 	fromBrowser := func(leg *Leg) {
-		leg.sendToAsterisk(1, &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: make([]byte, 160)})
+		leg.sendToAsterisk(1, &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 7}, Payload: make([]byte, 160)}, time.Now())
 	}
 
 	// Report first, then the browser's first packet.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/dtls/v3/pkg/crypto/prf"
@@ -58,12 +59,13 @@ var _ interface {
 func (s *iceSocket) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	for {
 		n, from, err := s.UDPConn.ReadFromUDPAddrPort(b)
+		read := time.Now()
 		// RTP, not RTCP (RFC 5761 §4): version 2 and a second byte outside 192–223.
 		if err != nil || n < 12 || b[0]&0xc0 != 0x80 || b[1] >= 192 && b[1] <= 223 {
 			return n, from, err
 		}
 		p, ok := s.paths.Load(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
-		if !ok || !p.(*fastPath).relay(b[:n]) {
+		if !ok || !p.(*fastPath).relay(b[:n], read) {
 			return n, from, err
 		}
 		s.fast.Add(1)
@@ -181,8 +183,9 @@ func (r *replayCheck) CheckSeq(seq uint64) replaydetector.Token {
 	return tok
 }
 
-// relay decrypts and relays one packet from the browser's address. False hands the packet to pion.
-func (p *fastPath) relay(b []byte) bool {
+// relay decrypts and relays one packet from the browser's address, read off the socket at read.
+// False hands the packet to pion.
+func (p *fastPath) relay(b []byte, read time.Time) bool {
 	m := p.line.gw.metrics
 	p.replayed = false
 	// Into a buffer of its own: an AEAD that fails authentication clears its output, and the packet
@@ -217,7 +220,7 @@ func (p *fastPath) relay(b []byte) bool {
 			delete(p.floors, p.hdr.SSRC)
 		}
 	}
-	p.line.fromBrowser(p.gen, &p.pkt, out)
+	p.line.fromBrowser(p.gen, &p.pkt, out, read)
 	return true
 }
 

@@ -139,7 +139,7 @@ func BenchmarkFastPath(b *testing.B) {
 					}
 					b.StartTimer()
 					for i := range n {
-						if !p.relay(pkts[i]) {
+						if !p.relay(pkts[i], time.Now()) {
 							b.Fatal("the fast path refused a fresh packet")
 						}
 					}
@@ -334,7 +334,7 @@ func TestFastPathGivesUp(t *testing.T) {
 	}
 	for i := range maxFastFailures {
 		c, _ := r.srtp.next(t, uint16(i))
-		if p.relay(c) {
+		if p.relay(c, time.Now()) {
 			t.Fatalf("packet %d: relayed with the wrong keys", i)
 		}
 	}

@@ -103,6 +103,12 @@ func TestGatewayRelay(t *testing.T) {
 	if n := seriesCount(t, reg, "hotline_softphone_rtp_packets_total"); n != 2 {
 		t.Errorf("%d packet series, want 2 (one per direction)", n)
 	}
+	// Every packet relayed either way was timed, from its read to its write.
+	for dir, n := range relayTimed(t, reg) {
+		if n == 0 {
+			t.Errorf("no packet timed %s", dir)
+		}
+	}
 	leg.SetMuted(true)
 	peer.reset()
 	if err := peer.waitQuiet(ctx); err != nil {
@@ -141,6 +147,30 @@ func TestLegsIsolated(t *testing.T) {
 	if _, err := heardB.waitTone(ctx, 700, 20); err != nil {
 		t.Fatalf("b: %v", err)
 	}
+}
+
+// relayTimed is how many packets hotline_softphone_relay_seconds counted, by direction (both
+// there, zero or not).
+func relayTimed(t *testing.T, reg *prometheus.Registry) map[string]uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]uint64{softphone.DirToAgent: 0, softphone.DirFromAgent: 0}
+	for _, mf := range mfs {
+		if mf.GetName() != "hotline_softphone_relay_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "direction" {
+					n[l.GetValue()] = m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	return n
 }
 
 func seriesCount(t *testing.T, reg *prometheus.Registry, name string) int {

@@ -170,11 +170,11 @@ func (leg *Leg) readLoop() {
 			}
 			return
 		}
+		now := time.Now()
 		if err := pkt.Unmarshal(buf[:size]); err != nil {
 			malformed.Inc()
 			continue
 		}
-		now := time.Now()
 		from = unmapped(from)
 		leg.mu.Lock()
 		if !leg.remote.IsValid() {
@@ -210,7 +210,8 @@ func (leg *Leg) readLoop() {
 
 // sendToAsterisk relays one packet of the browser's audio, under the leg's own SSRC and numbering
 // so that Asterisk sees one stream even if the browser's changes (a reload).
-func (leg *Leg) sendToAsterisk(browserGen uint32, pkt *rtp.Packet) {
+// read is when the packet came off the socket.
+func (leg *Leg) sendToAsterisk(browserGen uint32, pkt *rtp.Packet, read time.Time) {
 	m := leg.gw.metrics
 	now := time.Now()
 	m.packetsFrom.Inc()
@@ -256,7 +257,9 @@ func (leg *Leg) sendToAsterisk(browserGen uint32, pkt *rtp.Packet) {
 	leg.mu.Unlock()
 	if err != nil {
 		m.dropped.WithLabelValues("send_error").Inc()
+		return
 	}
+	m.relayFrom.Observe(time.Since(read).Seconds())
 }
 
 // maxAnswerToAudio is the longest answer-to-audio a page may report that is taken as a measurement:

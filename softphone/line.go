@@ -193,7 +193,8 @@ func (b *relayBuffer) Write(p []byte) (int, error) {
 		b.line.gw.metrics.dropSlowPath.Inc()
 		return len(p), nil
 	}
-	b.line.fromBrowser(b.gen, &b.pkt, p)
+	// pion read and decrypted it before: the gateway's time counts from here.
+	b.line.fromBrowser(b.gen, &b.pkt, p, time.Now())
 	return len(p), nil
 }
 
@@ -208,8 +209,9 @@ func (b *relayBuffer) Close() error {
 }
 
 // fromBrowser relays one packet of the browser's audio to the agent's active leg. Audio from a
-// replaced PeerConnection (gen no longer current) and between calls goes nowhere.
-func (l *line) fromBrowser(gen uint32, pkt *rtp.Packet, b []byte) {
+// replaced PeerConnection (gen no longer current) and between calls goes nowhere. read is when
+// it came off the socket.
+func (l *line) fromBrowser(gen uint32, pkt *rtp.Packet, b []byte, read time.Time) {
 	if err := pkt.Unmarshal(b); err != nil {
 		l.gw.metrics.dropped.WithLabelValues(dropMalformed).Inc()
 		return
@@ -224,11 +226,11 @@ func (l *line) fromBrowser(gen uint32, pkt *rtp.Packet, b []byte) {
 	if stale || leg == nil {
 		return
 	}
-	leg.sendToAsterisk(gen, pkt)
+	leg.sendToAsterisk(gen, pkt, read)
 }
 
 // toBrowser relays one packet from leg to the browser, if leg is the active one and a
-// PeerConnection is there.
+// PeerConnection is there. now is when it came off the leg's socket.
 func (l *line) toBrowser(leg *Leg, pkt *rtp.Packet, now time.Time) {
 	l.mu.Lock()
 	if n := len(l.legs); n == 0 || l.legs[n-1] != leg {
@@ -249,7 +251,9 @@ func (l *line) toBrowser(leg *Leg, pkt *rtp.Packet, now time.Time) {
 	// pion sets the SSRC and payload type of its own binding.
 	if err := track.WriteRTP(pkt); err != nil {
 		l.gw.metrics.dropped.WithLabelValues(dropNoSession).Inc()
+		return
 	}
+	l.gw.metrics.relayTo.Observe(time.Since(now).Seconds())
 }
 
 func (l *line) activeLeg() *Leg {

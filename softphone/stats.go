@@ -119,6 +119,11 @@ type metrics struct {
 	// the leg's first packet from the browser).
 	answerToAudio prometheus.Histogram
 	firstAudio    *prometheus.HistogramVec
+	// relay: each packet's time in the gateway, from its read off the socket to its write on the
+	// other side, by direction; relayTo and relayFrom are its two series.
+	relay     *prometheus.HistogramVec
+	relayTo   prometheus.Observer
+	relayFrom prometheus.Observer
 
 	// The browser → Asterisk series, looked up once: every relayed packet counts.
 	packetsFrom prometheus.Counter
@@ -170,6 +175,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from a leg's opening (the agent's answer) to its first RTP packet, by direction.",
 			Buckets: []float64{.01, .02, .05, .1, .15, .2, .3, .5, 1, 2, 5},
 		}, []string{"direction"}),
+		relay: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "hotline", Subsystem: "softphone", Name: "relay_seconds",
+			Help: "Time each RTP packet spends in the gateway, from its read off the socket to its " +
+				"write towards the other side, by direction (from the browser: after pion's SRTP when " +
+				"the fast path is off).",
+			Buckets: []float64{5e-6, 10e-6, 20e-6, 50e-6, 100e-6, 200e-6, 500e-6, .001, .002, .005, .01, .02, .05},
+		}, []string{"direction"}),
 	}
 	if reg != nil {
 		m.packets = register(reg, m.packets)
@@ -180,7 +192,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.sessions = register(reg, m.sessions)
 		m.answerToAudio = register(reg, m.answerToAudio)
 		m.firstAudio = register(reg, m.firstAudio)
+		m.relay = register(reg, m.relay)
 	}
+	m.relayTo = m.relay.WithLabelValues(DirToAgent)
+	m.relayFrom = m.relay.WithLabelValues(DirFromAgent)
 	m.packetsFrom = m.packets.WithLabelValues(DirFromAgent)
 	m.lostFrom = m.lost.WithLabelValues(DirFromAgent)
 	m.jitterFrom = m.jitter.WithLabelValues(DirFromAgent)
