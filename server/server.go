@@ -76,6 +76,12 @@ type Server struct {
 	closers []func()
 }
 
+// Registry is where the server's metrics go: a *prometheus.Registry, or one that wraps it.
+type Registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
 // Options are what tests and the demo set beyond the config.
 type Options struct {
 	// LoopbackOnly keeps WebRTC on loopback (tests: their traffic must not leave the machine).
@@ -83,8 +89,8 @@ type Options struct {
 	// IncludeLoopback offers the loopback address beside the host's own (the demo, whose browser is
 	// on the same machine).
 	IncludeLoopback bool
-	// Registry receives the metrics; nil makes a fresh one.
-	Registry *prometheus.Registry
+	// Registry receives the metrics and serves them on /metrics; nil makes a fresh one.
+	Registry Registry
 	// CrewTiming, when set, is how the simulator.crew agents behave (answer delay, talk time, breaks):
 	// the load generator's. Its Agents and Dispositions are ignored.
 	CrewTiming *crew.Config
@@ -100,8 +106,9 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	}()
 	reg := opt.Registry
 	if reg == nil {
-		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		r := prometheus.NewRegistry()
+		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		reg = r
 	}
 	if cfg.Instance == "" {
 		// Stable across restarts, so a restarted controller takes its calls back; two controllers on

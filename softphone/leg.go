@@ -256,7 +256,7 @@ func (leg *Leg) sendToAsterisk(browserGen uint32, pkt *rtp.Packet, read time.Tim
 	}
 	leg.mu.Unlock()
 	if err != nil {
-		m.dropped.WithLabelValues("send_error").Inc()
+		m.dropped.WithLabelValues(dropSendError).Inc()
 		return
 	}
 	m.relayFrom.Observe(time.Since(read).Seconds())

@@ -226,6 +226,7 @@ const (
 	dropNoRemote  = "no_remote"  // the leg does not know Asterisk's address yet
 	dropInactive  = "inactive"   // the leg is not the agent's current one
 	dropMalformed = "malformed"  // not RTP
+	dropSendError = "send_error" // the write towards Asterisk failed
 	// The browser's SRTP: a sequence number already taken, or too old for the replay window.
 	dropReplayed = "replayed"
 	// The browser's address, a packet that does not decrypt once its keys are known to work.
