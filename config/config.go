@@ -45,6 +45,7 @@ type Config struct {
 	Simulator Simulator `yaml:"simulator"`
 	Log       Log       `yaml:"log"`
 	Accounts  Accounts  `yaml:"accounts"`
+	Records   Records   `yaml:"records"`
 
 	doc *yamlfile.Doc // where the config came from, for Errorf
 }
@@ -280,6 +281,20 @@ type Simulator struct {
 	Crew int `yaml:"crew"`
 }
 
+// Records is the center's memory in PostgreSQL (package records): the ACD's events, the IVR's
+// steps and the audit log, copied from Redis by a recorder in every controller (one at a time).
+type Records struct {
+	// Postgres is the database URL, postgres://user:password@host:5432/db; empty keeps nothing
+	// beyond what Redis holds (the event streams are trimmed). HOTLINE_RECORDS_POSTGRES sets it
+	// without writing a password in the file. The schema is created and migrated at start.
+	Postgres string `yaml:"postgres"`
+	// RetentionDays: rows older than this are deleted; 0 keeps them for ever.
+	RetentionDays int `yaml:"retention_days"`
+	// MaskNumbersAfterDays: callers' numbers and numbers dialled out keep only their first and
+	// last two characters after this many days; 0 never masks.
+	MaskNumbersAfterDays int `yaml:"mask_numbers_after_days"`
+}
+
 // Log sets the log level: debug, info, warn or error.
 type Log struct {
 	Level string `yaml:"level"`
@@ -309,6 +324,7 @@ func Default() Config {
 		Dialing:   Dialing{Classes: defaultClasses()},
 		Simulator: Simulator{TimeScale: 1, CallersPerMinute: 2, DID: "8800", SoundsDir: "sounds"},
 		Log:       Log{Level: "info"},
+		Records:   Records{RetentionDays: 3 * 365, MaskNumbersAfterDays: 90},
 		Accounts: Accounts{
 			MaxFailures: 5, Lockout: Duration(time.Minute), MaxLockout: Duration(time.Hour),
 			FailureWindow: Duration(15 * time.Minute), AddressFailures: 20, AddressRefill: Duration(30 * time.Second),
@@ -373,6 +389,18 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 
 	if c.Center == "" {
 		bad("center", "must name the center")
+	}
+	if p := c.Records.Postgres; p != "" {
+		if u, err := url.Parse(p); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			// The URL may hold a password: it is not repeated.
+			bad("records.postgres", "is not a URL such as postgres://hotline@db.example:5432/hotline")
+		}
+	}
+	if c.Records.RetentionDays < 0 {
+		bad("records.retention_days", "must be 0 (keep for ever) or more")
+	}
+	if c.Records.MaskNumbersAfterDays < 0 {
+		bad("records.mask_numbers_after_days", "must be 0 (never mask) or more")
 	}
 	if !c.ARI.Simulate {
 		if u, err := url.Parse(c.ARI.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

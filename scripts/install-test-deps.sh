@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what hotline's tests use, from Debian's packages, when it is missing:
 #   redis-server  (tests start their own on a free port; nothing needs to be running)
+#   postgresql    (the records' tests start a cluster of their own with initdb, on a free port)
 #   chromium      (headless browser tests of the agent and supervisor pages, with real WebRTC audio)
 #   espeak-ng sox (prompt audio, scripts/make-prompts.sh)
 #   sip-tester    (SIPp: the carrier and registrar of asterisk-config's trunk tests, and the SIP
@@ -14,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v sipp >/dev/null 2>&1 || need+=(sip-tester)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

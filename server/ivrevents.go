@@ -31,7 +31,7 @@ func newIVREvents(rdb redis.UniversalClient, key string, log *slog.Logger) *ivrE
 
 // observe is the ivr.Observer.
 func (e *ivrEvents) observe(in ivr.Inbound, s ivr.Step) {
-	entry := map[string]any{"time": time.Now().UnixMilli(), "call": in.CallID, "did": in.DID,
+	entry := map[string]any{"time": time.Now().UnixMilli(), "call": in.CallID, "did": in.DID, "caller": in.CallerNumber,
 		"node": s.Node, "event": string(s.Event), "field": s.Field, "value": s.Value}
 	select {
 	case e.ch <- entry:

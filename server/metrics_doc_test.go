@@ -63,6 +63,7 @@ func serverMetrics(t *testing.T) []string {
 	cfg.Redis.Addr = rs.Addr
 	cfg.Web.Listen = "127.0.0.1:0"
 	cfg.Softphone.ICEPort = 0
+	cfg.Records.Postgres = "postgres://nobody@127.0.0.1:1/none" // its metrics too; nothing connects before Run
 	cfg, err := config.Resolve(cfg)
 	if err != nil {
 		t.Fatal(err)

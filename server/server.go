@@ -35,6 +35,7 @@ import (
 	"github.com/hotline-cc/hotline/ivr/lookupdemo"
 	"github.com/hotline-cc/hotline/presence"
 	"github.com/hotline-cc/hotline/prompts"
+	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/redisconn"
 	"github.com/hotline-cc/hotline/softphone"
 	"github.com/hotline-cc/hotline/switchboard"
@@ -62,6 +63,7 @@ type Server struct {
 	serving  atomic.Bool // Run is serving and not draining: /readyz
 
 	ivrEvents    *ivrEvents
+	recorder     *records.Recorder // nil without records.postgres
 	audit        *audit.Stream
 	accounts     *account.Service // logins and sessions of both pages
 	pages        *presence.Pages  // where agents' pages are open; nil when softphone.disconnect_grace is 0
@@ -148,6 +150,9 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.ivrEvents = newIVREvents(s.rdb, s.center.Key("ivr"), log.With("part", "ivr-events"))
 	if err := s.ivrEvents.register(reg); err != nil {
 		return nil, fmt.Errorf("ivr events metrics: %w", err)
+	}
+	if err := s.openRecords(reg); err != nil {
+		return nil, err
 	}
 	s.annKey = s.center.Key("announcement")
 	flows, err := s.buildIVR(model, reg)
@@ -364,6 +369,9 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	run("ivr events", s.ivrEvents.run)
+	if s.recorder != nil {
+		run("records", s.recorder.Run)
+	}
 	run("web", func(ctx context.Context) error {
 		return serveHTTP(ctx, newHTTPServer(s.handler, s.cfg.Web, s.tls), s.web)
 	})

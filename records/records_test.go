@@ -1,0 +1,186 @@
+package records
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hotline-cc/hotline/audit"
+	"github.com/hotline-cc/hotline/internal/pgtest"
+	"github.com/hotline-cc/hotline/internal/redistest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
+)
+
+// rig is a Redis with the three streams, a PostgreSQL, and recorders of one center between them.
+type rig struct {
+	t     *testing.T
+	rdb   *redis.Client
+	pg    *pgtest.Server
+	store *Store
+	aud   *audit.Stream
+	srcs  []Source
+	n     int // entries written to each stream
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	rs := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	t.Cleanup(func() { rdb.Close() })
+	pg := pgtest.Start(t)
+	store, err := Open(pg.URL, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	return &rig{t: t, rdb: rdb, pg: pg, store: store,
+		aud:  audit.NewStream(rdb, "{c1}:audit", 0, nil),
+		srcs: []Source{{StreamACD, "{c1}:events"}, {StreamIVR, "{c1}:ivr"}, {StreamAudit, "{c1}:audit"}}}
+}
+
+// record starts a recorder until the test ends.
+func (r *rig) record() {
+	r.t.Helper()
+	rec, err := NewRecorder(r.store, r.rdb, r.srcs, Options{Batch: 7, Retry: 50 * time.Millisecond, Registry: prometheus.NewRegistry()},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rec.Run(ctx); close(done) }()
+	r.t.Cleanup(func() { cancel(); <-done })
+}
+
+// write adds n entries to each stream, in the producers' formats.
+func (r *rig) write(n int) {
+	r.t.Helper()
+	ctx := context.Background()
+	for range n {
+		r.n++
+		call := fmt.Sprintf("call-%d", r.n)
+		now := time.Now().UnixMilli()
+		if err := r.rdb.XAdd(ctx, &redis.XAddArgs{Stream: "{c1}:events", Values: []any{"time", now, "call", call,
+			"queue", "private", "agent", "", "event", "ENQUEUE", "data", "0"}}).Err(); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := r.rdb.XAdd(ctx, &redis.XAddArgs{Stream: "{c1}:ivr", Values: map[string]any{"time": now, "call": call,
+			"did": "8800", "caller": "+79161234567", "node": "main", "event": "enter"}}).Err(); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := r.aud.Record(ctx, audit.Entry{Actor: "sup1", Role: "supervisor", Action: "dial", Target: "+79161234567",
+			Detail: map[string]string{"call": call}}); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+func (r *rig) count(table string) int {
+	r.t.Helper()
+	var n int
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.store.pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE center = 'c1'`).Scan(&n); err != nil {
+		return -1
+	}
+	return n
+}
+
+// copied waits until every stream's entries are rows, and no more.
+func (r *rig) copied(what string) {
+	r.t.Helper()
+	waitfor.True(r.t, "the recorder copying "+what, 60*time.Second, func() bool {
+		return r.count("acd_events") == r.n && r.count("ivr_steps") == r.n && r.count("audit_log") == r.n
+	})
+}
+
+// TestRecorderCopies: every entry of the three streams becomes a row with its fields, in batches.
+func TestRecorderCopies(t *testing.T) {
+	r := newRig(t)
+	r.write(20)
+	r.record()
+	r.copied("the first entries")
+	r.write(3)
+	r.copied("entries written while it runs")
+
+	var queue, event, caller, did, actor, target, call string
+	ctx := context.Background()
+	if err := r.store.pool.QueryRow(ctx, `SELECT queue, event FROM acd_events WHERE call_id = 'call-5'`).Scan(&queue, &event); err != nil || queue != "private" || event != "ENQUEUE" {
+		t.Errorf("acd event: %q %q %v", queue, event, err)
+	}
+	if err := r.store.pool.QueryRow(ctx, `SELECT caller, did FROM ivr_steps WHERE call_id = 'call-5'`).Scan(&caller, &did); err != nil || caller != "+79161234567" || did != "8800" {
+		t.Errorf("ivr step: %q %q %v", caller, did, err)
+	}
+	if err := r.store.pool.QueryRow(ctx, `SELECT actor, target, detail->>'call' FROM audit_log WHERE detail->>'call' = 'call-5'`).Scan(&actor, &target, &call); err != nil || actor != "sup1" || target != "+79161234567" {
+		t.Errorf("audit: %q %q %q %v", actor, target, call, err)
+	}
+}
+
+// TestRecorderOutage (issue 11, deliverable 1): PostgreSQL goes away under traffic and comes back:
+// nothing written meanwhile is lost, and nothing is written twice, even by a second recorder that
+// starts from the beginning of the streams.
+func TestRecorderOutage(t *testing.T) {
+	r := newRig(t)
+	r.record()
+	r.write(10)
+	r.copied("before the outage")
+	r.pg.Stop()
+	for range 5 {
+		r.write(10) // the controller goes on; the streams hold it
+	}
+	r.pg.Start()
+	r.copied("after the outage")
+
+	// A second recorder, from the streams' start: the rows are there once.
+	ctx := context.Background()
+	if _, err := r.store.pool.Exec(ctx, `DELETE FROM recorder_positions`); err != nil {
+		t.Fatal(err)
+	}
+	r.record()
+	r.write(5)
+	r.copied("with two recorders, one of them starting over")
+	var dup int
+	if err := r.store.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT call_id FROM acd_events GROUP BY call_id HAVING count(*) > 1) d`).Scan(&dup); err != nil || dup != 0 {
+		t.Fatalf("%d calls with duplicated events (%v)", dup, err)
+	}
+}
+
+// TestPrune: callers' numbers and numbers dialled are masked after MaskNumbersAfter; rows older than
+// Keep are deleted.
+func TestPrune(t *testing.T) {
+	r := newRig(t)
+	r.record()
+	r.write(4)
+	r.copied("the entries")
+	ctx := context.Background()
+	now := time.Now()
+	if err := r.store.Prune(ctx, Retention{Keep: 365 * 24 * time.Hour, MaskNumbersAfter: time.Hour}, now); err != nil {
+		t.Fatal(err)
+	}
+	var caller string
+	if err := r.store.pool.QueryRow(ctx, `SELECT caller FROM ivr_steps LIMIT 1`).Scan(&caller); err != nil || caller != "+79161234567" {
+		t.Fatalf("a fresh number: %q (%v)", caller, err)
+	}
+	if err := r.store.Prune(ctx, Retention{Keep: 365 * 24 * time.Hour, MaskNumbersAfter: time.Hour}, now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var target string
+	if err := r.store.pool.QueryRow(ctx, `SELECT i.caller, a.target FROM ivr_steps i, audit_log a LIMIT 1`).Scan(&caller, &target); err != nil ||
+		caller != "+7********67" || target != "+7********67" {
+		t.Fatalf("numbers after the masking: %q %q (%v)", caller, target, err)
+	}
+	if err := r.store.Prune(ctx, Retention{Keep: 24 * time.Hour}, now.Add(25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"acd_events", "ivr_steps", "audit_log"} {
+		if n := r.count(table); n != 0 {
+			t.Errorf("%s: %d rows past retention", table, n)
+		}
+	}
+}

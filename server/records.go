@@ -1,0 +1,31 @@
+package server
+
+import (
+	"time"
+
+	"github.com/hotline-cc/hotline/records"
+)
+
+// openRecords readies the copy of the center's streams to PostgreSQL, when records.postgres is set.
+// Nothing connects yet: a controller starts and takes calls while PostgreSQL is away.
+func (s *Server) openRecords(reg Registry) error {
+	rc := s.cfg.Records
+	if rc.Postgres == "" {
+		return nil
+	}
+	store, err := records.Open(rc.Postgres, s.cfg.Center)
+	if err != nil {
+		return s.cfg.Errorf("records.postgres", "%v", err)
+	}
+	s.closers = append(s.closers, store.Close)
+	day := 24 * time.Hour
+	s.recorder, err = records.NewRecorder(store, s.rdb, []records.Source{
+		{Stream: records.StreamACD, Key: s.center.Key("events")},
+		{Stream: records.StreamIVR, Key: s.center.Key("ivr")},
+		{Stream: records.StreamAudit, Key: s.center.Key("audit")},
+	}, records.Options{
+		Registry:  reg,
+		Retention: records.Retention{Keep: time.Duration(rc.RetentionDays) * day, MaskNumbersAfter: time.Duration(rc.MaskNumbersAfterDays) * day},
+	}, s.log.With("part", "records"))
+	return err
+}
