@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	_ "time/tzdata" // records.time_zone works on a host without the zone files
 
 	"github.com/hotline-cc/hotline/internal/yamlfile"
 	"github.com/hotline-cc/hotline/numbering"
@@ -293,6 +294,17 @@ type Records struct {
 	// MaskNumbersAfterDays: callers' numbers and numbers dialled out keep only their first and
 	// last two characters after this many days; 0 never masks.
 	MaskNumbersAfterDays int `yaml:"mask_numbers_after_days"`
+	// TimeZone is where the center's days begin in reports (an IANA name); default Europe/Moscow.
+	TimeZone string `yaml:"time_zone"`
+}
+
+// Location is TimeZone loaded (validated at load, so UTC only for a config not validated).
+func (r Records) Location() *time.Location {
+	loc, err := time.LoadLocation(r.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // Log sets the log level: debug, info, warn or error.
@@ -324,7 +336,7 @@ func Default() Config {
 		Dialing:   Dialing{Classes: defaultClasses()},
 		Simulator: Simulator{TimeScale: 1, CallersPerMinute: 2, DID: "8800", SoundsDir: "sounds"},
 		Log:       Log{Level: "info"},
-		Records:   Records{RetentionDays: 3 * 365, MaskNumbersAfterDays: 90},
+		Records:   Records{RetentionDays: 3 * 365, MaskNumbersAfterDays: 90, TimeZone: "Europe/Moscow"},
 		Accounts: Accounts{
 			MaxFailures: 5, Lockout: Duration(time.Minute), MaxLockout: Duration(time.Hour),
 			FailureWindow: Duration(15 * time.Minute), AddressFailures: 20, AddressRefill: Duration(30 * time.Second),
@@ -401,6 +413,9 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	}
 	if c.Records.MaskNumbersAfterDays < 0 {
 		bad("records.mask_numbers_after_days", "must be 0 (never mask) or more")
+	}
+	if _, err := time.LoadLocation(c.Records.TimeZone); err != nil || c.Records.TimeZone == "" {
+		bad("records.time_zone", "%q is not a time zone such as Europe/Moscow", c.Records.TimeZone)
 	}
 	if !c.ARI.Simulate {
 		if u, err := url.Parse(c.ARI.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -27,6 +27,10 @@ type Config struct {
 	// SecureCookie marks the session cookie Secure even when the request did not come over TLS
 	// here (TLS ends at a proxy in front).
 	SecureCookie bool
+	// Reports answers api/reports; nil: there is no records database, and the API says so.
+	Reports Reports
+	// Location is the center's time zone: where a report's days begin. Nil: UTC.
+	Location *time.Location
 }
 
 func (c Config) withDefaults() Config {
@@ -104,6 +108,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+Prefix+"api/login", s.handleLogin)
 	m.HandleFunc("POST "+Prefix+"api/logout", s.handleLogout)
 	m.Handle("GET "+Prefix+"api/view", s.requireSupervisor(http.HandlerFunc(s.handleView)))
+	m.Handle("GET "+Prefix+"api/reports", s.requireSupervisor(http.HandlerFunc(s.handleReports)))
 	m.Handle("POST "+Prefix+"api/{action}", s.requireSupervisor(http.HandlerFunc(s.handleAction)))
 	// Anything else under api/ answers in JSON, not with the page.
 	m.HandleFunc("GET "+Prefix+"api/", notFound)

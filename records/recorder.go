@@ -225,6 +225,9 @@ func (s *Store) write(ctx context.Context, stream string, msgs []redis.XMessage)
 	if err := rows.insert(ctx, tx, s.center, stream); err != nil {
 		return 0, fmt.Errorf("records: write %s: %w", stream, err)
 	}
+	if err := rows.updateCalls(ctx, tx, s.center, stream); err != nil {
+		return 0, fmt.Errorf("records: %s: %w", stream, err)
+	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO recorder_positions (center, stream, id_ms, id_seq) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (center, stream) DO UPDATE SET id_ms = EXCLUDED.id_ms, id_seq = EXCLUDED.id_seq, updated_at = now()

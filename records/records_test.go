@@ -3,8 +3,8 @@ package records
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,11 +44,19 @@ func newRig(t *testing.T) *rig {
 		srcs: []Source{{StreamACD, "{c1}:events"}, {StreamIVR, "{c1}:ivr"}, {StreamAudit, "{c1}:audit"}}}
 }
 
+// testLog shows the recorder's log with the test's (on failure, or with -v).
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
+}
+
 // record starts a recorder until the test ends.
 func (r *rig) record() {
 	r.t.Helper()
 	rec, err := NewRecorder(r.store, r.rdb, r.srcs, Options{Batch: 7, Retry: 50 * time.Millisecond, Registry: prometheus.NewRegistry()},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		slog.New(slog.NewTextHandler(testLog{r.t}, nil)))
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ func (s *Server) openRecords(reg Registry) error {
 		return s.cfg.Errorf("records.postgres", "%v", err)
 	}
 	s.closers = append(s.closers, store.Close)
+	s.records = store
 	day := 24 * time.Hour
 	s.recorder, err = records.NewRecorder(store, s.rdb, []records.Source{
 		{Stream: records.StreamACD, Key: s.center.Key("events")},

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,4 +54,39 @@ func TestCallRecorded(t *testing.T) {
 	waitfor.True(t, "p001's login in audit_log", 30*time.Second, func() bool {
 		return has(`SELECT count(*) > 0 FROM audit_log WHERE center = 'recorded' AND actor = 'p001' AND action = 'login' AND outcome = 'ok'`)
 	})
+	waitfor.True(t, "the call's record", 30*time.Second, func() bool {
+		return has(`SELECT count(*) = 1 FROM calls WHERE center = 'recorded' AND caller = '79161112233' AND first_queue <> ''
+			AND enqueued_at IS NOT NULL AND ended_by = 'ABANDON' AND ivr_outcome = 'queue'`)
+	})
+
+	// The supervisor's reports API answers from it.
+	base := "http://" + srv.WebAddr().String()
+	login, err := http.Post(base+"/supervisor/api/login", "application/json", strings.NewReader(`{"account":"sup1","password":"hotline-demo"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Body.Close()
+	req, _ := http.NewRequest("GET", base+"/supervisor/api/reports?interval=day&from="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+
+		"&to="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil)
+	for _, c := range login.Cookies() {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var report struct {
+		Rows []struct {
+			Offered        int `json:"offered"`
+			Abandoned      int `json:"abandoned"`
+			ShortAbandoned int `json:"short_abandoned"`
+		} `json:"rows"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&report); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("reports: %s, %v", resp.Status, err)
+	}
+	if len(report.Rows) != 1 || report.Rows[0].Offered != 1 || report.Rows[0].Abandoned+report.Rows[0].ShortAbandoned != 1 {
+		t.Errorf("report rows %+v: want the one abandoned call", report.Rows)
+	}
 }

@@ -64,6 +64,7 @@ type Server struct {
 
 	ivrEvents    *ivrEvents
 	recorder     *records.Recorder // nil without records.postgres
+	records      *records.Store    // nil without records.postgres
 	audit        *audit.Stream
 	accounts     *account.Service // logins and sessions of both pages
 	pages        *presence.Pages  // where agents' pages are open; nil when softphone.disconnect_grace is 0
@@ -244,7 +245,12 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 
 	brd := &board{sb: s.sb, audioUp: s.gw.Connected, legs: s.gw.OpenLegs, center: s.center, model: model, rdb: s.rdb, annKey: s.annKey,
 		accounts: s.accounts}
-	s.board = dashboard.NewServer(brd, brd, dashboard.Config{Accounts: s.accounts, SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned},
+	dcfg := dashboard.Config{Accounts: s.accounts, SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned,
+		Location: cfg.Records.Location()}
+	if s.records != nil {
+		dcfg.Reports = s.records
+	}
+	s.board = dashboard.NewServer(brd, brd, dcfg,
 		log.With("part", "dashboard"))
 	s.closers = append(s.closers, func() { s.board.Close(context.Background()) })
 

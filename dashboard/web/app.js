@@ -33,7 +33,7 @@ const I18N = {
     call: 'Звонок', agent: 'Оператор', inQueue: 'в очереди', onCall: 'звонок', filterAll: '(все)',
     pauseTitle: 'Пауза оператора', logoutTitle: 'Выход оператора', done: 'Готово', noCall: 'Нет разговора',
     notCall: 'Выберите ожидающий звонок', notAgent: 'Выберите оператора', wrongPw: 'Неверная учётная запись или пароль',
-    connLost: 'нет связи',
+    connLost: 'нет связи', reports: 'Отчёты',
   },
   en: {
     title: 'Supervisor', retries: 'Callbacks not answered, to be tried again',
@@ -61,7 +61,7 @@ const I18N = {
     call: 'Call', agent: 'Agent', inQueue: 'in queue', onCall: 'call', filterAll: '(all)',
     pauseTitle: 'Pause agent', logoutTitle: 'Log agent out', done: 'Done', noCall: 'No call in progress',
     notCall: 'Select a waiting call', notAgent: 'Select an agent', wrongPw: 'Wrong account or password',
-    connLost: 'disconnected',
+    connLost: 'disconnected', reports: 'Reports',
   },
 };
 const STATES = ['available', 'ringing', 'on_call', 'consult', 'wrap_up', 'paused', 'offline'];

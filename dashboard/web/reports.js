@@ -1,0 +1,193 @@
+// Reports page: the figures of past calls from api/reports, as a table and as CSV. Plain JS, one
+// module, no build step.
+
+const I18N = {
+  ru: {
+    title: 'Отчёты', board: '← Табло', langTitle: 'Switch to English', from: 'С', to: 'По', interval: 'Шаг',
+    'i.15m': '15 минут', 'i.30m': '30 минут', 'i.1h': 'час', 'i.day': 'день', 'i.month': 'месяц',
+    by: 'По чему', 'b.center': 'весь центр', 'b.queue': 'очереди', 'b.agent': 'операторы',
+    slSec: 'SL, с', shortSec: 'Короткий сброс, с', show: 'Показать', csv: 'Скачать CSV', empty: 'За эти дни звонков нет',
+    period: 'Период', queue: 'Очередь', agent: 'Оператор', center: 'Центр', total: 'Итого', none: '(не отвечен)',
+    offered: 'Поступило', answered: 'Отвечено', sl: 'SL', abandoned: 'Потеряно', short: 'Коротк. сброс',
+    exited: 'Сняты', callbacks: 'Обр. звонок', transfers: 'Переводы', asa: 'ASA', aht: 'AHT', fcr24: 'FCR 24 ч', fcr72: 'FCR 72 ч',
+    'h.sl': 'Отвечено за порог SL от поступивших без коротких сбросов', 'h.asa': 'Среднее ожидание ответа',
+    'h.aht': 'Среднее время обработки: разговор и поствызовная работа',
+    'h.fcr24': 'Решено с первого обращения: номер не позвонил снова за 24 часа', 'h.fcr72': 'То же за 72 часа',
+    'h.exited': 'Сняты из очереди центром: переполнение, сообщение, неудачный обратный звонок',
+    login: 'Нужен вход супервизора: войдите на табло и вернитесь.', noRecords: 'Отчётов нет: не настроена база записей (records.postgres).',
+    failed: 'Отчёт не получен: ', caption: 'Отчёт с {from} по {to}',
+  },
+  en: {
+    title: 'Reports', board: '← Board', langTitle: 'Переключить на русский', from: 'From', to: 'To', interval: 'Step',
+    'i.15m': '15 minutes', 'i.30m': '30 minutes', 'i.1h': 'hour', 'i.day': 'day', 'i.month': 'month',
+    by: 'Split by', 'b.center': 'the whole center', 'b.queue': 'queue', 'b.agent': 'agent',
+    slSec: 'SL, s', shortSec: 'Short abandon, s', show: 'Show', csv: 'Download CSV', empty: 'No calls on these days',
+    period: 'Period', queue: 'Queue', agent: 'Agent', center: 'Center', total: 'Total', none: '(not answered)',
+    offered: 'Offered', answered: 'Answered', sl: 'SL', abandoned: 'Abandoned', short: 'Short aband.',
+    exited: 'Exited', callbacks: 'Callbacks', transfers: 'Transfers', asa: 'ASA', aht: 'AHT', fcr24: 'FCR 24 h', fcr72: 'FCR 72 h',
+    'h.sl': 'Answered within the SL threshold, of those offered less short abandons', 'h.asa': 'Average speed of answer',
+    'h.aht': 'Average handle time: talk and wrap-up',
+    'h.fcr24': 'First-contact resolution: the number did not call again within 24 hours', 'h.fcr72': 'The same within 72 hours',
+    'h.exited': 'Taken out of the queue by the center: overflow, a message, a callback given up',
+    login: 'A supervisor login is needed: log in on the board and come back.', noRecords: 'No reports: the records database is not set up (records.postgres).',
+    failed: 'The report failed: ', caption: 'Report from {from} to {to}',
+  },
+};
+
+let lang = localStorage.getItem('hotline.lang') === 'en' ? 'en' : 'ru';
+const t = (k) => I18N[lang][k] ?? I18N.ru[k] ?? k;
+const $ = (id) => document.getElementById(id);
+const names = { queue: new Map(), agent: new Map() }; // queues' titles and agents' names from the board's view
+let last = null; // the last answer, to re-render on a language switch
+
+// Columns: label key, hint key, value of a row.
+const pct = (v) => new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'ru-RU', { style: 'percent', maximumFractionDigits: 1 }).format(v);
+const num = (v) => new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'ru-RU').format(v);
+const secs = (v) => (v ? `${Math.round(v)} ${lang === 'en' ? 's' : 'с'}` : '–');
+const COLS = [
+  ['offered', '', (r) => num(r.offered)],
+  ['answered', '', (r) => num(r.answered)],
+  ['sl', 'h.sl', (r) => (r.offered - r.short_abandoned > 0 ? pct(r.service_level) : '–')],
+  ['abandoned', '', (r) => num(r.abandoned)],
+  ['short', '', (r) => num(r.short_abandoned)],
+  ['exited', 'h.exited', (r) => num(r.exited)],
+  ['callbacks', '', (r) => num(r.callbacks)],
+  ['transfers', '', (r) => num(r.transfers)],
+  ['asa', 'h.asa', (r) => (r.answered ? secs(r.asa_seconds) : '–')],
+  ['aht', 'h.aht', (r) => (r.answered ? secs(r.aht_seconds) : '–')],
+  ['fcr24', 'h.fcr24', (r) => (r.answered ? pct(r.fcr_24h) : '–')],
+  ['fcr72', 'h.fcr72', (r) => (r.answered ? pct(r.fcr_72h) : '–')],
+];
+
+function applyLang() {
+  document.documentElement.lang = lang;
+  $('lang').textContent = lang === 'ru' ? 'EN' : 'RU';
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  document.title = `hotline — ${t('title').toLowerCase()}`;
+  if (last) render(last);
+}
+
+function period(iso, interval) {
+  const d = new Date(iso);
+  const loc = lang === 'en' ? 'en-GB' : 'ru-RU';
+  if (interval === 'month') return d.toLocaleDateString(loc, { month: 'long', year: 'numeric' });
+  if (interval === 'day') return d.toLocaleDateString(loc, { weekday: 'short', day: 'numeric', month: 'short' });
+  return d.toLocaleString(loc, { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
+
+function keyName(by, key) {
+  if (!by) return t('center');
+  if (!key) return t('none');
+  const n = names[by]?.get(key);
+  const name = typeof n === 'object' ? n[lang] || n.ru : n; // a queue's titles by language
+  return name ? `${name} (${key})` : key;
+}
+
+// total sums the counts and weighs the averages by what they average over.
+function total(rows) {
+  const s = { offered: 0, answered: 0, answered_in_sl: 0, abandoned: 0, short_abandoned: 0, exited: 0, callbacks: 0, transfers: 0 };
+  let asa = 0, aht = 0, fcr24 = 0, fcr72 = 0;
+  for (const r of rows) {
+    for (const k of Object.keys(s)) s[k] += r[k];
+    asa += r.asa_seconds * r.answered; aht += r.aht_seconds * r.answered;
+    fcr24 += r.fcr_24h * r.answered; fcr72 += r.fcr_72h * r.answered;
+  }
+  const n = s.offered - s.short_abandoned;
+  return { ...s, service_level: n > 0 ? s.answered_in_sl / n : 0,
+    asa_seconds: s.answered ? asa / s.answered : 0, aht_seconds: s.answered ? aht / s.answered : 0,
+    fcr_24h: s.answered ? fcr24 / s.answered : 0, fcr_72h: s.answered ? fcr72 / s.answered : 0 };
+}
+
+function row(tr, first, second, r) {
+  const th = document.createElement('th');
+  th.scope = 'row';
+  th.textContent = first;
+  tr.append(th);
+  const k = document.createElement('td');
+  k.textContent = second;
+  tr.append(k);
+  for (const [, , value] of COLS) {
+    const td = document.createElement('td');
+    td.textContent = value(r);
+    tr.append(td);
+  }
+}
+
+function render(answer) {
+  last = answer;
+  const head = $('report-head');
+  head.replaceChildren();
+  for (const label of ['period', answer.by || 'center']) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = t(label);
+    head.append(th);
+  }
+  for (const [label, hint] of COLS) {
+    const th = document.createElement('th');
+    th.scope = 'col';
+    th.textContent = t(label);
+    if (hint) th.title = t(hint);
+    head.append(th);
+  }
+  const body = $('report-rows');
+  body.replaceChildren();
+  for (const r of answer.rows) {
+    const tr = document.createElement('tr');
+    row(tr, period(r.period, answer.interval), keyName(answer.by, r.key), r);
+    body.append(tr);
+  }
+  const foot = $('report-total');
+  foot.replaceChildren();
+  if (answer.rows.length > 1) {
+    const tr = document.createElement('tr');
+    row(tr, t('total'), '', total(answer.rows));
+    foot.append(tr);
+  }
+  $('report-empty').hidden = answer.rows.length > 0;
+  $('report-caption').textContent = t('caption').replace('{from}', $('from').value).replace('{to}', $('to').value);
+}
+
+function params(format) {
+  const p = new URLSearchParams();
+  for (const id of ['from', 'to', 'interval', 'by', 'sl', 'short']) p.set(id, $(id).value);
+  if (format) p.set('format', format);
+  return p;
+}
+
+async function show() {
+  $('report-err').textContent = '';
+  $('csv').href = `api/reports?${params('csv')}`;
+  const res = await fetch(`api/reports?${params()}`, { credentials: 'same-origin' });
+  if (res.status === 401 || res.status === 403) { $('report-err').textContent = t('login'); return; }
+  if (res.status === 404) { $('report-err').textContent = t('noRecords'); return; }
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) { $('report-err').textContent = t('failed') + (body.error || res.status); return; }
+  render(body);
+}
+
+// names reads queue titles and agent names from the board's view, when it answers.
+async function loadNames() {
+  const res = await fetch('api/view', { credentials: 'same-origin' }).catch(() => null);
+  if (!res || !res.ok) return;
+  const { view } = await res.json();
+  for (const q of view.queues || []) if (q.titles) names.queue.set(q.name, q.titles);
+  for (const a of view.agents || []) names.agent.set(a.id, a.name);
+}
+
+function isoDay(d) {
+  const z = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${z(d.getMonth() + 1)}-${z(d.getDate())}`;
+}
+
+$('from').value = $('from').value || isoDay(new Date(Date.now() - 6 * 86400e3));
+$('to').value = $('to').value || isoDay(new Date());
+$('report-form').addEventListener('submit', (e) => { e.preventDefault(); show(); });
+$('lang').addEventListener('click', () => {
+  lang = lang === 'ru' ? 'en' : 'ru';
+  localStorage.setItem('hotline.lang', lang);
+  applyLang();
+});
+applyLang();
+loadNames().finally(show);

@@ -1,0 +1,154 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrBadReport is a report query the store cannot answer: an unknown interval or grouping, or an
+// empty or overlong range.
+var ErrBadReport = errors.New("records: bad report query")
+
+// Intervals a report can be cut into.
+var Intervals = map[string]string{
+	"15m": "15 minutes", "30m": "30 minutes", "1h": "1 hour", "day": "1 day", "month": "1 month",
+}
+
+// Groupings a report can be split by ("" for the center as a whole).
+var Groupings = map[string]string{
+	"":      "''",
+	"queue": "first_queue",
+	"agent": "coalesce(agent, '')",
+}
+
+// ReportQuery asks for the figures of calls that reached the ACD in [From, To).
+type ReportQuery struct {
+	From, To time.Time
+	Interval string         // a key of Intervals
+	By       string         // a key of Groupings
+	Location *time.Location // where days and months begin; nil: UTC
+	// ServiceLevel is the answer time the service level counts (20 s when zero); ShortAbandon is
+	// the wait under which an abandon counts apart, as a caller who hardly waited (5 s when zero).
+	ServiceLevel, ShortAbandon time.Duration
+}
+
+// ReportRow is one interval of one group. A call counts in the interval it entered the ACD in,
+// under the queue it entered (and under the agent who answered it).
+type ReportRow struct {
+	Period time.Time `json:"period"`
+	Key    string    `json:"key"` // the queue or agent; "" for the center
+
+	Offered        int `json:"offered"`         // callers who entered a queue
+	Answered       int `json:"answered"`        // answered by an agent
+	AnsweredInSL   int `json:"answered_in_sl"`  // answered within ServiceLevel
+	Abandoned      int `json:"abandoned"`       // hung up waiting or ringing, after ShortAbandon
+	ShortAbandoned int `json:"short_abandoned"` // hung up before ShortAbandon
+	Exited         int `json:"exited"`          // taken out by the center: overflow, message, callbacks given up
+	Callbacks      int `json:"callbacks"`       // asked to be called back
+	Transfers      int `json:"transfers"`       // answered calls handed to a colleague
+	Consultations  int `json:"consultations"`
+
+	// ServiceLevel is AnsweredInSL over Offered less ShortAbandoned (0..1); ASA, AHT and Talk in
+	// seconds (AHT: talk and hold, then wrap-up).
+	ServiceLevel float64 `json:"service_level"`
+	ASA          float64 `json:"asa_seconds"`
+	AHT          float64 `json:"aht_seconds"`
+	Talk         float64 `json:"talk_seconds"`
+	Wrapup       float64 `json:"wrapup_seconds"`
+	// FCR24 and FCR72: the share of answered calls (of callers whose number is known) after which
+	// the same number did not call again within 24 and 72 hours: first-contact resolution.
+	FCR24 float64 `json:"fcr_24h"`
+	FCR72 float64 `json:"fcr_72h"`
+
+	resolved24, resolved72, known int
+}
+
+// maxReportRows bounds one answer: 15-minute rows of 20 queues for about 2 weeks.
+const maxReportRows = 30_000
+
+// Report computes q's figures from the call records.
+func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) {
+	step, ok := Intervals[q.Interval]
+	if !ok {
+		return nil, fmt.Errorf("%w: interval %q (15m, 30m, 1h, day or month)", ErrBadReport, q.Interval)
+	}
+	key, ok := Groupings[q.By]
+	if !ok {
+		return nil, fmt.Errorf("%w: by %q (queue, agent or nothing)", ErrBadReport, q.By)
+	}
+	if !q.From.Before(q.To) || q.To.Sub(q.From) > 400*24*time.Hour {
+		return nil, fmt.Errorf("%w: from must be before to, at most 400 days apart", ErrBadReport)
+	}
+	if q.Location == nil {
+		q.Location = time.UTC
+	}
+	if q.ServiceLevel <= 0 {
+		q.ServiceLevel = 20 * time.Second
+	}
+	if q.ShortAbandon <= 0 {
+		q.ShortAbandon = 5 * time.Second
+	}
+	// date_bin cuts minutes from the range's start in the center's zone; date_trunc days and months.
+	period := `date_bin('` + step + `', enqueued_at AT TIME ZONE $3, $1 AT TIME ZONE $3)`
+	if q.Interval == "day" || q.Interval == "month" {
+		period = `date_trunc('` + q.Interval + `', enqueued_at AT TIME ZONE $3)`
+	}
+	sql := `
+		SELECT ` + period + ` AS period, ` + key + ` AS key,
+			count(*),
+			count(*) FILTER (WHERE answered_at IS NOT NULL),
+			count(*) FILTER (WHERE wait_ms <= $4),
+			count(*) FILTER (WHERE ended_by = 'ABANDON' AND answered_at IS NULL AND left_after_ms >= $5),
+			count(*) FILTER (WHERE ended_by = 'ABANDON' AND answered_at IS NULL AND left_after_ms < $5),
+			count(*) FILTER (WHERE ended_by = 'EXIT' AND answered_at IS NULL),
+			count(*) FILTER (WHERE callback_requested),
+			count(*) FILTER (WHERE handovers > 0),
+			coalesce(sum(consultations), 0),
+			coalesce(avg(wait_ms) FILTER (WHERE answered_at IS NOT NULL), 0) / 1000,
+			coalesce(avg(talk_ms) FILTER (WHERE talk_ms IS NOT NULL), 0) / 1000,
+			coalesce(avg(wrapup_ms) FILTER (WHERE talk_ms IS NOT NULL AND wrapup_ms IS NOT NULL), 0) / 1000,
+			count(*) FILTER (WHERE answered_at IS NOT NULL AND caller <> '' AND (next_call_at IS NULL OR next_call_at > arrived_at + interval '24 hours')),
+			count(*) FILTER (WHERE answered_at IS NOT NULL AND caller <> '' AND (next_call_at IS NULL OR next_call_at > arrived_at + interval '72 hours')),
+			count(*) FILTER (WHERE answered_at IS NOT NULL AND caller <> '')
+		FROM calls
+		WHERE center = $6 AND enqueued_at >= $1 AND enqueued_at < $2
+		GROUP BY 1, 2
+		ORDER BY 1, 2
+		LIMIT ` + fmt.Sprint(maxReportRows+1)
+	rows, err := s.pool.Query(ctx, sql, q.From, q.To, q.Location.String(), q.ServiceLevel.Milliseconds(), q.ShortAbandon.Milliseconds(), s.center)
+	if err != nil {
+		return nil, fmt.Errorf("records: report: %w", err)
+	}
+	defer rows.Close()
+	var out []ReportRow
+	for rows.Next() {
+		var r ReportRow
+		var local time.Time
+		if err := rows.Scan(&local, &r.Key, &r.Offered, &r.Answered, &r.AnsweredInSL, &r.Abandoned, &r.ShortAbandoned,
+			&r.Exited, &r.Callbacks, &r.Transfers, &r.Consultations, &r.ASA, &r.Talk, &r.Wrapup,
+			&r.resolved24, &r.resolved72, &r.known); err != nil {
+			return nil, fmt.Errorf("records: report: %w", err)
+		}
+		// The period's wall-clock start in the center's zone, as an instant.
+		r.Period = time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location)
+		if n := r.Offered - r.ShortAbandoned; n > 0 {
+			r.ServiceLevel = float64(r.AnsweredInSL) / float64(n)
+		}
+		if r.Answered > 0 {
+			r.AHT = r.Talk + r.Wrapup
+		}
+		if r.known > 0 {
+			r.FCR24, r.FCR72 = float64(r.resolved24)/float64(r.known), float64(r.resolved72)/float64(r.known)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("records: report: %w", err)
+	}
+	if len(out) > maxReportRows {
+		return nil, fmt.Errorf("%w: more than %d rows: a longer interval or a shorter range", ErrBadReport, maxReportRows)
+	}
+	return out, nil
+}

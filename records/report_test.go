@@ -1,0 +1,172 @@
+package records
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// scripted is a morning of known calls, written straight into the tables as the recorder would.
+// Times are Moscow's.
+type scripted struct {
+	t     *testing.T
+	store *Store
+	day   time.Time
+	seq   int64
+}
+
+func (s *scripted) at(hms string) time.Time {
+	d, err := time.ParseDuration(hms)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.day.Add(d)
+}
+
+// write copies one entry through the recorder's own write, as if read from the stream.
+func (s *scripted) write(stream, hms string, values map[string]any) {
+	s.t.Helper()
+	at := s.at(hms)
+	s.seq++
+	values["time"] = fmt.Sprint(at.UnixMilli())
+	msg := redis.XMessage{ID: fmt.Sprintf("%d-%d", at.UnixMilli(), s.seq), Values: values}
+	if _, err := s.store.write(context.Background(), stream, []redis.XMessage{msg}); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *scripted) ev(hms, call, queue, agent, event, data string) {
+	s.t.Helper()
+	s.write(StreamACD, hms, map[string]any{"call": call, "queue": queue, "agent": agent, "event": event, "data": data})
+}
+
+func (s *scripted) step(hms, call, caller, node, event, value string) {
+	s.t.Helper()
+	s.write(StreamIVR, hms, map[string]any{"call": call, "did": "8800", "caller": caller, "node": node, "event": event, "value": value})
+}
+
+func scriptedMorning(t *testing.T) (*Store, *time.Location, time.Time) {
+	r := newRig(t)
+	if err := r.store.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	msk, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &scripted{t: t, store: r.store, day: time.Date(2026, 12, 1, 0, 0, 0, 0, msk)}
+	// A: answered in 10 s by p001, 300 s of talk, 30 s of wrap-up that ran out.
+	s.step("9h59m50s", "A", "+79160000001", "main", "node", "")
+	s.step("9h59m58s", "A", "+79160000001", "main", "end", "queue")
+	s.ev("10h", "A", "private", "", "ENQUEUE", "0")
+	s.ev("10h0m5s", "A", "private", "p001", "RING", "")
+	s.ev("10h0m10s", "A", "private", "p001", "CONNECT", "10000")
+	s.ev("10h5m10s", "A", "private", "p001", "COMPLETE", "300000")
+	s.ev("10h5m40s", "", "", "p001", "WRAPUPEND", "")
+	// B: answered in 30 s by p002 after a ring p001 let go, 120 s of talk, wrap-up submitted after 30 s.
+	s.step("10h0m55s", "B", "+79160000002", "main", "end", "queue")
+	s.ev("10h1m", "B", "private", "", "ENQUEUE", "0")
+	s.ev("10h1m5s", "B", "private", "p003", "RING", "")
+	s.ev("10h1m25s", "B", "private", "p003", "RINGNOANSWER", "")
+	s.ev("10h1m26s", "B", "private", "p002", "RING", "")
+	s.ev("10h1m30s", "B", "private", "p002", "CONNECT", "30000")
+	s.ev("10h3m30s", "B", "private", "p002", "COMPLETE", "120000")
+	s.ev("10h4m", "", "", "p002", "UNPAUSE", "wrapup")
+	// C: hung up after 3 s (a short abandon); D: after a minute, in the next quarter hour.
+	s.ev("10h2m", "C", "private", "", "ENQUEUE", "0")
+	s.ev("10h2m3s", "C", "private", "", "ABANDON", "3000")
+	s.ev("10h20m", "D", "private", "", "ENQUEUE", "0")
+	s.ev("10h21m", "D", "private", "", "ABANDON", "60000")
+	// E: business, asked for a callback, given up on after a minute.
+	s.ev("10h5m", "E", "business", "", "ENQUEUE", "0")
+	s.ev("10h5m20s", "E", "business", "", "CALLBACK", "")
+	s.ev("10h6m", "E", "business", "", "EXIT", "60000 callback_unanswered")
+	// F: served by the IVR alone.
+	s.step("10h7m", "F", "+79160000006", "track", "lookup", "delivered")
+	s.step("10h7m30s", "F", "+79160000006", "track", "end", "resolved")
+	// G: A's caller again, 30 hours later: A resolved their need for a day, not for three.
+	s.step("40h", "G", "+79160000001", "main", "end", "queue")
+	s.ev("40h0m1s", "G", "private", "", "ENQUEUE", "0")
+	s.ev("40h0m2s", "G", "private", "p001", "CONNECT", "1000")
+	return r.store, msk, s.day
+}
+
+// TestReport (issue 11, deliverable 4): a scripted morning's figures by day, queue, agent and
+// quarter hour, each known in advance.
+func TestReport(t *testing.T) {
+	store, msk, day := scriptedMorning(t)
+	ctx := context.Background()
+	report := func(interval, by string) []ReportRow {
+		t.Helper()
+		rows, err := store.Report(ctx, ReportQuery{From: day, To: day.Add(24 * time.Hour), Interval: interval, By: by, Location: msk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	near := func(what string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 0.001 {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+
+	byQueue := report("day", "queue")
+	if len(byQueue) != 2 {
+		t.Fatalf("by queue: %+v", byQueue)
+	}
+	b, p := byQueue[0], byQueue[1]
+	if !b.Period.Equal(day) || b.Key != "business" || p.Key != "private" {
+		t.Fatalf("rows: %+v", byQueue)
+	}
+	want := ReportRow{Period: day, Key: "private", Offered: 4, Answered: 2, AnsweredInSL: 1, Abandoned: 1, ShortAbandoned: 1}
+	if p.Offered != want.Offered || p.Answered != want.Answered || p.AnsweredInSL != want.AnsweredInSL ||
+		p.Abandoned != want.Abandoned || p.ShortAbandoned != want.ShortAbandoned || p.Exited != 0 {
+		t.Errorf("private: %+v", p)
+	}
+	near("private service level", p.ServiceLevel, 1.0/3) // 1 in 20 s of 4 offered less 1 short abandon
+	near("private ASA", p.ASA, 20)
+	near("private talk", p.Talk, 210)
+	near("private wrap-up", p.Wrapup, 30)
+	near("private AHT", p.AHT, 240)
+	near("private FCR within 24 h", p.FCR24, 1)
+	near("private FCR within 72 h", p.FCR72, 0.5)
+	if b.Offered != 1 || b.Exited != 1 || b.Callbacks != 1 || b.Answered != 0 || b.ServiceLevel != 0 {
+		t.Errorf("business: %+v", b)
+	}
+
+	quarters := report("15m", "")
+	if len(quarters) != 2 || quarters[0].Offered != 4 || quarters[1].Offered != 1 || quarters[1].Abandoned != 1 ||
+		!quarters[0].Period.Equal(day.Add(10*time.Hour)) || !quarters[1].Period.Equal(day.Add(10*time.Hour+15*time.Minute)) {
+		t.Errorf("quarter hours: %+v", quarters)
+	}
+	byAgent := report("day", "agent")
+	got := map[string]int{}
+	for _, r := range byAgent {
+		got[r.Key] = r.Answered
+	}
+	if len(byAgent) != 3 || got["p001"] != 1 || got["p002"] != 1 || got[""] != 0 {
+		t.Errorf("by agent: %+v", byAgent)
+	}
+	month, err := store.Report(ctx, ReportQuery{From: day, To: day.AddDate(0, 1, 0), Interval: "month", Location: msk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(month) != 1 || !month[0].Period.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, msk)) || month[0].Offered != 6 {
+		t.Errorf("month: %+v", month)
+	}
+
+	for _, q := range []ReportQuery{
+		{From: day, To: day.Add(time.Hour), Interval: "2h"},
+		{From: day, To: day.Add(time.Hour), Interval: "day", By: "caller"},
+		{From: day, To: day, Interval: "day"},
+	} {
+		if _, err := store.Report(ctx, q); err == nil {
+			t.Errorf("%+v: no error", q)
+		}
+	}
+}
