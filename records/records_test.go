@@ -52,10 +52,13 @@ func (l testLog) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// record starts a recorder until the test ends.
-func (r *rig) record() {
+// record starts a recorder until the test ends, reading small batches so that several are needed.
+func (r *rig) record() { r.recordBatch(7) }
+
+// recordBatch starts a recorder that reads batch entries at a time (0: the default).
+func (r *rig) recordBatch(batch int64) {
 	r.t.Helper()
-	rec, err := NewRecorder(r.store, r.rdb, r.srcs, Options{Batch: 7, Retry: 50 * time.Millisecond, Registry: prometheus.NewRegistry()},
+	rec, err := NewRecorder(r.store, r.rdb, r.srcs, Options{Batch: batch, Retry: 50 * time.Millisecond, Registry: prometheus.NewRegistry()},
 		slog.New(slog.NewTextHandler(testLog{r.t}, nil)))
 	if err != nil {
 		r.t.Fatal(err)
