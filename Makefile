@@ -4,8 +4,10 @@ export GOFLAGS ?= -buildvcs=false
 
 .PHONY: demo test asterisk build vet bench prompts deps
 
-## demo: run the whole hotline on this machine (simulated Asterisk, embedded Redis, simulated callers)
+## demo: run the whole hotline on this machine (simulated Asterisk, embedded Redis, simulated callers,
+## and a throwaway PostgreSQL for the reports, installed from Debian when missing)
 demo:
+	@./scripts/install-test-deps.sh demo
 	@echo "make demo: compiling hotline (a few minutes the first time, seconds after) ..."
 	$(GO) run ./cmd/hotline demo
 

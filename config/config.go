@@ -296,6 +296,9 @@ type Records struct {
 	MaskNumbersAfterDays int `yaml:"mask_numbers_after_days"`
 	// TimeZone is where the center's days begin in reports (an IANA name); default Europe/Moscow.
 	TimeZone string `yaml:"time_zone"`
+	// Embedded starts a throwaway PostgreSQL from Debian's binaries for the records (the demo's),
+	// deleted at stop; only with insecure_demo. Without the binaries the demo runs without records.
+	Embedded bool `yaml:"embedded"`
 }
 
 // Location is TimeZone loaded (validated at load, so UTC only for a config not validated).
@@ -401,6 +404,9 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 
 	if c.Center == "" {
 		bad("center", "must name the center")
+	}
+	if c.Records.Embedded && c.Records.Postgres != "" {
+		bad("records.embedded", "and records.postgres are both set: the records go to one database")
 	}
 	if p := c.Records.Postgres; p != "" {
 		if u, err := url.Parse(p); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {

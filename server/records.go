@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"time"
 
+	"github.com/hotline-cc/hotline/internal/pgserver"
 	"github.com/hotline-cc/hotline/records"
 )
 
@@ -10,6 +12,20 @@ import (
 // Nothing connects yet: a controller starts and takes calls while PostgreSQL is away.
 func (s *Server) openRecords(reg Registry) error {
 	rc := s.cfg.Records
+	if rc.Embedded {
+		c, err := pgserver.New(context.Background(), "")
+		if err != nil {
+			s.log.Warn("records: no throwaway PostgreSQL for the demo, so no reports", "err", err)
+			return nil
+		}
+		s.closers = append(s.closers, func() {
+			if err := c.Remove(); err != nil {
+				s.log.Warn("records: remove the throwaway PostgreSQL", "err", err)
+			}
+		})
+		s.log.Info("records: a throwaway PostgreSQL for the demo", "url", c.URL)
+		rc.Postgres = c.URL
+	}
 	if rc.Postgres == "" {
 		return nil
 	}

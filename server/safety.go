@@ -26,6 +26,9 @@ func Unsafe(cfg config.Config) error {
 	if cfg.Redis.Embedded {
 		bad("redis.embedded", "is true: the center's live state would live in this process alone (lost on restart, shared with no other controller); remove it and set redis.addr")
 	}
+	if cfg.Records.Embedded {
+		bad("records.embedded", "is true: the records would go to a throwaway PostgreSQL in a temporary folder, deleted at stop; remove it and set records.postgres")
+	}
 	if cfg.ACD.CenterFile == "" {
 		bad("acd.center_file", "is empty: the built-in demo center would run, 500 agents sharing the published password %q; name your center file (acd/default-center.yaml is a template) with each agent's own hash from `hotline hash-password`", DemoPassword)
 	} else if weak, err := acd.WeakPasswords(cfg.ACD.CenterFile, demo.is); err == nil {

@@ -103,6 +103,8 @@ func demo(args []string) error {
 	cfg := config.Default()
 	// The demo is what insecure_demo is for: its own center, simulator, embedded Redis, open pages.
 	cfg.ARI.Simulate, cfg.Redis.Embedded, cfg.InsecureDemo = true, true, true
+	// Reports that fill with the demo's traffic: a throwaway PostgreSQL when Debian's is installed.
+	cfg.Records.Embedded = true
 	// A center that looks alive: 60 agents answer by themselves, and callers keep them busy.
 	cfg.Simulator.Crew, cfg.Simulator.CallersPerMinute = 60, 15
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
@@ -122,8 +124,9 @@ func demo(args []string) error {
 		"  agents p001..p250 (private customers), b001..b200 (business), s001..s020 (social media), f001..f030 (payouts);\n"+
 		"  %d of them, the last of each group, are played by the demo itself and answer on their own;\n"+
 		"  supervisor sup1, administrator admin1 (the announcement switch is the administrator's);\n"+
+		"  reports of the demo's calls: http://%s/supervisor/reports.html (when PostgreSQL is installed);\n"+
 		"  to listen to calls, log the same account in on the agent page too: the call's audio comes there\n",
-		cfg.Web.Listen, cfg.Web.Listen, cfg.Simulator.Crew)
+		cfg.Web.Listen, cfg.Web.Listen, cfg.Simulator.Crew, cfg.Web.Listen)
 	return serve(cfg, server.Options{IncludeLoopback: true})
 }
 

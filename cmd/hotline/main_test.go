@@ -47,13 +47,13 @@ func TestCheckConfig(t *testing.T) {
 // finding 1), each at its file, line and field; insecure_demo lets them through.
 func TestRunRefusesDemoSettings(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "hotline.yaml")
-	os.WriteFile(p, []byte("ari:\n  simulate: true\nredis:\n  embedded: true\nacd:\n  center_file: \"\"\nivr:\n  lookup_url: \"\"\n"), 0o600)
+	os.WriteFile(p, []byte("ari:\n  simulate: true\nredis:\n  embedded: true\nacd:\n  center_file: \"\"\nivr:\n  lookup_url: \"\"\nrecords:\n  embedded: true\n"), 0o600)
 	cfg, err := config.Load(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = refuseDemo(cfg)
-	for _, w := range []string{":2: ari.simulate", ":4: redis.embedded", ":6: acd.center_file", ":8: ivr.lookup_url", "insecure_demo"} {
+	for _, w := range []string{":2: ari.simulate", ":4: redis.embedded", ":6: acd.center_file", ":8: ivr.lookup_url", ":10: records.embedded", "insecure_demo"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("refusal %v does not say %q", err, w)
 		}
