@@ -85,12 +85,13 @@ type overflowFile struct {
 
 // groupFile generates Count agents with ids fmt.Sprintf(ID, 1..Count), so 500 agents take four entries.
 type groupFile struct {
-	Name         string         `yaml:"name"`
-	Count        int            `yaml:"count"`
-	ID           string         `yaml:"id"`
-	AgentName    string         `yaml:"agent_name"`
-	Skills       map[string]int `yaml:"skills"`
-	PasswordHash string         `yaml:"password_hash"`
+	Name         string            `yaml:"name"`
+	Title        map[string]string `yaml:"title"`
+	Count        int               `yaml:"count"`
+	ID           string            `yaml:"id"`
+	AgentName    string            `yaml:"agent_name"`
+	Skills       map[string]int    `yaml:"skills"`
+	PasswordHash string            `yaml:"password_hash"`
 }
 
 type agentFile struct {
@@ -132,6 +133,13 @@ func Load(name string, data []byte) (*Model, error) {
 	bad := func(path, format string, args ...any) {
 		if !doc.Dropped(path) {
 			errs = append(errs, doc.Errorf(path, format, args...))
+		}
+	}
+	checkTitles := func(p string, titles map[string]string) {
+		for _, lang := range slices.Sorted(maps.Keys(titles)) {
+			if t := titles[lang]; !slices.Contains(titleLangs, lang) || strings.TrimSpace(t) == "" || len(t) > 120 {
+				bad(p+".title."+lang, "want a name of 1 to 120 bytes in one of %v (the pages' languages)", titleLangs)
+			}
 		}
 	}
 
@@ -187,11 +195,7 @@ func Load(name string, data []byte) (*Model, error) {
 			Overflow: Overflow{Kind: OverflowKind(qf.Overflow.To), Queue: qf.Overflow.Queue, Message: qf.Overflow.Message},
 			Title:    qf.Title,
 		}
-		for _, lang := range slices.Sorted(maps.Keys(qf.Title)) {
-			if t := qf.Title[lang]; !slices.Contains(titleLangs, lang) || strings.TrimSpace(t) == "" || len(t) > 120 {
-				bad(p+".title."+lang, "want a name of 1 to 120 bytes in one of %v (the pages' languages)", titleLangs)
-			}
-		}
+		checkTitles(p, qf.Title)
 		if !nameRE.MatchString(q.Name) {
 			bad(p+".name", "must be 1-64 letters, digits, '_', '.', '@' or '-'")
 		} else if queues[q.Name] {
@@ -291,6 +295,7 @@ func Load(name string, data []byte) (*Model, error) {
 		}
 		groups[g.Name] = true
 		checkSkills(p, g.Skills)
+		checkTitles(p, g.Title)
 		if g.Count < 0 || g.Count > 100000 {
 			bad(p+".count", "must be 0..100000")
 			continue
@@ -301,7 +306,10 @@ func Load(name string, data []byte) (*Model, error) {
 		}
 		for n := 1; n <= g.Count; n++ {
 			name := fmt.Sprintf("%s %d", g.Name, n)
-			if onePercentD(g.AgentName) {
+			switch {
+			case g.AgentName == "demo":
+				name = demoName(g.Name, n)
+			case onePercentD(g.AgentName):
 				name = fmt.Sprintf(g.AgentName, n)
 			}
 			addAgent(p+".id", Agent{ID: fmt.Sprintf(g.ID, n), Name: name, Group: g.Name,
@@ -347,6 +355,12 @@ func Load(name string, data []byte) (*Model, error) {
 	}
 	for _, g := range f.Groups {
 		m.Groups = append(m.Groups, g.Name)
+		if len(g.Title) > 0 {
+			if m.GroupTitles == nil {
+				m.GroupTitles = map[string]map[string]string{}
+			}
+			m.GroupTitles[g.Name] = g.Title
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

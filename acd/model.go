@@ -64,7 +64,9 @@ type Model struct {
 	Callbacks Callbacks
 	Queues    []Queue
 	Groups    []string
-	Agents    []Agent
+	// GroupTitles are what the pages call each group, by language ("ru", "en"); the name when missing.
+	GroupTitles map[string]map[string]string
+	Agents      []Agent
 	// Supervisors are the accounts that watch the center and step into calls; the ACD never routes
 	// a call to them.
 	Supervisors []Supervisor

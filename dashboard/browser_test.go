@@ -141,7 +141,7 @@ func TestBrowser(t *testing.T) {
 	waitJS(t, tab, "agents", `document.querySelectorAll('#agents .ag').length === 3`)
 	waitJS(t, tab, "queue row", `document.querySelector('tr[data-queue="parcels"]')?.textContent.includes('Посылки')`)
 	waitJS(t, tab, "waiting calls", `document.querySelectorAll('#calls tr').length === 2`)
-	if got := evalString(t, tab, `document.querySelector('tr[data-call="c1"]').textContent`); !strings.Contains(got, "+79990000001") || !strings.Contains(got, "tracking") {
+	if got := evalString(t, tab, `document.querySelector('tr[data-call="c1"]').textContent`); !strings.Contains(got, "+7 999 000-00-01") || !strings.Contains(got, "tracking") {
 		t.Errorf("call row %q: want the caller and the IVR summary", got)
 	}
 	if got := evalString(t, tab, `document.querySelector('[data-agent="a2"]').className`); got != "ag s-on_call" {
@@ -172,7 +172,7 @@ func TestBrowser(t *testing.T) {
 		v.Agents[0].State = StateRinging
 	})
 	tick(ctx, t, ticks)
-	waitJS(t, tab, "the new call", `document.querySelector('tr[data-call="c9"]')?.textContent.includes('+74950000009')`)
+	waitJS(t, tab, "the new call", `document.querySelector('tr[data-call="c9"]')?.textContent.includes('+7 495 000-00-09')`)
 	waitJS(t, tab, "agent ringing", `document.querySelector('[data-agent="a1"]').classList.contains('s-ringing')`)
 	waitJS(t, tab, "totals", `document.getElementById('t-waiting').textContent === '3'`)
 
@@ -214,17 +214,18 @@ func TestBrowser(t *testing.T) {
 	waitAction(t, ctx, act, "move c1 claims")
 
 	// An error from the controller is shown to the supervisor.
-	src.set(func(v *View) { v.Agents[1].CallID = "busy" })
+	src.set(func(v *View) { v.Agents[1].CallID, v.Agents[1].Caller = "busy", "+79161234567" })
 	tick(ctx, t, ticks)
 	if err := chromedp.Do(within(tab, t), chromedp.KeyEvent("a"), chromedp.KeyEvent(kb.ArrowRight)); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, tab, "agent a2 with busy call", `document.activeElement?.dataset.agent === 'a2' && document.getElementById('sel-text').textContent.includes('busy')`)
+	waitJS(t, tab, "agent a2 with busy call", `document.activeElement?.dataset.agent === 'a2' && document.getElementById('sel-text').textContent.includes('Борис (a2), Private customers — on call · call +7 916 123-45-67, Parcels')`)
 	if err := chromedp.Do(within(tab, t), chromedp.KeyEvent("b")); err != nil {
 		t.Fatal(err)
 	}
 	waitAction(t, ctx, act, "barge sup1 busy")
-	waitJS(t, tab, "error shown", `document.getElementById('toast').classList.contains('err') && document.getElementById('toast').textContent.includes('not allowed')`)
+	// In the page's language; the server's own words are the toast's tooltip.
+	waitJS(t, tab, "error shown", `document.getElementById('toast').classList.contains('err') && document.getElementById('toast').textContent.includes('Not now') && document.getElementById('toast').title.includes('not allowed')`)
 
 	// The customer's size: 500 agents in four groups. An update rewrites the tiles that
 	// changed and keeps every other node: the page renders incrementally.

@@ -137,6 +137,7 @@ func sampleView() View {
 			},
 			{Name: "claims", Titles: map[string]string{"ru": "Претензии"}, TargetPercent: 80, TargetSeconds: 30},
 		},
+		Groups: []Group{{Name: "private", Titles: map[string]string{"ru": "Частные клиенты", "en": "Private customers"}}, {Name: "business"}},
 		Agents: []Agent{
 			{ID: "a1", Name: "Анна", Group: "private", State: StateAvailable, Since: base.Add(-time.Minute)},
 			{ID: "a2", Name: "Борис", Group: "private", State: StateOnCall, Since: base.Add(-2 * time.Minute), CallID: "c5", Queue: "parcels"},
@@ -146,8 +147,11 @@ func sampleView() View {
 	}
 }
 
-// bigView is a center of the customer's size: 500 agents in four groups, 8 queues, 60 waiting.
-func bigView() View {
+// bigView is a center of the customer's size: 500 agents in four groups, 8 queues, 64 waiting.
+func bigView() View { return bigViewQueues(8) }
+
+// bigViewQueues is bigView with n queues of 8 waiting callers each.
+func bigViewQueues(n int) View {
 	groups := []struct {
 		name string
 		n    int
@@ -168,7 +172,7 @@ func bigView() View {
 			i++
 		}
 	}
-	for q := range 8 {
+	for q := range n {
 		qu := Queue{Name: fmt.Sprintf("q%d", q), TargetPercent: 80, TargetSeconds: 20, Offered: 1000, Answered: 900, AnsweredInTarget: 800, Abandoned: 50}
 		for c := range 8 {
 			qu.Calls = append(qu.Calls, WaitingCall{

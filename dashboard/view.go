@@ -12,6 +12,7 @@ import (
 // A View holds moments (Since), not durations, so that it changes only when the center does.
 type View struct {
 	Queues       []Queue      `json:"queues"`
+	Groups       []Group      `json:"groups,omitempty"` // in the center's order
 	Agents       []Agent      `json:"agents"`
 	Announcement Announcement `json:"announcement"`
 	Totals       Totals       `json:"totals"`
@@ -86,6 +87,13 @@ type Agent struct {
 	Since  time.Time  `json:"since"`            // when State began
 	CallID string     `json:"callId,omitempty"` // ringing, on call or in wrap-up for this call
 	Queue  string     `json:"queue,omitempty"`  // the queue CallID came from
+	Caller string     `json:"caller,omitempty"` // the caller's number on CallID, while it lasts
+}
+
+// Group is a team of agents and what the pages call it.
+type Group struct {
+	Name   string            `json:"name"`
+	Titles map[string]string `json:"titles,omitempty"` // by language ("ru", "en"); Name when missing
 }
 
 // AgentState is what an agent is doing.

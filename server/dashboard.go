@@ -103,13 +103,16 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 		}
 		v.Queues = append(v.Queues, q)
 	}
+	for _, g := range b.model.Groups {
+		v.Groups = append(v.Groups, dashboard.Group{Name: g, Titles: b.model.GroupTitles[g]})
+	}
 	for _, as := range snap.Agents {
 		a := dashboard.Agent{ID: as.ID, Group: as.Group, State: boardState(as.State), Reason: as.Reason, Since: as.Since, CallID: as.Call}
 		if ma, ok := b.model.Agent(as.ID); ok {
 			a.Name = ma.Name
 		}
 		if c, ok := calls[as.Call]; ok {
-			a.Queue = c.Queue
+			a.Queue, a.Caller = c.Queue, c.Data["caller_number"]
 		}
 		v.Agents = append(v.Agents, a)
 	}

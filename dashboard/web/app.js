@@ -34,6 +34,13 @@ const I18N = {
     pauseTitle: 'Пауза оператора', logoutTitle: 'Выход оператора', done: 'Готово', noCall: 'Нет разговора',
     notCall: 'Выберите ожидающий звонок', notAgent: 'Выберите оператора', wrongPw: 'Неверная учётная запись или пароль',
     connLost: 'нет связи', reports: 'Отчёты',
+    allStates: 'все состояния', allGroups: 'все группы', allQueues: 'все очереди', groupBy: 'Группы', sortBy: 'Порядок',
+    'g.group': 'по группам', 'g.state': 'по состоянию', 'g.queue': 'по очереди звонка', 'g.none': 'без групп',
+    'o.id': 'по номеру', 'o.name': 'по имени', 'o.since': 'дольше в состоянии', noQueue: 'без звонка',
+    target: 'Цель', targetFmt: '{p}% за {s} с', shown: 'показано {n} из {all}',
+    'e.400': 'Неверный запрос', 'e.403': 'Только для администратора', 'e.404': 'Звонка или оператора уже нет',
+    'e.409': 'Сейчас нельзя: звонок или оператор в другом состоянии, или ваш софтфон не подключён',
+    'e.504': 'Контроллер не ответил вовремя', 'e.other': 'Не получилось',
   },
   en: {
     title: 'Supervisor', retries: 'Callbacks not answered, to be tried again',
@@ -62,6 +69,13 @@ const I18N = {
     pauseTitle: 'Pause agent', logoutTitle: 'Log agent out', done: 'Done', noCall: 'No call in progress',
     notCall: 'Select a waiting call', notAgent: 'Select an agent', wrongPw: 'Wrong account or password',
     connLost: 'disconnected', reports: 'Reports',
+    allStates: 'all states', allGroups: 'all groups', allQueues: 'all queues', groupBy: 'Groups', sortBy: 'Order',
+    'g.group': 'by group', 'g.state': 'by state', 'g.queue': "by call's queue", 'g.none': 'no groups',
+    'o.id': 'by id', 'o.name': 'by name', 'o.since': 'longest in state', noQueue: 'no call',
+    target: 'Target', targetFmt: '{p}% in {s} s', shown: '{n} of {all} shown',
+    'e.400': 'Bad request', 'e.403': 'Administrators only', 'e.404': 'The call or the agent is gone',
+    'e.409': "Not now: the call or the agent is in another state, or your softphone is not connected",
+    'e.504': 'The controller did not answer in time', 'e.other': 'It did not work',
   },
 };
 const STATES = ['available', 'ringing', 'on_call', 'consult', 'wrap_up', 'paused', 'offline'];
@@ -75,10 +89,30 @@ let supervisor = '';      // who we are: the session's account, never typed
 let selected = null;      // {kind: 'call'|'agent'|'queue', id}
 let queueFilter = '';     // show only this queue's calls
 let findText = '';
+// How the agents are shown: kept across visits.
+const shown = {
+  state: localStorage.getItem('hotline.f.state') || '', group: localStorage.getItem('hotline.f.group') || '',
+  queue: localStorage.getItem('hotline.f.queue') || '', by: localStorage.getItem('hotline.groupBy') || 'group',
+  order: localStorage.getItem('hotline.order') || 'id',
+};
 
 const t = (k) => I18N[lang][k] ?? I18N.ru[k] ?? k;
 // A queue's name for people: its title in the page's language, else Russian, else its id.
 const qtitle = (q) => (q.titles && (q.titles[lang] || q.titles.ru)) || q.name;
+const titled = (list, name) => { const x = list?.find((e) => e.name === name); return x ? qtitle(x) : name; };
+const queueTitle = (name) => titled(view?.queues, name);
+const groupTitle = (name) => titled(view?.groups, name);
+// shortName is "Анна С." for "Анна Смирнова": what fits on a tile of 500.
+function shortName(n) {
+  const p = (n || '').trim().split(/\s+/);
+  return p.length > 1 ? `${p[0]} ${p[p.length - 1][0]}.` : p[0] || '';
+}
+// phone formats a Russian number as +7 916 093-93-98; anything else as given.
+function phone(n) {
+  const d = (n || '').replace(/\D/g, '');
+  const m = /^[78]?(\d{3})(\d{3})(\d{2})(\d{2})$/.exec(d.length === 11 || d.length === 10 ? d : '');
+  return m ? `+7 ${m[1]} ${m[2]}-${m[3]}-${m[4]}` : n || '';
+}
 
 // ---- keyed lists -------------------------------------------------------------------------
 
@@ -165,6 +199,7 @@ function render() {
 
   renderQueues(v.queues);
   renderCalls(v.queues);
+  renderFilters();
   renderAgents(v.agents);
   renderSelection();
   tickClocks();
@@ -205,7 +240,7 @@ function renderQueues(queues) {
     setText(e, 'sl', e.c[3], pct(q.serviceLevel));
     const bad = q.serviceLevel != null && q.serviceLevel < q.targetPercent;
     setAttr(e, 'slc', e.c[3], 'class', 'num ' + (q.serviceLevel == null ? '' : bad ? 'sl-bad' : 'sl-ok'));
-    setText(e, 'target', e.c[4], `${q.targetPercent}/${q.targetSeconds}s`);
+    setText(e, 'target', e.c[4], t('targetFmt').replace('{p}', q.targetPercent).replace('{s}', q.targetSeconds));
     setText(e, 'offered', e.c[5], String(q.offered));
     setText(e, 'answered', e.c[6], String(q.answered));
     setText(e, 'abandoned', e.c[7], String(q.abandoned));
@@ -236,7 +271,7 @@ function renderCalls(queues) {
     setText(e, 'q', e.c[0], qtitle(it.q));
     e.queue = it.q.name;
     setText(e, 'pos', e.c[1], String(it.pos));
-    setText(e, 'caller', e.c[2], it.c.caller || '—');
+    setText(e, 'caller', e.c[2], phone(it.c.caller) || '—');
     e.since = ms(it.c.since);
     setText(e, 'prio', e.c[4], it.c.priority ? String(it.c.priority) : '');
     setAttr(e, 'pc', e.c[4], 'class', it.c.priority ? 'num prio' : 'num');
@@ -245,30 +280,68 @@ function renderCalls(queues) {
     setAttr(e, 'sumt', e.c[5], 'title', sum);
   });
   $('no-calls').hidden = items.length > 0;
-  $('calls-filter').textContent = queueFilter ? `— ${queueFilter}` : '';
+  $('calls-filter').textContent = queueFilter ? `— ${queueTitle(queueFilter)}` : '';
+  // The priority column only when some caller has one.
+  $('calls-table').classList.toggle('no-prio', !items.some((it) => it.c.priority));
+}
+
+// agentKey is the section an agent is shown in, by the page's grouping.
+function sectionOf(a) {
+  switch (shown.by) {
+    case 'state': return a.state;
+    case 'queue': return a.queue || '';
+    case 'none': return '*';
+    default: return a.group;
+  }
+}
+function sectionTitle(k) {
+  switch (shown.by) {
+    case 'state': return t('st.' + k);
+    case 'queue': return k ? queueTitle(k) : t('noQueue');
+    case 'none': return t('agents');
+    default: return groupTitle(k) || '—';
+  }
+}
+const ORDER = {
+  id: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  name: (a, b) => (a.name || a.id).localeCompare(b.name || b.id, lang) || ORDER.id(a, b),
+  since: (a, b) => ms(a.since) - ms(b.since) || ORDER.id(a, b),
+};
+function visible(a) {
+  return (!shown.state || a.state === shown.state) && (!shown.group || a.group === shown.group) &&
+    (!shown.queue || a.queue === shown.queue);
 }
 
 function renderAgents(agents) {
-  const byGroup = new Map();
+  const sections = new Map();
+  if (shown.by === 'group') for (const g of view?.groups || []) sections.set(g.name, []);
+  if (shown.by === 'state') for (const st of STATES) sections.set(st, []);
+  let n = 0;
   for (const a of agents) {
-    let g = byGroup.get(a.group);
-    if (!g) byGroup.set(a.group, (g = []));
-    g.push(a);
+    if (!visible(a)) continue;
+    n++;
+    const k = sectionOf(a);
+    let list = sections.get(k);
+    if (!list) sections.set(k, (list = []));
+    list.push(a);
   }
-  const list = [...byGroup.entries()];
-  reconcile($('agents'), groups, list, ([name]) => name, (k) => {
+  const list = [...sections.entries()].filter(([, m]) => m.length > 0);
+  for (const [, m] of list) m.sort(ORDER[shown.order] || ORDER.id);
+  $('agents-shown').textContent = n === agents.length ? '' : t('shown').replace('{n}', n).replace('{all}', agents.length);
+  reconcile($('agents'), groups, list, ([name]) => `${shown.by}:${name}`, (k) => {
     const sec = document.createElement('section');
     sec.className = 'group';
-    sec.dataset.group = k;
+    sec.dataset.group = k.slice(k.indexOf(':') + 1); // the section's name; the key also holds the grouping
     const h = sec.appendChild(document.createElement('h3'));
     const name = h.appendChild(document.createElement('span'));
-    name.textContent = k || '—';
     const counts = h.appendChild(document.createElement('span'));
     counts.className = 'c';
     const tiles = sec.appendChild(document.createElement('div'));
     tiles.className = 'tiles';
-    return { el: sec, counts, tiles, cache: new Map() };
-  }, (e, [, members]) => {
+    tiles.setAttribute('role', 'grid');
+    return { el: sec, name, counts, tiles, cache: new Map() };
+  }, (e, [key, members]) => {
+    setText(e, 'name', e.name, sectionTitle(key));
     const counts = {};
     for (const a of members) counts[a.state] = (counts[a.state] || 0) + 1;
     const txt = `${members.length} · ` + STATES.filter((s) => counts[s]).map((s) => `${t('st.' + s)} ${counts[s]}`).join(' · ');
@@ -278,25 +351,51 @@ function renderAgents(agents) {
       d.tabIndex = -1;
       d.dataset.agent = k;
       d.setAttribute('role', 'gridcell');
+      const top = d.appendChild(document.createElement('span'));
+      top.className = 'top';
+      const id = top.appendChild(document.createElement('b'));
+      const c = top.appendChild(document.createElement('span'));
+      c.className = 't';
       const n = d.appendChild(document.createElement('span'));
       n.className = 'n';
-      const c = d.appendChild(document.createElement('span'));
-      c.className = 't';
-      const entry = { el: d, n, clockEl: c };
+      const r = d.appendChild(document.createElement('span'));
+      r.className = 'r';
+      const entry = { el: d, id, n, r, clockEl: c };
       agentTiles.set(k, entry);
       return entry;
     }, (ae, a) => {
       ae.agent = a;
-      setText(ae, 'n', ae.n, a.name || a.id);
+      setText(ae, 'id', ae.id, a.id);
+      setText(ae, 'n', ae.n, shortName(a.name) || a.id);
+      // The second line says why: the pause's reason, or the call's queue.
+      setText(ae, 'r', ae.r, a.state === 'paused' ? reasonText(a.reason || '') : a.queue ? queueTitle(a.queue) : '');
       setAttr(ae, 'cls', ae.el, 'class', 'ag s-' + a.state + (matches(a) ? '' : ' dim'));
       ae.since = ms(a.since);
-      const title = `${a.name} (${a.id}) — ${t('st.' + a.state)}${a.reason ? ': ' + reasonText(a.reason) : ''}${a.queue ? ' · ' + a.queue : ''}`;
+      const title = `${a.name} (${a.id}) — ${t('st.' + a.state)}${a.reason ? ': ' + reasonText(a.reason) : ''}` +
+        `${a.caller ? ' · ' + phone(a.caller) : ''}${a.queue ? ' · ' + queueTitle(a.queue) : ''}`;
       setAttr(ae, 'title', ae.el, 'title', title);
+      setAttr(ae, 'label', ae.el, 'aria-label', title);
     });
   });
-  // Agents that left every group leave agentTiles too.
-  const live = new Set(agents.map((a) => a.id));
+  // Agents no longer shown leave agentTiles too.
+  const live = new Set();
+  for (const [, m] of list) for (const a of m) live.add(a.id);
   for (const k of agentTiles.keys()) if (!live.has(k)) agentTiles.delete(k);
+}
+
+// renderFilters fills the filter menus from the view: states, the center's groups and queues.
+function renderFilters() {
+  const fill = (sel, all, opts) => {
+    const key = lang + all + opts.map((o) => o[0] + o[1]).join();
+    if (sel.dataset.k === key) return;
+    sel.dataset.k = key;
+    const cur = sel.value || shown[sel.dataset.f];
+    sel.replaceChildren(new Option(t(all), ''), ...opts.map(([v, label]) => new Option(label, v)));
+    sel.value = opts.some(([v]) => v === cur) ? cur : '';
+  };
+  fill($('f-state'), 'allStates', STATES.map((s) => [s, t('st.' + s)]));
+  fill($('f-group'), 'allGroups', (view?.groups || []).map((g) => [g.name, qtitle(g)]));
+  fill($('f-queue'), 'allQueues', (view?.queues || []).map((q) => [q.name, qtitle(q)]));
 }
 
 function matches(a) {
@@ -320,10 +419,11 @@ function renderSelection() {
   const el = $('sel-text');
   const call = selectedCall(), agent = selectedAgent();
   let text = t('nothingSelected');
-  if (call) text = `${t('call')} ${call.c.caller || call.c.id} — ${t('inQueue')} ${call.q.title || call.q.name}, ${dur(ms(call.c.since))}`;
+  if (call) text = `${t('call')} ${phone(call.c.caller) || '—'} — ${t('inQueue')} ${qtitle(call.q)}, ${dur(ms(call.c.since))}`;
   if (agent) {
-    text = `${t('agent')} ${agent.name} (${agent.id}), ${agent.group} — ${t('st.' + agent.state)}` +
-      (agent.reason ? ` (${reasonText(agent.reason)})` : '') + (agent.callId ? ` · ${t('onCall')} ${agent.callId}${agent.queue ? ' / ' + agent.queue : ''}` : '');
+    text = `${t('agent')} ${agent.name} (${agent.id}), ${groupTitle(agent.group)} — ${t('st.' + agent.state)}` +
+      (agent.reason ? ` (${reasonText(agent.reason)})` : '') +
+      (agent.callId ? ` · ${t('onCall')} ${phone(agent.caller) || '—'}${agent.queue ? ', ' + queueTitle(agent.queue) : ''}` : '');
   }
   el.textContent = text;
   const hasCall = !!(call || agent?.callId);
@@ -411,7 +511,11 @@ async function post(path, body) {
   let data = {};
   try { data = await res.json(); } catch { /* empty body */ }
   if (res.status === 401 && path !== 'login') showLogin();
-  if (!res.ok) throw Object.assign(new Error(data.error || res.statusText), { status: res.status, retryAfter: res.headers.get('Retry-After') });
+  if (!res.ok) {
+    // The server's reason is English and for the log; the supervisor reads why in the page's language.
+    const msg = I18N[lang]['e.' + res.status] || t('e.other');
+    throw Object.assign(new Error(msg), { status: res.status, reason: data.error, retryAfter: res.headers.get('Retry-After') });
+  }
   return data;
 }
 
@@ -421,6 +525,7 @@ async function act(path, body, label) {
     toast(`${label}: ${t('done')}`);
   } catch (err) {
     toast(`${label}: ${err.message}`, true);
+    $('toast').title = err.reason || '';
   }
 }
 
@@ -437,7 +542,7 @@ function doAction(a) {
       const sel = $('move-queue');
       sel.replaceChildren(...view.queues.filter((q) => q.name !== call.q.name).map((q) => {
         const o = document.createElement('option');
-        o.value = q.name; o.textContent = q.title || q.name;
+        o.value = q.name; o.textContent = qtitle(q);
         return o;
       }));
       return ask($('move-dlg'), sel, () => act('move', { call: call.c.id, queue: sel.value }, t('move')));
@@ -487,6 +592,18 @@ $('announcement').addEventListener('change', async (ev) => {
     if (view) ev.target.value = view.announcement;
   }
 });
+
+for (const [id, key, store] of [['f-state', 'state', 'hotline.f.state'], ['f-group', 'group', 'hotline.f.group'],
+  ['f-queue', 'queue', 'hotline.f.queue'], ['group-by', 'by', 'hotline.groupBy'], ['order', 'order', 'hotline.order']]) {
+  const sel = $(id);
+  sel.dataset.f = key;
+  if (sel.options.length) sel.value = shown[key];
+  sel.addEventListener('change', () => {
+    shown[key] = sel.value;
+    localStorage.setItem(store, sel.value);
+    if (view) renderAgents(view.agents);
+  });
+}
 
 $('find').addEventListener('input', (ev) => {
   findText = ev.target.value.trim().toLowerCase();
