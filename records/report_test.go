@@ -170,3 +170,24 @@ func TestReport(t *testing.T) {
 		}
 	}
 }
+
+// TestContacts: a caller's earlier calls, newest first, without the one ringing now, each with how
+// it went.
+func TestContacts(t *testing.T) {
+	store, _, day := scriptedMorning(t)
+	got, err := store.Contacts(context.Background(), "+79160000001", "G", day, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].CallID != "A" || got[0].Outcome != "answered" || got[0].Agent != "p001" ||
+		got[0].Queue != "private" || got[0].Talk != 300*time.Second {
+		t.Fatalf("contacts of A's caller: %+v", got)
+	}
+	got, err = store.Contacts(context.Background(), "+79160000006", "", day, 10)
+	if err != nil || len(got) != 1 || got[0].Outcome != "ivr" {
+		t.Fatalf("contacts of F's caller: %+v, %v", got, err)
+	}
+	if got, err := store.Contacts(context.Background(), "", "", day, 10); err != nil || got != nil {
+		t.Fatalf("an unknown number: %+v, %v", got, err)
+	}
+}

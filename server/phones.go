@@ -22,7 +22,9 @@ type phones struct {
 	disp        []softphone.Disposition
 	name        func(agentID string) string // the agent's name for a colleague's page ("" if unknown)
 	queueTitle  func(queue string) map[string]string
-	log         *slog.Logger
+	// contacts are the caller's earlier calls for a screen pop (records); nil without records.
+	contacts func(ctx context.Context, caller, callID string) []softphone.Contact
+	log      *slog.Logger
 
 	// Both keyed by agent and call: during a consultation two agents have a leg on one call, and
 	// after an attended transfer each has their own part of it in their history.
@@ -87,6 +89,15 @@ func (p *phones) from(agentID string) *softphone.ConsultFrom {
 
 func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
 	info := p.callInfo(ev.Call)
+	switch ev.Type {
+	case switchboard.EventRing, switchboard.EventConsultRing, switchboard.EventConnected:
+		// The screen pop shows them from the first ring, and again after a reload of the page.
+		if p.contacts != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), contactsTimeout)
+			info.Previous = p.contacts(ctx, info.CallerNumber, info.ID)
+			cancel()
+		}
+	}
 	key := agentLeg(agentID, info.ID)
 	var msgs []any
 	switch ev.Type {
@@ -155,6 +166,10 @@ func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
 		}
 	}
 }
+
+// contactsTimeout bounds the records' lookup on the way to a ring: a slow database costs the screen
+// pop its history, never the ring its time.
+const contactsTimeout = 150 * time.Millisecond
 
 func state(s string) softphone.StateChanged {
 	return softphone.StateChanged{State: s, Since: time.Now().UTC().Format(time.RFC3339)}

@@ -30,6 +30,23 @@ type page struct {
 	mu      sync.Mutex
 	state   softphone.StateChanged
 	history []string // every state message, for a failure's report
+	all     []string // every message
+}
+
+// told reports whether the page was sent a message holding every one of parts.
+func (p *page) told(parts ...string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+next:
+	for _, m := range p.all {
+		for _, s := range parts {
+			if !strings.Contains(m, s) {
+				continue next
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // shown is the state the page shows now.
@@ -81,12 +98,13 @@ func (p *page) open() {
 				return
 			}
 			var m softphone.StateChanged
+			p.mu.Lock()
+			p.all = append(p.all, string(b))
 			if strings.Contains(string(b), `"type":"state"`) && json.Unmarshal(b, &m) == nil {
-				p.mu.Lock()
 				p.state = m
 				p.history = append(p.history, string(b))
-				p.mu.Unlock()
 			}
+			p.mu.Unlock()
 		}
 	}()
 }

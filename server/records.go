@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/softphone"
+
 	"github.com/hotline-cc/hotline/internal/pgserver"
 	"github.com/hotline-cc/hotline/records"
 )
@@ -45,4 +48,33 @@ func (s *Server) openRecords(reg Registry) error {
 		Retention: records.Retention{Keep: time.Duration(rc.RetentionDays) * day, MaskNumbersAfter: time.Duration(rc.MaskNumbersAfterDays) * day},
 	}, s.log.With("part", "records"))
 	return err
+}
+
+// contactsDays and contactsShown: how far back a screen pop looks for the caller's earlier calls,
+// and how many it shows.
+const (
+	contactsDays  = 90
+	contactsShown = 5
+)
+
+// contacts looks up a caller's earlier calls for the screen pop; nil without records.
+func (s *Server) contacts(model *acd.Model) func(ctx context.Context, caller, callID string) []softphone.Contact {
+	if s.records == nil {
+		return nil
+	}
+	return func(ctx context.Context, caller, callID string) []softphone.Contact {
+		cs, err := s.records.Contacts(ctx, caller, callID, time.Now().AddDate(0, 0, -contactsDays), contactsShown)
+		if err != nil {
+			s.log.Warn("records: the caller's earlier calls", "call", callID, "err", err)
+			return nil
+		}
+		out := make([]softphone.Contact, 0, len(cs))
+		for _, c := range cs {
+			q, _ := model.Queue(c.Queue)
+			a, _ := model.Agent(c.Agent)
+			out = append(out, softphone.Contact{At: c.At.UTC().Format(time.RFC3339), Queue: c.Queue, QueueTitle: q.Title,
+				AgentName: a.Name, Outcome: c.Outcome, TalkSeconds: int(c.Talk.Seconds())})
+		}
+		return out
+	}
 }

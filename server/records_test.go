@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/pgtest"
@@ -48,6 +49,18 @@ func TestCallRecorded(t *testing.T) {
 	})
 
 	reportsShowAbandon(t, srv)
+
+	// The same number calls again: the agent's screen pop shows the earlier, abandoned call.
+	p := loginPage(t, srv, "p001", "hotline-demo")
+	p.open()
+	p.send(`{"type":"state.set","id":"1","state":"available"}`)
+	waitfor.True(t, "p001 available", 20*time.Second, func() bool { return agentStatus(t, srv, "p001").State == acd.Available })
+	if _, err := srv.Sim().Dial(ctx, asterisksim.CallerSpec{DID: "8800", Number: "79161112233", Dialplan: "caller-agent-tone"}); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, "the ring's screen pop with the earlier call", 30*time.Second, func() bool {
+		return p.told(`"type":"call.ringing"`, `"previous":[{`, `"outcome":"abandoned"`)
+	})
 }
 
 // TestDemoRecords (issue 11, deliverable 7): the demo's throwaway PostgreSQL (records.embedded)

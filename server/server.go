@@ -207,6 +207,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		log: log.With("part", "phones"), legs: map[string]*softphone.Leg{}, talks: map[string]time.Time{},
 		name:       func(id string) string { a, _ := model.Agent(id); return a.Name },
 		queueTitle: func(queue string) map[string]string { q, _ := model.Queue(queue); return q.Title },
+		contacts:   s.contacts(model),
 		wrapUp: func(queue string) time.Duration {
 			q, _ := model.Queue(queue)
 			return q.WrapUp

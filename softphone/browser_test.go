@@ -135,6 +135,8 @@ func TestBrowserSoftphone(t *testing.T) {
 				{"ru": "Ввод номера договора: 4711", "en": "Contract number: 4711"},
 			},
 			Entered: map[string]string{"contract": "4711"},
+			Previous: []softphone.Contact{{At: "2026-12-01T09:05:00Z", Queue: "claims", QueueTitle: map[string]string{"ru": "Претензии"},
+				AgentName: "Анна Смирнова", Outcome: "answered", TalkSeconds: 300}, {At: "2026-11-30T15:00:00Z", Queue: "claims", Outcome: "abandoned"}},
 		})
 		step(t, b, "ringing with the screen pop", 10*time.Second,
 			poll(`document.body.dataset.callstatus === 'ringing'`),
@@ -144,6 +146,8 @@ func TestBrowserSoftphone(t *testing.T) {
 			poll(`document.getElementById('call-entered').textContent === 'contract: 4711'`),
 			poll(`document.getElementById('call-path').textContent === 'Приветствие: 2 → Бизнес-клиент\nВвод номера договора: 4711'`),
 			poll(`document.getElementById('call-wait').textContent === '1:15'`),
+			// The caller's earlier calls, newest first (times in the browser's zone, UTC here).
+			poll(`document.getElementById('call-previous').textContent === '1 дек., 09:05 · Претензии · ответили (Анна Смирнова, 5:00)\n30 нояб., 15:00 · claims · не дождался' && !document.getElementById('call-previous').hidden`),
 			// The ring counts down from the offer's 20 s.
 			poll(`/^(20|1[0-9]) с$/.test(document.getElementById('call-timer').textContent)`),
 			// A refusal says why: a transfer asked while it still rings (the form forced for the test).

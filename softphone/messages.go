@@ -328,6 +328,18 @@ type CallInfo struct {
 	// QueueTitle is what people call Queue, by language ("ru", "en"); the page shows Queue without it.
 	QueueTitle map[string]string `json:"queue_title,omitempty"`
 	Entered    map[string]string `json:"entered,omitempty"` // what the caller typed: tracking, claim, contract
+	// Previous are the caller's earlier calls, newest first, when the center keeps records.
+	Previous []Contact `json:"previous,omitempty"`
+}
+
+// Contact is one of the caller's earlier calls and how it went.
+type Contact struct {
+	At          string            `json:"at"` // RFC 3339
+	Queue       string            `json:"queue,omitempty"`
+	QueueTitle  map[string]string `json:"queue_title,omitempty"`
+	AgentName   string            `json:"agent_name,omitempty"` // who answered
+	Outcome     string            `json:"outcome"`              // answered, abandoned, exited, ivr, waiting
+	TalkSeconds int               `json:"talk_seconds,omitempty"`
 }
 
 // Ringing offers a call to the agent.

@@ -107,6 +107,8 @@ func Chromium(t testing.TB, opts Options) *Browser {
 		chromedp.Flag("use-file-for-fake-audio-capture", wav),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		// Times the pages write are checked as text: the same zone on every machine.
+		chromedp.Env("TZ=UTC"),
 	}
 	for k, v := range opts.Flags {
 		allocOpts = append(allocOpts, chromedp.Flag(k, v))

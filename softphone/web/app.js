@@ -6,7 +6,8 @@ const I18N = {
     quality: 'Связь', logout: 'Выйти', login_title: 'Вход', agent_id: 'Логин', password: 'Пароль',
     login: 'Войти', my_state: 'Мой статус', available: 'Готов', pause: 'Перерыв', auto_answer: 'Автоответ',
     call: 'Звонок', no_call: 'Нет звонка', caller: 'Номер', caller_name: 'Имя', caller_type: 'Тип', queue: 'Очередь', waited: 'Ожидал',
-    entered: 'Введено', ivr_path: 'Путь в IVR', answer: 'Ответить', reject: 'Отклонить', hold: 'Удержание',
+    entered: 'Введено', ivr_path: 'Путь в IVR', previous: 'Звонил раньше', o_answered: 'ответили', o_abandoned: 'не дождался',
+    o_exited: 'снят из очереди', o_ivr: 'обслужен автоматически', o_waiting: 'ждал', answer: 'Ответить', reject: 'Отклонить', hold: 'Удержание',
     resume: 'Вернуть', mute: 'Микрофон выкл.', unmute: 'Микрофон вкл.', hangup: 'Завершить', to_queue: 'В очередь',
     to_agent: 'Оператору', to_number: 'На номер', target: 'Куда', transfer: 'Перевести', consult: 'Консультация',
     complete: 'Соединить', cancel_consult: 'Вернуться', wrapup: 'Завершение обработки', disposition: 'Результат',
@@ -42,7 +43,8 @@ const I18N = {
     quality: 'Link', logout: 'Log out', login_title: 'Log in', agent_id: 'Login', password: 'Password',
     login: 'Log in', my_state: 'My state', available: 'Available', pause: 'Pause', auto_answer: 'Auto-answer',
     call: 'Call', no_call: 'No call', caller: 'Number', caller_name: 'Name', caller_type: 'Type', queue: 'Queue', waited: 'Waited',
-    entered: 'Entered', ivr_path: 'IVR path', answer: 'Answer', reject: 'Reject', hold: 'Hold', resume: 'Resume',
+    entered: 'Entered', ivr_path: 'IVR path', previous: 'Called before', o_answered: 'answered', o_abandoned: 'hung up waiting',
+    o_exited: 'taken out of the queue', o_ivr: 'served by the IVR', o_waiting: 'waited', answer: 'Answer', reject: 'Reject', hold: 'Hold', resume: 'Resume',
     mute: 'Mute', unmute: 'Unmute', hangup: 'Hang up', to_queue: 'To queue', to_agent: 'To agent',
     to_number: 'To number', target: 'Where', transfer: 'Transfer', consult: 'Consult', complete: 'Complete',
     cancel_consult: 'Back to caller', wrapup: 'Wrap-up', disposition: 'Disposition', note: 'Note',
@@ -450,6 +452,12 @@ function fmtNumber(n) {
   }
   return String(n || '');
 }
+function fmtContact(c) {
+  const when = new Date(c.at).toLocaleString(lang === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  const queue = (c.queue_title && (c.queue_title[lang] || c.queue_title.ru)) || c.queue || '';
+  const how = t('o_' + c.outcome) + (c.agent_name ? ` (${c.agent_name}${c.talk_seconds ? ', ' + fmtWait(c.talk_seconds) : ''})` : '');
+  return [when, queue, how].filter(Boolean).join(' · ');
+}
 // callTimer is the ring countdown or the talk time of the shown call.
 function callTimer(k) {
   if (!k) return '';
@@ -495,6 +503,10 @@ function render() {
     // No row for what the caller did not enter.
     entered.hidden = entered.previousElementSibling.hidden = !entered.textContent;
     $('call-path').textContent = (i.ivr_path || []).map((s) => s[lang] || s.ru || '').join('\n');
+    // The caller's earlier calls, one a line: when, where, how it went (and with whom).
+    const prev = $('call-previous');
+    prev.textContent = (i.previous || []).map(fmtContact).join('\n');
+    prev.hidden = prev.previousElementSibling.hidden = !prev.textContent;
   }
   const talking = st === 'connected';
   $('btn-answer').disabled = st !== 'ringing';
