@@ -28,12 +28,12 @@ var _ softphone.Desk = (*desk)(nil)
 var pauseReasons = []string{"break", "lunch", "training", "meeting", "technical"}
 
 var dispositions = []softphone.Disposition{
-	{Code: "resolved", Label: "Решено / Resolved"},
-	{Code: "info", Label: "Справка / Information given"},
-	{Code: "claim_filed", Label: "Претензия принята / Claim filed"},
-	{Code: "callback", Label: "Перезвонить / Call back"},
-	{Code: "escalated", Label: "Эскалация / Escalated"},
-	{Code: "wrong_number", Label: "Ошибка номера / Wrong number"},
+	{Code: "resolved", Labels: map[string]string{"ru": "Решено", "en": "Resolved"}},
+	{Code: "info", Labels: map[string]string{"ru": "Справка", "en": "Information given"}},
+	{Code: "claim_filed", Labels: map[string]string{"ru": "Претензия принята", "en": "Claim filed"}},
+	{Code: "callback", Labels: map[string]string{"ru": "Перезвонить", "en": "Call back"}},
+	{Code: "escalated", Labels: map[string]string{"ru": "Эскалация", "en": "Escalated"}},
+	{Code: "wrong_number", Labels: map[string]string{"ru": "Ошибка номера", "en": "Wrong number"}},
 }
 
 // Profile is the page's view of an authenticated account: an agent's desk, or a supervisor's

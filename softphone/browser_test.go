@@ -246,6 +246,8 @@ func TestBrowserSoftphone(t *testing.T) {
 			poll(`!document.getElementById('wrapup').hidden`),
 			// The wrap-up's time, labelled: when the next call may come.
 			poll(`/^до следующего звонка [0-9]+ с$/.test(document.getElementById('wrapup-timer').textContent)`),
+			// The dispositions in the page's language alone.
+			poll(`[...document.getElementById('wrapup-disposition').options].map((o) => o.text).join() === 'Решено,Перезвонить'`),
 			// The screen pop stays through the wrap-up: the agent sees whose call they write up.
 			poll(`!document.getElementById('call-info').hidden && document.getElementById('call-number').textContent === '+7 916 123-45-67'`),
 			chromedp.SetValue(chromedp.ID("wrapup-disposition"), "callback"),

@@ -65,10 +65,10 @@ type Agent struct {
 	Dispositions []Disposition `json:"dispositions,omitempty"`
 }
 
-// Disposition is a wrap-up code the agent picks.
+// Disposition is a wrap-up code the agent picks, and what the page calls it in each language.
 type Disposition struct {
-	Code  string `json:"code"`
-	Label string `json:"label"`
+	Code   string            `json:"code"`
+	Labels map[string]string `json:"labels"` // "ru", "en"; Code when missing
 }
 
 // AgentState is what the agent asks to be.

@@ -46,7 +46,8 @@ type fakeCall struct {
 	leg          *softphone.Leg
 }
 
-var testDispositions = []softphone.Disposition{{Code: "resolved", Label: "Решено"}, {Code: "callback", Label: "Перезвонить"}}
+var testDispositions = []softphone.Disposition{{Code: "resolved", Labels: map[string]string{"ru": "Решено", "en": "Resolved"}},
+	{Code: "callback", Labels: map[string]string{"ru": "Перезвонить", "en": "Call back"}}}
 
 func newFakeDesk(t testing.TB, gw *softphone.Gateway) *fakeDesk {
 	d := &fakeDesk{gw: gw, events: make(chan deskEvent, 256), calls: map[string]*fakeCall{}}

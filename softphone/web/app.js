@@ -404,7 +404,9 @@ function openWrapup(m) {
   const k = S.calls.get(m.call) || { info: { id: m.call } };
   k.status = 'wrapup'; S.calls.set(m.call, k); S.current = m.call;
   const sel = $('wrapup-disposition'); sel.textContent = '';
-  for (const d of (m.dispositions || (S.agent && S.agent.dispositions) || [])) sel.append(new Option(d.label || d.code, d.code));
+  for (const d of (m.dispositions || (S.agent && S.agent.dispositions) || [])) {
+    sel.append(new Option((d.labels && (d.labels[lang] || d.labels.ru)) || d.code, d.code));
+  }
   $('wrapup-note').value = '';
   $('wrapup').hidden = false;
   sel.focus();
