@@ -558,6 +558,29 @@ func (c *Center) PauseAfterCall(ctx context.Context, agentID, reason string) err
 	return c.agentOp(ctx, agentID, "pausenext", reason)
 }
 
+// MaxWrapUp bounds a wrap-up however often the agent extends it: past it, the next caller waits.
+const MaxWrapUp = 10 * time.Minute
+
+// ExtendWrapUp gives an agent in wrap-up by more time before the next call, up to MaxWrapUp from
+// the wrap-up's start, and returns when it now ends. ErrNotWrappingUp when the agent is not in one.
+func (c *Center) ExtendWrapUp(ctx context.Context, agentID string, by time.Duration) (time.Time, error) {
+	if _, ok := c.model.Agent(agentID); !ok {
+		return time.Time{}, fmt.Errorf("acd: extend wrap-up %s: %w", agentID, ErrUnknownAgent)
+	}
+	if by <= 0 {
+		return time.Time{}, fmt.Errorf("acd: extend wrap-up %s by %v: %w", agentID, by, ErrBadRequest)
+	}
+	v, err := c.run(ctx, "extendwrap", agentID, by.Milliseconds(), MaxWrapUp.Milliseconds())
+	if err != nil {
+		return time.Time{}, err
+	}
+	ms, _ := v.(int64)
+	if ms == 0 {
+		return time.Time{}, fmt.Errorf("acd: extend wrap-up %s: %w", agentID, ErrNotWrappingUp)
+	}
+	return time.UnixMilli(ms), nil
+}
+
 // Pause stops calls to an agent, with a reason for the dashboard (break, training, …). An agent not
 // logged in is logged in paused.
 func (c *Center) Pause(ctx context.Context, agentID, reason string) error {

@@ -338,6 +338,47 @@ func TestWrapUpExpiry(t *testing.T) {
 	}
 }
 
+// TestExtendWrapUp (issue 12, deliverable 3): an agent asks for more wrap-up; the next call waits
+// for its new end, never past MaxWrapUp from its start; outside a wrap-up it is refused.
+func TestExtendWrapUp(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1")
+	e.enqueue("c1", "sales", 0)
+	e.dispatch()
+	_, err := e.c.Accept(e.ctx, "c1", "a1")
+	e.must(err)
+	if _, err := e.c.ExtendWrapUp(e.ctx, "a1", 30*time.Second); !errors.Is(err, ErrNotWrappingUp) {
+		t.Fatalf("extended on a call: %v", err)
+	}
+	e.must(e.c.Finish(e.ctx, "c1", "a1"))
+	start := e.clock.Now()
+	until, err := e.c.ExtendWrapUp(e.ctx, "a1", 30*time.Second)
+	e.must(err)
+	if want := start.Add(40 * time.Second); !until.Equal(want) { // the queue's 10 s, and 30 more
+		t.Fatalf("wrap-up ends %v, want %v", until, want)
+	}
+	e.enqueue("c2", "sales", 0)
+	e.clock.Advance(39 * time.Second)
+	if got := e.dispatch(); len(got) != 0 {
+		t.Fatalf("offered during the extended wrap-up: %v", got)
+	}
+	for range 30 { // at most MaxWrapUp in all
+		until, err = e.c.ExtendWrapUp(e.ctx, "a1", time.Minute)
+		e.must(err)
+	}
+	if want := start.Add(MaxWrapUp); !until.Equal(want) {
+		t.Fatalf("wrap-up ends %v, want at most %v", until, want)
+	}
+	e.clock.Advance(MaxWrapUp)
+	if got := e.dispatch(); got["c2"] != "a1" {
+		t.Fatalf("after the wrap-up: %v, want c2→a1", got)
+	}
+	if _, err := e.c.ExtendWrapUp(e.ctx, "a1", time.Second); !errors.Is(err, ErrNotWrappingUp) {
+		t.Fatalf("extended after the wrap-up: %v", err)
+	}
+	e.must(e.c.Verify(e.ctx))
+}
+
 func TestPauseLogout(t *testing.T) {
 	e := newEnv(t, testCenter)
 	e.login("a1", "a2")

@@ -25,6 +25,8 @@ var (
 	ErrConsulting = errors.New("acd: a consultation is already in progress")
 	// ErrNotConsulting: the agent is not (or no longer) reserved for a consultation on the call.
 	ErrNotConsulting = errors.New("acd: agent is not consulting on this call")
+	// ErrNotWrappingUp: the agent's wrap-up is over (or never began).
+	ErrNotWrappingUp = errors.New("acd: agent is not in wrap-up")
 )
 
 var scriptErrors = map[string]error{

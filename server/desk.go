@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hotline-cc/hotline/account"
 	"github.com/hotline-cc/hotline/acd"
@@ -242,6 +243,18 @@ func (d *desk) WrapUp(ctx context.Context, agentID, callID, disposition, note st
 	d.phones.web.Notify(agentID, softphone.CallEvent{Kind: softphone.MsgWrapUpEnded, CallID: callID})
 	d.phones.web.Notify(agentID, softphone.StateChanged{State: "available"})
 	return nil
+}
+
+// ExtendWrapUp gives the agent more wrap-up time after the call, within acd.MaxWrapUp in all.
+func (d *desk) ExtendWrapUp(ctx context.Context, agentID, callID string, by time.Duration) (time.Duration, error) {
+	until, err := d.center.ExtendWrapUp(ctx, agentID, by)
+	if errors.Is(err, acd.ErrNotWrappingUp) {
+		return 0, fmt.Errorf("%w: the wrap-up is over", softphone.ErrInvalidState)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return time.Until(until), nil
 }
 
 func (d *desk) CallsToday(ctx context.Context, agentID string) ([]softphone.CallSummary, error) {

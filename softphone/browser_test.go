@@ -250,6 +250,9 @@ func TestBrowserSoftphone(t *testing.T) {
 			poll(`[...document.getElementById('wrapup-disposition').options].map((o) => o.text).join() === 'Решено,Перезвонить'`),
 			// The screen pop stays through the wrap-up: the agent sees whose call they write up.
 			poll(`!document.getElementById('call-info').hidden && document.getElementById('call-number').textContent === '+7 916 123-45-67'`),
+			// More time asked for (the fake desk grants it and 10 s more): the timer shows the new end.
+			chromedp.Click(chromedp.ID("wrapup-more")),
+			poll(`/^до следующего звонка (39|40) с$/.test(document.getElementById('wrapup-timer').textContent)`),
 			chromedp.SetValue(chromedp.ID("wrapup-disposition"), "callback"),
 			chromedp.SetValue(chromedp.ID("wrapup-note"), "перезвонить завтра"),
 			chromedp.Click(chromedp.ID("wrapup-submit")),
@@ -257,6 +260,9 @@ func TestBrowserSoftphone(t *testing.T) {
 			poll(`document.querySelectorAll('#calls-today tbody tr').length === 1`),
 		)
 		rig.desk.expect(t, "hangup", 5*time.Second)
+		if e := rig.desk.expect(t, "wrapup.extend", 5*time.Second); e.Arg != "30s" {
+			t.Errorf("wrap-up extended by %q, want 30s", e.Arg)
+		}
 		if e := rig.desk.expect(t, "wrapup", 5*time.Second); e.Arg != "callback|перезвонить завтра" {
 			t.Errorf("wrap-up %q, want disposition and note", e.Arg)
 		}

@@ -2,6 +2,7 @@ package softphone
 
 import (
 	"context"
+	"time"
 
 	"github.com/hotline-cc/hotline/account"
 )
@@ -48,6 +49,8 @@ type Desk interface {
 	CancelConsult(ctx context.Context, agentID, callID string) error
 	// WrapUp closes after-call work with a disposition code and a free note.
 	WrapUp(ctx context.Context, agentID, callID, disposition, note string) error
+	// ExtendWrapUp gives the call's wrap-up by more time and returns how long it now lasts from now.
+	ExtendWrapUp(ctx context.Context, agentID, callID string, by time.Duration) (time.Duration, error)
 	// CallsToday lists the agent's calls since midnight, newest first.
 	CallsToday(ctx context.Context, agentID string) ([]CallSummary, error)
 }

@@ -61,6 +61,12 @@ func (s *Server) dispatch(ctx context.Context, who caller, from *wsConn, data []
 		}
 	case *WrapUp:
 		err = d.WrapUp(ctx, agentID, m.CallID, m.Disposition, m.Note)
+	case *WrapUpExtend:
+		var left time.Duration
+		if left, err = d.ExtendWrapUp(ctx, agentID, m.CallID, time.Duration(m.Seconds)*time.Second); err == nil {
+			// Every page of the agent shows the new end, not only the one that asked.
+			s.Notify(agentID, WrapUpExtended{CallID: m.CallID, Seconds: int(left.Round(time.Second).Seconds())})
+		}
 	case *AudioReport:
 		// Acknowledged whatever becomes of it: a measurement is no reason to bother the agent.
 		if s.gw != nil {

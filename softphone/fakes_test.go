@@ -264,6 +264,11 @@ func (d *fakeDesk) WrapUp(_ context.Context, agent, id, disposition, note string
 	return err
 }
 
+func (d *fakeDesk) ExtendWrapUp(_ context.Context, agent, id string, by time.Duration) (time.Duration, error) {
+	d.record("wrapup.extend", agent, id, by.String())
+	return by + 10*time.Second, nil
+}
+
 func (d *fakeDesk) CallsToday(_ context.Context, agent string) ([]softphone.CallSummary, error) {
 	d.record("calls_today", agent, "", "")
 	d.mu.Lock()

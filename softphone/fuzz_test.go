@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotline-cc/hotline/account"
 )
@@ -39,13 +40,16 @@ func (d nopDesk) CompleteTransfer(_ context.Context, _, c string) error        {
 func (d nopDesk) CancelConsult(_ context.Context, _, c string) error           { return d.check(c) }
 func (d nopDesk) WrapUp(_ context.Context, _, c, _, _ string) error            { return d.check(c) }
 func (nopDesk) CallsToday(context.Context, string) ([]CallSummary, error)      { return nil, nil }
+func (d nopDesk) ExtendWrapUp(_ context.Context, _, c string, by time.Duration) (time.Duration, error) {
+	return by, d.check(c)
+}
 
 // FuzzSignaling feeds arbitrary bytes to the page message decoder and dispatcher: no panic, a
 // reply for everything, valid JSON out, and an error reply exactly when decoding fails.
 func FuzzSignaling(f *testing.F) {
 	for typ := range requestTypes {
 		f.Add([]byte(`{"type":"` + typ + `","id":"1","call":"c1","digits":"12#","state":"paused","reason":"r",` +
-			`"target":{"kind":"queue","value":"q"},"disposition":"d","note":"n","sdp":"v=0","answer_to_audio_ms":120.5}`))
+			`"target":{"kind":"queue","value":"q"},"disposition":"d","note":"n","sdp":"v=0","answer_to_audio_ms":120.5,"seconds":30}`))
 		f.Add([]byte(`{"type":"` + typ + `","call":"other"}`))
 		f.Add([]byte(`{"type":"` + typ + `"}`))
 	}

@@ -30,6 +30,7 @@ const (
 	MsgCallComplete  = "call.complete"   // CallRef (attended: join caller and target)
 	MsgCallCancel    = "call.cancel"     // CallRef (attended: back to the caller)
 	MsgCallWrapUp    = "call.wrapup"     // WrapUp
+	MsgWrapUpExtend  = "wrapup.extend"   // WrapUpExtend: more time before the next call
 	MsgCallsTodayReq = "calls.today.get" // Request
 	MsgStatsReq      = "stats.get"       // Request
 	MsgPing          = "ping"            // Request
@@ -38,26 +39,27 @@ const (
 
 // Replies and pushes: server → page.
 const (
-	MsgHello         = "hello"              // Hello: first message on every connection
-	MsgAnswer        = "answer"             // Answer: the gateway's SDP answer
-	MsgAck           = "ack"                // Ack: the request was done
-	MsgError         = "error"              // Error
-	MsgPong          = "pong"               // Ack
-	MsgCallsToday    = "calls.today"        // CallsToday
-	MsgStats         = "stats"              // Stats: the current leg's quality, pushed every few seconds
-	MsgRinging       = "call.ringing"       // Ringing: an offered call with its screen pop
-	MsgConnected     = "call.connected"     // CallEvent
-	MsgHeld          = "call.held"          // CallEvent
-	MsgResumed       = "call.resumed"       // CallEvent
-	MsgMuted         = "call.muted"         // CallEvent
-	MsgUnmuted       = "call.unmuted"       // CallEvent
-	MsgConsulting    = "call.consulting"    // Consulting
-	MsgConsultEnded  = "call.consult_ended" // ConsultEnded: the colleague consulted rejected, did not answer or hung up
-	MsgEnded         = "call.ended"         // Ended
-	MsgStateChanged  = "state"              // StateChanged
-	MsgWrapUpStarted = "wrapup.started"     // WrapUpStarted
-	MsgWrapUpEnded   = "wrapup.ended"       // CallEvent
-	MsgReplaced      = "session.replaced"   // Replaced: another page of the agent took the audio
+	MsgHello          = "hello"              // Hello: first message on every connection
+	MsgAnswer         = "answer"             // Answer: the gateway's SDP answer
+	MsgAck            = "ack"                // Ack: the request was done
+	MsgError          = "error"              // Error
+	MsgPong           = "pong"               // Ack
+	MsgCallsToday     = "calls.today"        // CallsToday
+	MsgStats          = "stats"              // Stats: the current leg's quality, pushed every few seconds
+	MsgRinging        = "call.ringing"       // Ringing: an offered call with its screen pop
+	MsgConnected      = "call.connected"     // CallEvent
+	MsgHeld           = "call.held"          // CallEvent
+	MsgResumed        = "call.resumed"       // CallEvent
+	MsgMuted          = "call.muted"         // CallEvent
+	MsgUnmuted        = "call.unmuted"       // CallEvent
+	MsgConsulting     = "call.consulting"    // Consulting
+	MsgConsultEnded   = "call.consult_ended" // ConsultEnded: the colleague consulted rejected, did not answer or hung up
+	MsgEnded          = "call.ended"         // Ended
+	MsgStateChanged   = "state"              // StateChanged
+	MsgWrapUpStarted  = "wrapup.started"     // WrapUpStarted
+	MsgWrapUpEnded    = "wrapup.ended"       // CallEvent
+	MsgWrapUpExtended = "wrapup.extended"    // WrapUpExtended
+	MsgReplaced       = "session.replaced"   // Replaced: another page of the agent took the audio
 )
 
 // requestTypes maps every request type to a constructor of its body: decoding and the fuzz test
@@ -78,6 +80,7 @@ var requestTypes = map[string]func() request{
 	MsgCallComplete:  func() request { return &CallRef{} },
 	MsgCallCancel:    func() request { return &CallRef{} },
 	MsgCallWrapUp:    func() request { return &WrapUp{} },
+	MsgWrapUpExtend:  func() request { return &WrapUpExtend{} },
 	MsgCallsTodayReq: func() request { return &Request{} },
 	MsgStatsReq:      func() request { return &Request{} },
 	MsgPing:          func() request { return &Request{} },
@@ -98,7 +101,7 @@ func RequestTypes() []string {
 var PushTypes = []string{
 	MsgHello, MsgAnswer, MsgAck, MsgError, MsgPong, MsgCallsToday, MsgStats, MsgRinging,
 	MsgConnected, MsgHeld, MsgResumed, MsgMuted, MsgUnmuted, MsgConsulting, MsgConsultEnded, MsgEnded,
-	MsgStateChanged, MsgWrapUpStarted, MsgWrapUpEnded, MsgReplaced,
+	MsgStateChanged, MsgWrapUpStarted, MsgWrapUpEnded, MsgWrapUpExtended, MsgReplaced,
 }
 
 // request is a decoded page message.
@@ -201,6 +204,22 @@ func (m *WrapUp) validate() error {
 	return firstErr(m.CallRef.validate(),
 		checkText("disposition", m.Disposition, maxText, true),
 		checkText("note", m.Note, maxNoteLen, false))
+}
+
+// WrapUpExtend asks for Seconds more of the call's wrap-up.
+type WrapUpExtend struct {
+	CallRef
+	Seconds int `json:"seconds"`
+}
+
+// maxExtendSeconds bounds one extension; the ACD bounds the wrap-up as a whole.
+const maxExtendSeconds = 600
+
+func (m *WrapUpExtend) validate() error {
+	if m.Seconds < 1 || m.Seconds > maxExtendSeconds {
+		return fmt.Errorf("%w: seconds: %d is not 1..%d", ErrBadMessage, m.Seconds, maxExtendSeconds)
+	}
+	return m.CallRef.validate()
 }
 
 // maxReportMs bounds a measurement a page may send at all (an hour): beyond it the message is
@@ -414,6 +433,12 @@ type WrapUpStarted struct {
 	Dispositions []Disposition `json:"dispositions,omitempty"`
 }
 
+// WrapUpExtended tells the agent's pages the wrap-up's new end: Seconds from now.
+type WrapUpExtended struct {
+	CallID  string `json:"call"`
+	Seconds int    `json:"seconds"`
+}
+
 // Hello opens every connection.
 type Hello struct {
 	Agent      Agent       `json:"agent"`
@@ -462,21 +487,22 @@ type Stats struct {
 // renegotiate on its own (two tabs would take the line from each other forever).
 type Replaced struct{}
 
-func (Replaced) MessageType() string      { return MsgReplaced }
-func (Ringing) MessageType() string       { return MsgRinging }
-func (e CallEvent) MessageType() string   { return e.Kind }
-func (Consulting) MessageType() string    { return MsgConsulting }
-func (ConsultEnded) MessageType() string  { return MsgConsultEnded }
-func (Ended) MessageType() string         { return MsgEnded }
-func (StateChanged) MessageType() string  { return MsgStateChanged }
-func (WrapUpStarted) MessageType() string { return MsgWrapUpStarted }
-func (Hello) MessageType() string         { return MsgHello }
-func (Answer) MessageType() string        { return MsgAnswer }
-func (Ack) MessageType() string           { return MsgAck }
-func (Pong) MessageType() string          { return MsgPong }
-func (Error) MessageType() string         { return MsgError }
-func (CallsToday) MessageType() string    { return MsgCallsToday }
-func (Stats) MessageType() string         { return MsgStats }
+func (Replaced) MessageType() string       { return MsgReplaced }
+func (Ringing) MessageType() string        { return MsgRinging }
+func (e CallEvent) MessageType() string    { return e.Kind }
+func (Consulting) MessageType() string     { return MsgConsulting }
+func (ConsultEnded) MessageType() string   { return MsgConsultEnded }
+func (Ended) MessageType() string          { return MsgEnded }
+func (StateChanged) MessageType() string   { return MsgStateChanged }
+func (WrapUpStarted) MessageType() string  { return MsgWrapUpStarted }
+func (WrapUpExtended) MessageType() string { return MsgWrapUpExtended }
+func (Hello) MessageType() string          { return MsgHello }
+func (Answer) MessageType() string         { return MsgAnswer }
+func (Ack) MessageType() string            { return MsgAck }
+func (Pong) MessageType() string           { return MsgPong }
+func (Error) MessageType() string          { return MsgError }
+func (CallsToday) MessageType() string     { return MsgCallsToday }
+func (Stats) MessageType() string          { return MsgStats }
 
 // Constructors for the call events, so the controller cannot misspell a kind.
 

@@ -122,12 +122,12 @@ func TestPushTypesTable(t *testing.T) {
 	}
 	for _, m := range []Message{Ringing{}, Connected("c", nil), Held("c"), Resumed("c"), Muted("c"), Unmuted("c"),
 		WrapUpEnded("c"), Consulting{}, ConsultEnded{}, Ended{}, StateChanged{}, WrapUpStarted{}, Hello{}, Answer{}, Ack{}, Pong{},
-		Error{}, CallsToday{}, Stats{}, Replaced{}} {
+		Error{}, CallsToday{}, Stats{}, Replaced{}, WrapUpExtended{}} {
 		if !known[m.MessageType()] {
 			t.Errorf("%T sends %q, which PushTypes does not list", m, m.MessageType())
 		}
 	}
-	full := `,"sdp":"v=0","state":"available","call":"c","digits":"1","target":{"kind":"agent","value":"b"},"disposition":"d"}`
+	full := `,"sdp":"v=0","state":"available","call":"c","digits":"1","target":{"kind":"agent","value":"b"},"disposition":"d","seconds":30}`
 	for typ := range requestTypes {
 		if _, _, _, err := decodeRequest([]byte(`{"type":"` + typ + `"` + full)); err != nil {
 			t.Errorf("%s: %v", typ, err)

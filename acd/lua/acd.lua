@@ -487,6 +487,22 @@ function ops.finish(c, a)
   return handle
 end
 
+-- extendwrap agent ms cap → when the agent's wrap-up now ends (ms), or 0 when they are not in one.
+-- The wrap-up lasts at most cap ms from its start, however often it is extended.
+function ops.extendwrap(a, ms, cap)
+  sweep()
+  if redis.call('HGET', akey(a), 'state') ~= 'wrapup' then return 0 end
+  local due = tonumber(redis.call('ZSCORE', P .. 'wrapup', a))
+  if not due then return 0 end
+  local since = tonumber(redis.call('HGET', akey(a), 'since')) or now
+  local until_ = math.max(due, math.min(due + tonumber(ms), since + tonumber(cap)))
+  if until_ > due then
+    redis.call('ZADD', P .. 'wrapup', fmt(until_), a)
+    ev('', '', a, 'WRAPUPEXTEND', fmt(until_ - due))
+  end
+  return until_
+end
+
 -- leave call event reason → {queue, waited ms, freed agents}. Abandon (caller hung up) or exit (the
 -- controller took the caller out: overflow message, transfer). Ringing agents become available again
 -- keeping their idle time: an offer that never connected does not cost them their place.

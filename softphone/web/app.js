@@ -11,7 +11,7 @@ const I18N = {
     resume: 'Вернуть', mute: 'Микрофон выкл.', unmute: 'Микрофон вкл.', hangup: 'Завершить', to_queue: 'В очередь',
     to_agent: 'Оператору', to_number: 'На номер', target: 'Куда', transfer: 'Перевести', consult: 'Консультация',
     complete: 'Соединить', cancel_consult: 'Вернуться', wrapup: 'Завершение обработки', disposition: 'Результат',
-    note: 'Заметка', wrapup_done: 'Готово', calls_today: 'Звонки сегодня', refresh: 'обновить', time: 'Время',
+    note: 'Заметка', wrapup_done: 'Готово', wrapup_more: 'Ещё 30 с', why_wrapup_over: 'Обработка уже закончилась', calls_today: 'Звонки сегодня', refresh: 'обновить', time: 'Время',
     talk: 'Разговор', shortcuts: 'Горячие клавиши', hold_toggle: 'Удержание / вернуть',
     mute_toggle: 'Микрофон выкл. / вкл.', dtmf: 'Тональный набор (в разговоре)', transfer_focus: 'Перевод: поле «куда»',
     lang_toggle: 'Русский / English', help_toggle: 'Показать / скрыть эту справку',
@@ -48,7 +48,7 @@ const I18N = {
     mute: 'Mute', unmute: 'Unmute', hangup: 'Hang up', to_queue: 'To queue', to_agent: 'To agent',
     to_number: 'To number', target: 'Where', transfer: 'Transfer', consult: 'Consult', complete: 'Complete',
     cancel_consult: 'Back to caller', wrapup: 'Wrap-up', disposition: 'Disposition', note: 'Note',
-    wrapup_done: 'Done', calls_today: 'Calls today', refresh: 'refresh', time: 'Time', talk: 'Talk',
+    wrapup_done: 'Done', wrapup_more: '30 s more', why_wrapup_over: 'The wrap-up is already over', calls_today: 'Calls today', refresh: 'refresh', time: 'Time', talk: 'Talk',
     shortcuts: 'Keyboard shortcuts', hold_toggle: 'Hold / resume', mute_toggle: 'Mute / unmute',
     dtmf: 'DTMF (during a call)', transfer_focus: 'Transfer: focus “where”', lang_toggle: 'Русский / English',
     help_toggle: 'Show / hide this help', st_available: 'Available', st_paused: 'Paused', st_ringing: 'Ringing',
@@ -198,6 +198,7 @@ function whyNot(m) {
     if (/^call\.(hold|resume|transfer|consult|dtmf|mute|unmute)$/.test(asked)) return t('why_not_talking');
     if (asked === 'call.answer' || asked === 'call.reject') return t('why_not_ringing');
     if (asked === 'call.complete') return t('why_not_answered');
+    if (asked === 'wrapup.extend') return t('why_wrapup_over');
   }
   return t(m.code) !== m.code ? t(m.code) : (t('error') + ': ' + m.message);
 }
@@ -266,6 +267,9 @@ function handle(m) {
       break;
     }
     case 'wrapup.started': openWrapup(m); break;
+    case 'wrapup.extended':
+      if (S.wrapup && S.wrapup.call === m.call) S.wrapup.until = Date.now() + m.seconds * 1000;
+      break;
     case 'wrapup.ended':
       S.calls.delete(m.call); if (S.current === m.call) S.current = '';
       if (S.wrapup && S.wrapup.call === m.call) closeWrapup();
@@ -417,6 +421,8 @@ $('wrapup').addEventListener('submit', (e) => {
   if (!S.wrapup) return;
   send('call.wrapup', { call: S.wrapup.call, disposition: $('wrapup-disposition').value, note: $('wrapup-note').value });
 });
+function moreWrapup() { if (S.wrapup) send('wrapup.extend', { call: S.wrapup.call, seconds: 30 }); }
+$('wrapup-more').addEventListener('click', moreWrapup);
 setInterval(() => {
   const el = $('wrapup-timer');
   el.textContent = S.wrapup && S.wrapup.until
@@ -434,7 +440,7 @@ document.addEventListener('keydown', (e) => {
     const act = {
       Digit1: () => $('state-available').click(), Digit2: () => $('state-pause').click(),
       KeyL: () => setLang(lang === 'ru' ? 'en' : 'ru'), KeyA: answer, KeyR: reject, KeyH: holdToggle,
-      KeyM: muteToggle, KeyE: hangup, KeyT: () => $('transfer-target').focus(),
+      KeyM: muteToggle, KeyE: hangup, KeyT: () => $('transfer-target').focus(), KeyW: moreWrapup,
     }[e.code];
     if (act) { e.preventDefault(); act(); }
     return;
