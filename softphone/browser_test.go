@@ -146,6 +146,8 @@ func TestBrowserSoftphone(t *testing.T) {
 			poll(`document.getElementById('call-entered').textContent === 'contract: 4711'`),
 			poll(`document.getElementById('call-path').textContent === 'Приветствие: 2 → Бизнес-клиент\nВвод номера договора: 4711'`),
 			poll(`document.getElementById('call-wait').textContent === '1:15'`),
+			// Controls without visible text are named in the page's language for screen readers.
+			poll(`document.getElementById('transfer-target').getAttribute('aria-label') === 'Номер, оператор или очередь' && document.getElementById('keypad').getAttribute('aria-label') === 'Тональный набор' && document.getElementById('call-status').getAttribute('aria-live') === 'assertive'`),
 			// The caller's earlier calls, newest first (times in the browser's zone, UTC here).
 			poll(`document.getElementById('call-previous').textContent === '1 дек., 09:05 · Претензии · ответили (Анна Смирнова, 5:00)\n30 нояб., 15:00 · claims · не дождался' && !document.getElementById('call-previous').hidden`),
 			// The ring counts down from the offer's 20 s.

@@ -15,6 +15,8 @@ const I18N = {
     talk: 'Разговор', shortcuts: 'Горячие клавиши', hold_toggle: 'Удержание / вернуть',
     mute_toggle: 'Микрофон выкл. / вкл.', dtmf: 'Тональный набор (в разговоре)', transfer_focus: 'Перевод: поле «куда»',
     lang_toggle: 'Русский / English', help_toggle: 'Показать / скрыть эту справку',
+    a_reason: 'Причина перерыва', a_kind: 'Куда переводить', a_target: 'Номер, оператор или очередь', a_keypad: 'Тональный набор',
+    a_ru: 'Русский', a_en: 'Английский', a_quality: 'Качество связи',
     st_available: 'Готов', st_paused: 'Перерыв', st_ringing: 'Вызов', st_on_call: 'Разговор', st_wrapup: 'Обработка',
     st_logged_out: 'Не в сети', cs_ringing: 'входящий', cs_connected: 'разговор', cs_held: 'на удержании',
     cs_consulting: 'консультация', cs_ended: 'завершён', cs_wrapup: 'обработка',
@@ -51,7 +53,9 @@ const I18N = {
     wrapup_done: 'Done', wrapup_more: '30 s more', why_wrapup_over: 'The wrap-up is already over', calls_today: 'Calls today', refresh: 'refresh', time: 'Time', talk: 'Talk',
     shortcuts: 'Keyboard shortcuts', hold_toggle: 'Hold / resume', mute_toggle: 'Mute / unmute',
     dtmf: 'DTMF (during a call)', transfer_focus: 'Transfer: focus “where”', lang_toggle: 'Русский / English',
-    help_toggle: 'Show / hide this help', st_available: 'Available', st_paused: 'Paused', st_ringing: 'Ringing',
+    help_toggle: 'Show / hide this help',
+    a_reason: 'Reason for the break', a_kind: 'Transfer to', a_target: 'Number, agent or queue', a_keypad: 'Keypad (DTMF)',
+    a_ru: 'Russian', a_en: 'English', a_quality: 'Link quality', st_available: 'Available', st_paused: 'Paused', st_ringing: 'Ringing',
     st_on_call: 'On call', st_wrapup: 'Wrap-up', st_logged_out: 'Offline', cs_ringing: 'incoming',
     cs_connected: 'talking', cs_held: 'on hold', cs_consulting: 'consulting', cs_ended: 'ended', cs_wrapup: 'wrap-up',
     q_good: 'good', q_fair: 'fair', q_poor: 'poor', q_none: '—',
@@ -90,6 +94,10 @@ function applyLang() {
   document.documentElement.lang = lang;
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of document.querySelectorAll('[data-i18n-ph]')) el.placeholder = t(el.dataset.i18nPh);
+  // What a screen reader says of controls without visible text, in the page's language.
+  for (const el of document.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+  $('lang-ru').setAttribute('aria-pressed', String(lang === 'ru'));
+  $('lang-en').setAttribute('aria-pressed', String(lang === 'en'));
   // Pause reasons are codes from the server; known ones read in the page's language.
   for (const o of $('pause-reason').options) o.textContent = I18N[lang]['pr_' + o.value] || o.value;
   render();
