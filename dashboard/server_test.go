@@ -100,8 +100,8 @@ func TestEndpoints(t *testing.T) {
 		wantAction string // what the fake Actions should have been asked last
 		as         *http.Cookie
 	}{
-		{"page", "GET", "/supervisor/", "", "", 200, `<script src="app.js"`, "", nil},
-		{"script", "GET", "/supervisor/app.js", "", "", 200, "reconcile", "", nil},
+		{"page", "GET", "/supervisor/", "", "", 200, `<script src="main.js" type="module"`, "", nil},
+		{"script", "GET", "/supervisor/util.js", "", "", 200, "reconcile", "", nil},
 		{"style", "GET", "/supervisor/style.css", "", "", 200, ".ag", "", nil},
 		{"view", "GET", "/supervisor/api/view", "", "", 200, `"waiting":2`, "", sup},
 		{"session", "GET", "/supervisor/api/session", "", "", 200, `"account":"sup1"`, "", sup},
