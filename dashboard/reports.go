@@ -40,6 +40,10 @@ var reportColumns = []struct {
 	{"wrapup_seconds", func(r records.ReportRow) string { return seconds(r.Wrapup) }},
 	{"fcr_24h", func(r records.ReportRow) string { return ratio(r.FCR24) }},
 	{"fcr_72h", func(r records.ReportRow) string { return ratio(r.FCR72) }},
+	{"logged_in_seconds", func(r records.ReportRow) string { return seconds(r.LoggedIn) }},
+	{"paused_seconds", func(r records.ReportRow) string { return seconds(r.Paused) }},
+	{"busy_seconds", func(r records.ReportRow) string { return seconds(r.Busy) }},
+	{"occupancy", func(r records.ReportRow) string { return ratio(r.Occupancy) }},
 }
 
 func ratio(v float64) string   { return strconv.FormatFloat(v, 'f', 4, 64) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -61,6 +63,13 @@ type ReportRow struct {
 	// the same number did not call again within 24 and 72 hours: first-contact resolution.
 	FCR24 float64 `json:"fcr_24h"`
 	FCR72 float64 `json:"fcr_72h"`
+	// Agents' time in the period (the center's, or the agent's; not per queue): logged in, paused,
+	// and busy (ringing, talking, consulting, wrapping up). Occupancy is busy over logged in less
+	// paused (0..1).
+	LoggedIn  float64 `json:"logged_in_seconds"`
+	Paused    float64 `json:"paused_seconds"`
+	Busy      float64 `json:"busy_seconds"`
+	Occupancy float64 `json:"occupancy"`
 
 	resolved24, resolved72, known int
 }
@@ -150,5 +159,76 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	if len(out) > maxReportRows {
 		return nil, fmt.Errorf("%w: more than %d rows: a longer interval or a shorter range", ErrBadReport, maxReportRows)
 	}
-	return out, nil
+	if q.By == "queue" {
+		return out, nil // agents serve several queues: their time is not any one queue's
+	}
+	return s.addAgentTime(ctx, q, step, out)
+}
+
+// addAgentTime fills the agents' time into rows (adding rows for agents logged in without calls),
+// cutting each interval of agent_intervals at the periods' edges.
+func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, rows []ReportRow) ([]ReportRow, error) {
+	first := `$1 AT TIME ZONE $3`
+	if q.Interval == "day" || q.Interval == "month" {
+		first = `date_trunc('` + q.Interval + `', $1 AT TIME ZONE $3)`
+	}
+	key := `''`
+	if q.By == "agent" {
+		key = `i.agent`
+	}
+	sql := `
+		WITH b AS (
+			SELECT p AS period FROM generate_series(` + first + `, ($2 AT TIME ZONE $3) - interval '1 microsecond', interval '` + step + `') p
+		), i AS (
+			SELECT agent, state, started_at AT TIME ZONE $3 AS s, ended_at AT TIME ZONE $3 AS e
+			FROM agent_intervals
+			WHERE center = $4 AND state <> 'offline' AND ended_at > $1 AND started_at < $2
+		), cut AS (
+			SELECT b.period, ` + key + ` AS key, i.state,
+				extract(epoch FROM least(i.e, b.period + interval '` + step + `', $2 AT TIME ZONE $3)
+					- greatest(i.s, b.period, $1 AT TIME ZONE $3)) AS secs
+			FROM b JOIN i ON i.s < b.period + interval '` + step + `' AND i.e > b.period
+		)
+		SELECT period, key, sum(secs), coalesce(sum(secs) FILTER (WHERE state = 'paused'), 0),
+			coalesce(sum(secs) FILTER (WHERE state IN ('ringing', 'oncall', 'consult', 'wrapup')), 0)
+		FROM cut GROUP BY 1, 2`
+	res, err := s.pool.Query(ctx, sql, q.From, q.To, q.Location.String(), s.center)
+	if err != nil {
+		return nil, fmt.Errorf("records: agents' time: %w", err)
+	}
+	defer res.Close()
+	index := map[string]int{}
+	for i, r := range rows {
+		index[r.Period.String()+"\x00"+r.Key] = i
+	}
+	for res.Next() {
+		var local time.Time
+		var key string
+		var logged, paused, busy float64
+		if err := res.Scan(&local, &key, &logged, &paused, &busy); err != nil {
+			return nil, fmt.Errorf("records: agents' time: %w", err)
+		}
+		period := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location)
+		i, ok := index[period.String()+"\x00"+key]
+		if !ok {
+			rows = append(rows, ReportRow{Period: period, Key: key})
+			i = len(rows) - 1
+			index[period.String()+"\x00"+key] = i
+		}
+		r := &rows[i]
+		r.LoggedIn, r.Paused, r.Busy = logged, paused, busy
+		if n := logged - paused; n > 0 {
+			r.Occupancy = busy / n
+		}
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("records: agents' time: %w", err)
+	}
+	slices.SortFunc(rows, func(a, b ReportRow) int {
+		if c := a.Period.Compare(b.Period); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return rows, nil
 }

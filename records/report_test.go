@@ -59,6 +59,13 @@ func scriptedMorning(t *testing.T) (*Store, *time.Location, time.Time) {
 		t.Fatal(err)
 	}
 	s := &scripted{t: t, store: r.store, day: time.Date(2026, 12, 1, 0, 0, 0, 0, msk)}
+	// The shift: three agents from 9:55 to 10:30; p003 at lunch from 10:10 to 10:20.
+	for _, a := range []string{"p001", "p002", "p003"} {
+		s.ev("9h55m", "", "", a, "AGENTLOGIN", "")
+		defer s.ev("10h30m", "", "", a, "AGENTLOGOFF", "")
+	}
+	s.ev("10h10m", "", "", "p003", "PAUSE", "lunch")
+	s.ev("10h20m", "", "", "p003", "UNPAUSE", "paused")
 	// A: answered in 10 s by p001, 300 s of talk, 30 s of wrap-up that ran out.
 	s.step("9h59m50s", "A", "+79160000001", "main", "node", "")
 	s.step("9h59m58s", "A", "+79160000001", "main", "end", "queue")
@@ -139,19 +146,29 @@ func TestReport(t *testing.T) {
 		t.Errorf("business: %+v", b)
 	}
 
+	// Quarter hours: the shift's first five minutes (agents logged in, no call yet), then the calls.
 	quarters := report("15m", "")
-	if len(quarters) != 2 || quarters[0].Offered != 4 || quarters[1].Offered != 1 || quarters[1].Abandoned != 1 ||
-		!quarters[0].Period.Equal(day.Add(10*time.Hour)) || !quarters[1].Period.Equal(day.Add(10*time.Hour+15*time.Minute)) {
-		t.Errorf("quarter hours: %+v", quarters)
+	if len(quarters) != 3 || quarters[0].Offered != 0 || quarters[1].Offered != 4 || quarters[2].Offered != 1 || quarters[2].Abandoned != 1 ||
+		!quarters[1].Period.Equal(day.Add(10*time.Hour)) || !quarters[2].Period.Equal(day.Add(10*time.Hour+15*time.Minute)) {
+		t.Fatalf("quarter hours: %+v", quarters)
 	}
+	near("logged in, 9:45-10:00", quarters[0].LoggedIn, 3*300)
+	near("paused, 10:15-10:30", quarters[2].Paused, 300)
 	byAgent := report("day", "agent")
-	got := map[string]int{}
+	got := map[string]ReportRow{}
 	for _, r := range byAgent {
-		got[r.Key] = r.Answered
+		got[r.Key] = r
 	}
-	if len(byAgent) != 3 || got["p001"] != 1 || got["p002"] != 1 || got[""] != 0 {
+	if len(byAgent) != 4 || got["p001"].Answered != 1 || got["p002"].Answered != 1 || got[""].Answered != 0 {
 		t.Errorf("by agent: %+v", byAgent)
 	}
+	// p001: 35 min logged in, busy 5 s ringing + 300 s talking + 30 s wrapping up.
+	near("p001 logged in", got["p001"].LoggedIn, 2100)
+	near("p001 busy", got["p001"].Busy, 335)
+	near("p001 occupancy", got["p001"].Occupancy, 335.0/2100)
+	// p003: a ring let go (20 s) and 10 min of lunch, no call: occupancy over the time not paused.
+	near("p003 paused", got["p003"].Paused, 600)
+	near("p003 occupancy", got["p003"].Occupancy, 20.0/1500)
 	month, err := store.Report(ctx, ReportQuery{From: day, To: day.AddDate(0, 1, 0), Interval: "month", Location: msk})
 	if err != nil {
 		t.Fatal(err)
