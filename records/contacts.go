@@ -14,6 +14,8 @@ type Contact struct {
 	Agent   string // who answered; "" when nobody did
 	Outcome string // answered, abandoned, exited (overflow, message, callback given up), ivr (served there), waiting
 	Talk    time.Duration
+	// Disposition is the code the agent gave it at wrap-up ("" if none).
+	Disposition string
 }
 
 // Contacts lists the caller's calls since since, newest first, except the call except (the one
@@ -29,7 +31,7 @@ func (s *Store) Contacts(ctx context.Context, caller, except string, since time.
 				WHEN ended_by = 'EXIT' THEN 'exited'
 				WHEN enqueued_at IS NULL THEN 'ivr'
 				ELSE 'waiting' END,
-			coalesce(talk_ms, 0)
+			coalesce(talk_ms, 0), disposition
 		FROM calls
 		WHERE center = $1 AND caller = $2 AND call_id <> $3 AND arrived_at >= $4
 		ORDER BY arrived_at DESC
@@ -42,7 +44,7 @@ func (s *Store) Contacts(ctx context.Context, caller, except string, since time.
 	for rows.Next() {
 		var c Contact
 		var talkMS int64
-		if err := rows.Scan(&c.CallID, &c.At, &c.Queue, &c.Agent, &c.Outcome, &talkMS); err != nil {
+		if err := rows.Scan(&c.CallID, &c.At, &c.Queue, &c.Agent, &c.Outcome, &talkMS, &c.Disposition); err != nil {
 			return nil, fmt.Errorf("records: contacts: %w", err)
 		}
 		c.Talk = time.Duration(talkMS) * time.Millisecond

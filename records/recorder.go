@@ -21,9 +21,10 @@ var errNoRows = pgx.ErrNoRows
 
 // The streams a Recorder copies, by their name in recorder_positions.
 const (
-	StreamACD   = "acd"   // the ACD's events (acd.Event)
-	StreamIVR   = "ivr"   // the IVR's steps
-	StreamAudit = "audit" // audit.Entry, JSON in field "e"
+	StreamACD    = "acd"    // the ACD's events (acd.Event)
+	StreamIVR    = "ivr"    // the IVR's steps
+	StreamAudit  = "audit"  // audit.Entry, JSON in field "e"
+	StreamWrapUp = "wrapup" // the agent's disposition and note for a call
 )
 
 // Source is one stream to copy: which kind, and its Redis key.
@@ -58,7 +59,7 @@ func NewRecorder(store *Store, rdb redis.UniversalClient, sources []Source, opt 
 	}
 	for _, s := range sources {
 		switch s.Stream {
-		case StreamACD, StreamIVR, StreamAudit:
+		case StreamACD, StreamIVR, StreamAudit, StreamWrapUp:
 		default:
 			return nil, fmt.Errorf("records: unknown stream %q", s.Stream)
 		}
@@ -268,6 +269,11 @@ func (b *batch) add(stream string, id streamID, v map[string]any) {
 			return
 		}
 		row = []string{str("call"), str("did"), str("caller"), str("node"), str("event"), str("field"), str("value")}
+	case StreamWrapUp:
+		if str("call") == "" || str("agent") == "" {
+			return
+		}
+		row = []string{str("call"), str("agent"), str("disposition"), str("note")}
 	case StreamAudit:
 		var e audit.Entry
 		if json.Unmarshal([]byte(str("e")), &e) != nil || e.Action == "" || e.Actor == "" {
@@ -296,6 +302,9 @@ var inserts = map[string]string{
 		ON CONFLICT DO NOTHING`,
 	StreamIVR: `INSERT INTO ivr_steps (center, id_ms, id_seq, at, call_id, did, caller, node, event, field, value)
 		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+		ON CONFLICT DO NOTHING`,
+	StreamWrapUp: `INSERT INTO wrapups (center, id_ms, id_seq, at, call_id, agent, disposition, note)
+		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[])
 		ON CONFLICT DO NOTHING`,
 	StreamAudit: `INSERT INTO audit_log (center, id_ms, id_seq, at, actor, role, remote, action, target, outcome, detail)
 		SELECT $1, ms, seq, at, actor, role, remote, action, target, outcome, detail::jsonb

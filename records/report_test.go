@@ -74,6 +74,7 @@ func scriptedMorning(t *testing.T) (*Store, *time.Location, time.Time) {
 	s.ev("10h0m10s", "A", "private", "p001", "CONNECT", "10000")
 	s.ev("10h5m10s", "A", "private", "p001", "COMPLETE", "300000")
 	s.ev("10h5m40s", "", "", "p001", "WRAPUPEND", "")
+	s.write(StreamWrapUp, "10h5m41s", map[string]any{"call": "A", "agent": "p001", "disposition": "claim_filed", "note": "ждёт ответа"})
 	// B: answered in 30 s by p002 after a ring p001 let go, 120 s of talk, wrap-up submitted after 30 s.
 	s.step("10h0m55s", "B", "+79160000002", "main", "end", "queue")
 	s.ev("10h1m", "B", "private", "", "ENQUEUE", "0")
@@ -197,7 +198,7 @@ func TestContacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].CallID != "A" || got[0].Outcome != "answered" || got[0].Agent != "p001" ||
-		got[0].Queue != "private" || got[0].Talk != 300*time.Second {
+		got[0].Queue != "private" || got[0].Talk != 300*time.Second || got[0].Disposition != "claim_filed" {
 		t.Fatalf("contacts of A's caller: %+v", got)
 	}
 	got, err = store.Contacts(context.Background(), "+79160000006", "", day, 10)

@@ -20,6 +20,9 @@ type history struct {
 	prefix string // the center's hash-tagged prefix
 }
 
+// wrapupsStream is the stream of submitted wrap-ups (the records copy it), under the center's prefix.
+const wrapupsStream = "wrapups"
+
 func (h *history) key(agent string, day time.Time) string {
 	return fmt.Sprintf("%shistory:%s:%s", h.prefix, agent, day.Format("2006-01-02"))
 }
@@ -64,7 +67,14 @@ func (h *history) dispose(ctx context.Context, agent, callID, disposition, note 
 		if err != nil {
 			return err
 		}
-		return h.rdb.HSet(ctx, k, callID, b).Err()
+		// The line for the agent's page, and the entry the records copy, together or not at all.
+		_, err = h.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, k, callID, b)
+			p.XAdd(ctx, &redis.XAddArgs{Stream: h.prefix + wrapupsStream, MaxLen: 200_000, Approx: true, Values: []any{
+				"time", now.UnixMilli(), "call", callID, "agent", agent, "disposition", disposition, "note", note}})
+			return nil
+		})
+		return err
 	}
 	return fmt.Errorf("%w: %s", errNoLine, callID)
 }

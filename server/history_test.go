@@ -38,4 +38,13 @@ func TestHistoryKeepsWrapUp(t *testing.T) {
 	if got[1].Disposition != "claim_filed" || got[1].Note != "перезвонить завтра" {
 		t.Errorf("c1 = %+v, want its disposition and note", got[1])
 	}
+	// The records copy the wrap-up from its stream: one entry, the refused one not there.
+	entries, err := h.rdb.XRange(ctx, h.prefix+wrapupsStream, "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Values["call"] != "c1" || entries[0].Values["agent"] != "p001" ||
+		entries[0].Values["disposition"] != "claim_filed" || entries[0].Values["note"] != "перезвонить завтра" {
+		t.Errorf("wrap-ups stream %+v", entries)
+	}
 }

@@ -43,6 +43,7 @@ func (s *Server) openRecords(reg Registry) error {
 		{Stream: records.StreamACD, Key: s.center.Key("events")},
 		{Stream: records.StreamIVR, Key: s.center.Key("ivr")},
 		{Stream: records.StreamAudit, Key: s.center.Key("audit")},
+		{Stream: records.StreamWrapUp, Key: s.center.Key(wrapupsStream)},
 	}, records.Options{
 		Registry:  reg,
 		Retention: records.Retention{Keep: time.Duration(rc.RetentionDays) * day, MaskNumbersAfter: time.Duration(rc.MaskNumbersAfterDays) * day},
@@ -73,7 +74,7 @@ func (s *Server) contacts(model *acd.Model) func(ctx context.Context, caller, ca
 			q, _ := model.Queue(c.Queue)
 			a, _ := model.Agent(c.Agent)
 			out = append(out, softphone.Contact{At: c.At.UTC().Format(time.RFC3339), Queue: c.Queue, QueueTitle: q.Title,
-				AgentName: a.Name, Outcome: c.Outcome, TalkSeconds: int(c.Talk.Seconds())})
+				AgentName: a.Name, Outcome: c.Outcome, TalkSeconds: int(c.Talk.Seconds()), Disposition: c.Disposition})
 		}
 		return out
 	}

@@ -136,7 +136,7 @@ func TestBrowserSoftphone(t *testing.T) {
 			},
 			Entered: map[string]string{"contract": "4711"},
 			Previous: []softphone.Contact{{At: "2026-12-01T09:05:00Z", Queue: "claims", QueueTitle: map[string]string{"ru": "Претензии"},
-				AgentName: "Анна Смирнова", Outcome: "answered", TalkSeconds: 300}, {At: "2026-11-30T15:00:00Z", Queue: "claims", Outcome: "abandoned"}},
+				AgentName: "Анна Смирнова", Outcome: "answered", TalkSeconds: 300, Disposition: "callback"}, {At: "2026-11-30T15:00:00Z", Queue: "claims", Outcome: "abandoned"}},
 		})
 		step(t, b, "ringing with the screen pop", 10*time.Second,
 			poll(`document.body.dataset.callstatus === 'ringing'`),
@@ -149,7 +149,7 @@ func TestBrowserSoftphone(t *testing.T) {
 			// Controls without visible text are named in the page's language for screen readers.
 			poll(`document.getElementById('transfer-target').getAttribute('aria-label') === 'Номер, оператор или очередь' && document.getElementById('keypad').getAttribute('aria-label') === 'Тональный набор' && document.getElementById('call-status').getAttribute('aria-live') === 'assertive'`),
 			// The caller's earlier calls, newest first (times in the browser's zone, UTC here).
-			poll(`document.getElementById('call-previous').textContent === '1 дек., 09:05 · Претензии · ответили (Анна Смирнова, 5:00)\n30 нояб., 15:00 · claims · не дождался' && !document.getElementById('call-previous').hidden`),
+			poll(`document.getElementById('call-previous').textContent === '1 дек., 09:05 · Претензии · ответили (Анна Смирнова, 5:00) · Перезвонить\n30 нояб., 15:00 · claims · не дождался' && !document.getElementById('call-previous').hidden`),
 			// The ring counts down from the offer's 20 s.
 			poll(`/^(20|1[0-9]) с$/.test(document.getElementById('call-timer').textContent)`),
 			// A refusal says why: a transfer asked while it still rings (the form forced for the test).

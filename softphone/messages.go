@@ -359,6 +359,7 @@ type Contact struct {
 	AgentName   string            `json:"agent_name,omitempty"` // who answered
 	Outcome     string            `json:"outcome"`              // answered, abandoned, exited, ivr, waiting
 	TalkSeconds int               `json:"talk_seconds,omitempty"`
+	Disposition string            `json:"disposition,omitempty"` // the wrap-up's code
 }
 
 // Ringing offers a call to the agent.

@@ -31,7 +31,10 @@ function fmtContact(c) {
   const when = new Date(c.at).toLocaleString(lang === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
   const queue = (c.queue_title && (c.queue_title[lang] || c.queue_title.ru)) || c.queue || '';
   const how = t('o_' + c.outcome) + (c.agent_name ? ` (${c.agent_name}${c.talk_seconds ? ', ' + fmtWait(c.talk_seconds) : ''})` : '');
-  return [when, queue, how].filter(Boolean).join(' · ');
+  // The wrap-up's result, by its label in the agent's dispositions.
+  const d = ((S.agent && S.agent.dispositions) || []).find((x) => x.code === c.disposition);
+  const result = c.disposition ? (d && d.labels && (d.labels[lang] || d.labels.ru)) || c.disposition : '';
+  return [when, queue, how, result].filter(Boolean).join(' · ');
 }
 // callTimer is the ring countdown or the talk time of the shown call.
 function callTimer(k) {
