@@ -66,10 +66,15 @@ type ReportRow struct {
 	// Agents' time in the period (the center's, or the agent's; not per queue): logged in, paused,
 	// and busy (ringing, talking, consulting, wrapping up). Occupancy is busy over logged in less
 	// paused (0..1).
-	LoggedIn  float64 `json:"logged_in_seconds"`
-	Paused    float64 `json:"paused_seconds"`
-	Busy      float64 `json:"busy_seconds"`
-	Occupancy float64 `json:"occupancy"`
+	// IVR: sessions that arrived in the period (the center's rows only), and those the IVR
+	// resolved without an agent; IVRResolution is their share.
+	IVRSessions   int     `json:"ivr_sessions"`
+	IVRResolved   int     `json:"ivr_resolved"`
+	IVRResolution float64 `json:"ivr_resolution"`
+	LoggedIn      float64 `json:"logged_in_seconds"`
+	Paused        float64 `json:"paused_seconds"`
+	Busy          float64 `json:"busy_seconds"`
+	Occupancy     float64 `json:"occupancy"`
 
 	resolved24, resolved72, known int
 }
@@ -162,7 +167,76 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	if q.By == "queue" {
 		return out, nil // agents serve several queues: their time is not any one queue's
 	}
+	if q.By == "" {
+		if out, err = s.addIVR(ctx, q, period, out); err != nil {
+			return nil, err
+		}
+	}
 	return s.addAgentTime(ctx, q, step, out)
+}
+
+// addIVR fills the center's rows with the IVR's sessions and how many it resolved, by when the
+// caller arrived (a caller the IVR served never reached a queue).
+func (s *Store) addIVR(ctx context.Context, q ReportQuery, period string, rows []ReportRow) ([]ReportRow, error) {
+	period = strings.ReplaceAll(period, "enqueued_at", "arrived_at")
+	res, err := s.pool.Query(ctx, `
+		SELECT `+period+`, count(*), count(*) FILTER (WHERE ivr_outcome = 'resolved')
+		FROM calls
+		WHERE center = $4 AND arrived_at >= $1 AND arrived_at < $2 AND (ivr_path <> '' OR ivr_outcome <> '')
+		GROUP BY 1`, q.From, q.To, q.Location.String(), s.center)
+	if err != nil {
+		return nil, fmt.Errorf("records: IVR report: %w", err)
+	}
+	defer res.Close()
+	set := newRowSet(rows)
+	for res.Next() {
+		var local time.Time
+		var n, resolved int
+		if err := res.Scan(&local, &n, &resolved); err != nil {
+			return nil, fmt.Errorf("records: IVR report: %w", err)
+		}
+		r := set.get(time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location), "")
+		r.IVRSessions, r.IVRResolved = n, resolved
+		r.IVRResolution = float64(resolved) / float64(n)
+	}
+	return set.sorted(), res.Err()
+}
+
+// rowSet finds a report's row by period and key, adding the rows that the calls did not give.
+type rowSet struct {
+	rows []ReportRow
+	at   map[string]int
+}
+
+func newRowSet(rows []ReportRow) *rowSet {
+	s := &rowSet{rows: rows, at: make(map[string]int, len(rows))}
+	for i, r := range rows {
+		s.at[r.Period.String()+"\x00"+r.Key] = i
+	}
+	return s
+}
+
+// get is the row of (period, key). The pointer holds until the next get.
+func (s *rowSet) get(period time.Time, key string) *ReportRow {
+	k := period.String() + "\x00" + key
+	i, ok := s.at[k]
+	if !ok {
+		s.rows = append(s.rows, ReportRow{Period: period, Key: key})
+		i = len(s.rows) - 1
+		s.at[k] = i
+	}
+	return &s.rows[i]
+}
+
+// sorted is the rows by period, then key.
+func (s *rowSet) sorted() []ReportRow {
+	slices.SortFunc(s.rows, func(a, b ReportRow) int {
+		if c := a.Period.Compare(b.Period); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return s.rows
 }
 
 // addAgentTime fills the agents' time into rows (adding rows for agents logged in without calls),
@@ -197,10 +271,7 @@ func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, ro
 		return nil, fmt.Errorf("records: agents' time: %w", err)
 	}
 	defer res.Close()
-	index := map[string]int{}
-	for i, r := range rows {
-		index[r.Period.String()+"\x00"+r.Key] = i
-	}
+	set := newRowSet(rows)
 	for res.Next() {
 		var local time.Time
 		var key string
@@ -208,14 +279,7 @@ func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, ro
 		if err := res.Scan(&local, &key, &logged, &paused, &busy); err != nil {
 			return nil, fmt.Errorf("records: agents' time: %w", err)
 		}
-		period := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location)
-		i, ok := index[period.String()+"\x00"+key]
-		if !ok {
-			rows = append(rows, ReportRow{Period: period, Key: key})
-			i = len(rows) - 1
-			index[period.String()+"\x00"+key] = i
-		}
-		r := &rows[i]
+		r := set.get(time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location), key)
 		r.LoggedIn, r.Paused, r.Busy = logged, paused, busy
 		if n := logged - paused; n > 0 {
 			r.Occupancy = busy / n
@@ -224,11 +288,5 @@ func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, ro
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("records: agents' time: %w", err)
 	}
-	slices.SortFunc(rows, func(a, b ReportRow) int {
-		if c := a.Period.Compare(b.Period); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Key, b.Key)
-	})
-	return rows, nil
+	return set.sorted(), nil
 }

@@ -170,6 +170,12 @@ func TestReport(t *testing.T) {
 	// p003: a ring let go (20 s) and 10 min of lunch, no call: occupancy over the time not paused.
 	near("p003 paused", got["p003"].Paused, 600)
 	near("p003 occupancy", got["p003"].Occupancy, 20.0/1500)
+	// The IVR that day: A, B and F went through it, and it resolved F's need by itself.
+	center := report("day", "")
+	if len(center) != 1 || center[0].IVRSessions != 3 || center[0].IVRResolved != 1 {
+		t.Errorf("the center's day: %+v", center)
+	}
+	near("IVR resolution", center[0].IVRResolution, 1.0/3)
 	month, err := store.Report(ctx, ReportQuery{From: day, To: day.AddDate(0, 1, 0), Interval: "month", Location: msk})
 	if err != nil {
 		t.Fatal(err)

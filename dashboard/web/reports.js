@@ -10,7 +10,7 @@ const I18N = {
     period: 'Период', queue: 'Очередь', agent: 'Оператор', center: 'Центр', total: 'Итого', none: '(не отвечен)',
     offered: 'Поступило', answered: 'Отвечено', sl: 'SL', abandoned: 'Потеряно', short: 'Коротк. сброс',
     exited: 'Сняты', callbacks: 'Обр. звонок', transfers: 'Переводы', asa: 'ASA', aht: 'AHT', fcr24: 'FCR 24 ч', fcr72: 'FCR 72 ч',
-    logged: 'На смене', paused: 'Пауза', occ: 'Занятость', 'h.occ': 'Доля времени в звонках и обработке от времени на смене без пауз',
+    ivr: 'Решено в IVR', 'h.ivr': 'Доля звонков, решённых автоматическим меню без оператора', logged: 'На смене', paused: 'Пауза', occ: 'Занятость', 'h.occ': 'Доля времени в звонках и обработке от времени на смене без пауз',
     'h.sl': 'Отвечено за порог SL от поступивших без коротких сбросов', 'h.asa': 'Среднее ожидание ответа',
     'h.aht': 'Среднее время обработки: разговор и поствызовная работа',
     'h.fcr24': 'Решено с первого обращения: номер не позвонил снова за 24 часа', 'h.fcr72': 'То же за 72 часа',
@@ -26,7 +26,7 @@ const I18N = {
     period: 'Period', queue: 'Queue', agent: 'Agent', center: 'Center', total: 'Total', none: '(not answered)',
     offered: 'Offered', answered: 'Answered', sl: 'SL', abandoned: 'Abandoned', short: 'Short aband.',
     exited: 'Exited', callbacks: 'Callbacks', transfers: 'Transfers', asa: 'ASA', aht: 'AHT', fcr24: 'FCR 24 h', fcr72: 'FCR 72 h',
-    logged: 'On shift', paused: 'Paused', occ: 'Occupancy', 'h.occ': 'Time on calls and wrap-up over time on shift not paused',
+    ivr: 'IVR resolved', 'h.ivr': 'Share of calls the menu resolved without an agent', logged: 'On shift', paused: 'Paused', occ: 'Occupancy', 'h.occ': 'Time on calls and wrap-up over time on shift not paused',
     'h.sl': 'Answered within the SL threshold, of those offered less short abandons', 'h.asa': 'Average speed of answer',
     'h.aht': 'Average handle time: talk and wrap-up',
     'h.fcr24': 'First-contact resolution: the number did not call again within 24 hours', 'h.fcr72': 'The same within 72 hours',
@@ -61,6 +61,7 @@ const COLS = [
   ['aht', 'h.aht', (r) => (r.answered ? secs(r.aht_seconds) : '–')],
   ['fcr24', 'h.fcr24', (r) => (r.answered ? pct(r.fcr_24h) : '–')],
   ['fcr72', 'h.fcr72', (r) => (r.answered ? pct(r.fcr_72h) : '–')],
+  ['ivr', 'h.ivr', (r) => (r.ivr_sessions ? pct(r.ivr_resolution) : '–')],
   ['logged', '', (r) => hours(r.logged_in_seconds)],
   ['paused', '', (r) => hours(r.paused_seconds)],
   ['occ', 'h.occ', (r) => (r.logged_in_seconds - r.paused_seconds > 0 ? pct(r.occupancy) : '–')],
@@ -94,7 +95,7 @@ function keyName(by, key) {
 // total sums the counts and weighs the averages by what they average over.
 function total(rows) {
   const s = { offered: 0, answered: 0, answered_in_sl: 0, abandoned: 0, short_abandoned: 0, exited: 0, callbacks: 0, transfers: 0,
-    logged_in_seconds: 0, paused_seconds: 0, busy_seconds: 0 };
+    logged_in_seconds: 0, paused_seconds: 0, busy_seconds: 0, ivr_sessions: 0, ivr_resolved: 0 };
   let asa = 0, aht = 0, fcr24 = 0, fcr72 = 0;
   for (const r of rows) {
     for (const k of Object.keys(s)) s[k] += r[k];
@@ -105,6 +106,7 @@ function total(rows) {
   return { ...s, service_level: n > 0 ? s.answered_in_sl / n : 0,
     asa_seconds: s.answered ? asa / s.answered : 0, aht_seconds: s.answered ? aht / s.answered : 0,
     fcr_24h: s.answered ? fcr24 / s.answered : 0, fcr_72h: s.answered ? fcr72 / s.answered : 0,
+    ivr_resolution: s.ivr_sessions ? s.ivr_resolved / s.ivr_sessions : 0,
     occupancy: s.logged_in_seconds - s.paused_seconds > 0 ? s.busy_seconds / (s.logged_in_seconds - s.paused_seconds) : 0 };
 }
 
