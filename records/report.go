@@ -290,3 +290,62 @@ func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, ro
 	}
 	return set.sorted(), nil
 }
+
+// Merge adds up rows whose keys group maps to one key (agents into their groups), per period: the
+// counts and times are summed, and each share and average is worked out again from them (the
+// averages weighed by the answered calls they average over).
+func Merge(rows []ReportRow, group func(key string) string) []ReportRow {
+	set := newRowSet(nil)
+	type sums struct{ asa, talk, wrapup float64 }
+	weights := map[string]*sums{}
+	for _, r := range rows {
+		m := set.get(r.Period, group(r.Key))
+		k := m.Period.String() + "\x00" + m.Key
+		w := weights[k]
+		if w == nil {
+			w = &sums{}
+			weights[k] = w
+		}
+		m.Offered += r.Offered
+		m.Answered += r.Answered
+		m.AnsweredInSL += r.AnsweredInSL
+		m.Abandoned += r.Abandoned
+		m.ShortAbandoned += r.ShortAbandoned
+		m.Exited += r.Exited
+		m.Callbacks += r.Callbacks
+		m.Transfers += r.Transfers
+		m.Consultations += r.Consultations
+		m.IVRSessions += r.IVRSessions
+		m.IVRResolved += r.IVRResolved
+		m.LoggedIn += r.LoggedIn
+		m.Paused += r.Paused
+		m.Busy += r.Busy
+		m.resolved24 += r.resolved24
+		m.resolved72 += r.resolved72
+		m.known += r.known
+		w.asa += r.ASA * float64(r.Answered)
+		w.talk += r.Talk * float64(r.Answered)
+		w.wrapup += r.Wrapup * float64(r.Answered)
+	}
+	out := set.sorted()
+	for i := range out {
+		m := &out[i]
+		if n := m.Offered - m.ShortAbandoned; n > 0 {
+			m.ServiceLevel = float64(m.AnsweredInSL) / float64(n)
+		}
+		if w := weights[m.Period.String()+"\x00"+m.Key]; m.Answered > 0 && w != nil {
+			m.ASA, m.Talk, m.Wrapup = w.asa/float64(m.Answered), w.talk/float64(m.Answered), w.wrapup/float64(m.Answered)
+			m.AHT = m.Talk + m.Wrapup
+		}
+		if m.known > 0 {
+			m.FCR24, m.FCR72 = float64(m.resolved24)/float64(m.known), float64(m.resolved72)/float64(m.known)
+		}
+		if m.IVRSessions > 0 {
+			m.IVRResolution = float64(m.IVRResolved) / float64(m.IVRSessions)
+		}
+		if n := m.LoggedIn - m.Paused; n > 0 {
+			m.Occupancy = m.Busy / n
+		}
+	}
+	return out
+}

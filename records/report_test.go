@@ -170,6 +170,27 @@ func TestReport(t *testing.T) {
 	// p003: a ring let go (20 s) and 10 min of lunch, no call: occupancy over the time not paused.
 	near("p003 paused", got["p003"].Paused, 600)
 	near("p003 occupancy", got["p003"].Occupancy, 20.0/1500)
+	// By group: p001 and p002 in one, p003 in another; the unanswered calls under no agent.
+	groups := Merge(byAgent, func(agent string) string {
+		switch agent {
+		case "p001", "p002":
+			return "private"
+		case "p003":
+			return "business"
+		}
+		return ""
+	})
+	gr := map[string]ReportRow{}
+	for _, r := range groups {
+		gr[r.Key] = r
+	}
+	if len(groups) != 3 || gr["private"].Answered != 2 || gr["private"].AnsweredInSL != 1 || gr[""].Offered != 3 {
+		t.Errorf("by group: %+v", groups)
+	}
+	near("private group ASA", gr["private"].ASA, 20)
+	near("private group AHT", gr["private"].AHT, 240)
+	near("private group occupancy", gr["private"].Occupancy, (335.0+154)/(2100+2100))
+	near("private group FCR 72 h", gr["private"].FCR72, 0.5)
 	// The IVR that day: A, B and F went through it, and it resolved F's need by itself.
 	center := report("day", "")
 	if len(center) != 1 || center[0].IVRSessions != 3 || center[0].IVRResolved != 1 {

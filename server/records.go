@@ -79,3 +79,25 @@ func (s *Server) contacts(model *acd.Model) func(ctx context.Context, caller, ca
 		return out
 	}
 }
+
+// reports answers the supervisor's report queries from the records, adding the agents' groups
+// (by=group), which the center's model knows and the records do not.
+type reports struct {
+	store *records.Store
+	model *acd.Model
+}
+
+func (r reports) Report(ctx context.Context, q records.ReportQuery) ([]records.ReportRow, error) {
+	if q.By != "group" {
+		return r.store.Report(ctx, q)
+	}
+	q.By = "agent"
+	rows, err := r.store.Report(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return records.Merge(rows, func(agent string) string {
+		a, _ := r.model.Agent(agent)
+		return a.Group // "" for calls nobody answered
+	}), nil
+}

@@ -102,13 +102,14 @@ func reportsShowAbandon(t *testing.T, srv *Server) {
 	}
 	login.Body.Close()
 	type row struct {
-		Offered        int `json:"offered"`
-		Abandoned      int `json:"abandoned"`
-		ShortAbandoned int `json:"short_abandoned"`
+		Key            string `json:"key"`
+		Offered        int    `json:"offered"`
+		Abandoned      int    `json:"abandoned"`
+		ShortAbandoned int    `json:"short_abandoned"`
 	}
 	var rows []row
-	waitfor.True(t, "the reports counting the abandoned call", 30*time.Second, func() bool {
-		req, _ := http.NewRequest("GET", base+"/supervisor/api/reports?interval=day&from="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+
+	get := func(by string) {
+		req, _ := http.NewRequest("GET", base+"/supervisor/api/reports?interval=day&by="+by+"&from="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+
 			"&to="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil)
 		for _, c := range login.Cookies() {
 			req.AddCookie(c)
@@ -125,6 +126,19 @@ func reportsShowAbandon(t *testing.T, srv *Server) {
 			t.Fatalf("reports: %s, %v", resp.Status, err)
 		}
 		rows = report.Rows
+	}
+	waitfor.True(t, "the reports counting the abandoned call", 30*time.Second, func() bool {
+		get("")
 		return len(rows) == 1 && rows[0].Offered == 1 && rows[0].Abandoned+rows[0].ShortAbandoned == 1
 	})
+	// By the agents' groups (the model's, added by the server): the call nobody answered is under
+	// no group.
+	get("group")
+	keys := map[string]row{}
+	for _, r := range rows {
+		keys[r.Key] = r
+	}
+	if keys[""].Offered != 1 {
+		t.Errorf("by group: %+v, want the unanswered call under no group", rows)
+	}
 }

@@ -249,7 +249,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	dcfg := dashboard.Config{Accounts: s.accounts, SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned,
 		Location: cfg.Records.Location()}
 	if s.records != nil {
-		dcfg.Reports = s.records
+		dcfg.Reports = reports{store: s.records, model: model}
 	}
 	s.board = dashboard.NewServer(brd, brd, dcfg,
 		log.With("part", "dashboard"))

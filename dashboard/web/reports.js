@@ -5,7 +5,7 @@ const I18N = {
   ru: {
     title: 'Отчёты', board: '← Табло', langTitle: 'Switch to English', from: 'С', to: 'По', interval: 'Шаг',
     'i.15m': '15 минут', 'i.30m': '30 минут', 'i.1h': 'час', 'i.day': 'день', 'i.month': 'месяц',
-    by: 'По чему', 'b.center': 'весь центр', 'b.queue': 'очереди', 'b.agent': 'операторы',
+    by: 'По чему', 'b.center': 'весь центр', 'b.queue': 'очереди', 'b.group': 'группы', 'b.agent': 'операторы', group: 'Группа',
     slSec: 'SL, с', shortSec: 'Короткий сброс, с', show: 'Показать', csv: 'Скачать CSV', empty: 'За эти дни звонков нет',
     period: 'Период', queue: 'Очередь', agent: 'Оператор', center: 'Центр', total: 'Итого', none: '(не отвечен)',
     offered: 'Поступило', answered: 'Отвечено', sl: 'SL', abandoned: 'Потеряно', short: 'Коротк. сброс',
@@ -21,7 +21,7 @@ const I18N = {
   en: {
     title: 'Reports', board: '← Board', langTitle: 'Переключить на русский', from: 'From', to: 'To', interval: 'Step',
     'i.15m': '15 minutes', 'i.30m': '30 minutes', 'i.1h': 'hour', 'i.day': 'day', 'i.month': 'month',
-    by: 'Split by', 'b.center': 'the whole center', 'b.queue': 'queue', 'b.agent': 'agent',
+    by: 'Split by', 'b.center': 'the whole center', 'b.queue': 'queue', 'b.group': 'group', 'b.agent': 'agent', group: 'Group',
     slSec: 'SL, s', shortSec: 'Short abandon, s', show: 'Show', csv: 'Download CSV', empty: 'No calls on these days',
     period: 'Period', queue: 'Queue', agent: 'Agent', center: 'Center', total: 'Total', none: '(not answered)',
     offered: 'Offered', answered: 'Answered', sl: 'SL', abandoned: 'Abandoned', short: 'Short aband.',
@@ -39,7 +39,7 @@ const I18N = {
 let lang = localStorage.getItem('hotline.lang') === 'en' ? 'en' : 'ru';
 const t = (k) => I18N[lang][k] ?? I18N.ru[k] ?? k;
 const $ = (id) => document.getElementById(id);
-const names = { queue: new Map(), agent: new Map() }; // queues' titles and agents' names from the board's view
+const names = { queue: new Map(), group: new Map(), agent: new Map() }; // queues' titles and agents' names from the board's view
 let last = null; // the last answer, to re-render on a language switch
 
 // Columns: label key, hint key, value of a row.
@@ -184,6 +184,7 @@ async function loadNames() {
   if (!res || !res.ok) return;
   const { view } = await res.json();
   for (const q of view.queues || []) if (q.titles) names.queue.set(q.name, q.titles);
+  for (const g of view.groups || []) if (g.titles) names.group.set(g.name, g.titles);
   for (const a of view.agents || []) names.agent.set(a.id, a.name);
 }
 
