@@ -167,7 +167,9 @@ func TestBoardLoad(t *testing.T) {
 		})
 		changes = append(changes, c)
 	}
-	time.Sleep(3 * time.Second) // the last changes reach the page
+	// The last change on screen: the earlier ones had their turn.
+	lastChange := changes[len(changes)-1]
+	waitJS(t, tab, "the last change", fmt.Sprintf(`document.querySelector('[data-agent=%q]').className.includes('s-%s')`, lastChange.id, lastChange.state))
 	var seen [][]any
 	raw := evalString(t, tab, `JSON.stringify(window.__seen)`)
 	if err := json.Unmarshal([]byte(raw), &seen); err != nil {

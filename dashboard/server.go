@@ -19,8 +19,8 @@ var webFS embed.FS
 type Config struct {
 	// Accounts checks logins and keeps sessions. Nil refuses everything: there is no open access.
 	Accounts *account.Service
-	// Interval is how often the feed polls the Source while a supervisor is connected.
-	// Default 1 s.
+	// Interval is how often the feed polls the Source while a supervisor is connected. Default
+	// 500 ms: a change is on the board within a second, poll and render included (TestBoardLoad).
 	Interval time.Duration
 	// Timeout bounds each Source and Actions call. Default 5 s.
 	Timeout time.Duration
@@ -35,7 +35,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.Interval <= 0 {
-		c.Interval = time.Second
+		c.Interval = 500 * time.Millisecond
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 5 * time.Second

@@ -240,7 +240,7 @@ func (s *rowSet) sorted() []ReportRow {
 }
 
 // addAgentTime fills the agents' time into rows (adding rows for agents logged in without calls),
-// cutting each interval of agent_intervals at the periods' edges.
+// cutting each of their intervals (agent_intervals_in) at the periods' edges.
 func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, rows []ReportRow) ([]ReportRow, error) {
 	first := `$1 AT TIME ZONE $3`
 	if q.Interval == "day" || q.Interval == "month" {
@@ -255,8 +255,8 @@ func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, ro
 			SELECT p AS period FROM generate_series(` + first + `, ($2 AT TIME ZONE $3) - interval '1 microsecond', interval '` + step + `') p
 		), i AS (
 			SELECT agent, state, started_at AT TIME ZONE $3 AS s, ended_at AT TIME ZONE $3 AS e
-			FROM agent_intervals
-			WHERE center = $4 AND state <> 'offline' AND ended_at > $1 AND started_at < $2
+			FROM agent_intervals_in($4, $1, $2)
+			WHERE state <> 'offline' AND ended_at > $1
 		), cut AS (
 			SELECT b.period, ` + key + ` AS key, i.state,
 				extract(epoch FROM least(i.e, b.period + interval '` + step + `', $2 AT TIME ZONE $3)

@@ -191,6 +191,12 @@ func TestReport(t *testing.T) {
 	near("private group AHT", gr["private"].AHT, 240)
 	near("private group occupancy", gr["private"].Occupancy, (335.0+154)/(2100+2100))
 	near("private group FCR 72 h", gr["private"].FCR72, 0.5)
+	// The whole history, as people query it: p003's lunch is there with its reason.
+	var lunch float64
+	if err := store.pool.QueryRow(ctx, `SELECT extract(epoch FROM ended_at - started_at) FROM agent_intervals
+		WHERE center = 'c1' AND agent = 'p003' AND state = 'paused' AND reason = 'lunch'`).Scan(&lunch); err != nil || lunch != 600 {
+		t.Errorf("p003's lunch in agent_intervals: %v s (%v)", lunch, err)
+	}
 	// The IVR that day: A, B and F went through it, and it resolved F's need by itself.
 	center := report("day", "")
 	if len(center) != 1 || center[0].IVRSessions != 3 || center[0].IVRResolved != 1 {
