@@ -147,15 +147,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 		}
 		// The period's wall-clock start in the center's zone, as an instant.
 		r.Period = time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location)
-		if n := r.Offered - r.ShortAbandoned; n > 0 {
-			r.ServiceLevel = float64(r.AnsweredInSL) / float64(n)
-		}
-		if r.Answered > 0 {
-			r.AHT = r.Talk + r.Wrapup
-		}
-		if r.known > 0 {
-			r.FCR24, r.FCR72 = float64(r.resolved24)/float64(r.known), float64(r.resolved72)/float64(r.known)
-		}
+		r.derive()
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -197,7 +189,7 @@ func (s *Store) addIVR(ctx context.Context, q ReportQuery, period string, rows [
 		}
 		r := set.get(time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location), "")
 		r.IVRSessions, r.IVRResolved = n, resolved
-		r.IVRResolution = float64(resolved) / float64(n)
+		r.derive()
 	}
 	return set.sorted(), res.Err()
 }
@@ -281,9 +273,7 @@ func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, ro
 		}
 		r := set.get(time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location), key)
 		r.LoggedIn, r.Paused, r.Busy = logged, paused, busy
-		if n := logged - paused; n > 0 {
-			r.Occupancy = busy / n
-		}
+		r.derive()
 	}
 	if err := res.Err(); err != nil {
 		return nil, fmt.Errorf("records: agents' time: %w", err)
@@ -330,22 +320,29 @@ func Merge(rows []ReportRow, group func(key string) string) []ReportRow {
 	out := set.sorted()
 	for i := range out {
 		m := &out[i]
-		if n := m.Offered - m.ShortAbandoned; n > 0 {
-			m.ServiceLevel = float64(m.AnsweredInSL) / float64(n)
-		}
 		if w := weights[m.Period.String()+"\x00"+m.Key]; m.Answered > 0 && w != nil {
 			m.ASA, m.Talk, m.Wrapup = w.asa/float64(m.Answered), w.talk/float64(m.Answered), w.wrapup/float64(m.Answered)
-			m.AHT = m.Talk + m.Wrapup
 		}
-		if m.known > 0 {
-			m.FCR24, m.FCR72 = float64(m.resolved24)/float64(m.known), float64(m.resolved72)/float64(m.known)
-		}
-		if m.IVRSessions > 0 {
-			m.IVRResolution = float64(m.IVRResolved) / float64(m.IVRSessions)
-		}
-		if n := m.LoggedIn - m.Paused; n > 0 {
-			m.Occupancy = m.Busy / n
-		}
+		m.derive()
 	}
 	return out
+}
+
+// derive works out the row's shares and AHT from its counts, times and averages.
+func (r *ReportRow) derive() {
+	if n := r.Offered - r.ShortAbandoned; n > 0 {
+		r.ServiceLevel = float64(r.AnsweredInSL) / float64(n)
+	}
+	if r.Answered > 0 {
+		r.AHT = r.Talk + r.Wrapup
+	}
+	if r.known > 0 {
+		r.FCR24, r.FCR72 = float64(r.resolved24)/float64(r.known), float64(r.resolved72)/float64(r.known)
+	}
+	if r.IVRSessions > 0 {
+		r.IVRResolution = float64(r.IVRResolved) / float64(r.IVRSessions)
+	}
+	if n := r.LoggedIn - r.Paused; n > 0 {
+		r.Occupancy = r.Busy / n
+	}
 }
