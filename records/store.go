@@ -37,7 +37,9 @@ func Open(url, center string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	cfg.MaxConns = 4
+	// One held by the copier's lock, one by its transactions, the rest for reports and the
+	// screen pops' lookups, which must not wait behind a long report.
+	cfg.MaxConns = 8
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
