@@ -141,7 +141,7 @@ func TestBrowser(t *testing.T) {
 	waitJS(t, tab, "agents", `document.querySelectorAll('#agents .ag').length === 3`)
 	waitJS(t, tab, "queue row", `document.querySelector('tr[data-queue="parcels"]')?.textContent.includes('Посылки')`)
 	waitJS(t, tab, "waiting calls", `document.querySelectorAll('#calls tr').length === 2`)
-	if got := evalString(t, tab, `document.querySelector('tr[data-call="c1"]').textContent`); !strings.Contains(got, "+7 999 000-00-01") || !strings.Contains(got, "tracking") {
+	if got := evalString(t, tab, `document.querySelector('tr[data-call="c1"]').textContent`); !strings.Contains(got, "+7 999 000-00-01") || !strings.Contains(got, "русский · трек-номер 12345678901234") {
 		t.Errorf("call row %q: want the caller and the IVR summary", got)
 	}
 	if got := evalString(t, tab, `document.querySelector('[data-agent="a2"]').className`); got != "ag s-on_call" {
@@ -168,7 +168,7 @@ func TestBrowser(t *testing.T) {
 
 	// A live update: a new caller waits and an agent starts ringing.
 	src.set(func(v *View) {
-		v.Queues[1].Calls = []WaitingCall{{ID: "c9", Caller: "+74950000009", Since: base, Summary: "claim 123"}}
+		v.Queues[1].Calls = []WaitingCall{{ID: "c9", Caller: "+74950000009", Since: base, Entered: map[string]string{"claim": "123"}}}
 		v.Agents[0].State = StateRinging
 	})
 	tick(ctx, t, ticks)

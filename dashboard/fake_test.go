@@ -131,8 +131,8 @@ func sampleView() View {
 				Offered: 10, Answered: 8, AnsweredInTarget: 6, Abandoned: 2,
 				Staffing: &Staffing{CallsPerHour15: 120, CallsPerHour30: 60, HandleSeconds: 120, Needed15: 7, Needed30: 4, LoggedIn: 2, Available: 1},
 				Calls: []WaitingCall{
-					{ID: "c1", Caller: "+79990000001", Since: base.Add(-90 * time.Second), Priority: 0, Lang: "ru", Summary: "tracking 12345678901234"},
-					{ID: "c2", Caller: "+79990000002", Since: base.Add(-30 * time.Second), Priority: 5, Lang: "en", Summary: "business · contract 12-345"},
+					{ID: "c1", Caller: "+79990000001", Since: base.Add(-90 * time.Second), Priority: 0, Lang: "ru", Entered: map[string]string{"tracking": "12345678901234"}},
+					{ID: "c2", Caller: "+79990000002", Since: base.Add(-30 * time.Second), Priority: 5, Lang: "en", CallerType: "business", Entered: map[string]string{"contract": "12-345"}},
 				},
 			},
 			{Name: "claims", Titles: map[string]string{"ru": "Претензии"}, TargetPercent: 80, TargetSeconds: 30},
@@ -177,7 +177,7 @@ func bigViewQueues(n int) View {
 		for c := range 8 {
 			qu.Calls = append(qu.Calls, WaitingCall{
 				ID: fmt.Sprintf("w%d-%d", q, c), Caller: "+7999000" + fmt.Sprint(q*100+c), Since: base.Add(-time.Duration(c) * time.Minute),
-				Priority: c % 3, Lang: "ru", Summary: "private · tracking RA123456789RU",
+				Priority: c % 3, Lang: "ru", CallerType: "private", Entered: map[string]string{"tracking": "RA123456789RU"},
 			})
 		}
 		v.Queues = append(v.Queues, qu)

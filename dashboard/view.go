@@ -72,9 +72,10 @@ type WaitingCall struct {
 	Since    time.Time `json:"since"`  // when it entered the queue (its place, kept across a callback)
 	Priority int       `json:"priority"`
 	Lang     string    `json:"lang,omitempty"`
-	// Summary is what the caller gave in the IVR, short enough for one table cell
-	// ("business · contract 12-345 · tracking RA123456789RU").
-	Summary string `json:"summary,omitempty"`
+	// What the caller gave in the IVR, for the page to word in its language: the kind of caller
+	// ("private", "business") and the numbers entered by field ("tracking", "claim", "contract").
+	CallerType string            `json:"callerType,omitempty"`
+	Entered    map[string]string `json:"entered,omitempty"`
 }
 
 // Agent is one agent and what they are doing.

@@ -98,7 +98,7 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 			c := calls[id]
 			q.Calls = append(q.Calls, dashboard.WaitingCall{
 				ID: id, Caller: c.Data["caller_number"], Since: c.EnqueuedAt, Priority: c.Priority,
-				Lang: c.Data["lang"], Summary: summary(c.Data),
+				Lang: c.Data["lang"], CallerType: c.Data["caller_type"], Entered: entered(c.Data),
 			})
 		}
 		v.Queues = append(v.Queues, q)
@@ -138,18 +138,17 @@ func boardState(s acd.AgentState) dashboard.AgentState {
 }
 
 // summary is what the caller told the IVR, in one line.
-func summary(d map[string]string) string {
-	var parts []string
-	for _, k := range []string{"caller_type", "contract", "tracking", "claim"} {
+func entered(d map[string]string) map[string]string {
+	var out map[string]string
+	for _, k := range []string{"contract", "tracking", "claim"} {
 		if v := d[k]; v != "" {
-			if k == "caller_type" {
-				parts = append(parts, v)
-			} else {
-				parts = append(parts, k+" "+v)
+			if out == nil {
+				out = map[string]string{}
 			}
+			out[k] = v
 		}
 	}
-	return strings.Join(parts, " · ")
+	return out
 }
 
 // today brings the day's counts up to date with the event stream.

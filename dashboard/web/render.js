@@ -103,7 +103,9 @@ export function renderCalls(queues) {
     e.since = ms(it.c.since);
     setText(e, 'prio', e.c[4], it.c.priority ? String(it.c.priority) : '');
     setAttr(e, 'pc', e.c[4], 'class', it.c.priority ? 'num prio' : 'num');
-    const sum = [it.c.lang, it.c.summary].filter(Boolean).join(' · ');
+    // What the caller gave the IVR, worded in the page's language.
+    const sum = [it.c.lang && t('l.' + it.c.lang), it.c.callerType && t('ct.' + it.c.callerType),
+      ...Object.entries(it.c.entered || {}).map(([k, v]) => `${t('f.' + k)} ${v}`)].filter(Boolean).join(' · ');
     setText(e, 'sum', e.c[5], sum);
     setAttr(e, 'sumt', e.c[5], 'title', sum);
   });
