@@ -143,7 +143,7 @@ func TestBrowserSoftphone(t *testing.T) {
 			poll(`document.getElementById('call-number').textContent === '+7 916 123-45-67'`),
 			poll(`document.getElementById('call-name').textContent === 'Иван Петров' && !document.getElementById('call-name').hidden`),
 			poll(`document.getElementById('call-queue').textContent === 'Бизнес-клиенты'`),
-			poll(`document.getElementById('call-entered').textContent === 'contract: 4711'`),
+			poll(`document.getElementById('call-entered').textContent === 'договор: 4711'`),
 			poll(`document.getElementById('call-path').textContent === 'Приветствие: 2 → Бизнес-клиент\nВвод номера договора: 4711'`),
 			poll(`document.getElementById('call-wait').textContent === '1:15'`),
 			// Controls without visible text are named in the page's language for screen readers.

@@ -77,7 +77,7 @@ export function render() {
     $('call-queue').textContent = (i.queue_title && (i.queue_title[lang] || i.queue_title.ru)) || i.queue || '';
     $('call-wait').textContent = i.wait_seconds != null ? fmtWait(i.wait_seconds) : '';
     const entered = $('call-entered');
-    entered.textContent = Object.entries(i.entered || {}).map(([a, b]) => a + ': ' + b).join(', ');
+    entered.textContent = Object.entries(i.entered || {}).map(([a, b]) => t('f_' + a) + ': ' + b).join(', ');
     // No row for what the caller did not enter.
     entered.hidden = entered.previousElementSibling.hidden = !entered.textContent;
     $('call-path').textContent = (i.ivr_path || []).map((s) => s[lang] || s.ru || '').join('\n');
