@@ -152,7 +152,7 @@ func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
 			state("wrapup"))
 		if !started.IsZero() {
 			sum := softphone.CallSummary{
-				CallID: info.ID, CallerNumber: info.CallerNumber, Queue: info.Queue,
+				CallID: info.ID, CallerNumber: info.CallerNumber, Queue: info.Queue, QueueTitle: info.QueueTitle,
 				StartedAt: started.UTC().Format(time.RFC3339), TalkSeconds: int(time.Since(started).Seconds()),
 			}
 			if err := p.history.add(context.Background(), agentID, sum); err != nil {

@@ -260,6 +260,8 @@ func TestBrowserSoftphone(t *testing.T) {
 			chromedp.Click(chromedp.ID("wrapup-submit")),
 			poll(`document.getElementById('wrapup').hidden && document.body.dataset.call === ''`),
 			poll(`document.querySelectorAll('#calls-today tbody tr').length === 1`),
+			// The day's calls in the page's language: the queue's title and the disposition's label.
+			poll(`/Бизнес-клиенты.*Решено/.test(document.querySelector('#calls-today tbody tr').textContent)`),
 		)
 		rig.desk.expect(t, "hangup", 5*time.Second)
 		if e := rig.desk.expect(t, "wrapup.extend", 5*time.Second); e.Arg != "30s" {

@@ -106,8 +106,10 @@ type CallSummary struct {
 	CallID       string `json:"call"`
 	CallerNumber string `json:"caller_number"`
 	Queue        string `json:"queue"`
-	StartedAt    string `json:"started_at"` // RFC 3339
-	TalkSeconds  int    `json:"talk_seconds"`
-	Disposition  string `json:"disposition,omitempty"`
-	Note         string `json:"note,omitempty"` // the agent's wrap-up note
+	// QueueTitle is what people call Queue, by language; the page shows Queue without it.
+	QueueTitle  map[string]string `json:"queue_title,omitempty"`
+	StartedAt   string            `json:"started_at"` // RFC 3339
+	TalkSeconds int               `json:"talk_seconds"`
+	Disposition string            `json:"disposition,omitempty"`
+	Note        string            `json:"note,omitempty"` // the agent's wrap-up note
 }

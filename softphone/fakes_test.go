@@ -276,7 +276,7 @@ func (d *fakeDesk) CallsToday(_ context.Context, agent string) ([]softphone.Call
 	var out []softphone.CallSummary
 	for id, c := range d.calls {
 		if c.agent == agent && c.state == "done" {
-			out = append(out, softphone.CallSummary{CallID: id, CallerNumber: c.info.CallerNumber, Queue: c.info.Queue,
+			out = append(out, softphone.CallSummary{CallID: id, CallerNumber: c.info.CallerNumber, Queue: c.info.Queue, QueueTitle: c.info.QueueTitle,
 				StartedAt: time.Now().UTC().Format(time.RFC3339), TalkSeconds: 42, Disposition: "resolved"})
 		}
 	}

@@ -27,14 +27,16 @@ function fmtNumber(n) {
   }
   return String(n || '');
 }
+// dispositionLabel is a wrap-up code's label in the agent's dispositions, in the page's language.
+function dispositionLabel(code) {
+  const d = ((S.agent && S.agent.dispositions) || []).find((x) => x.code === code);
+  return code ? (d && d.labels && (d.labels[lang] || d.labels.ru)) || code : '';
+}
 function fmtContact(c) {
   const when = new Date(c.at).toLocaleString(lang === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
   const queue = (c.queue_title && (c.queue_title[lang] || c.queue_title.ru)) || c.queue || '';
   const how = t('o_' + c.outcome) + (c.agent_name ? ` (${c.agent_name}${c.talk_seconds ? ', ' + fmtWait(c.talk_seconds) : ''})` : '');
-  // The wrap-up's result, by its label in the agent's dispositions.
-  const d = ((S.agent && S.agent.dispositions) || []).find((x) => x.code === c.disposition);
-  const result = c.disposition ? (d && d.labels && (d.labels[lang] || d.labels.ru)) || c.disposition : '';
-  return [when, queue, how, result].filter(Boolean).join(' · ');
+  return [when, queue, how, dispositionLabel(c.disposition)].filter(Boolean).join(' · ');
 }
 // callTimer is the ring countdown or the talk time of the shown call.
 function callTimer(k) {
@@ -121,6 +123,7 @@ export function renderCalls(calls) {
   for (const c of calls) {
     const tr = tb.insertRow();
     const when = c.started_at ? new Date(c.started_at).toLocaleTimeString(lang) : '';
-    for (const v of [when, fmtNumber(c.caller_number), c.queue, fmtWait(c.talk_seconds), c.disposition || '']) tr.insertCell().textContent = v;
+    const queue = (c.queue_title && (c.queue_title[lang] || c.queue_title.ru)) || c.queue;
+    for (const v of [when, fmtNumber(c.caller_number), queue, fmtWait(c.talk_seconds), dispositionLabel(c.disposition)]) tr.insertCell().textContent = v;
   }
 }
