@@ -34,7 +34,7 @@ func TestBrowserConsultation(t *testing.T) {
 			poll(`document.body.dataset.callstatus === 'ringing' && document.body.dataset.consult === 'b1'`),
 			poll(`document.getElementById('call-consult').textContent === 'Консультация от Борис (b1)'`),
 			poll(`document.getElementById('call-status').textContent === 'консультация: вызов'`),
-			poll(`document.getElementById('call-entered').textContent === 'tracking: RA123456789RU'`),
+			poll(`document.getElementById('call-entered').textContent === 'трек-номер: RA123456789RU'`),
 			chromedp.Click(chromedp.ID("lang-en")),
 			poll(`document.getElementById('call-consult').textContent === 'Consultation from Борис (b1)'`),
 			chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur()`),
