@@ -47,6 +47,8 @@ type Recorder struct {
 	opt     Options
 	log     *slog.Logger
 	m       *metrics
+
+	sinceAnalyze, analyzeEvery int // entries written since the last ANALYZE, and the next threshold
 }
 
 // NewRecorder returns a Recorder of sources into store.
@@ -68,7 +70,7 @@ func NewRecorder(store *Store, rdb redis.UniversalClient, sources []Source, opt 
 	if err != nil {
 		return nil, err
 	}
-	return &Recorder{store: store, rdb: rdb, sources: sources, opt: opt, log: log, m: m}, nil
+	return &Recorder{store: store, rdb: rdb, sources: sources, opt: opt, log: log, m: m, analyzeEvery: 1000}, nil
 }
 
 // Run copies until ctx ends. PostgreSQL or Redis being away is waited out: the position does not
@@ -175,6 +177,9 @@ func (r *Recorder) copyOnce(ctx context.Context, pos []string) error {
 		last := st.Messages[len(st.Messages)-1]
 		pos[i] = last.ID
 		r.m.written.WithLabelValues(src.Stream).Add(float64(n))
+		if err := r.analyze(ctx, n); err != nil {
+			return err
+		}
 		if skipped := len(st.Messages) - n; skipped > 0 {
 			r.m.skipped.WithLabelValues(src.Stream).Add(float64(skipped))
 		}
@@ -186,6 +191,23 @@ func (r *Recorder) copyOnce(ctx context.Context, pos []string) error {
 			}
 		}
 		r.m.behind.WithLabelValues(src.Stream).Set(behind)
+	}
+	return nil
+}
+
+// analyze refreshes the planner's statistics of the tables the copy reads back (calls, the
+// events) as they grow: from empty, the planner would scan them whole for every batch until
+// autovacuum's first pass, and the copy would fall behind at the first peak. After 1,000 entries,
+// then each time they have doubled, up to every 1,000,000.
+func (r *Recorder) analyze(ctx context.Context, n int) error {
+	r.sinceAnalyze += n
+	if r.sinceAnalyze < r.analyzeEvery {
+		return nil
+	}
+	r.sinceAnalyze = 0
+	r.analyzeEvery = min(2*r.analyzeEvery, 1_000_000)
+	if _, err := r.store.pool.Exec(ctx, `ANALYZE calls, acd_events, ivr_steps, wrapups`); err != nil {
+		return fmt.Errorf("records: analyze: %w", err)
 	}
 	return nil
 }
