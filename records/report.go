@@ -104,14 +104,21 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	if q.ShortAbandon <= 0 {
 		q.ShortAbandon = 5 * time.Second
 	}
-	// date_bin cuts minutes from the range's start in the center's zone; date_trunc days and months.
-	period := `date_bin('` + step + `', enqueued_at AT TIME ZONE $3, $1 AT TIME ZONE $3)`
+	// A call counts when it entered a queue; one the IVR served alone (the center's rows only), when
+	// it arrived. date_bin cuts minutes from the range's start in the center's zone; date_trunc days
+	// and months.
+	const at = `coalesce(enqueued_at, arrived_at)`
+	period := `date_bin('` + step + `', ` + at + ` AT TIME ZONE $3, $1 AT TIME ZONE $3)`
 	if q.Interval == "day" || q.Interval == "month" {
-		period = `date_trunc('` + q.Interval + `', enqueued_at AT TIME ZONE $3)`
+		period = `date_trunc('` + q.Interval + `', ` + at + ` AT TIME ZONE $3)`
+	}
+	queued := ``
+	if q.By != "" {
+		queued = `AND enqueued_at IS NOT NULL`
 	}
 	sql := `
 		SELECT ` + period + ` AS period, ` + key + ` AS key,
-			count(*),
+			count(*) FILTER (WHERE enqueued_at IS NOT NULL),
 			count(*) FILTER (WHERE answered_at IS NOT NULL),
 			count(*) FILTER (WHERE wait_ms <= $4),
 			count(*) FILTER (WHERE ended_by = 'ABANDON' AND answered_at IS NULL AND left_after_ms >= $5),
@@ -125,9 +132,13 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 			coalesce(avg(wrapup_ms) FILTER (WHERE talk_ms IS NOT NULL AND wrapup_ms IS NOT NULL), 0) / 1000,
 			count(*) FILTER (WHERE answered_at IS NOT NULL AND caller <> '' AND (next_call_at IS NULL OR next_call_at > arrived_at + interval '24 hours')),
 			count(*) FILTER (WHERE answered_at IS NOT NULL AND caller <> '' AND (next_call_at IS NULL OR next_call_at > arrived_at + interval '72 hours')),
-			count(*) FILTER (WHERE answered_at IS NOT NULL AND caller <> '')
+			count(*) FILTER (WHERE answered_at IS NOT NULL AND caller <> ''),
+			count(*) FILTER (WHERE ivr_path <> '' OR ivr_outcome <> ''),
+			count(*) FILTER (WHERE ivr_outcome = 'resolved')
 		FROM calls
-		WHERE center = $6 AND enqueued_at >= $1 AND enqueued_at < $2
+		-- A caller enters a queue within a day of arriving: the index on arrived_at finds them.
+		WHERE center = $6 AND arrived_at >= $1::timestamptz - interval '1 day' AND arrived_at < $2
+			AND ` + at + ` >= $1 AND ` + at + ` < $2 ` + queued + `
 		GROUP BY 1, 2
 		ORDER BY 1, 2
 		LIMIT ` + fmt.Sprint(maxReportRows+1)
@@ -142,8 +153,11 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 		var local time.Time
 		if err := rows.Scan(&local, &r.Key, &r.Offered, &r.Answered, &r.AnsweredInSL, &r.Abandoned, &r.ShortAbandoned,
 			&r.Exited, &r.Callbacks, &r.Transfers, &r.Consultations, &r.ASA, &r.Talk, &r.Wrapup,
-			&r.resolved24, &r.resolved72, &r.known); err != nil {
+			&r.resolved24, &r.resolved72, &r.known, &r.IVRSessions, &r.IVRResolved); err != nil {
 			return nil, fmt.Errorf("records: report: %w", err)
+		}
+		if q.By != "" {
+			r.IVRSessions, r.IVRResolved = 0, 0 // the IVR's figures are the center's
 		}
 		// The period's wall-clock start in the center's zone, as an instant.
 		r.Period = time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location)
@@ -159,39 +173,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	if q.By == "queue" {
 		return out, nil // agents serve several queues: their time is not any one queue's
 	}
-	if q.By == "" {
-		if out, err = s.addIVR(ctx, q, period, out); err != nil {
-			return nil, err
-		}
-	}
 	return s.addAgentTime(ctx, q, step, out)
-}
-
-// addIVR fills the center's rows with the IVR's sessions and how many it resolved, by when the
-// caller arrived (a caller the IVR served never reached a queue).
-func (s *Store) addIVR(ctx context.Context, q ReportQuery, period string, rows []ReportRow) ([]ReportRow, error) {
-	period = strings.ReplaceAll(period, "enqueued_at", "arrived_at")
-	res, err := s.pool.Query(ctx, `
-		SELECT `+period+`, count(*), count(*) FILTER (WHERE ivr_outcome = 'resolved')
-		FROM calls
-		WHERE center = $4 AND arrived_at >= $1 AND arrived_at < $2 AND (ivr_path <> '' OR ivr_outcome <> '')
-		GROUP BY 1`, q.From, q.To, q.Location.String(), s.center)
-	if err != nil {
-		return nil, fmt.Errorf("records: IVR report: %w", err)
-	}
-	defer res.Close()
-	set := newRowSet(rows)
-	for res.Next() {
-		var local time.Time
-		var n, resolved int
-		if err := res.Scan(&local, &n, &resolved); err != nil {
-			return nil, fmt.Errorf("records: IVR report: %w", err)
-		}
-		r := set.get(time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location), "")
-		r.IVRSessions, r.IVRResolved = n, resolved
-		r.derive()
-	}
-	return set.sorted(), res.Err()
 }
 
 // rowSet finds a report's row by period and key, adding the rows that the calls did not give.
