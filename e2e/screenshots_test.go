@@ -71,7 +71,9 @@ func TestScreenshots(t *testing.T) {
 		b := browsertest.Chromium(t, browsertest.Options{Flags: map[string]any{"window-size": "1440,1000"}})
 		shot := func(name string) {
 			t.Helper()
-			png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
+			// The window as a person sees it: the board scrolls as a whole, and 500 agents would make a
+			// picture three screens tall.
+			png, err := chromedp.Run(b.Ctx, chromedp.CaptureScreenshot())
 			if err != nil {
 				t.Fatal(err)
 			}
