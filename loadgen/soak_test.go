@@ -2,8 +2,6 @@ package loadgen_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
@@ -13,12 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-cc/hotline/acd"
-	"github.com/hotline-cc/hotline/config"
-	"github.com/hotline-cc/hotline/crew"
-	"github.com/hotline-cc/hotline/internal/redistest"
 	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/loadgen"
-	"github.com/hotline-cc/hotline/server"
 )
 
 // soakEnv reads a positive number from the environment, or def.
@@ -43,30 +37,10 @@ func TestSoak(t *testing.T) {
 	seconds := soakEnv("HOTLINE_SOAK_SECONDS", 1.5)
 	rate := soakEnv("HOTLINE_SOAK_RATE", 10)
 
-	rs := redistest.Start(t)
-	cfg := config.Default()
-	cfg.Center, cfg.Instance = "soak", "soak-1"
-	cfg.ARI.Simulate = true
-	cfg.Redis.Addr = rs.Addr
-	cfg.Simulator.TimeScale, cfg.Simulator.CallersPerMinute, cfg.Simulator.Crew = 0.05, 0, 40
-	cfg.Web.Listen = "127.0.0.1:0"
-	cfg.Softphone.ICEPort = 0
-	cfg, err := config.Resolve(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	timing := crew.Config{TimeScale: 1, AnswerAfter: 50 * time.Millisecond, TalkMin: 100 * time.Millisecond, TalkMax: 400 * time.Millisecond,
-		WrapUp: 50 * time.Millisecond, BreakEvery: 1 << 30, Poll: 20 * time.Millisecond, ArriveWithin: 10 * time.Millisecond}
-	srv, err := server.New(ctx, cfg, server.Options{LoopbackOnly: true, CrewTiming: &timing}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	const crewSize = 40
+	srv, redisAddr := startCrewServer(t, "soak", crewSize, 400*time.Millisecond)
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer rdb.Close()
 
 	quiet := func(round int) {
@@ -122,7 +96,7 @@ func TestSoak(t *testing.T) {
 	}
 	// Keys per agent (a day's history, the presence of a page) appear as the crew take their first
 	// calls; keys per call must all be gone.
-	if last.keys > base.keys+2*int64(cfg.Simulator.Crew) {
+	if last.keys > base.keys+2*crewSize {
 		t.Errorf("Redis keys grew from %d to %d", base.keys, last.keys)
 	}
 	if left := rdb.Keys(ctx, "{hotline:soak}:c:*").Val(); len(left) > 0 {
