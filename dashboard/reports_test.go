@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -87,19 +86,8 @@ func TestReportsAPI(t *testing.T) {
 // titles and a total weighed as the figures are, offers the same query as CSV, and switches to
 // English.
 func TestBrowserReports(t *testing.T) {
-	tab := startBrowser(t)
 	s, _, _, _ := newTestServer(t, Config{Reports: &fakeReports{}})
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	if err := chromedp.Do(within(tab, t),
-		chromedp.Navigate(srv.URL+"/supervisor/"),
-		chromedp.WaitVisible(chromedp.ID("login-id")),
-		chromedp.SendKeys(chromedp.ID("login-id"), "sup1"),
-		chromedp.SendKeys(chromedp.ID("login-pw"), "secret-s\r"),
-	); err != nil {
-		t.Fatalf("open and log in: %v", err)
-	}
-	waitJS(t, tab, "the board", `document.querySelectorAll('#agents .ag').length === 3`)
+	tab := openBoard(t, s, 3)
 	// The board links to the page; the link is followed as a navigation, so the test waits for it.
 	link := evalString(t, tab, `document.querySelector('a[href="reports.html"]').href`)
 	if err := chromedp.Do(within(tab, t), chromedp.Navigate(link)); err != nil {

@@ -127,7 +127,7 @@ func (r *Recorder) session(ctx context.Context) error {
 	}
 	r.log.Info("records: copying the streams to PostgreSQL", "positions", pos)
 	r.m.up.Set(1)
-	nextPrune := time.Now()
+	nextPrune, lastPing := time.Now(), time.Now()
 	for ctx.Err() == nil {
 		if time.Now().After(nextPrune) {
 			if err := r.store.Prune(ctx, r.opt.Retention, time.Now()); err != nil {
@@ -135,8 +135,13 @@ func (r *Recorder) session(ctx context.Context) error {
 			}
 			nextPrune = time.Now().Add(time.Hour)
 		}
-		if err := conn.Ping(ctx); err != nil {
-			return fmt.Errorf("records: the lock's connection: %w", err)
+		// The lock lives with its connection: once a few seconds is enough to notice it gone
+		// (a batch that fails says so sooner), not a round trip per batch.
+		if time.Since(lastPing) > 5*time.Second {
+			if err := conn.Ping(ctx); err != nil {
+				return fmt.Errorf("records: the lock's connection: %w", err)
+			}
+			lastPing = time.Now()
 		}
 		if err := r.copyOnce(ctx, pos); err != nil {
 			return err
