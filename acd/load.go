@@ -70,6 +70,11 @@ type queueFile struct {
 	MinLevel      int               `yaml:"min_level"`
 	HandleTime    time.Duration     `yaml:"handle_time"`
 	RingTimeout   time.Duration     `yaml:"ring_timeout"`
+	Survey        surveyFile        `yaml:"survey"`
+}
+
+type surveyFile struct {
+	Share float64 `yaml:"share"`
 }
 
 type serviceLevelFile struct {
@@ -193,9 +198,12 @@ func Load(name string, data []byte) (*Model, error) {
 			WrapUp:       qf.WrapUp, MaxWait: qf.MaxWait, AnnounceEvery: qf.AnnounceEvery,
 			Skill: qf.Skill, MinLevel: qf.MinLevel, HandleTime: qf.HandleTime, RingTimeout: qf.RingTimeout,
 			Overflow: Overflow{Kind: OverflowKind(qf.Overflow.To), Queue: qf.Overflow.Queue, Message: qf.Overflow.Message},
-			Title:    qf.Title,
+			Title:    qf.Title, SurveyShare: qf.Survey.Share,
 		}
 		checkTitles(p, qf.Title)
+		if q.SurveyShare < 0 || q.SurveyShare > 1 {
+			bad(p+".survey.share", "must be 0 to 1 (0.25: a quarter of the callers)")
+		}
 		if !nameRE.MatchString(q.Name) {
 			bad(p+".name", "must be 1-64 letters, digits, '_', '.', '@' or '-'")
 		} else if queues[q.Name] {

@@ -124,6 +124,9 @@ type Queue struct {
 	MinLevel      int
 	HandleTime    time.Duration // initial guess of the average handle time, before calls teach the estimator
 	RingTimeout   time.Duration // how long the controller lets an offer ring before RingNoAnswer
+	// SurveyShare is the share of the queue's callers (0..1) offered the post-call survey: they
+	// press a key while waiting to agree, and rate the call 0–10 after the agent hangs up.
+	SurveyShare float64
 }
 
 // ServiceLevel is a target such as 80% of calls answered within 20 s.

@@ -35,6 +35,24 @@ var callerMix = []struct {
 			asterisksim.Pause(time.Duration(60+r.IntN(240)) * time.Second), asterisksim.HangUp(),
 		}
 	}},
+	// A private customer who agrees to the post-call survey (2 while waiting, when it is offered)
+	// and, once the agent hangs up, rates the call. The score key is pressed every few seconds from
+	// the start, as the caller cannot know when the agent hangs up: keys while waiting or talking are
+	// not a score. Neither 1 (a callback while waiting) nor 10 (which starts with 1), so the scores
+	// run 0 and 3–9.
+	{15, func(r *rand.Rand) []asterisksim.Step {
+		score := pick(r, 0, 3, 5, 6, 7, 8, 8, 9, 9, 9)
+		steps := []asterisksim.Step{
+			asterisksim.Pause(2 * time.Second), asterisksim.Press("1"),
+			asterisksim.Pause(time.Second), asterisksim.Press("0"),
+			asterisksim.Pause(6 * time.Second), asterisksim.Press("2"),
+			asterisksim.SendTone(pick(r, 440, 523, 659)),
+		}
+		for range 120 {
+			steps = append(steps, asterisksim.Pause(3*time.Second), asterisksim.Press(fmt.Sprint(score)))
+		}
+		return append(steps, asterisksim.HangUp())
+	}},
 	// Tracking a parcel by itself: 1 private, 1 tracking, the number, then hangs up content.
 	{20, func(r *rand.Rand) []asterisksim.Step {
 		return []asterisksim.Step{

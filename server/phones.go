@@ -190,6 +190,6 @@ func (p *phones) callInfo(c switchboard.CallCard) softphone.CallInfo {
 	return softphone.CallInfo{
 		ID: c.ID, CallerNumber: c.CallerNumber, CallerName: c.CallerName, CallerType: c.Data["caller_type"],
 		Queue: c.Queue, Lang: c.Lang, WaitSeconds: c.WaitedSec, IVRPath: path, Entered: entered,
-		QueueTitle: p.queueTitle(c.Queue),
+		QueueTitle: p.queueTitle(c.Queue), Survey: c.Survey,
 	}
 }

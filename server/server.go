@@ -221,7 +221,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		RingTimeout: cfg.ARI.RingTimeout.D(), TransferContext: cfg.ARI.TransferContext, CallbackEndpoint: cfg.ARI.CallbackEndpoint,
 		RequestTimeout: cfg.ARI.RequestTimeout.D(),
 	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard"),
-		Dialing: cfg.Dialing.Rules(), Audit: s.audit})
+		Dialing: cfg.Dialing.Rules(), Audit: s.audit,
+		Surveys: &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model}})
 	if err != nil {
 		return nil, err
 	}

@@ -349,6 +349,8 @@ type CallInfo struct {
 	Entered    map[string]string `json:"entered,omitempty"` // what the caller typed: tracking, claim, contract
 	// Previous are the caller's earlier calls, newest first, when the center keeps records.
 	Previous []Contact `json:"previous,omitempty"`
+	// Survey: the caller agreed to rate the call once the agent hangs up.
+	Survey bool `json:"survey,omitempty"`
 }
 
 // Contact is one of the caller's earlier calls and how it went.

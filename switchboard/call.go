@@ -35,6 +35,7 @@ type call struct {
 	// callbackRefused: the caller's number may not be dialled, so a callback is not offered again.
 	callbackRefused bool
 	calledBack      bool          // the number dialled back answered
+	survey          surveyState   // the post-call survey (survey.go)
 	consult         *consultation // an attended transfer in progress (consult.go)
 	mon             *monitor      // a supervisor listening, whispering or barging in (monitor.go)
 	awayMOH         bool          // the caller hears music while the agent's audio is away (away.go)
@@ -179,6 +180,7 @@ func (c *call) run(ctx context.Context) {
 		c.since = time.Now()
 		c.sb.kickDispatch()
 		c.log.Info("caller queued", "queue", res.Queue, "priority", res.Priority)
+		c.drawSurvey()
 		c.serve(ctx)
 	case ivr.OutcomeTransfer:
 		// The menu's number, written by the operator, still goes through the rules and the audit.
@@ -259,6 +261,7 @@ func (c *call) serve(ctx context.Context) {
 	}
 	var ringTimer <-chan time.Time
 	announce := c.nextAnnouncement(ctx)
+	surveyOffer := c.surveyOfferDue()
 	for {
 		select {
 		case <-ctx.Done():
@@ -276,6 +279,13 @@ func (c *call) serve(ctx context.Context) {
 			}
 		case cmd := <-c.cmds:
 			err := c.onCommand(audit.WithRemote(ctx, cmd.remote), cmd)
+			if errors.Is(err, errSurvey) {
+				agent := c.agent
+				c.releaseForSurvey(ctx)
+				cmd.reply <- nil
+				c.runSurvey(ctx, agent)
+				return
+			}
 			if cmd.kind == cmdOffer && err == nil {
 				ringTimer = time.After(c.sb.cfg.RingTimeout)
 			}
@@ -292,6 +302,12 @@ func (c *call) serve(ctx context.Context) {
 				return
 			}
 			announce = c.nextAnnouncement(ctx)
+		case <-surveyOffer:
+			surveyOffer = nil
+			if err := c.offerSurvey(ctx); err != nil {
+				c.end(ctx, err)
+				return
+			}
 		case <-ringTimer:
 			ringTimer = nil
 			if c.ringing {
@@ -322,8 +338,14 @@ func (c *call) onEvent(ctx context.Context, ev Event) error {
 	case "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest":
 		return errHungUp
 	case "ChannelDtmfReceived":
-		if ev.Digit == callbackKey && c.waiting() {
+		switch {
+		case ev.Digit == callbackKey && c.waiting():
 			return c.leaveForCallback(ctx)
+		case ev.Digit == surveyKey:
+			// Thanked while waiting; while an agent's page rings, the answer must not wait for it.
+			if c.agreeSurvey() && c.waiting() {
+				return c.sayOverMusic(ctx, "sound:hotline/survey_agreed")
+			}
 		}
 	case "StasisStart":
 		if c.callbackTo != "" {
@@ -377,6 +399,9 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 	}
 	switch cmd.kind {
 	case cmdHangup:
+		if c.survey == surveyAgreed && c.callbackTo == "" && c.transferred == "" {
+			return errSurvey
+		}
 		if err := c.sb.ari.hangup(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
 			return err
 		}
@@ -482,11 +507,7 @@ func (c *call) end(ctx context.Context, why error) {
 	c.teardown(ctx)
 	switch {
 	case talking:
-		// Recorded before the page hears of it, so the page's next "available" finds the agent in
-		// wrap-up, not still on the call.
-		c.persist(ctx, "finish", func() error { return c.sb.acd.Finish(ctx, c.id, agent) })
-		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
-		c.log.Info("call ended", "agent", agent)
+		c.finished(ctx, agent)
 	default:
 		if ringing {
 			for _, a := range rung {
@@ -497,6 +518,14 @@ func (c *call) end(ctx context.Context, why error) {
 		c.log.Info("caller left the queue")
 	}
 	c.sb.kickDispatch()
+}
+
+// finished puts the agent who talked on the call in wrap-up: recorded before the page hears of
+// it, so the page's next "available" finds the agent in wrap-up, not still on the call.
+func (c *call) finished(ctx context.Context, agent string) {
+	c.persist(ctx, "finish", func() error { return c.sb.acd.Finish(ctx, c.id, agent) })
+	c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+	c.log.Info("call ended", "agent", agent)
 }
 
 // persist records the end of a call in the ACD, retrying through a Redis blip for up to a minute:
@@ -553,7 +582,7 @@ func (c *call) callData(res ivr.Result) map[string]string {
 func (c *call) card() CallCard {
 	card := CallCard{
 		ID: c.id, CallerNumber: c.caller.Number, CallerName: c.caller.Name, Queue: c.queued.Queue,
-		Lang: c.ivr.Lang, Data: c.queued.Data, Path: c.ivr.Story,
+		Lang: c.ivr.Lang, Data: c.queued.Data, Path: c.ivr.Story, Survey: c.survey == surveyAgreed,
 	}
 	if !c.since.IsZero() {
 		card.WaitedSec = int(time.Since(c.since).Seconds())

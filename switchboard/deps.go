@@ -82,6 +82,25 @@ type Distributor interface {
 	HandOver(ctx context.Context, callID, fromAgent, toAgent string) error
 }
 
+// Surveys is the post-call survey: which callers are offered it, and where their answers go.
+type Surveys interface {
+	// Offer says whether a caller entering queue is offered the survey: the queue's share of its
+	// callers, drawn at random.
+	Offer(queue string) bool
+	// Record keeps a surveyed caller's answer, or that they gave none.
+	Record(ctx context.Context, r SurveyResult) error
+}
+
+// SurveyResult is one caller's answer to the post-call survey.
+type SurveyResult struct {
+	CallID, Agent, Queue, Lang string
+	// Score is 0..10 when Answered; a caller who agreed and then hung up or pressed nothing gave
+	// none.
+	Score    int
+	Answered bool
+	Time     time.Time
+}
+
 // Position is a waiting caller's place, the estimated wait, and how often the queue announces them.
 type Position struct {
 	Place     int // 1 = next
@@ -211,4 +230,6 @@ type CallCard struct {
 	WaitedSec    int               `json:"waited_sec"`
 	Data         map[string]string `json:"data"`
 	Path         []ivr.Text        `json:"path"` // the caller's way through the IVR, told in ru and en
+	// Survey: the caller agreed to rate the call once the agent hangs up.
+	Survey bool `json:"survey,omitempty"`
 }

@@ -10,6 +10,7 @@ type Metrics struct {
 	connected prometheus.Gauge
 	events    *prometheus.CounterVec
 	calls     prometheus.GaugeFunc
+	surveys   *prometheus.CounterVec
 }
 
 // knownEvents are the ARI event types counted by name; others, including types a newer Asterisk
@@ -40,8 +41,12 @@ func (sb *Switchboard) RegisterMetrics(reg prometheus.Registerer) error {
 			defer sb.mu.Unlock()
 			return float64(len(sb.calls))
 		}),
+		surveys: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_surveys_total",
+			Help: "Post-call surveys, by outcome: offered to a waiting caller, agreed to, scored, or no score (the caller agreed, then hung up or keyed nothing).",
+		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls} {
+	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls, m.surveys} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -70,4 +75,11 @@ func (m *Metrics) setConnected(up bool) {
 		v = 1
 	}
 	m.connected.Set(v)
+}
+
+func (m *Metrics) survey(outcome string) {
+	if m == nil {
+		return
+	}
+	m.surveys.WithLabelValues(outcome).Inc()
 }

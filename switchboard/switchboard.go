@@ -35,6 +35,9 @@ type Config struct {
 	DispatchEvery time.Duration
 	// RequestTimeout bounds each ARI REST request; 0 means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// SurveyKeyTimeout is how long the post-call survey waits for a score after its question (8 s
+	// when zero); it asks twice.
+	SurveyKeyTimeout time.Duration
 }
 
 // Switchboard is the controller. Create it with New, then Run it.
@@ -49,6 +52,7 @@ type Switchboard struct {
 	// dialing decides which numbers may be dialled; audit records each dial and refusal (dial.go).
 	dialing *numbering.Rules
 	audit   audit.Recorder
+	surveys Surveys
 
 	mu       sync.Mutex
 	channels map[string]*inbox // caller channel id → its call's events
@@ -73,6 +77,8 @@ type Deps struct {
 	Dialing *numbering.Rules
 	// Audit receives every outbound dial and refusal; nil: the process log only.
 	Audit audit.Recorder
+	// Surveys offers the post-call survey and keeps the scores; nil: no survey.
+	Surveys Surveys
 }
 
 // New checks the configuration; it does not connect yet.
@@ -85,6 +91,9 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	}
 	if cfg.CallbackEndpoint == "" {
 		cfg.CallbackEndpoint = "PJSIP/%s@trunk"
+	}
+	if cfg.SurveyKeyTimeout <= 0 {
+		cfg.SurveyKeyTimeout = 8 * time.Second
 	}
 	if cfg.TransferContext == "" {
 		cfg.TransferContext = "hotline-transfer"
@@ -99,7 +108,7 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	sb := &Switchboard{
 		cfg: cfg, log: deps.Logger.With("instance", cfg.Instance),
 		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password, cfg.RequestTimeout), events: es,
-		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones, dialing: deps.Dialing, audit: deps.Audit,
+		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones, dialing: deps.Dialing, audit: deps.Audit, surveys: deps.Surveys,
 		channels: map[string]*inbox{}, calls: map[string]*call{},
 		kick: make(chan struct{}, 1),
 	}

@@ -41,6 +41,8 @@ type rig struct {
 	audit       *audit.Memory
 	// transferContext is the dialplan context of blind transfers (the switchboard's default when empty).
 	transferContext string
+	surveys         Surveys // nil: no survey
+	surveyWait      time.Duration
 }
 
 // start runs a switchboard against tg until the returned stop is called (or the test ends), once it
@@ -63,7 +65,9 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 	sb, err := New(Config{
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
 		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
-	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit})
+		SurveyKeyTimeout: r.surveyWait,
+	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit,
+		Surveys: r.surveys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,15 +56,34 @@ func (c *call) sayOverMusic(ctx context.Context, media ...string) error {
 	if err := c.player.Play(ctx, c.lang(), media...); err != nil {
 		return errHungUp
 	}
-	for len(c.player.digits) > 0 {
-		d := c.player.digits[0]
-		c.player.digits = c.player.digits[1:]
-		if string(d) == callbackKey && c.waiting() {
-			return c.leaveForCallback(ctx)
-		}
+	if err := c.waitingKeys(ctx); err != nil {
+		return err
 	}
 	if err := c.sb.ari.moh(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
 		c.log.Warn("restart hold music", "err", err)
+	}
+	return nil
+}
+
+// waitingKeys acts on the keys a waiting caller pressed during a prompt: the callback key leaves
+// for a callback, the survey key agrees to the survey (and hears that it was taken).
+func (c *call) waitingKeys(ctx context.Context) error {
+	agreed := false
+	for len(c.player.digits) > 0 {
+		d := string(c.player.digits[0])
+		c.player.digits = c.player.digits[1:]
+		switch {
+		case d == callbackKey && c.waiting():
+			return c.leaveForCallback(ctx)
+		case d == surveyKey:
+			agreed = c.agreeSurvey() || agreed
+		}
+	}
+	if agreed {
+		if err := c.player.Play(ctx, c.lang(), "sound:hotline/survey_agreed"); err != nil {
+			return errHungUp
+		}
+		c.player.digits = nil
 	}
 	return nil
 }

@@ -87,6 +87,9 @@ export function render() {
     const prev = $('call-previous');
     prev.textContent = (i.previous || []).map(fmtContact).join('\n');
     prev.hidden = prev.previousElementSibling.hidden = !prev.textContent;
+    // The caller agreed to rate the call: the agent knows a score follows their hangup.
+    const sv = $('call-survey');
+    sv.hidden = sv.previousElementSibling.hidden = !i.survey;
   }
   const talking = st === 'connected';
   $('btn-answer').disabled = st !== 'ringing';
