@@ -47,6 +47,10 @@ var reportColumns = []struct {
 	{"paused_seconds", func(r records.ReportRow) string { return seconds(r.Paused) }},
 	{"busy_seconds", func(r records.ReportRow) string { return seconds(r.Busy) }},
 	{"occupancy", func(r records.ReportRow) string { return ratio(r.Occupancy) }},
+	{"surveyed", func(r records.ReportRow) string { return strconv.Itoa(r.Surveyed) }},
+	{"promoters", func(r records.ReportRow) string { return strconv.Itoa(r.Promoters) }},
+	{"detractors", func(r records.ReportRow) string { return strconv.Itoa(r.Detractors) }},
+	{"nps", func(r records.ReportRow) string { return seconds(r.NPS) }},
 }
 
 func ratio(v float64) string   { return strconv.FormatFloat(v, 'f', 4, 64) }

@@ -51,19 +51,24 @@ acd AS (
     FROM wrapups
     WHERE center = $1 AND call_id IN (SELECT call_id FROM ids)
     ORDER BY call_id, id_ms DESC, id_seq DESC
+), sv AS (
+    SELECT DISTINCT ON (call_id) call_id, score
+    FROM surveys
+    WHERE center = $1 AND call_id IN (SELECT call_id FROM ids)
+    ORDER BY call_id, id_ms DESC, id_seq DESC
 )
 INSERT INTO calls (center, call_id, arrived_at, did, caller, ivr_path, ivr_outcome, self_served,
     enqueued_at, first_queue, queue, answered_at, agent, wait_ms, talk_ms, ended_by, ended_at,
     left_after_ms, exit_reason, offers, unanswered_offers, moves, consultations, handovers, callback_requested,
-    disposition, note)
+    disposition, note, survey_score)
 SELECT $1, call_id, least(i.first_at, a.first_at), coalesce(i.did, ''), coalesce(i.caller, ''),
     coalesce(i.ivr_path, ''), coalesce(i.ivr_outcome, ''), coalesce(i.self_served, false),
     a.enqueued_at, coalesce(a.first_queue, ''), coalesce(a.queue, ''), a.answered_at, coalesce(a.agent, ''),
     a.wait_ms, a.talk_ms, coalesce(a.ended_by, ''), a.ended_at, a.left_after_ms, coalesce(a.exit_reason, ''),
     coalesce(a.offers, 0), coalesce(a.unanswered_offers, 0), coalesce(a.moves, 0),
     coalesce(a.consultations, 0), coalesce(a.handovers, 0), coalesce(a.callback_requested, false),
-    coalesce(wu.disposition, ''), coalesce(wu.note, '')
-FROM acd a FULL JOIN ivr i USING (call_id) LEFT JOIN wu USING (call_id)
+    coalesce(wu.disposition, ''), coalesce(wu.note, ''), sv.score
+FROM acd a FULL JOIN ivr i USING (call_id) LEFT JOIN wu USING (call_id) LEFT JOIN sv USING (call_id)
 ON CONFLICT (center, call_id) DO UPDATE SET
     arrived_at = EXCLUDED.arrived_at, did = EXCLUDED.did, caller = EXCLUDED.caller,
     ivr_path = EXCLUDED.ivr_path, ivr_outcome = EXCLUDED.ivr_outcome, self_served = EXCLUDED.self_served,
@@ -73,7 +78,8 @@ ON CONFLICT (center, call_id) DO UPDATE SET
     left_after_ms = EXCLUDED.left_after_ms, exit_reason = EXCLUDED.exit_reason, offers = EXCLUDED.offers,
     unanswered_offers = EXCLUDED.unanswered_offers, moves = EXCLUDED.moves,
     consultations = EXCLUDED.consultations, handovers = EXCLUDED.handovers,
-    callback_requested = EXCLUDED.callback_requested, disposition = EXCLUDED.disposition, note = EXCLUDED.note`
+    callback_requested = EXCLUDED.callback_requested, disposition = EXCLUDED.disposition, note = EXCLUDED.note,
+    survey_score = EXCLUDED.survey_score`
 
 // linkCallers sets next_call_at of each earlier call of the callers of ids: the same number
 // calling again is what first-contact resolution counts.

@@ -25,6 +25,7 @@ const (
 	StreamIVR    = "ivr"    // the IVR's steps
 	StreamAudit  = "audit"  // audit.Entry, JSON in field "e"
 	StreamWrapUp = "wrapup" // the agent's disposition and note for a call
+	StreamSurvey = "survey" // a caller's post-call survey score
 )
 
 // Source is one stream to copy: which kind, and its Redis key.
@@ -61,7 +62,7 @@ func NewRecorder(store *Store, rdb redis.UniversalClient, sources []Source, opt 
 	}
 	for _, s := range sources {
 		switch s.Stream {
-		case StreamACD, StreamIVR, StreamAudit, StreamWrapUp:
+		case StreamACD, StreamIVR, StreamAudit, StreamWrapUp, StreamSurvey:
 		default:
 			return nil, fmt.Errorf("records: unknown stream %q", s.Stream)
 		}
@@ -211,7 +212,7 @@ func (r *Recorder) analyze(ctx context.Context, n int) error {
 	}
 	r.sinceAnalyze = 0
 	r.analyzeEvery = min(2*r.analyzeEvery, 1_000_000)
-	if _, err := r.store.pool.Exec(ctx, `ANALYZE calls, acd_events, ivr_steps, wrapups`); err != nil {
+	if _, err := r.store.pool.Exec(ctx, `ANALYZE calls, acd_events, ivr_steps, wrapups, surveys`); err != nil {
 		return fmt.Errorf("records: analyze: %w", err)
 	}
 	return nil
@@ -301,6 +302,11 @@ func (b *batch) add(stream string, id streamID, v map[string]any) {
 			return
 		}
 		row = []string{str("call"), str("agent"), str("disposition"), str("note")}
+	case StreamSurvey:
+		if str("call") == "" || str("agent") == "" {
+			return
+		}
+		row = []string{str("call"), str("agent"), str("queue"), str("lang"), str("score")}
 	case StreamAudit:
 		var e audit.Entry
 		if json.Unmarshal([]byte(str("e")), &e) != nil || e.Action == "" || e.Actor == "" {
@@ -332,6 +338,13 @@ var inserts = map[string]string{
 		ON CONFLICT DO NOTHING`,
 	StreamWrapUp: `INSERT INTO wrapups (center, id_ms, id_seq, at, call_id, agent, disposition, note)
 		SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[])
+		ON CONFLICT DO NOTHING`,
+	// A score that is not 0..10 (a hand-made entry) is kept as none rather than stopping the copy.
+	StreamSurvey: `INSERT INTO surveys (center, id_ms, id_seq, at, call_id, agent, queue, lang, score)
+		SELECT $1, ms, seq, at, call_id, agent, queue, lang,
+			CASE WHEN score ~ '^([0-9]|10)$' THEN score::smallint END
+		FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+			AS t(ms, seq, at, call_id, agent, queue, lang, score)
 		ON CONFLICT DO NOTHING`,
 	StreamAudit: `INSERT INTO audit_log (center, id_ms, id_seq, at, actor, role, remote, action, target, outcome, detail)
 		SELECT $1, ms, seq, at, actor, role, remote, action, target, outcome, detail::jsonb

@@ -75,6 +75,12 @@ type ReportRow struct {
 	Paused        float64 `json:"paused_seconds"`
 	Busy          float64 `json:"busy_seconds"`
 	Occupancy     float64 `json:"occupancy"`
+	// The post-call survey: calls scored 0–10, promoters (9–10) and detractors (0–6) among them,
+	// and NPS, promoters' share less detractors' in points (-100..100; 0 with no score).
+	Surveyed   int     `json:"surveyed"`
+	Promoters  int     `json:"promoters"`
+	Detractors int     `json:"detractors"`
+	NPS        float64 `json:"nps"`
 
 	resolved24, resolved72, known int
 }
@@ -134,7 +140,10 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 			count(*) FILTER (WHERE answered_at IS NOT NULL AND caller <> '' AND (next_call_at IS NULL OR next_call_at > arrived_at + interval '72 hours')),
 			count(*) FILTER (WHERE answered_at IS NOT NULL AND caller <> ''),
 			count(*) FILTER (WHERE ivr_path <> '' OR ivr_outcome <> ''),
-			count(*) FILTER (WHERE ivr_outcome = 'resolved')
+			count(*) FILTER (WHERE ivr_outcome = 'resolved'),
+			count(survey_score),
+			count(*) FILTER (WHERE survey_score >= 9),
+			count(*) FILTER (WHERE survey_score <= 6)
 		FROM calls
 		-- A caller enters a queue within a day of arriving: the index on arrived_at finds them.
 		WHERE center = $6 AND arrived_at >= $1::timestamptz - interval '1 day' AND arrived_at < $2
@@ -153,7 +162,8 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 		var local time.Time
 		if err := rows.Scan(&local, &r.Key, &r.Offered, &r.Answered, &r.AnsweredInSL, &r.Abandoned, &r.ShortAbandoned,
 			&r.Exited, &r.Callbacks, &r.Transfers, &r.Consultations, &r.ASA, &r.Talk, &r.Wrapup,
-			&r.resolved24, &r.resolved72, &r.known, &r.IVRSessions, &r.IVRResolved); err != nil {
+			&r.resolved24, &r.resolved72, &r.known, &r.IVRSessions, &r.IVRResolved,
+			&r.Surveyed, &r.Promoters, &r.Detractors); err != nil {
 			return nil, fmt.Errorf("records: report: %w", err)
 		}
 		if q.By != "" {
@@ -295,6 +305,9 @@ func Merge(rows []ReportRow, group func(key string) string) []ReportRow {
 		m.resolved24 += r.resolved24
 		m.resolved72 += r.resolved72
 		m.known += r.known
+		m.Surveyed += r.Surveyed
+		m.Promoters += r.Promoters
+		m.Detractors += r.Detractors
 		w.asa += r.ASA * float64(r.Answered)
 		w.talk += r.Talk * float64(r.Answered)
 		w.wrapup += r.Wrapup * float64(r.Answered)
@@ -326,5 +339,8 @@ func (r *ReportRow) derive() {
 	}
 	if n := r.LoggedIn - r.Paused; n > 0 {
 		r.Occupancy = r.Busy / n
+	}
+	if r.Surveyed > 0 {
+		r.NPS = 100 * float64(r.Promoters-r.Detractors) / float64(r.Surveyed)
 	}
 }

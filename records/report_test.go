@@ -84,6 +84,9 @@ func scriptedMorning(t *testing.T) (*Store, *time.Location, time.Time) {
 	s.ev("10h1m30s", "B", "private", "p002", "CONNECT", "30000")
 	s.ev("10h3m30s", "B", "private", "p002", "COMPLETE", "120000")
 	s.ev("10h4m", "", "", "p002", "UNPAUSE", "wrapup")
+	// A's caller rated the call 10 (a promoter), B's 7 (passive): NPS 50.
+	s.write(StreamSurvey, "10h5m25s", map[string]any{"call": "A", "agent": "p001", "queue": "private", "lang": "ru", "score": "10"})
+	s.write(StreamSurvey, "10h3m50s", map[string]any{"call": "B", "agent": "p002", "queue": "private", "lang": "en", "score": "7"})
 	// C: hung up after 3 s (a short abandon); D: after a minute, in the next quarter hour.
 	s.ev("10h2m", "C", "private", "", "ENQUEUE", "0")
 	s.ev("10h2m3s", "C", "private", "", "ABANDON", "3000")
@@ -100,6 +103,10 @@ func scriptedMorning(t *testing.T) (*Store, *time.Location, time.Time) {
 	s.step("40h", "G", "+79160000001", "main", "end", "queue")
 	s.ev("40h0m1s", "G", "private", "", "ENQUEUE", "0")
 	s.ev("40h0m2s", "G", "private", "p001", "CONNECT", "1000")
+	// G's caller agreed to the survey and then keyed nothing; an entry with a score out of range
+	// (written by hand) counts as none too.
+	s.write(StreamSurvey, "40h5m", map[string]any{"call": "G", "agent": "p001", "queue": "private", "lang": "ru", "score": ""})
+	s.write(StreamSurvey, "40h5m1s", map[string]any{"call": "G", "agent": "p001", "queue": "private", "lang": "ru", "score": "11"})
 	return r.store, msk, s.day
 }
 
@@ -143,6 +150,10 @@ func TestReport(t *testing.T) {
 	near("private AHT", p.AHT, 240)
 	near("private FCR within 24 h", p.FCR24, 1)
 	near("private FCR within 72 h", p.FCR72, 0.5)
+	if p.Surveyed != 2 || p.Promoters != 1 || p.Detractors != 0 {
+		t.Errorf("private surveys: %+v", p)
+	}
+	near("private NPS", p.NPS, 50)
 	if b.Offered != 1 || b.Exited != 1 || b.Callbacks != 1 || b.Answered != 0 || b.ServiceLevel != 0 {
 		t.Errorf("business: %+v", b)
 	}
@@ -164,6 +175,8 @@ func TestReport(t *testing.T) {
 		t.Errorf("by agent: %+v", byAgent)
 	}
 	// p001: 35 min logged in, busy 5 s ringing + 300 s talking + 30 s wrapping up.
+	near("p001 NPS", got["p001"].NPS, 100)
+	near("p002 NPS", got["p002"].NPS, 0)
 	near("p001 logged in", got["p001"].LoggedIn, 2100)
 	near("p001 busy", got["p001"].Busy, 335)
 	near("p001 occupancy", got["p001"].Occupancy, 335.0/2100)
@@ -191,6 +204,17 @@ func TestReport(t *testing.T) {
 	near("private group AHT", gr["private"].AHT, 240)
 	near("private group occupancy", gr["private"].Occupancy, (335.0+154)/(2100+2100))
 	near("private group FCR 72 h", gr["private"].FCR72, 0.5)
+	near("private group NPS", gr["private"].NPS, 50)
+	// The answers are kept with their call and agent, the call's record has its score, and the
+	// malformed one is kept as none.
+	var scored, none int
+	if err := store.pool.QueryRow(ctx, `SELECT count(score), count(*) - count(score) FROM surveys WHERE center = 'c1'`).Scan(&scored, &none); err != nil || scored != 2 || none != 2 {
+		t.Errorf("surveys: %d scored, %d none (%v)", scored, none, err)
+	}
+	var aScore int
+	if err := store.pool.QueryRow(ctx, `SELECT survey_score FROM calls WHERE center = 'c1' AND call_id = 'A'`).Scan(&aScore); err != nil || aScore != 10 {
+		t.Errorf("A's score on its record: %d (%v)", aScore, err)
+	}
 	// The whole history, as people query it: p003's lunch is there with its reason.
 	var lunch float64
 	if err := store.pool.QueryRow(ctx, `SELECT extract(epoch FROM ended_at - started_at) FROM agent_intervals
@@ -207,7 +231,7 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(month) != 1 || !month[0].Period.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, msk)) || month[0].Offered != 6 {
+	if len(month) != 1 || !month[0].Period.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, msk)) || month[0].Offered != 6 || month[0].Surveyed != 2 {
 		t.Errorf("month: %+v", month)
 	}
 

@@ -95,50 +95,57 @@ func abandonOne(t *testing.T, srv *Server) {
 // reportsShowAbandon waits until the supervisor's reports API counts the abandoned call.
 func reportsShowAbandon(t *testing.T, srv *Server) {
 	t.Helper()
-	base := "http://" + srv.WebAddr().String()
-	login, err := http.Post(base+"/supervisor/api/login", "application/json", strings.NewReader(`{"account":"sup1","password":"hotline-demo"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	login.Body.Close()
-	type row struct {
-		Key            string `json:"key"`
-		Offered        int    `json:"offered"`
-		Abandoned      int    `json:"abandoned"`
-		ShortAbandoned int    `json:"short_abandoned"`
-	}
-	var rows []row
-	get := func(by string) {
-		req, _ := http.NewRequest("GET", base+"/supervisor/api/reports?interval=day&by="+by+"&from="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+
-			"&to="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil)
-		for _, c := range login.Cookies() {
-			req.AddCookie(c)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var report struct {
-			Rows []row `json:"rows"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&report); err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("reports: %s, %v", resp.Status, err)
-		}
-		rows = report.Rows
-	}
+	var rows []reportRow
 	waitfor.True(t, "the reports counting the abandoned call", 30*time.Second, func() bool {
-		get("")
+		rows = reportRows(t, srv, "")
 		return len(rows) == 1 && rows[0].Offered == 1 && rows[0].Abandoned+rows[0].ShortAbandoned == 1
 	})
 	// By the agents' groups (the model's, added by the server): the call nobody answered is under
 	// no group.
-	get("group")
-	keys := map[string]row{}
+	rows = reportRows(t, srv, "group")
+	keys := map[string]reportRow{}
 	for _, r := range rows {
 		keys[r.Key] = r
 	}
 	if keys[""].Offered != 1 {
 		t.Errorf("by group: %+v, want the unanswered call under no group", rows)
 	}
+}
+
+// reportRow is what these tests read of a report's row.
+type reportRow struct {
+	Key            string  `json:"key"`
+	Offered        int     `json:"offered"`
+	Abandoned      int     `json:"abandoned"`
+	ShortAbandoned int     `json:"short_abandoned"`
+	Surveyed       int     `json:"surveyed"`
+	NPS            float64 `json:"nps"`
+}
+
+// reportRows asks the supervisor's reports API, as sup1, for the day around now split by by.
+func reportRows(t *testing.T, srv *Server, by string) []reportRow {
+	t.Helper()
+	base := "http://" + srv.WebAddr().String()
+	login, err := http.Post(base+"/supervisor/api/login", "application/json", strings.NewReader(`{"account":"sup1","password":"hotline-demo"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	login.Body.Close()
+	req, _ := http.NewRequest("GET", base+"/supervisor/api/reports?interval=day&by="+by+"&from="+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+
+		"&to="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), nil)
+	for _, c := range login.Cookies() {
+		req.AddCookie(c)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var report struct {
+		Rows []reportRow `json:"rows"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&report); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("reports: %s, %v", resp.Status, err)
+	}
+	return report.Rows
 }

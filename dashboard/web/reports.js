@@ -17,6 +17,8 @@ const I18N = {
     'h.exited': 'Сняты из очереди центром: переполнение, сообщение, неудачный обратный звонок',
     login: 'Нужен вход супервизора: войдите на табло и вернитесь.', noRecords: 'Отчётов нет: не настроена база записей (records.postgres).',
     failed: 'Отчёт не получен: ', caption: 'Отчёт с {from} по {to}',
+    surveyed: 'Оценок', 'h.surveyed': 'Звонков, оценённых абонентом после разговора (0–10)',
+    nps: 'NPS', 'h.nps': 'Индекс лояльности: доля оценок 9–10 минус доля оценок 0–6, в пунктах',
   },
   en: {
     title: 'Reports', board: '← Board', langTitle: 'Переключить на русский', from: 'From', to: 'To', interval: 'Step',
@@ -33,6 +35,8 @@ const I18N = {
     'h.exited': 'Taken out of the queue by the center: overflow, a message, a callback given up',
     login: 'A supervisor login is needed: log in on the board and come back.', noRecords: 'No reports: the records database is not set up (records.postgres).',
     failed: 'The report failed: ', caption: 'Report from {from} to {to}',
+    surveyed: 'Ratings', 'h.surveyed': 'Calls the caller rated after the conversation (0–10)',
+    nps: 'NPS', 'h.nps': 'Net promoter score: the share of 9–10 ratings less the share of 0–6, in points',
   },
 };
 
@@ -48,6 +52,8 @@ const num = (v) => new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'ru-RU').form
 const secs = (v) => (v ? `${Math.round(v)} ${lang === 'en' ? 's' : 'с'}` : '–');
 // hours writes a time on shift as h:mm.
 const hours = (v) => (v ? `${Math.floor(v / 3600)}:${String(Math.floor(v / 60) % 60).padStart(2, '0')}` : '–');
+// points writes an NPS with its sign, in whole points.
+const points = (v) => new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'ru-RU', { signDisplay: 'exceptZero', maximumFractionDigits: 0 }).format(v);
 const COLS = [
   ['offered', '', (r) => num(r.offered)],
   ['answered', '', (r) => num(r.answered)],
@@ -65,6 +71,8 @@ const COLS = [
   ['logged', '', (r) => hours(r.logged_in_seconds)],
   ['paused', '', (r) => hours(r.paused_seconds)],
   ['occ', 'h.occ', (r) => (r.logged_in_seconds - r.paused_seconds > 0 ? pct(r.occupancy) : '–')],
+  ['surveyed', 'h.surveyed', (r) => num(r.surveyed)],
+  ['nps', 'h.nps', (r) => (r.surveyed ? points(r.nps) : '–')],
 ];
 
 function applyLang() {
@@ -95,7 +103,8 @@ function keyName(by, key) {
 // total sums the counts and weighs the averages by what they average over.
 function total(rows) {
   const s = { offered: 0, answered: 0, answered_in_sl: 0, abandoned: 0, short_abandoned: 0, exited: 0, callbacks: 0, transfers: 0,
-    logged_in_seconds: 0, paused_seconds: 0, busy_seconds: 0, ivr_sessions: 0, ivr_resolved: 0 };
+    logged_in_seconds: 0, paused_seconds: 0, busy_seconds: 0, ivr_sessions: 0, ivr_resolved: 0,
+    surveyed: 0, promoters: 0, detractors: 0 };
   let asa = 0, aht = 0, fcr24 = 0, fcr72 = 0;
   for (const r of rows) {
     for (const k of Object.keys(s)) s[k] += r[k];
@@ -107,6 +116,7 @@ function total(rows) {
     asa_seconds: s.answered ? asa / s.answered : 0, aht_seconds: s.answered ? aht / s.answered : 0,
     fcr_24h: s.answered ? fcr24 / s.answered : 0, fcr_72h: s.answered ? fcr72 / s.answered : 0,
     ivr_resolution: s.ivr_sessions ? s.ivr_resolved / s.ivr_sessions : 0,
+    nps: s.surveyed ? (100 * (s.promoters - s.detractors)) / s.surveyed : 0,
     occupancy: s.logged_in_seconds - s.paused_seconds > 0 ? s.busy_seconds / (s.logged_in_seconds - s.paused_seconds) : 0 };
 }
 
