@@ -581,6 +581,22 @@ func (c *Center) ExtendWrapUp(ctx context.Context, agentID string, by time.Durat
 	return time.UnixMilli(ms), nil
 }
 
+// Hold records that the agent put the talking call on hold (on) or took the caller back, for the
+// reports' hold time; a second hold or a resume of a call not held changes nothing. A call that
+// ends on hold is taken off hold by Finish. It returns how long the hold lasted when it ends.
+func (c *Center) Hold(ctx context.Context, callID, agentID string, on bool) (time.Duration, error) {
+	flag := "0"
+	if on {
+		flag = "1"
+	}
+	v, err := c.run(ctx, "hold", callID, agentID, flag)
+	if err != nil {
+		return 0, err
+	}
+	ms, _ := v.(int64)
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
 // Pause stops calls to an agent, with a reason for the dashboard (break, training, …). An agent not
 // logged in is logged in paused.
 func (c *Center) Pause(ctx context.Context, agentID, reason string) error {

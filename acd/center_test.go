@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -891,6 +892,78 @@ func TestParkedCallsExpire(t *testing.T) {
 	e.must(err)
 	if last := evs[len(evs)-1]; last.Call != "c1" || last.Event != "EXIT" || !strings.HasSuffix(last.Data, " orphaned") {
 		t.Fatalf("last event %+v, want c1's EXIT orphaned", last)
+	}
+	e.must(e.c.Verify(e.ctx))
+}
+
+// TestHold: a talking call held twice (a second hold and a resume of a call not held change
+// nothing) and ended on hold writes HOLD, UNHOLD with the ms held, and, before COMPLETE, the UNHOLD
+// of the hold it ended in; only the agent on the call may hold it.
+func TestHold(t *testing.T) {
+	e := newEnv(t, testCenter)
+	e.login("a1", "a2")
+	e.enqueue("c1", "sales", 0)
+	got := e.dispatch()
+	agent := got["c1"]
+	_, err := e.c.Accept(e.ctx, "c1", agent)
+	e.must(err)
+	other := map[string]string{"a1": "a2", "a2": "a1"}[agent]
+	if _, err := e.c.Hold(e.ctx, "c1", other, true); err == nil {
+		t.Fatal("another agent held the call")
+	}
+	if d, err := e.c.Hold(e.ctx, "c1", agent, false); err != nil || d != 0 {
+		t.Fatalf("resume of a call not held: %v, %v", d, err)
+	}
+	_, err = e.c.Hold(e.ctx, "c1", agent, true)
+	e.must(err)
+	e.clock.Advance(5 * time.Second)
+	_, err = e.c.Hold(e.ctx, "c1", agent, true)
+	e.must(err)
+	e.clock.Advance(5 * time.Second)
+	if d, err := e.c.Hold(e.ctx, "c1", agent, false); err != nil || d != 10*time.Second {
+		t.Fatalf("held for %v (%v), want 10s", d, err)
+	}
+	_, err = e.c.Hold(e.ctx, "c1", agent, true)
+	e.must(err)
+	e.clock.Advance(3 * time.Second)
+	e.must(e.c.Finish(e.ctx, "c1", agent))
+	evs, err := e.c.Events(e.ctx, "", 100)
+	e.must(err)
+	var seq []string
+	for _, ev := range evs {
+		if ev.Call == "c1" && ev.Event != "ENQUEUE" && ev.Event != "RING" && ev.Event != "CONNECT" {
+			seq = append(seq, ev.Event+" "+ev.Data)
+		}
+	}
+	if want := []string{"HOLD ", "UNHOLD 10000", "HOLD ", "UNHOLD 3000", "COMPLETE 13000"}; !slices.Equal(seq, want) {
+		t.Fatalf("events %q, want %q", seq, want)
+	}
+
+	// Held through a consultation and handed over: the hold ends at the handover.
+	e.clock.Advance(time.Hour) // past the wrap-up
+	e.enqueue("c2", "sales", 0)
+	agent = e.dispatch()["c2"]
+	other = map[string]string{"a1": "a2", "a2": "a1"}[agent]
+	_, err = e.c.Accept(e.ctx, "c2", agent)
+	e.must(err)
+	_, err = e.c.Hold(e.ctx, "c2", agent, true)
+	e.must(err)
+	e.must(e.c.ConsultAgent(e.ctx, "c2", agent, other))
+	e.clock.Advance(7 * time.Second)
+	e.must(e.c.HandOver(e.ctx, "c2", agent, other))
+	if d, err := e.c.Hold(e.ctx, "c2", other, false); err != nil || d != 0 {
+		t.Fatalf("the colleague's resume after the handover: %v, %v; want nothing held", d, err)
+	}
+	evs, err = e.c.Events(e.ctx, "", 100)
+	e.must(err)
+	seq = nil
+	for _, ev := range evs {
+		if ev.Call == "c2" && (ev.Event == "UNHOLD" || ev.Event == "HANDOVER") {
+			seq = append(seq, ev.Event+" "+ev.Agent+" "+ev.Data)
+		}
+	}
+	if want := []string{"UNHOLD " + agent + " 7000", "HANDOVER " + agent + " " + other}; !slices.Equal(seq, want) {
+		t.Fatalf("events %q, want %q", seq, want)
 	}
 	e.must(e.c.Verify(e.ctx))
 }

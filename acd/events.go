@@ -12,7 +12,7 @@ import (
 
 // Event is one entry of the center's event stream, in the spirit of Asterisk's queue_log: ENQUEUE,
 // RING, CONNECT, COMPLETE, RINGNOANSWER, ABANDON, EXIT, MOVE, CALLBACK, AGENTLOGIN, AGENTLOGOFF,
-// PAUSE, UNPAUSE, WRAPUPEND, WRAPUPEXTEND (Data: the ms added), CONSULT, CONSULTEND, HANDOVER, CLAIM, CALLBACKNOANSWER, CALLBACKRETRY, PARK, UNPARK, RECONCILE. Each is written by the same script run as the state change it records.
+// PAUSE, UNPAUSE, WRAPUPEND, WRAPUPEXTEND (Data: the ms added), CONSULT, CONSULTEND, HANDOVER, HOLD, UNHOLD (Data: the ms held), CLAIM, CALLBACKNOANSWER, CALLBACKRETRY, PARK, UNPARK, RECONCILE. Each is written by the same script run as the state change it records.
 type Event struct {
 	ID    string // the stream entry id
 	Time  time.Time

@@ -51,8 +51,8 @@ func TestReportsAPI(t *testing.T) {
 		{"no session", "from=2026-12-01&to=2026-12-01", nil, http.StatusUnauthorized, "login required"},
 		{"json", "from=2026-12-01&to=2026-12-01&interval=15m&by=queue", sup, http.StatusOK, `"service_level":0.3333`},
 		{"csv", "from=2026-12-01&to=2026-12-01&interval=day&format=csv", sup, http.StatusOK,
-			"period,key,offered,answered,answered_in_sl,abandoned,short_abandoned,exited,callbacks,transfers,consultations,service_level,asa_seconds,aht_seconds,talk_seconds,wrapup_seconds,fcr_24h,fcr_72h,ivr_sessions,ivr_resolved,ivr_resolution,logged_in_seconds,paused_seconds,busy_seconds,occupancy,surveyed,promoters,detractors,nps\n" +
-				"2026-12-01T00:00:00+03:00,private,4,2,1,0,1,0,0,0,0,0.3333,20.0,0.0,0.0,0.0,0.0000,0.0000,0,0,0.0000,0.0,0.0,0.0,0.0000,2,1,0,50.0\n"},
+			"period,key,offered,answered,answered_in_sl,abandoned,short_abandoned,exited,callbacks,callbacks_kept,held,transfers,consultations,service_level,asa_seconds,aht_seconds,talk_seconds,hold_seconds,wrapup_seconds,fcr_24h,fcr_72h,ivr_sessions,ivr_resolved,ivr_resolution,logged_in_seconds,paused_seconds,busy_seconds,occupancy,surveyed,promoters,detractors,nps\n" +
+				"2026-12-01T00:00:00+03:00,private,4,2,1,0,1,0,0,0,0,0,0,0.3333,20.0,0.0,0.0,0.0,0.0,0.0000,0.0000,0,0,0.0000,0.0,0.0,0.0,0.0000,2,1,0,50.0\n"},
 		{"instants", "from=2026-12-01T07:00:00Z&to=2026-12-01T08:00:00Z", sup, http.StatusOK, `"from":"2026-12-01T07:00:00Z"`},
 		{"no from", "to=2026-12-01", sup, http.StatusBadRequest, "from: required"},
 		{"bad date", "from=1.12.2026&to=2026-12-01", sup, http.StatusBadRequest, `from: \"1.12.2026\" is not a date`},

@@ -22,6 +22,7 @@ acd AS (
         (array_agg(agent ORDER BY id_ms, id_seq) FILTER (WHERE event = 'CONNECT'))[1] AS agent,
         (array_agg(records_ms(data) ORDER BY id_ms, id_seq) FILTER (WHERE event = 'CONNECT'))[1] AS wait_ms,
         sum(records_ms(data)) FILTER (WHERE event = 'COMPLETE') AS talk_ms,
+        sum(records_ms(data)) FILTER (WHERE event = 'UNHOLD') AS hold_ms,
         (array_agg(event ORDER BY id_ms DESC, id_seq DESC) FILTER (WHERE event IN ('COMPLETE', 'ABANDON', 'EXIT')))[1] AS ended_by,
         max(at) FILTER (WHERE event IN ('COMPLETE', 'ABANDON', 'EXIT')) AS ended_at,
         (array_agg(records_ms(data) ORDER BY id_ms DESC, id_seq DESC) FILTER (WHERE event IN ('ABANDON', 'EXIT')))[1] AS left_after_ms,
@@ -60,14 +61,14 @@ acd AS (
 INSERT INTO calls (center, call_id, arrived_at, did, caller, ivr_path, ivr_outcome, self_served,
     enqueued_at, first_queue, queue, answered_at, agent, wait_ms, talk_ms, ended_by, ended_at,
     left_after_ms, exit_reason, offers, unanswered_offers, moves, consultations, handovers, callback_requested,
-    disposition, note, survey_score)
+    disposition, note, survey_score, hold_ms)
 SELECT $1, call_id, least(i.first_at, a.first_at), coalesce(i.did, ''), coalesce(i.caller, ''),
     coalesce(i.ivr_path, ''), coalesce(i.ivr_outcome, ''), coalesce(i.self_served, false),
     a.enqueued_at, coalesce(a.first_queue, ''), coalesce(a.queue, ''), a.answered_at, coalesce(a.agent, ''),
     a.wait_ms, a.talk_ms, coalesce(a.ended_by, ''), a.ended_at, a.left_after_ms, coalesce(a.exit_reason, ''),
     coalesce(a.offers, 0), coalesce(a.unanswered_offers, 0), coalesce(a.moves, 0),
     coalesce(a.consultations, 0), coalesce(a.handovers, 0), coalesce(a.callback_requested, false),
-    coalesce(wu.disposition, ''), coalesce(wu.note, ''), sv.score
+    coalesce(wu.disposition, ''), coalesce(wu.note, ''), sv.score, a.hold_ms
 FROM acd a FULL JOIN ivr i USING (call_id) LEFT JOIN wu USING (call_id) LEFT JOIN sv USING (call_id)
 ON CONFLICT (center, call_id) DO UPDATE SET
     arrived_at = EXCLUDED.arrived_at, did = EXCLUDED.did, caller = EXCLUDED.caller,
@@ -79,7 +80,7 @@ ON CONFLICT (center, call_id) DO UPDATE SET
     unanswered_offers = EXCLUDED.unanswered_offers, moves = EXCLUDED.moves,
     consultations = EXCLUDED.consultations, handovers = EXCLUDED.handovers,
     callback_requested = EXCLUDED.callback_requested, disposition = EXCLUDED.disposition, note = EXCLUDED.note,
-    survey_score = EXCLUDED.survey_score`
+    survey_score = EXCLUDED.survey_score, hold_ms = EXCLUDED.hold_ms`
 
 // linkCallers sets next_call_at of each earlier call of the callers of ids: the same number
 // calling again is what first-contact resolution counts.

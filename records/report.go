@@ -49,6 +49,8 @@ type ReportRow struct {
 	ShortAbandoned int `json:"short_abandoned"` // hung up before ShortAbandon
 	Exited         int `json:"exited"`          // taken out by the center: overflow, message, callbacks given up
 	Callbacks      int `json:"callbacks"`       // asked to be called back
+	CallbacksKept  int `json:"callbacks_kept"`  // of those, called back and answered by an agent
+	Held           int `json:"held"`            // answered calls whose caller was put on hold
 	Transfers      int `json:"transfers"`       // answered calls handed to a colleague
 	Consultations  int `json:"consultations"`
 
@@ -58,6 +60,7 @@ type ReportRow struct {
 	ASA          float64 `json:"asa_seconds"`
 	AHT          float64 `json:"aht_seconds"`
 	Talk         float64 `json:"talk_seconds"`
+	Hold         float64 `json:"hold_seconds"` // held per answered call, on average (part of Talk)
 	Wrapup       float64 `json:"wrapup_seconds"`
 	// FCR24 and FCR72: the share of answered calls (of callers whose number is known) after which
 	// the same number did not call again within 24 and 72 hours: first-contact resolution.
@@ -131,6 +134,9 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 			count(*) FILTER (WHERE ended_by = 'ABANDON' AND answered_at IS NULL AND left_after_ms < $5),
 			count(*) FILTER (WHERE ended_by = 'EXIT' AND answered_at IS NULL),
 			count(*) FILTER (WHERE callback_requested),
+			count(*) FILTER (WHERE callback_requested AND answered_at IS NOT NULL),
+			count(*) FILTER (WHERE hold_ms > 0),
+			coalesce(avg(coalesce(hold_ms, 0)) FILTER (WHERE answered_at IS NOT NULL), 0) / 1000,
 			count(*) FILTER (WHERE handovers > 0),
 			coalesce(sum(consultations), 0),
 			coalesce(avg(wait_ms) FILTER (WHERE answered_at IS NOT NULL), 0) / 1000,
@@ -161,7 +167,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 		var r ReportRow
 		var local time.Time
 		if err := rows.Scan(&local, &r.Key, &r.Offered, &r.Answered, &r.AnsweredInSL, &r.Abandoned, &r.ShortAbandoned,
-			&r.Exited, &r.Callbacks, &r.Transfers, &r.Consultations, &r.ASA, &r.Talk, &r.Wrapup,
+			&r.Exited, &r.Callbacks, &r.CallbacksKept, &r.Held, &r.Hold, &r.Transfers, &r.Consultations, &r.ASA, &r.Talk, &r.Wrapup,
 			&r.resolved24, &r.resolved72, &r.known, &r.IVRSessions, &r.IVRResolved,
 			&r.Surveyed, &r.Promoters, &r.Detractors); err != nil {
 			return nil, fmt.Errorf("records: report: %w", err)
@@ -278,7 +284,7 @@ func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, ro
 // averages weighed by the answered calls they average over).
 func Merge(rows []ReportRow, group func(key string) string) []ReportRow {
 	set := newRowSet(nil)
-	type sums struct{ asa, talk, wrapup float64 }
+	type sums struct{ asa, talk, hold, wrapup float64 }
 	weights := map[string]*sums{}
 	for _, r := range rows {
 		m := set.get(r.Period, group(r.Key))
@@ -295,6 +301,8 @@ func Merge(rows []ReportRow, group func(key string) string) []ReportRow {
 		m.ShortAbandoned += r.ShortAbandoned
 		m.Exited += r.Exited
 		m.Callbacks += r.Callbacks
+		m.CallbacksKept += r.CallbacksKept
+		m.Held += r.Held
 		m.Transfers += r.Transfers
 		m.Consultations += r.Consultations
 		m.IVRSessions += r.IVRSessions
@@ -310,6 +318,7 @@ func Merge(rows []ReportRow, group func(key string) string) []ReportRow {
 		m.Detractors += r.Detractors
 		w.asa += r.ASA * float64(r.Answered)
 		w.talk += r.Talk * float64(r.Answered)
+		w.hold += r.Hold * float64(r.Answered)
 		w.wrapup += r.Wrapup * float64(r.Answered)
 	}
 	out := set.sorted()
@@ -317,6 +326,7 @@ func Merge(rows []ReportRow, group func(key string) string) []ReportRow {
 		m := &out[i]
 		if w := weights[m.Period.String()+"\x00"+m.Key]; m.Answered > 0 && w != nil {
 			m.ASA, m.Talk, m.Wrapup = w.asa/float64(m.Answered), w.talk/float64(m.Answered), w.wrapup/float64(m.Answered)
+			m.Hold = w.hold / float64(m.Answered)
 		}
 		m.derive()
 	}

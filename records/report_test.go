@@ -72,6 +72,8 @@ func scriptedMorning(t *testing.T) (*Store, *time.Location, time.Time) {
 	s.ev("10h", "A", "private", "", "ENQUEUE", "0")
 	s.ev("10h0m5s", "A", "private", "p001", "RING", "")
 	s.ev("10h0m10s", "A", "private", "p001", "CONNECT", "10000")
+	s.ev("10h1m", "A", "private", "p001", "HOLD", "")
+	s.ev("10h1m20s", "A", "private", "p001", "UNHOLD", "20000")
 	s.ev("10h5m10s", "A", "private", "p001", "COMPLETE", "300000")
 	s.ev("10h5m40s", "", "", "p001", "WRAPUPEND", "")
 	s.write(StreamWrapUp, "10h5m41s", map[string]any{"call": "A", "agent": "p001", "disposition": "claim_filed", "note": "ждёт ответа"})
@@ -103,6 +105,11 @@ func scriptedMorning(t *testing.T) (*Store, *time.Location, time.Time) {
 	s.step("40h", "G", "+79160000001", "main", "end", "queue")
 	s.ev("40h0m1s", "G", "private", "", "ENQUEUE", "0")
 	s.ev("40h0m2s", "G", "private", "p001", "CONNECT", "1000")
+	// H: a business caller the next day asks for a callback and is called back: a callback kept.
+	s.ev("41h", "H", "business", "", "ENQUEUE", "0")
+	s.ev("41h0m10s", "H", "business", "", "CALLBACK", "")
+	s.ev("41h5m", "H", "business", "p002", "CONNECT", "300000")
+	s.ev("41h8m", "H", "business", "p002", "COMPLETE", "180000")
 	// G's caller agreed to the survey and then keyed nothing; an entry with a score out of range
 	// (written by hand) counts as none too.
 	s.write(StreamSurvey, "40h5m", map[string]any{"call": "G", "agent": "p001", "queue": "private", "lang": "ru", "score": ""})
@@ -154,6 +161,10 @@ func TestReport(t *testing.T) {
 		t.Errorf("private surveys: %+v", p)
 	}
 	near("private NPS", p.NPS, 50)
+	near("private hold per answered call", p.Hold, 10) // A's 20 s over two calls
+	if p.Held != 1 || b.CallbacksKept != 0 {
+		t.Errorf("held %d (want 1), business callbacks kept %d (want 0)", p.Held, b.CallbacksKept)
+	}
 	if b.Offered != 1 || b.Exited != 1 || b.Callbacks != 1 || b.Answered != 0 || b.ServiceLevel != 0 {
 		t.Errorf("business: %+v", b)
 	}
@@ -205,6 +216,7 @@ func TestReport(t *testing.T) {
 	near("private group occupancy", gr["private"].Occupancy, (335.0+154)/(2100+2100))
 	near("private group FCR 72 h", gr["private"].FCR72, 0.5)
 	near("private group NPS", gr["private"].NPS, 50)
+	near("private group hold", gr["private"].Hold, 10)
 	// The answers are kept with their call and agent, the call's record has its score, and the
 	// malformed one is kept as none.
 	var scored, none int
@@ -231,7 +243,8 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(month) != 1 || !month[0].Period.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, msk)) || month[0].Offered != 6 || month[0].Surveyed != 2 {
+	if len(month) != 1 || !month[0].Period.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, msk)) || month[0].Offered != 7 || month[0].Surveyed != 2 ||
+		month[0].Callbacks != 2 || month[0].CallbacksKept != 1 {
 		t.Errorf("month: %+v", month)
 	}
 

@@ -267,6 +267,11 @@ func (d *distributor) HandOver(ctx context.Context, callID, fromAgent, toAgent s
 	return stale(d.center.HandOver(ctx, callID, fromAgent, toAgent))
 }
 
+func (d *distributor) Hold(ctx context.Context, callID, agentID string, on bool) error {
+	_, err := d.center.Hold(ctx, callID, agentID, on)
+	return stale(err)
+}
+
 func (d *distributor) Unpause(ctx context.Context, agentID string) error {
 	return d.center.SetAvailable(ctx, agentID)
 }

@@ -108,6 +108,13 @@ func TestConsultColleague(t *testing.T) {
 		if err := r.sb.Resume(ctx, "a2", id); err != nil {
 			t.Fatalf("a2 resumes their call: %v", err)
 		}
+		r.acd.mu.Lock()
+		holds := slices.Clone(r.acd.holds)
+		r.acd.mu.Unlock()
+		// a1 held the caller to consult (the ACD ends that hold at the handover), then a2.
+		if want := []string{id + " a1 true", id + " a2 true", id + " a2 false"}; !slices.Equal(holds, want) {
+			t.Errorf("holds told to the ACD: %q, want %q", holds, want)
+		}
 		if err := r.sb.Hangup(ctx, "a2", id); err != nil {
 			t.Fatal(err)
 		}

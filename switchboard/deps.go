@@ -80,6 +80,9 @@ type Distributor interface {
 	EndConsult(ctx context.Context, callID, agentID string, talked bool) error
 	// HandOver completes the transfer: the call is toAgent's now, fromAgent goes to wrap-up.
 	HandOver(ctx context.Context, callID, fromAgent, toAgent string) error
+	// Hold records that the agent put the caller on hold (on) or took them back, for the reports'
+	// hold time; Finish ends a hold the call ended in.
+	Hold(ctx context.Context, callID, agentID string, on bool) error
 }
 
 // Surveys is the post-call survey: which callers are offered it, and where their answers go.

@@ -58,6 +58,7 @@ type fakeACD struct {
 	accepted      map[string]string   // call → the agent whose Accept took it
 	claims        []string            // "call:from>to" for each Claim
 	unanswered    []string            // calls whose callback number did not answer (CallbackNoAnswer)
+	holds         []string            // "call agent true|false" for each Hold
 }
 
 // bump wakes waitFor; called with mu held after every change.
@@ -634,6 +635,14 @@ func (a *fakeACD) EndConsult(_ context.Context, id, agent string, talked bool) e
 }
 
 // HandOver makes the call the colleague's; the agent who leaves stays busy (wrap-up).
+func (a *fakeACD) Hold(_ context.Context, id, agent string, on bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	defer a.bump()
+	a.holds = append(a.holds, fmt.Sprintf("%s %s %v", id, agent, on))
+	return nil
+}
+
 func (a *fakeACD) HandOver(_ context.Context, id, from, to string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -117,8 +117,16 @@ func (c *call) hold(ctx context.Context) error {
 		return err
 	}
 	c.held = true
+	c.recordHold(ctx, true)
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventHeld, Call: c.card()})
 	return nil
+}
+
+// recordHold tells the ACD of a hold or a resume, for the reports; the call goes on without it.
+func (c *call) recordHold(ctx context.Context, on bool) {
+	if err := c.sb.acd.Hold(ctx, c.id, c.agent, on); err != nil {
+		c.log.Warn("record the hold in the ACD failed", "agent", c.agent, "on", on, "err", err)
+	}
 }
 
 func (c *call) unhold(ctx context.Context) error {
@@ -132,6 +140,7 @@ func (c *call) unhold(ctx context.Context) error {
 		return err
 	}
 	c.held = false
+	c.recordHold(ctx, false)
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventResumed, Call: c.card()})
 	return nil
 }

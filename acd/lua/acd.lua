@@ -389,13 +389,15 @@ end
 -- connected (its answer time kept, so its handle time is the whole conversation); from goes to
 -- wrap-up for the queue's time as after any call, to is on the call and counts it as answered.
 function ops.handover(c, from, to)
-  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'consult')
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'consult', 'held')
   if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
   if v[1] ~= 'oncall' or v[2] ~= from then return fail('ACD_NOT_ON_CALL', c .. ' ' .. from) end
   local st = agent_state(to)
   if v[4] ~= to or st[1] ~= 'consult' or st[2] ~= c then return fail('ACD_NOT_CONSULTING', c .. ' ' .. to) end
   local q = v[3]
-  redis.call('HSET', ckey(c), 'agents', to, 'consult', '')
+  -- The caller held through the consultation comes off hold into the colleague's call.
+  if v[5] and v[5] ~= '' then ev(c, q, from, 'UNHOLD', fmt(now - tonumber(v[5]))) end
+  redis.call('HSET', ckey(c), 'agents', to, 'consult', '', 'held', '')
   redis.call('HINCRBY', akey(to), 'calls', 1)
   redis.call('HSET', akey(to), 'state', 'oncall', 'since', fmt(now), 'call', c)
   ev(c, q, from, 'HANDOVER', to)
@@ -469,11 +471,13 @@ end
 
 -- finish call agent → handle ms. The agent goes to wrap-up for the queue's time.
 function ops.finish(c, a)
-  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'answered')
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'answered', 'held')
   if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
   if v[1] ~= 'oncall' or v[2] ~= a then return fail('ACD_NOT_ON_CALL', c .. ' ' .. a) end
   local q = v[3]
   release_consult(c, q, 'finish')
+  -- A call that ends on hold was held until its end.
+  if v[5] and v[5] ~= '' then ev(c, q, a, 'UNHOLD', fmt(now - tonumber(v[5]))) end
   local handle = now - tonumber(v[4])
   -- Average handle time for the wait estimator: an exponentially weighted mean (alpha 0.1).
   local aht = tonumber(redis.call('HGET', qkey(q), 'aht')) or handle
@@ -485,6 +489,27 @@ function ops.finish(c, a)
   redis.call('ZADD', P .. 'wrapup', fmt(now + wrap), a)
   if wrap <= 0 then sweep() end
   return handle
+end
+
+-- hold call agent on → the ms the call had been held when on is '0' (0 when it was not held).
+-- The agent put the caller on hold (on '1') or took them back: HOLD and UNHOLD events (Data: the ms
+-- held), as queue_log writes them, are what the reports' hold time adds up.
+function ops.hold(c, a, on)
+  local v = redis.call('HMGET', ckey(c), 'stage', 'agents', 'queue', 'held')
+  if not v[1] then return fail('ACD_UNKNOWN_CALL', c) end
+  if v[1] ~= 'oncall' or v[2] ~= a then return fail('ACD_NOT_ON_CALL', c .. ' ' .. a) end
+  local since = v[4] ~= '' and tonumber(v[4]) or nil
+  if on == '1' then
+    if not since then
+      redis.call('HSET', ckey(c), 'held', fmt(now))
+      ev(c, v[3], a, 'HOLD', '')
+    end
+    return 0
+  end
+  if not since then return 0 end
+  redis.call('HSET', ckey(c), 'held', '')
+  ev(c, v[3], a, 'UNHOLD', fmt(now - since))
+  return now - since
 end
 
 -- extendwrap agent ms cap → when the agent's wrap-up now ends (ms), or 0 when they are not in one.

@@ -9,7 +9,7 @@ const I18N = {
     slSec: 'SL, с', shortSec: 'Короткий сброс, с', show: 'Показать', csv: 'Скачать CSV', empty: 'За эти дни звонков нет',
     period: 'Период', queue: 'Очередь', agent: 'Оператор', center: 'Центр', total: 'Итого', none: '(не отвечен)',
     offered: 'Поступило', answered: 'Отвечено', sl: 'SL', abandoned: 'Потеряно', short: 'Коротк. сброс',
-    exited: 'Сняты', callbacks: 'Обр. звонок', transfers: 'Переводы', asa: 'ASA', aht: 'AHT', fcr24: 'FCR 24 ч', fcr72: 'FCR 72 ч',
+    exited: 'Сняты', callbacks: 'Обр. звонок', kept: 'Перезвонили', 'h.kept': 'Обратные звонки, которые состоялись: абонент ответил, оператор поговорил', hold: 'Удержание', 'h.hold': 'Среднее время на удержании на отвеченный звонок', transfers: 'Переводы', asa: 'ASA', aht: 'AHT', fcr24: 'FCR 24 ч', fcr72: 'FCR 72 ч',
     ivr: 'Решено в IVR', 'h.ivr': 'Доля звонков, решённых автоматическим меню без оператора', logged: 'На смене', paused: 'Пауза', occ: 'Занятость', 'h.occ': 'Доля времени в звонках и обработке от времени на смене без пауз',
     'h.sl': 'Отвечено за порог SL от поступивших без коротких сбросов', 'h.asa': 'Среднее ожидание ответа',
     'h.aht': 'Среднее время обработки: разговор и поствызовная работа',
@@ -27,7 +27,7 @@ const I18N = {
     slSec: 'SL, s', shortSec: 'Short abandon, s', show: 'Show', csv: 'Download CSV', empty: 'No calls on these days',
     period: 'Period', queue: 'Queue', agent: 'Agent', center: 'Center', total: 'Total', none: '(not answered)',
     offered: 'Offered', answered: 'Answered', sl: 'SL', abandoned: 'Abandoned', short: 'Short aband.',
-    exited: 'Exited', callbacks: 'Callbacks', transfers: 'Transfers', asa: 'ASA', aht: 'AHT', fcr24: 'FCR 24 h', fcr72: 'FCR 72 h',
+    exited: 'Exited', callbacks: 'Callbacks', kept: 'Called back', 'h.kept': 'Callbacks carried out: the caller answered and an agent talked', hold: 'Hold', 'h.hold': 'Average time on hold per answered call', transfers: 'Transfers', asa: 'ASA', aht: 'AHT', fcr24: 'FCR 24 h', fcr72: 'FCR 72 h',
     ivr: 'IVR resolved', 'h.ivr': 'Share of calls the menu resolved without an agent', logged: 'On shift', paused: 'Paused', occ: 'Occupancy', 'h.occ': 'Time on calls and wrap-up over time on shift not paused',
     'h.sl': 'Answered within the SL threshold, of those offered less short abandons', 'h.asa': 'Average speed of answer',
     'h.aht': 'Average handle time: talk and wrap-up',
@@ -62,9 +62,11 @@ const COLS = [
   ['short', '', (r) => num(r.short_abandoned)],
   ['exited', 'h.exited', (r) => num(r.exited)],
   ['callbacks', '', (r) => num(r.callbacks)],
+  ['kept', 'h.kept', (r) => num(r.callbacks_kept)],
   ['transfers', '', (r) => num(r.transfers)],
   ['asa', 'h.asa', (r) => (r.answered ? secs(r.asa_seconds) : '–')],
   ['aht', 'h.aht', (r) => (r.answered ? secs(r.aht_seconds) : '–')],
+  ['hold', 'h.hold', (r) => (r.answered ? secs(r.hold_seconds) : '–')],
   ['fcr24', 'h.fcr24', (r) => (r.answered ? pct(r.fcr_24h) : '–')],
   ['fcr72', 'h.fcr72', (r) => (r.answered ? pct(r.fcr_72h) : '–')],
   ['ivr', 'h.ivr', (r) => (r.ivr_sessions ? pct(r.ivr_resolution) : '–')],
@@ -102,18 +104,19 @@ function keyName(by, key) {
 
 // total sums the counts and weighs the averages by what they average over.
 function total(rows) {
-  const s = { offered: 0, answered: 0, answered_in_sl: 0, abandoned: 0, short_abandoned: 0, exited: 0, callbacks: 0, transfers: 0,
+  const s = { offered: 0, answered: 0, answered_in_sl: 0, abandoned: 0, short_abandoned: 0, exited: 0, callbacks: 0, callbacks_kept: 0, held: 0, transfers: 0,
     logged_in_seconds: 0, paused_seconds: 0, busy_seconds: 0, ivr_sessions: 0, ivr_resolved: 0,
     surveyed: 0, promoters: 0, detractors: 0 };
-  let asa = 0, aht = 0, fcr24 = 0, fcr72 = 0;
+  let asa = 0, aht = 0, hold = 0, fcr24 = 0, fcr72 = 0;
   for (const r of rows) {
     for (const k of Object.keys(s)) s[k] += r[k];
-    asa += r.asa_seconds * r.answered; aht += r.aht_seconds * r.answered;
+    asa += r.asa_seconds * r.answered; aht += r.aht_seconds * r.answered; hold += r.hold_seconds * r.answered;
     fcr24 += r.fcr_24h * r.answered; fcr72 += r.fcr_72h * r.answered;
   }
   const n = s.offered - s.short_abandoned;
   return { ...s, service_level: n > 0 ? s.answered_in_sl / n : 0,
     asa_seconds: s.answered ? asa / s.answered : 0, aht_seconds: s.answered ? aht / s.answered : 0,
+    hold_seconds: s.answered ? hold / s.answered : 0,
     fcr_24h: s.answered ? fcr24 / s.answered : 0, fcr_72h: s.answered ? fcr72 / s.answered : 0,
     ivr_resolution: s.ivr_sessions ? s.ivr_resolved / s.ivr_sessions : 0,
     nps: s.surveyed ? (100 * (s.promoters - s.detractors)) / s.surveyed : 0,
