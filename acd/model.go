@@ -124,6 +124,7 @@ type Queue struct {
 	MinLevel      int
 	HandleTime    time.Duration // initial guess of the average handle time, before calls teach the estimator
 	RingTimeout   time.Duration // how long the controller lets an offer ring before RingNoAnswer
+	Record        bool          // agents' calls are recorded (the caller hears a notice first)
 }
 
 // ServiceLevel is a target such as 80% of calls answered within 20 s.
