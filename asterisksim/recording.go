@@ -37,11 +37,7 @@ func (rc *recording) write(frame []int16) {
 }
 
 func (s *Sim) recordingPath(name string) string {
-	dir := s.recDir
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), "asterisksim-recordings")
-	}
-	return filepath.Join(dir, filepath.FromSlash(name))
+	return filepath.Join(s.recDir, filepath.FromSlash(name))
 }
 
 func (s *Sim) emitRecordingLocked(rc *recording, typ string) {
@@ -145,4 +141,82 @@ func (s *Sim) cancelLiveRecording(w http.ResponseWriter, r *http.Request, _ *par
 		s.finishRecordingLocked(rc, "canceled")
 		w.WriteHeader(204)
 	}
+}
+
+// StoredRecordingJSON is ARI's StoredRecording model.
+type StoredRecordingJSON struct {
+	Name   string `json:"name"`
+	Format string `json:"format"`
+}
+
+// storedFile finds the file of stored recording name: <dir>/<name>.<format>. Names with ".." or an
+// absolute path are not found, as Asterisk refuses to leave its recordings directory.
+func (s *Sim) storedFile(name string) (path, format string, ok bool) {
+	if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
+		return "", "", false
+	}
+	matches, _ := filepath.Glob(s.recordingPath(name) + ".*")
+	for _, m := range matches {
+		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+			return m, strings.TrimPrefix(filepath.Ext(m), "."), true
+		}
+	}
+	return "", "", false
+}
+
+func (s *Sim) listStoredRecordings(w http.ResponseWriter, _ *http.Request, _ *params) {
+	out := []StoredRecordingJSON{}
+	_ = filepath.WalkDir(s.recDir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(s.recDir, path)
+		if err != nil {
+			return nil
+		}
+		ext := filepath.Ext(rel)
+		out = append(out, StoredRecordingJSON{Name: filepath.ToSlash(strings.TrimSuffix(rel, ext)), Format: strings.TrimPrefix(ext, ".")})
+		return nil
+	})
+	writeJSON(w, 200, out)
+}
+
+func (s *Sim) getStoredRecording(w http.ResponseWriter, r *http.Request, _ *params) {
+	name := r.PathValue("name")
+	if _, format, ok := s.storedFile(name); ok {
+		writeJSON(w, 200, StoredRecordingJSON{Name: name, Format: format})
+		return
+	}
+	writeError(w, 404, "Recording not found")
+}
+
+func (s *Sim) storedRecordingFile(w http.ResponseWriter, r *http.Request, _ *params) {
+	name := r.PathValue("name")
+	path, format, ok := s.storedFile(name)
+	if !ok {
+		writeError(w, 404, "Recording not found")
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		writeError(w, 500, "Internal Server Error")
+		return
+	}
+	w.Header().Set("Content-Type", "audio/"+format)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.%s"`, filepath.Base(name), format))
+	w.WriteHeader(200)
+	_, _ = w.Write(data)
+}
+
+func (s *Sim) deleteStoredRecording(w http.ResponseWriter, r *http.Request, _ *params) {
+	path, _, ok := s.storedFile(r.PathValue("name"))
+	if !ok {
+		writeError(w, 404, "Recording not found")
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		writeError(w, 500, "Internal Server Error")
+		return
+	}
+	w.WriteHeader(204)
 }
