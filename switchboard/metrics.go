@@ -10,6 +10,7 @@ type Metrics struct {
 	connected prometheus.Gauge
 	events    *prometheus.CounterVec
 	calls     prometheus.GaugeFunc
+	recFail   *prometheus.CounterVec
 }
 
 // knownEvents are the ARI event types counted by name; others, including types a newer Asterisk
@@ -40,8 +41,12 @@ func (sb *Switchboard) RegisterMetrics(reg prometheus.Registerer) error {
 			defer sb.mu.Unlock()
 			return float64(len(sb.calls))
 		}),
+		recFail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_recording_failures_total",
+			Help: "Call recordings that failed on Asterisk, by step (start: the call went on unrecorded; stop: the bridge's end stopped it).",
+		}, []string{"step"}),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls} {
+	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls, m.recFail} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -70,4 +75,10 @@ func (m *Metrics) setConnected(up bool) {
 		v = 1
 	}
 	m.connected.Set(v)
+}
+
+func (m *Metrics) recordingFailed(step string) {
+	if m != nil {
+		m.recFail.WithLabelValues(step).Inc()
+	}
 }

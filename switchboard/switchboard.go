@@ -49,6 +49,8 @@ type Switchboard struct {
 	// dialing decides which numbers may be dialled; audit records each dial and refusal (dial.go).
 	dialing *numbering.Rules
 	audit   audit.Recorder
+	// recordings decides which calls are recorded and hears of each recording; nil records none.
+	recordings Recordings
 
 	mu       sync.Mutex
 	channels map[string]*inbox // caller channel id → its call's events
@@ -73,6 +75,8 @@ type Deps struct {
 	Dialing *numbering.Rules
 	// Audit receives every outbound dial and refusal; nil: the process log only.
 	Audit audit.Recorder
+	// Recordings says which queues' calls are recorded and hears of every recording; nil: none is.
+	Recordings Recordings
 }
 
 // New checks the configuration; it does not connect yet.
@@ -100,7 +104,8 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 		cfg: cfg, log: deps.Logger.With("instance", cfg.Instance),
 		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password, cfg.RequestTimeout), events: es,
 		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones, dialing: deps.Dialing, audit: deps.Audit,
-		channels: map[string]*inbox{}, calls: map[string]*call{},
+		recordings: deps.Recordings,
+		channels:   map[string]*inbox{}, calls: map[string]*call{},
 		kick: make(chan struct{}, 1),
 	}
 	if sb.dialing == nil {

@@ -41,6 +41,8 @@ type rig struct {
 	audit       *audit.Memory
 	// transferContext is the dialplan context of blind transfers (the switchboard's default when empty).
 	transferContext string
+	// recordings, when set, decides which queues record (recording_test.go).
+	recordings Recordings
 }
 
 // start runs a switchboard against tg until the returned stop is called (or the test ends), once it
@@ -63,7 +65,8 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 	sb, err := New(Config{
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
 		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
-	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit})
+	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit,
+		Recordings: r.recordings})
 	if err != nil {
 		t.Fatal(err)
 	}
