@@ -43,7 +43,7 @@ func (sb *Switchboard) RegisterMetrics(reg prometheus.Registerer) error {
 		}),
 		recFail: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_recording_failures_total",
-			Help: "Call recordings that failed on Asterisk, by step (start: the call went on unrecorded; stop: the bridge's end stopped it).",
+			Help: "Call recordings that failed, by step (start: the call went on unrecorded; stop: the bridge's end stopped it; report: the recording stream did not take its start or end).",
 		}, []string{"step"}),
 	}
 	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls, m.recFail} {

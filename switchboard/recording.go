@@ -33,8 +33,8 @@ type Recordings interface {
 	// Records says whether calls of queue are recorded.
 	Records(queue string) bool
 	// Recorded hears of a recording when it starts (Ended zero) and when it ends. It must not block
-	// for long: the call waits for it.
-	Recorded(ctx context.Context, r Recording)
+	// for long: the call waits for it. An error is logged and counted.
+	Recorded(ctx context.Context, r Recording) error
 }
 
 // Recording is one segment of a call recorded on Asterisk.
@@ -91,7 +91,7 @@ func (c *call) startRecording(ctx context.Context) {
 	if err := c.sb.ari.setVar(ctx, c.channel, recordingVar, rec.Name); err != nil && !errors.Is(err, ErrGone) {
 		c.log.Warn("keep the recording's name on the caller's channel", "name", rec.Name, "err", err)
 	}
-	c.sb.recordings.Recorded(ctx, *rec)
+	c.report(ctx, *rec)
 	c.log.Info("recording", "name", rec.Name, "agent", rec.Agent)
 }
 
@@ -113,8 +113,16 @@ func (c *call) stopRecording(ctx context.Context) {
 		c.log.Debug("clear the recording's name on the caller's channel", "err", err)
 	}
 	rec.Ended = time.Now()
-	c.sb.recordings.Recorded(ctx, *rec)
+	c.report(ctx, *rec)
 	c.log.Info("recording ended", "name", rec.Name, "seconds", rec.Ended.Sub(rec.Started).Seconds())
+}
+
+// report tells Recordings of a recording's start or end.
+func (c *call) report(ctx context.Context, rec Recording) {
+	if err := c.sb.recordings.Recorded(ctx, rec); err != nil {
+		c.sb.metrics.Load().recordingFailed("report")
+		c.log.Warn("report the recording", "name", rec.Name, "ended", !rec.Ended.IsZero(), "err", err)
+	}
 }
 
 // resumeRecording finds, after a restart, the recording the previous controller started on the

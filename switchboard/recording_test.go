@@ -24,10 +24,11 @@ type fakeRecordings struct {
 
 func (f *fakeRecordings) Records(queue string) bool { return f.rec[queue] }
 
-func (f *fakeRecordings) Recorded(_ context.Context, r Recording) {
+func (f *fakeRecordings) Recorded(_ context.Context, r Recording) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, r)
+	return nil
 }
 
 func (f *fakeRecordings) heard() []Recording {
