@@ -139,3 +139,40 @@ func TestCallRecording(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordingSurvivesRestart: the controller stops while a recorded call talks; Asterisk goes on
+// recording, and the controller that takes the call back stops the recording at the hangup and
+// reports its end under the name the first one reported.
+func TestRecordingSurvivesRestart(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		recs := &fakeRecordings{rec: map[string]bool{"general": true}}
+		r := newRig(t, tg)
+		r.recordings = recs
+		stop := r.start(t, "i1")
+		talking := r.dial(t, "101")
+		r.answerAndHear(t, talking)
+		waitfor.True(t, "the start of the recording reported", 10*time.Second, func() bool { return len(recs.heard()) == 1 })
+		stop()
+
+		r.start(t, "i1")
+		leg := r.phones.nextLeg(t)
+		waitClosed(t, leg.heard440, "the talking caller's audio after the restart")
+		if err := r.sb.Hangup(context.Background(), "a1", talking.ChannelID); err != nil {
+			t.Fatal(err)
+		}
+		waitfor.True(t, "the end of the recording reported", 10*time.Second, func() bool { return len(recs.heard()) == 2 })
+		got := recs.heard()
+		if got[1].Name != got[0].Name || got[1].Ended.IsZero() || got[1].Agent != "a1" || got[1].Queue != "general" {
+			t.Fatalf("start %+v, end %+v", got[0], got[1])
+		}
+		if d := got[1].Started.Sub(got[0].Started); d < -time.Millisecond || d > time.Millisecond {
+			t.Errorf("the end's start %v, the start's %v: read back from the name", got[1].Started, got[0].Started)
+		}
+		path := "/ari/recordings/stored/" + url.PathEscape(got[0].Name)
+		t.Cleanup(func() { tg.Do(context.Background(), http.MethodDelete, path, nil) })
+		waitfor.True(t, "the stored recording", 10*time.Second, func() bool {
+			st, _, err := tg.Do(context.Background(), http.MethodGet, path, nil)
+			return err == nil && st == http.StatusOK
+		})
+	})
+}
