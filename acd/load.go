@@ -70,6 +70,7 @@ type queueFile struct {
 	MinLevel      int               `yaml:"min_level"`
 	HandleTime    time.Duration     `yaml:"handle_time"`
 	RingTimeout   time.Duration     `yaml:"ring_timeout"`
+	Record        bool              `yaml:"record"`
 	Survey        surveyFile        `yaml:"survey"`
 }
 
@@ -198,7 +199,7 @@ func Load(name string, data []byte) (*Model, error) {
 			WrapUp:       qf.WrapUp, MaxWait: qf.MaxWait, AnnounceEvery: qf.AnnounceEvery,
 			Skill: qf.Skill, MinLevel: qf.MinLevel, HandleTime: qf.HandleTime, RingTimeout: qf.RingTimeout,
 			Overflow: Overflow{Kind: OverflowKind(qf.Overflow.To), Queue: qf.Overflow.Queue, Message: qf.Overflow.Message},
-			Title:    qf.Title, SurveyShare: qf.Survey.Share,
+			Title:    qf.Title, SurveyShare: qf.Survey.Share, Record: qf.Record,
 		}
 		checkTitles(p, qf.Title)
 		if q.SurveyShare < 0 || q.SurveyShare > 1 {

@@ -204,3 +204,25 @@ func TestDefaultCenterSupervisors(t *testing.T) {
 		t.Errorf("demo supervisors %v, want sup1 (supervisor) and admin1 (administrator)", roles)
 	}
 }
+
+// TestQueueRecord: a queue records its agents' calls when the file says so; the default center
+// records its claims queues only; a value that is not a yes/no names its line and field.
+func TestQueueRecord(t *testing.T) {
+	m, err := LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec []string
+	for _, q := range m.Queues {
+		if q.Record {
+			rec = append(rec, q.Name)
+		}
+	}
+	if got := strings.Join(rec, ","); got != "claims,business_claims" {
+		t.Errorf("the default center records %q, want claims,business_claims", got)
+	}
+	_, err = Load("c.yaml", []byte("center: t\nskills: [a]\nqueues:\n  - name: q\n    skill: a\n    record: sometimes\n"))
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:6: queues[0].record:") {
+		t.Errorf("record: sometimes: %v, want an error at c.yaml:6: queues[0].record", err)
+	}
+}

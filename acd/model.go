@@ -127,6 +127,7 @@ type Queue struct {
 	// SurveyShare is the share of the queue's callers (0..1) offered the post-call survey: they
 	// press a key while waiting to agree, and rate the call 0–10 after the agent hangs up.
 	SurveyShare float64
+	Record      bool // agents' calls are recorded (the caller hears a notice first)
 }
 
 // ServiceLevel is a target such as 80% of calls answered within 20 s.

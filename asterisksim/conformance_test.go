@@ -53,6 +53,8 @@ type entry struct {
 	Status int             `json:"status"`
 	Body   json.RawMessage `json:"body"`
 	Loose  []string        `json:"loose"`
+	// Headers describe a body that is not JSON (a recording's audio), recorded instead of it.
+	Headers map[string]string `json:"headers"`
 }
 
 func loadTranscript(t *testing.T, path string) []entry {
@@ -129,11 +131,19 @@ type replayer struct {
 	rtp      *net.UDPConn
 	rtpPrev  []byte
 	lastType map[string]string // recorded subject → type of its last recorded event
+	// recordings are the names of the recordings the replay asked for, deleted from a real
+	// Asterisk's directory at the end: a replay that failed midway must not leave the next one a
+	// stored name (409).
+	recordings map[string]bool
 }
+
+// recordingName is the name a request to record asks for.
+var recordingName = regexp.MustCompile(`/record\?(?:.*&)?name=([^&]*)`)
 
 type liveResp struct {
 	status int
 	body   []byte
+	header http.Header
 }
 
 func (r *replayer) failf(e entry, format string, args ...any) {
@@ -147,6 +157,7 @@ func (r *replayer) run(entries []entry) {
 	r.in = make(chan liveEvent, 4096)
 	r.live = map[int]map[string][]map[string]any{}
 	r.lastType = map[string]string{}
+	r.recordings = map[string]bool{}
 	// WebSocket 1 is open before the first line, as it was when the session was recorded.
 	r.open(1, "/ari/events?app="+url.QueryEscape(r.tg.App))
 	r.tg.WaitApp(r.t, r.tg.App)
@@ -224,12 +235,17 @@ func (r *replayer) request(e entry) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, raw, err := r.tg.Do(ctx, e.Method, r.livePath(e.Path), body)
+	st, header, raw, err := r.tg.DoFull(ctx, e.Method, r.livePath(e.Path), body, r.tg.User, r.tg.Password)
 	if err != nil {
 		r.failf(e, "request failed: %v", err)
 		return
 	}
-	r.last[e.Method+" "+e.Path] = liveResp{st, raw}
+	r.last[e.Method+" "+e.Path] = liveResp{st, raw, header}
+	if m := recordingName.FindStringSubmatch(e.Path); m != nil {
+		if name, err := url.QueryUnescape(m[1]); err == nil {
+			r.recordings[name] = true
+		}
+	}
 }
 
 func (r *replayer) response(e entry) {
@@ -244,7 +260,7 @@ func (r *replayer) response(e entry) {
 			r.failf(e, "request failed: %v", err)
 			return
 		}
-		got, ok = liveResp{st, body}, true
+		got, ok = liveResp{status: st, body: body}, true
 		e.Body = json.RawMessage(e.Text)
 	}
 	if !ok {
@@ -258,6 +274,11 @@ func (r *replayer) response(e entry) {
 	if got.status != e.Status {
 		r.failf(e, "status %d, want %d (body %s)", got.status, e.Status, got.body)
 		return
+	}
+	for h, want := range e.Headers {
+		if have := got.header.Get(h); have != want {
+			r.failf(e, "header %s: %q, want %q", h, have, want)
+		}
 	}
 	if len(e.Body) == 0 || string(e.Body) == "null" {
 		return
@@ -296,7 +317,7 @@ func (r *replayer) untilGone(e entry) liveResp {
 		if err != nil {
 			return liveResp{}
 		}
-		last = liveResp{st, raw}
+		last = liveResp{status: st, body: raw}
 		if st != http.StatusOK {
 			return last
 		}
@@ -628,6 +649,9 @@ func (r *replayer) cleanup() {
 		_, _, _ = r.tg.Do(ctx, http.MethodDelete, "/ari/channels/"+url.PathEscape(id), nil)
 		_, _, _ = r.tg.Do(ctx, http.MethodDelete, "/ari/bridges/"+url.PathEscape(id), nil)
 	}
+	for name := range r.recordings {
+		_, _, _ = r.tg.Do(ctx, http.MethodDelete, "/ari/recordings/stored/"+url.PathEscape(name), nil)
+	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for _, id := range ids {
@@ -655,6 +679,9 @@ var ignoredValue = map[string]bool{
 	"target_uri": true, "channels": true, "channel_ids": true, "bridge_ids": true, "value": true,
 	"UNICASTRTP_LOCAL_PORT": true, "app_data": true, "dialstring": true, "technology": true,
 	"formats": true, "connected": true, "state": true,
+	// A recording's whole seconds of audio written: how long it ran, which timing decides (and the
+	// simulator's time scale), so its type is compared, not its value.
+	"duration": true,
 }
 
 // diff compares recorded and live JSON: same keys, same types, and the same values except for

@@ -69,7 +69,7 @@ type LiveRecordingJSON struct {
 	Format    string `json:"format"`
 	State     string `json:"state"`
 	TargetURI string `json:"target_uri"`
-	Duration  int    `json:"duration,omitempty"`
+	Duration  *int   `json:"duration,omitempty"` // whole seconds, once it has ended (0 included)
 	Cause     string `json:"cause,omitempty"`
 }
 

@@ -82,6 +82,10 @@ func (s *Sim) routes() {
 	h("GET /ari/recordings/live/{name}", s.getLiveRecording)
 	h("POST /ari/recordings/live/{name}/stop", s.stopLiveRecording)
 	h("DELETE /ari/recordings/live/{name}", s.cancelLiveRecording)
+	h("GET /ari/recordings/stored", s.listStoredRecordings)
+	h("GET /ari/recordings/stored/{name}", s.getStoredRecording)
+	h("GET /ari/recordings/stored/{name}/file", s.storedRecordingFile)
+	h("DELETE /ari/recordings/stored/{name}", s.deleteStoredRecording)
 
 	m.HandleFunc("/ari/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Resource not found")

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -30,7 +31,8 @@ type Config struct {
 	// Sounds adds or overrides sound durations by name ("hotline/greeting"), for any language, or
 	// by language and name ("ru/hotline/greeting", as prompts.Durations gives them).
 	Sounds map[string]time.Duration
-	// RecordingDir is where bridge recordings are written; empty means a temporary directory.
+	// RecordingDir is where bridge recordings are written and stored recordings are read (Asterisk's
+	// recording spool); empty means a temporary directory of this simulator's, removed by Close.
 	RecordingDir string
 	// Outbound decides what the far end of an originated PJSIP/SIP channel does. Nil: it answers
 	// after one (scaled) second and stays silent.
@@ -70,13 +72,14 @@ type Outbound struct {
 
 // Sim is a simulated Asterisk. It is an http.Handler serving /ari/.
 type Sim struct {
-	cfg    Config
-	log    *slog.Logger
-	plan   *dialplan
-	scale  float64
-	mux    *http.ServeMux
-	start  time.Time
-	recDir string
+	cfg     Config
+	log     *slog.Logger
+	plan    *dialplan
+	scale   float64
+	mux     *http.ServeMux
+	start   time.Time
+	recDir  string
+	recTemp bool // recDir is the simulator's own temporary directory
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -144,6 +147,13 @@ func New(cfg Config) (*Sim, error) {
 		epoch:      time.Now().Unix(),
 		recDir:     cfg.RecordingDir,
 	}
+	if s.recDir == "" {
+		if s.recDir, err = os.MkdirTemp("", "asterisksim-recordings-"); err != nil {
+			cancel()
+			return nil, fmt.Errorf("asterisksim: recordings: %w", err)
+		}
+		s.recTemp = true
+	}
 	s.hub = newHub(s)
 	s.routes()
 	s.wg.Add(1)
@@ -169,6 +179,9 @@ func (s *Sim) Close() error {
 	s.cancel()
 	s.hub.closeAll()
 	s.wg.Wait()
+	if s.recTemp {
+		_ = os.RemoveAll(s.recDir)
+	}
 	return nil
 }
 

@@ -294,6 +294,10 @@ type Records struct {
 	// MaskNumbersAfterDays: callers' numbers and numbers dialled out keep only their first and
 	// last two characters after this many days; 0 never masks.
 	MaskNumbersAfterDays int `yaml:"mask_numbers_after_days"`
+	// RecordingRetentionDays: call recordings older than this are deleted from the Asterisk that
+	// holds them (each controller its own node's, once an hour) and their rows marked deleted; 0
+	// keeps them for ever.
+	RecordingRetentionDays int `yaml:"recording_retention_days"`
 	// TimeZone is where the center's days begin in reports (an IANA name); default Europe/Moscow.
 	TimeZone string `yaml:"time_zone"`
 	// Embedded starts a throwaway PostgreSQL from Debian's binaries for the records (the demo's),
@@ -339,7 +343,7 @@ func Default() Config {
 		Dialing:   Dialing{Classes: defaultClasses()},
 		Simulator: Simulator{TimeScale: 1, CallersPerMinute: 2, DID: "8800", SoundsDir: "sounds"},
 		Log:       Log{Level: "info"},
-		Records:   Records{RetentionDays: 3 * 365, MaskNumbersAfterDays: 90, TimeZone: "Europe/Moscow"},
+		Records:   Records{RetentionDays: 3 * 365, MaskNumbersAfterDays: 90, RecordingRetentionDays: 90, TimeZone: "Europe/Moscow"},
 		Accounts: Accounts{
 			MaxFailures: 5, Lockout: Duration(time.Minute), MaxLockout: Duration(time.Hour),
 			FailureWindow: Duration(15 * time.Minute), AddressFailures: 20, AddressRefill: Duration(30 * time.Second),
@@ -419,6 +423,9 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	}
 	if c.Records.MaskNumbersAfterDays < 0 {
 		bad("records.mask_numbers_after_days", "must be 0 (never mask) or more")
+	}
+	if c.Records.RecordingRetentionDays < 0 {
+		bad("records.recording_retention_days", "must be 0 (keep for ever) or more")
 	}
 	if _, err := time.LoadLocation(c.Records.TimeZone); err != nil || c.Records.TimeZone == "" {
 		bad("records.time_zone", "%q is not a time zone such as Europe/Moscow", c.Records.TimeZone)

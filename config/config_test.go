@@ -62,6 +62,7 @@ func TestLoadErrorsNameFileLineField(t *testing.T) {
 		{"dial endpoint with a second verb", "ari:\n  password: s\n  callback_endpoint: PJSIP/%s@%d\n", []string{":3: ari.callback_endpoint:"}},
 		{"every mistake at once", "ari:\n  password: s\n  ring_timeout: soon\n  pasword: x\nweb:\n  max_conns_per_ip: 0\n  listen: [8080]\n",
 			[]string{":3: ari.ring_timeout", ":4: ari.pasword: unknown field", ":6: web.max_conns_per_ip:", ":7: web.listen: must be text"}},
+		{"negative recording retention", "ari:\n  password: s\nrecords:\n  recording_retention_days: -1\n", []string{":4: records.recording_retention_days: must be 0"}},
 		{"a crew on real lines", "ari:\n  password: s\nsimulator:\n  crew: 5\n", []string{":4: simulator.crew:"}},
 		{"bad trusted proxy", "ari:\n  password: s\nweb:\n  trusted_proxies: [10.0.0.0/8, proxy.local]\n", []string{":4: web.trusted_proxies[1]:"}},
 		{"bad account limits", "ari:\n  password: s\naccounts:\n  max_failures: 0\n  session_idle: 24h\n  session_recheck: 0s\n",
@@ -92,9 +93,13 @@ func TestEnvOverrides(t *testing.T) {
 	t.Setenv("HOTLINE_REDIS_ADDR", "127.0.0.1:7000")
 	t.Setenv("HOTLINE_SOFTPHONE_PUBLIC_IPS", "198.51.100.1, 198.51.100.2")
 	t.Setenv("HOTLINE_ARI_RING_TIMEOUT", "7s")
+	t.Setenv("HOTLINE_RECORDS_RECORDING_RETENTION_DAYS", "30")
 	cfg, err := Load(p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Records.RecordingRetentionDays != 30 {
+		t.Errorf("recording retention %d days, want 30 from the environment", cfg.Records.RecordingRetentionDays)
 	}
 	if cfg.ARI.Password != "fromenv" || cfg.Redis.Addr != "127.0.0.1:7000" || len(cfg.Softphone.PublicIPs) != 2 || cfg.ARI.RingTimeout.D() != 7*time.Second {
 		t.Errorf("cfg = %+v", cfg)

@@ -29,6 +29,8 @@ type Config struct {
 	SecureCookie bool
 	// Reports answers api/reports; nil: there is no records database, and the API says so.
 	Reports Reports
+	// Recordings answers api/recordings and their audio; nil: there is no records database.
+	Recordings Recordings
 	// Location is the center's time zone: where a report's days begin. Nil: UTC.
 	Location *time.Location
 }
@@ -109,6 +111,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST "+Prefix+"api/logout", s.handleLogout)
 	m.Handle("GET "+Prefix+"api/view", s.requireSupervisor(http.HandlerFunc(s.handleView)))
 	m.Handle("GET "+Prefix+"api/reports", s.requireSupervisor(http.HandlerFunc(s.handleReports)))
+	m.Handle("GET "+Prefix+"api/recordings", s.requireSupervisor(http.HandlerFunc(s.handleRecordings)))
+	m.Handle("GET "+Prefix+"api/recordings/{id}/audio", s.requireSupervisor(http.HandlerFunc(s.handleRecordingAudio)))
 	m.Handle("POST "+Prefix+"api/{action}", s.requireSupervisor(http.HandlerFunc(s.handleAction)))
 	// Anything else under api/ answers in JSON, not with the page.
 	m.HandleFunc("GET "+Prefix+"api/", notFound)

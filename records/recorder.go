@@ -62,7 +62,7 @@ func NewRecorder(store *Store, rdb redis.UniversalClient, sources []Source, opt 
 	}
 	for _, s := range sources {
 		switch s.Stream {
-		case StreamACD, StreamIVR, StreamAudit, StreamWrapUp, StreamSurvey:
+		case StreamACD, StreamIVR, StreamAudit, StreamWrapUp, StreamSurvey, StreamRecording:
 		default:
 			return nil, fmt.Errorf("records: unknown stream %q", s.Stream)
 		}
@@ -238,12 +238,19 @@ func lockKey(center string) int64 {
 func (s *Store) write(ctx context.Context, stream string, msgs []redis.XMessage) (int, error) {
 	var last streamID
 	rows := &batch{}
+	var recs []recordingRow
 	for _, m := range msgs {
 		id, err := parseID(m.ID)
 		if err != nil {
 			continue
 		}
 		last = id
+		if stream == StreamRecording {
+			if r, ok := parseRecording(id, m.Values); ok {
+				recs = append(recs, r)
+			}
+			continue
+		}
 		rows.add(stream, id, m.Values)
 	}
 	tx, err := s.pool.Begin(ctx)
@@ -251,6 +258,9 @@ func (s *Store) write(ctx context.Context, stream string, msgs []redis.XMessage)
 		return 0, fmt.Errorf("records: begin: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit it does nothing
+	if err := writeRecordings(ctx, tx, s.center, recs); err != nil {
+		return 0, fmt.Errorf("records: write %s: %w", stream, err)
+	}
 	if err := rows.insert(ctx, tx, s.center, stream); err != nil {
 		return 0, fmt.Errorf("records: write %s: %w", stream, err)
 	}
@@ -267,7 +277,7 @@ func (s *Store) write(ctx context.Context, stream string, msgs []redis.XMessage)
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("records: commit %s: %w", stream, err)
 	}
-	return rows.n, nil
+	return rows.n + len(recs), nil
 }
 
 // batch holds one stream's rows as columns, for an INSERT over unnest.

@@ -41,10 +41,14 @@ func (s *Store) Prune(ctx context.Context, ret Retention, now time.Time) error {
 		` WHERE center = $1 AND at < $2 AND action = 'dial' AND target ~ '[0-9]{5}'`)
 	add(ret.MaskNumbersAfter, `UPDATE calls SET caller = `+maskSQL("caller")+
 		` WHERE center = $1 AND arrived_at < $2 AND caller ~ '[0-9]{5}'`)
+	add(ret.MaskNumbersAfter, `UPDATE recordings SET caller = `+maskSQL("caller")+
+		` WHERE center = $1 AND started_at < $2 AND caller ~ '[0-9]{5}'`)
 	for _, table := range []string{"acd_events", "ivr_steps", "audit_log", "wrapups", "surveys"} {
 		add(ret.Keep, `DELETE FROM `+table+` WHERE center = $1 AND at < $2`)
 	}
 	add(ret.Keep, `DELETE FROM calls WHERE center = $1 AND arrived_at < $2`)
+	// A recording's row goes once its file has (PruneRecordings): never the metadata of a file kept.
+	add(ret.Keep, `DELETE FROM recordings WHERE center = $1 AND started_at < $2 AND deleted_at IS NOT NULL`)
 	for _, st := range stmts {
 		if _, err := s.pool.Exec(ctx, st.sql, s.center, st.cutoff); err != nil {
 			return fmt.Errorf("records: retention: %w", err)

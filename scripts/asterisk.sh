@@ -159,7 +159,9 @@ start() {
 	promptdir=$(prompts)
 	# A fresh log too: the tests read it for what this start and its calls logged.
 	rm -rf "$run/etc" "$run/data" "$run/log"
-	mkdir -p "$run"/{etc,data/sounds,spool,run,log,lib,keys}
+	# spool/recording as make install leaves /var/spool/asterisk/recording: ARI records only under
+	# it, and refuses (500, "No such file or directory") a name with a folder when it is missing.
+	mkdir -p "$run"/{etc,data/sounds,spool/recording,run,log,lib,keys}
 	install_sounds "$run/data" "$promptdir"
 	# The build's XML documentation: without it Asterisk cannot register the options of its own
 	# config files (stasis.conf among them) and refuses to start. rest-api serves /ari/api-docs.

@@ -45,6 +45,7 @@ func (s *Server) openRecords(reg Registry) error {
 		{Stream: records.StreamAudit, Key: s.center.Key("audit")},
 		{Stream: records.StreamWrapUp, Key: s.center.Key(wrapupsStream)},
 		{Stream: records.StreamSurvey, Key: s.center.Key(surveysStream)},
+		{Stream: records.StreamRecording, Key: s.center.Key(recordingStream)},
 	}, records.Options{
 		Registry:  reg,
 		Retention: records.Retention{Keep: time.Duration(rc.RetentionDays) * day, MaskNumbersAfter: time.Duration(rc.MaskNumbersAfterDays) * day},

@@ -222,7 +222,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		RequestTimeout: cfg.ARI.RequestTimeout.D(),
 	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard"),
 		Dialing: cfg.Dialing.Rules(), Audit: s.audit,
-		Surveys: &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model}})
+		Surveys:    &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model},
+		Recordings: recordingsOf{model: model, rdb: s.rdb, key: s.center.Key(recordingStream)}})
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +252,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		Location: cfg.Records.Location()}
 	if s.records != nil {
 		dcfg.Reports = reports{store: s.records, model: model}
+		dcfg.Recordings = recordingFiles{store: s.records, sb: s.sb}
 	}
 	s.board = dashboard.NewServer(brd, brd, dcfg,
 		log.With("part", "dashboard"))
@@ -379,6 +381,9 @@ func (s *Server) Run(ctx context.Context) error {
 	run("ivr events", s.ivrEvents.run)
 	if s.recorder != nil {
 		run("records", s.recorder.Run)
+		if s.cfg.Records.RecordingRetentionDays > 0 {
+			run("recording retention", s.pruneRecordings)
+		}
 	}
 	run("web", func(ctx context.Context) error {
 		return serveHTTP(ctx, newHTTPServer(s.handler, s.cfg.Web, s.tls), s.web)

@@ -52,6 +52,7 @@ type call struct {
 	bridge      string
 	em          string // the externalMedia channel
 	leg         Leg
+	rec         *Recording // the segment being recorded (recording.go), nil when none
 
 	// pub is what other goroutines may read of the call (the desk, the dashboard).
 	pub atomic.Pointer[published]
@@ -180,6 +181,16 @@ func (c *call) run(ctx context.Context) {
 		c.since = time.Now()
 		c.sb.kickDispatch()
 		c.log.Info("caller queued", "queue", res.Queue, "priority", res.Priority)
+		if c.records() {
+			// Once, before the hold music. An offer that comes meanwhile waits for its end.
+			c.player.digits = nil
+			if err := c.player.Play(ctx, c.lang(), RecordingNotice); errors.Is(err, ivr.ErrHangup) {
+				c.end(ctx, errHungUp)
+				return
+			} else if err != nil {
+				c.log.Warn("the recording notice did not play", "err", err)
+			}
+		}
 		c.drawSurvey()
 		c.serve(ctx)
 	case ivr.OutcomeTransfer:
@@ -215,6 +226,7 @@ func (c *call) resume(ctx context.Context) {
 		c.publish()
 		c.bridge = c.talkingBridge(ctx)
 		c.em = c.sb.ari.staleLeg(ctx, c.bridge, c.channel) // hung up once the new leg is in
+		c.resumeRecording(ctx)
 		// The old process's RTP leg died with it; a new one joins the bridge that kept the caller.
 		if err := c.attachLeg(ctx); err != nil {
 			c.log.Warn("reattach the agent's audio after a restart failed", "agent", c.agent, "err", err)

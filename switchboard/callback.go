@@ -143,7 +143,11 @@ func (c *call) callbackUnanswered(ctx context.Context, why string) {
 // answeredBack runs when the dialled caller answers: greet them, then join the agent.
 func (c *call) answeredBack(ctx context.Context) error {
 	c.calledBack = true
-	if err := c.player.Play(ctx, c.lang(), "sound:hotline/callback_greeting"); err != nil {
+	media := []string{"sound:hotline/callback_greeting"}
+	if c.records() {
+		media = append(media, RecordingNotice)
+	}
+	if err := c.player.Play(ctx, c.lang(), media...); err != nil {
 		return errHungUp
 	}
 	if err := c.sb.ari.addToBridge(ctx, c.bridge, c.channel); err != nil {
@@ -152,6 +156,7 @@ func (c *call) answeredBack(ctx context.Context) error {
 		}
 		return err
 	}
+	c.startRecording(ctx)
 	c.log.Info("caller answered the callback")
 	return nil
 }

@@ -280,6 +280,7 @@ func (c *call) completeConsult(ctx context.Context) error {
 		c.log.Warn("destroy the consultation bridge", "err", err)
 	}
 	cs.bridge = ""
+	c.stopRecording(ctx) // the agent has left: what the caller and the number say is not the center's
 	c.dropLeg(ctx)
 	c.held = false
 	if err := c.sb.acd.Finish(ctx, c.id, agent); err != nil {
@@ -327,8 +328,10 @@ func (c *call) handOver(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	c.em, c.leg = cs.em, cs.leg
+	c.stopRecording(ctx) // the colleague's part is a segment of its own
 	c.agent, c.held, c.awayMOH, c.consult = cs.agent, false, false, nil
 	c.publish()
+	c.startRecording(ctx)
 	c.log.Info("attended transfer to a colleague completed", "from", from, "agent", c.agent)
 	c.sb.phones.Notify(from, AgentEvent{Type: EventEnded, Call: c.card()})
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})

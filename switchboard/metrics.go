@@ -11,6 +11,7 @@ type Metrics struct {
 	events    *prometheus.CounterVec
 	calls     prometheus.GaugeFunc
 	surveys   *prometheus.CounterVec
+	recFail   *prometheus.CounterVec
 }
 
 // knownEvents are the ARI event types counted by name; others, including types a newer Asterisk
@@ -45,8 +46,12 @@ func (sb *Switchboard) RegisterMetrics(reg prometheus.Registerer) error {
 			Name: "hotline_surveys_total",
 			Help: "Post-call surveys, by outcome: offered to a waiting caller, agreed to, scored, or no score (the caller agreed, then hung up or keyed nothing).",
 		}, []string{"outcome"}),
+		recFail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_recording_failures_total",
+			Help: "Call recordings that failed, by step (start: the call went on unrecorded; stop: the bridge's end stopped it; report: the recording stream did not take its start or end).",
+		}, []string{"step"}),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls, m.surveys} {
+	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls, m.surveys, m.recFail} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -82,4 +87,10 @@ func (m *Metrics) survey(outcome string) {
 		return
 	}
 	m.surveys.WithLabelValues(outcome).Inc()
+}
+
+func (m *Metrics) recordingFailed(step string) {
+	if m != nil {
+		m.recFail.WithLabelValues(step).Inc()
+	}
 }

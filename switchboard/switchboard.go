@@ -53,6 +53,8 @@ type Switchboard struct {
 	dialing *numbering.Rules
 	audit   audit.Recorder
 	surveys Surveys
+	// recordings decides which calls are recorded and hears of each recording; nil records none.
+	recordings Recordings
 
 	mu       sync.Mutex
 	channels map[string]*inbox // caller channel id → its call's events
@@ -79,6 +81,8 @@ type Deps struct {
 	Audit audit.Recorder
 	// Surveys offers the post-call survey and keeps the scores; nil: no survey.
 	Surveys Surveys
+	// Recordings says which queues' calls are recorded and hears of every recording; nil: none is.
+	Recordings Recordings
 }
 
 // New checks the configuration; it does not connect yet.
@@ -108,7 +112,8 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	sb := &Switchboard{
 		cfg: cfg, log: deps.Logger.With("instance", cfg.Instance),
 		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password, cfg.RequestTimeout), events: es,
-		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones, dialing: deps.Dialing, audit: deps.Audit, surveys: deps.Surveys,
+		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones, dialing: deps.Dialing, audit: deps.Audit,
+		surveys: deps.Surveys, recordings: deps.Recordings,
 		channels: map[string]*inbox{}, calls: map[string]*call{},
 		kick: make(chan struct{}, 1),
 	}

@@ -43,6 +43,8 @@ type rig struct {
 	transferContext string
 	surveys         Surveys // nil: no survey
 	surveyWait      time.Duration
+	// recordings, when set, decides which queues record (recording_test.go).
+	recordings Recordings
 }
 
 // start runs a switchboard against tg until the returned stop is called (or the test ends), once it
@@ -67,7 +69,7 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
 		SurveyKeyTimeout: r.surveyWait,
 	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit,
-		Surveys: r.surveys})
+		Surveys: r.surveys, Recordings: r.recordings})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,7 @@ func (c *call) connect(ctx context.Context) error {
 	}
 	c.ringing, c.talking, c.rung = false, true, nil
 	c.publish()
+	c.startRecording(ctx)
 	c.log.Info("agent connected", "agent", c.agent)
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
 	return nil
@@ -209,6 +210,7 @@ func (c *call) teardown(ctx context.Context) {
 	if c.consult != nil {
 		c.endConsult(ctx, ConsultCancelled)
 	}
+	c.stopRecording(ctx)
 	c.dropLeg(ctx)
 	if c.bridge != "" {
 		if err := c.sb.ari.destroyBridge(ctx, c.bridge); err != nil && !errors.Is(err, ErrGone) {

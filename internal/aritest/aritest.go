@@ -227,17 +227,23 @@ func (tg *Target) Do(ctx context.Context, method, path string, body any) (int, [
 
 // DoAs is Do with other credentials.
 func (tg *Target) DoAs(ctx context.Context, method, path string, body any, user, password string) (int, []byte, error) {
+	st, _, raw, err := tg.DoFull(ctx, method, path, body, user, password)
+	return st, raw, err
+}
+
+// DoFull is DoAs that also returns the response's headers.
+func (tg *Target) DoFull(ctx context.Context, method, path string, body any, user, password string) (int, http.Header, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			return 0, nil, fmt.Errorf("marshal body: %w", err)
+			return 0, nil, nil, fmt.Errorf("marshal body: %w", err)
 		}
 		rd = strings.NewReader(string(raw))
 	}
 	req, err := http.NewRequestWithContext(ctx, method, tg.BaseURL+path, rd)
 	if err != nil {
-		return 0, nil, fmt.Errorf("build request: %w", err)
+		return 0, nil, nil, fmt.Errorf("build request: %w", err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -245,14 +251,14 @@ func (tg *Target) DoAs(ctx context.Context, method, path string, body any, user,
 	req.SetBasicAuth(user, password)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+		return 0, nil, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, nil, fmt.Errorf("read response: %w", err)
+		return 0, nil, nil, fmt.Errorf("read response: %w", err)
 	}
-	return resp.StatusCode, raw, nil
+	return resp.StatusCode, resp.Header, raw, nil
 }
 
 // Events is an events WebSocket with its events decoded as generic JSON objects.

@@ -45,6 +45,7 @@ var scenarios = []scenario{
 	{"external-media-late-stasis", nil, externalMediaLateStasis},
 	{"snoop-late-stasis", nil, snoopLateStasis},
 	{"bridge-recreate", bridgeRecreateProbe, bridgeRecreate},
+	{"bridge-record", nil, bridgeRecord},
 }
 
 func main() {

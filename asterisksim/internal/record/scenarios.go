@@ -425,3 +425,71 @@ func (s *session) answeredCaller(number string) (string, string) {
 	s.waitEvent(1, eventWait, "ChannelStateChange", typ("ChannelStateChange", ch))
 	return one, ch
 }
+
+// recordingEvent matches events of type t about the recording named name.
+func recordingEvent(t, name string) func(map[string]any) bool {
+	return func(ev map[string]any) bool {
+		return ev["type"] == t && field(ev, "recording.name") == name
+	}
+}
+
+// bridgeRecord: recording a bridge into a folder of the recordings directory, the errors, stopping,
+// and the stored recording (its metadata, its file, its deletion).
+func bridgeRecord(s *session) {
+	const name = "hotline/conformance/rec-1"
+	esc := strings.ReplaceAll(name, "/", "%2F")
+	_, ch := s.answeredCaller("79161110011")
+	s.do(post, query("/ari/bridges/br-rec-1", "type", "mixing", "name", "rec"), nil)
+	s.do(post, query("/ari/bridges/br-rec-1/addChannel", "channel", ch), nil)
+	s.waitEvent(1, eventWait, "ChannelEnteredBridge", typ("ChannelEnteredBridge", ch))
+
+	s.note("a recording whose name holds folders (made under the recordings directory): 201 with the " +
+		"recording queued, then RecordingStarted (the recording's channel joins the bridge: it is not in " +
+		"the app, and leaves an empty bridge at once, which ends the recording)")
+	record := func(kv ...string) response {
+		return s.do(post, query("/ari/bridges/br-rec-1/record", kv...), nil)
+	}
+	if r := record("name", name, "format", "wav", "ifExists", "fail", "beep", "false", "terminateOn", "none"); r.status != 201 {
+		s.fatalf("record: %d %s", r.status, r.raw)
+	}
+	s.waitEvent(1, eventWait, "RecordingStarted", recordingEvent("RecordingStarted", name))
+
+	s.note("the same name while it records; an unknown format; an unknown ifExists; a name that leaves the " +
+		"recordings directory; no name. (No format at all is not replayed: Asterisk 22.10.1 crashes on it.)")
+	record("name", name, "format", "wav", "ifExists", "fail")
+	record("name", name+"-b", "format", "bogus")
+	record("name", name+"-b", "format", "wav", "ifExists", "bogus")
+	record("name", "../rec-escape", "format", "wav")
+	record("format", "wav")
+
+	s.note("the live recording, by its name with the folders' slashes escaped (%%2F), and with them plain")
+	s.do(get, "/ari/recordings/live/"+esc, nil)
+	s.do(get, "/ari/recordings/live/"+name, nil)
+
+	s.note("stopped after a second: 204, then RecordingFinished; the live recording is gone")
+	if r := s.doWait(post, "/ari/recordings/live/"+esc+"/stop", nil, time.Second); r.status != 204 {
+		s.fatalf("stop: %d %s", r.status, r.raw)
+	}
+	s.waitEvent(1, eventWait, "RecordingFinished", recordingEvent("RecordingFinished", name))
+	s.do(get, "/ari/recordings/live/"+esc, nil)
+	s.do(post, "/ari/recordings/live/"+esc+"/stop", nil)
+
+	s.note("the stored recording: listed (with whatever else the directory holds), its metadata, its file " +
+		"(audio: its headers are recorded, not its bytes)")
+	s.do(get, "/ari/recordings/stored", nil)
+	s.do(get, "/ari/recordings/stored/"+esc, nil)
+	s.do(get, "/ari/recordings/stored/"+esc+"/file", nil)
+
+	s.note("recording again under the stored name with ifExists=fail")
+	record("name", name, "format", "wav", "ifExists", "fail")
+
+	s.note("deleted: 204; deleted again, read, its file: 404; a name that leaves the recordings directory")
+	s.do(del, "/ari/recordings/stored/"+esc, nil)
+	s.do(del, "/ari/recordings/stored/"+esc, nil)
+	s.do(get, "/ari/recordings/stored/"+esc, nil)
+	s.do(get, "/ari/recordings/stored/"+esc+"/file", nil)
+	s.do(get, "/ari/recordings/stored/..%2F..%2Fetc%2Fpasswd", nil)
+
+	s.hangup(1, ch)
+	// The bridge is destroyed unrecorded (see externalMediaLateStasis).
+}

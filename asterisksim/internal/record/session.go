@@ -31,7 +31,13 @@ type entry struct {
 	Status int             `json:"status,omitempty"`
 	Body   json.RawMessage `json:"body,omitempty"`
 	Loose  []string        `json:"loose,omitempty"`
+	// Headers are a response's headers that say what a body that is not JSON is (a recording's
+	// audio): its type and caching, recorded instead of the body.
+	Headers map[string]string `json:"headers,omitempty"`
 }
+
+// bodyHeaders are the headers recorded for a response whose body is not JSON.
+var bodyHeaders = []string{"Content-Type", "Cache-Control", "Content-Disposition"}
 
 // failure aborts a scenario; run recovers it and reports the scenario as failed.
 type failure struct{ err error }
@@ -110,6 +116,7 @@ func query(path string, kv ...string) string {
 type response struct {
 	status int
 	raw    []byte
+	header http.Header
 }
 
 // object decodes a JSON object body (nil when it is not one).
@@ -168,9 +175,17 @@ func (s *session) request(method, path string, body any, wait time.Duration, loo
 	resp := s.send(method, path, raw)
 	e := entry{Kind: "response", Method: method, Path: path, Status: resp.status, Loose: loose}
 	if len(bytes.TrimSpace(resp.raw)) > 0 {
-		if json.Valid(resp.raw) {
+		switch ct := resp.header.Get("Content-Type"); {
+		case json.Valid(resp.raw):
 			e.Body = json.RawMessage(compact(resp.raw))
-		} else {
+		case strings.HasPrefix(ct, "audio/"):
+			e.Headers = map[string]string{}
+			for _, h := range bodyHeaders {
+				if v := resp.header.Get(h); v != "" {
+					e.Headers[h] = v
+				}
+			}
+		default:
 			e.Text = string(resp.raw)
 		}
 	}
@@ -215,7 +230,7 @@ func (s *session) send(method, path string, body []byte) response {
 	if err != nil {
 		s.fatalf("%s %s: read: %v", method, path, err)
 	}
-	return response{resp.StatusCode, raw}
+	return response{resp.StatusCode, raw, resp.Header}
 }
 
 // connect opens events WebSocket n. The first one (n 1) is implicit in a transcript: the replayer
