@@ -15,10 +15,11 @@ import (
 // solve their question with self-service tracking, a few hang up while waiting.
 var callerMix = []struct {
 	weight int
+	queue  string // where the script leads (TestDemoCallers); "" for the IVR alone
 	script func(r *rand.Rand) []asterisksim.Step
 }{
 	// A private customer who asks for an agent (1, then 0) and talks: a tone the agent hears.
-	{50, func(r *rand.Rand) []asterisksim.Step {
+	{50, "general", func(r *rand.Rand) []asterisksim.Step {
 		return []asterisksim.Step{
 			asterisksim.Pause(2 * time.Second), asterisksim.Press("1"),
 			asterisksim.Pause(time.Second), asterisksim.Press("0"),
@@ -27,7 +28,7 @@ var callerMix = []struct {
 		}
 	}},
 	// A business customer with a question for an agent (2, then 0).
-	{20, func(r *rand.Rand) []asterisksim.Step {
+	{20, "business", func(r *rand.Rand) []asterisksim.Step {
 		return []asterisksim.Step{
 			asterisksim.Pause(2 * time.Second), asterisksim.Press("2"),
 			asterisksim.Pause(time.Second), asterisksim.Press("0"),
@@ -40,7 +41,7 @@ var callerMix = []struct {
 	// the start, as the caller cannot know when the agent hangs up: keys while waiting or talking are
 	// not a score. Neither 1 (a callback while waiting) nor 10 (which starts with 1), so the scores
 	// run 0 and 3–9.
-	{15, func(r *rand.Rand) []asterisksim.Step {
+	{15, "general", func(r *rand.Rand) []asterisksim.Step {
 		score := pick(r, 0, 3, 5, 6, 7, 8, 8, 9, 9, 9)
 		steps := []asterisksim.Step{
 			asterisksim.Pause(2 * time.Second), asterisksim.Press("1"),
@@ -53,8 +54,19 @@ var callerMix = []struct {
 		}
 		return append(steps, asterisksim.HangUp())
 	}},
+	// A private customer filing a claim (1, 2, then 1): the claims queue records its calls, so the
+	// demo's recordings page fills.
+	{10, "claims", func(r *rand.Rand) []asterisksim.Step {
+		return []asterisksim.Step{
+			asterisksim.Pause(2 * time.Second), asterisksim.Press("1"),
+			asterisksim.Pause(time.Second), asterisksim.Press("2"),
+			asterisksim.Pause(time.Second), asterisksim.Press("1"),
+			asterisksim.SendTone(pick(r, 440, 523, 659)),
+			asterisksim.Pause(time.Duration(60+r.IntN(240)) * time.Second), asterisksim.HangUp(),
+		}
+	}},
 	// Tracking a parcel by itself: 1 private, 1 tracking, the number, then hangs up content.
-	{20, func(r *rand.Rand) []asterisksim.Step {
+	{20, "", func(r *rand.Rand) []asterisksim.Step {
 		return []asterisksim.Step{
 			asterisksim.Pause(2 * time.Second), asterisksim.Press("1"),
 			asterisksim.Pause(time.Second), asterisksim.Press("1"),
@@ -63,7 +75,7 @@ var callerMix = []struct {
 		}
 	}},
 	// Gives up while waiting.
-	{10, func(r *rand.Rand) []asterisksim.Step {
+	{10, "general", func(r *rand.Rand) []asterisksim.Step {
 		return []asterisksim.Step{
 			asterisksim.Pause(2 * time.Second), asterisksim.Press("10"),
 			asterisksim.Pause(time.Duration(20+r.IntN(60)) * time.Second), asterisksim.HangUp(),
