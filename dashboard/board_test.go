@@ -57,6 +57,10 @@ func TestBrowserBoardViews(t *testing.T) {
 		v.Queues[1].Titles = map[string]string{"ru": "Посылки"}
 		v.Agents[6].Reason = "lunch" // a006 is paused
 		v.Agents[2].Name = "Анна Смирнова"
+		v.Queues[0].Titles = map[string]string{"ru": "Бизнес: претензии"} // the default center's longest
+		for i := range v.Queues {
+			v.Queues[i].Staffing = &Staffing{CallsPerHour15: 2820, CallsPerHour30: 2700, HandleSeconds: 300, Needed15: 262, Needed30: 250, LoggedIn: 250, Available: 5}
+		}
 	})
 	go func() {
 		ctx := testContext(t)
@@ -81,6 +85,14 @@ func TestBrowserBoardViews(t *testing.T) {
 	}
 	if got := evalString(t, tab, `document.querySelector('[data-group="private"] h3').textContent`); !strings.HasPrefix(got, "Частные клиенты") {
 		t.Errorf("group header %q: want its title", got)
+	}
+	// The queues' ten columns fit the left panel: it does not scroll sideways (a header was cut).
+	if got := evalString(t, tab, `(() => { const l = document.querySelector('.left'); return l.scrollWidth + '/' + l.clientWidth; })()`); func() bool {
+		var sw, cw int
+		fmt.Sscanf(got, "%d/%d", &sw, &cw)
+		return sw > cw
+	}() {
+		t.Errorf("the left panel scrolls sideways: scroll width / width %s", got)
 	}
 
 	choose(t, tab, "f-state", "paused")
