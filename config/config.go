@@ -85,6 +85,11 @@ type ARI struct {
 	CallbackEndpoint string `yaml:"callback_endpoint"`
 	// RequestTimeout bounds each ARI REST request: a hung Asterisk costs a call this much, not forever.
 	RequestTimeout Duration `yaml:"request_timeout"`
+	// DrainContext is where the dialplan takes callers who arrive while this controller drains
+	// (after SIGTERM), at the number they dialled: another node's. Empty: they are served here.
+	DrainContext string `yaml:"drain_context"`
+	// DrainTimeout bounds the drain: how long the callers in the IVR may take to finish it.
+	DrainTimeout Duration `yaml:"drain_timeout"`
 }
 
 // Redis is where the center's live state lives: one server, a primary watched by Sentinel, or a
@@ -328,6 +333,7 @@ func Default() Config {
 			URL: "http://127.0.0.1:8088/ari", User: "hotline", App: "hotline",
 			RingTimeout: Duration(20 * time.Second), TransferContext: "hotline-transfer",
 			CallbackEndpoint: "PJSIP/%s@trunk", RequestTimeout: Duration(3 * time.Second),
+			DrainTimeout: Duration(2 * time.Minute),
 		},
 		Redis: Redis{Mode: RedisSingle, Addr: "127.0.0.1:6379", DialTimeout: Duration(5 * time.Second),
 			ReadTimeout: Duration(3 * time.Second), WriteTimeout: Duration(3 * time.Second)},
@@ -452,6 +458,12 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	}
 	if !dialEndpoint.MatchString(c.ARI.CallbackEndpoint) || strings.Count(c.ARI.CallbackEndpoint, "%") != 1 {
 		bad("ari.callback_endpoint", "%q is not TECH/resource with one %%s for the number, such as PJSIP/%%s@trunk (no other %%, commas, & or spaces: they would reach Dial)", c.ARI.CallbackEndpoint)
+	}
+	if c.ARI.DrainContext != "" && !dialplanName.MatchString(c.ARI.DrainContext) {
+		bad("ari.drain_context", "%q is not a dialplan context name (letters, digits, - and _)", c.ARI.DrainContext)
+	}
+	if d := c.ARI.DrainTimeout.D(); d < 0 || d > 30*time.Minute {
+		bad("ari.drain_timeout", "%v is out of range: between 0 (stop at once) and 30m", d)
 	}
 	if !dialplanName.MatchString(c.ARI.TransferContext) {
 		bad("ari.transfer_context", "%q is not a dialplan context name (letters, digits, - and _)", c.ARI.TransferContext)

@@ -61,6 +61,8 @@ type Server struct {
 	ops      net.Listener // nil: /metrics, /healthz and /readyz are on web
 	opsMux   http.Handler
 	serving  atomic.Bool // Run is serving and not draining: /readyz
+	drainOne sync.Once
+	drained  chan struct{} // closed when a drain is over (Drain): Run returns
 
 	ivrEvents    *ivrEvents
 	recorder     *records.Recorder // nil without records.postgres
@@ -101,7 +103,7 @@ type Options struct {
 
 // New builds every part from cfg and binds the web listener, so a caller learns WebAddr before Run.
 func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) (_ *Server, err error) {
-	s := &Server{cfg: cfg, log: log, crewTiming: opt.CrewTiming}
+	s := &Server{cfg: cfg, log: log, crewTiming: opt.CrewTiming, drained: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.close() // whatever was started before the failure
@@ -219,7 +221,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.sb, err = switchboard.New(switchboard.Config{
 		ARIURL: ariURL, User: ariUser, Password: ariPassword, App: cfg.ARI.App, Instance: cfg.Instance,
 		RingTimeout: cfg.ARI.RingTimeout.D(), TransferContext: cfg.ARI.TransferContext, CallbackEndpoint: cfg.ARI.CallbackEndpoint,
-		RequestTimeout: cfg.ARI.RequestTimeout.D(),
+		RequestTimeout: cfg.ARI.RequestTimeout.D(), DrainContext: cfg.ARI.DrainContext,
 	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard"),
 		Dialing: cfg.Dialing.Rules(), Audit: s.audit,
 		Surveys:    &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model},
@@ -404,7 +406,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if len(s.crew) > 0 {
 		run("demo crew", s.runCrew)
 	}
-	s.serving.Store(true)
+	s.serving.Store(!s.sb.Draining())
 	if s.menus != nil {
 		run("menu reload", func(ctx context.Context) error {
 			return s.menus.Run(ctx, hangupSignal(ctx), s.cfg.IVR.ReloadEvery.D())
@@ -420,6 +422,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
+	case <-s.drained:
 	case err = <-errc:
 		s.log.Error("a part failed; stopping", "err", err)
 	}
@@ -427,6 +430,31 @@ func (s *Server) Run(ctx context.Context) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// Drain begins a graceful stop: /readyz says not ready at once (a balancer sends agents' pages
+// and probes elsewhere), callers who arrive go to ari.drain_context, and Run returns once the
+// callers in the IVR and the survey are done with them, or after ari.drain_timeout. Waiting and
+// talking callers stay where they are, for the controller that takes this node over next. Cancel
+// Run's context to stop at once.
+func (s *Server) Drain() {
+	s.drainOne.Do(func() {
+		s.serving.Store(false)
+		done := s.sb.Drain()
+		timeout := s.cfg.ARI.DrainTimeout.D()
+		s.log.Info("draining", "timeout", timeout)
+		go func() {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			select {
+			case <-done:
+				s.log.Info("drained: every caller is out of the IVR")
+			case <-t.C:
+				s.log.Warn("drain timed out with callers still in the IVR", "timeout", timeout)
+			}
+			close(s.drained)
+		}()
+	})
 }
 
 func (s *Server) close() {

@@ -149,9 +149,19 @@ var errHungUp = errors.New("caller hung up")
 // for a callback, or heard the overflow message.
 var errLeft = errors.New("caller left the queue")
 
-// run serves a new call from the first ring: answer, IVR, then whatever the IVR decided.
+// run serves a new call from the first ring: answer, IVR, then whatever the IVR decided. The call
+// is counted in the IVR (enterIVR) when it starts, until the caller is in Redis's care (queued) or
+// gone: a draining controller waits for that (drain.go).
 func (c *call) run(ctx context.Context) {
 	defer close(c.done)
+	inIVR := true
+	leaveIVR := func() {
+		if inIVR {
+			inIVR = false
+			c.sb.leaveIVR()
+		}
+	}
+	defer leaveIVR()
 	if err := c.sb.ari.answer(ctx, c.channel); err != nil {
 		c.log.Warn("answer failed", "err", err)
 		return
@@ -192,6 +202,7 @@ func (c *call) run(ctx context.Context) {
 			}
 		}
 		c.drawSurvey()
+		leaveIVR()
 		c.serve(ctx)
 	case ivr.OutcomeTransfer:
 		// The menu's number, written by the operator, still goes through the rules and the audit.

@@ -84,6 +84,8 @@ func (c *call) releaseForSurvey(ctx context.Context) {
 
 // runSurvey asks for the score, keeps the answer (or that none came) and says goodbye.
 func (c *call) runSurvey(ctx context.Context, agent string) {
+	c.sb.enterIVR()
+	defer c.sb.leaveIVR()
 	res := SurveyResult{CallID: c.id, Agent: agent, Queue: c.queued.Queue, Lang: c.lang()}
 	score, err := c.askScore(ctx)
 	res.Time = time.Now()

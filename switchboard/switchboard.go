@@ -35,6 +35,9 @@ type Config struct {
 	DispatchEvery time.Duration
 	// RequestTimeout bounds each ARI REST request; 0 means DefaultRequestTimeout.
 	RequestTimeout time.Duration
+	// DrainContext is the dialplan context new callers are sent to (at the number they dialled)
+	// while the controller drains; empty: they are served here as usual.
+	DrainContext string
 	// SurveyKeyTimeout is how long the post-call survey waits for a score after its question (8 s
 	// when zero); it asks twice.
 	SurveyKeyTimeout time.Duration
@@ -61,6 +64,9 @@ type Switchboard struct {
 	calls    map[string]*call  // call id → call
 	stasis   stasisWaiters     // channels we created, until they enter the app (stasis.go)
 	wg       sync.WaitGroup
+
+	inIVR   int           // callers in the IVR or the survey (drain.go)
+	drained chan struct{} // set by Drain, closed once inIVR is 0
 
 	kick      chan struct{} // asks the dispatcher to run now
 	connected atomic.Bool
@@ -189,9 +195,20 @@ func (sb *Switchboard) startCall(ev Event) {
 		did = ev.Args[1]
 	}
 	c := sb.newCall(ch.ID, ch.Caller, did)
+	if sb.call(c.id) != nil {
+		return // already handled (a duplicate StasisStart after a reconnect)
+	}
+	if !sb.divert(c) {
+		sb.serve(c)
+	}
+}
+
+// serve runs a new call's goroutine.
+func (sb *Switchboard) serve(c *call) {
 	if !sb.register(c) {
 		return // already handled (a duplicate StasisStart after a reconnect)
 	}
+	sb.enterIVR() // before Drain can find no caller in the IVR; run leaves it
 	sb.wg.Add(1)
 	go func() {
 		defer sb.wg.Done()

@@ -43,6 +43,7 @@ type rig struct {
 	transferContext string
 	surveys         Surveys // nil: no survey
 	surveyWait      time.Duration
+	drainContext    string
 	// recordings, when set, decides which queues record (recording_test.go).
 	recordings Recordings
 }
@@ -67,7 +68,7 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 	sb, err := New(Config{
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
 		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
-		SurveyKeyTimeout: r.surveyWait,
+		SurveyKeyTimeout: r.surveyWait, DrainContext: r.drainContext,
 	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit,
 		Surveys: r.surveys, Recordings: r.recordings})
 	if err != nil {

@@ -107,6 +107,8 @@ func demo(args []string) error {
 	cfg.Records.Embedded = true
 	// A center that looks alive: 60 agents answer by themselves, and callers keep them busy.
 	cfg.Simulator.Crew, cfg.Simulator.CallersPerMinute = 60, 15
+	// Its callers live in this process: nobody would take them over, so Ctrl-C stops at once.
+	cfg.ARI.DrainTimeout = 0
 	fs := flag.NewFlagSet("demo", flag.ExitOnError)
 	fs.StringVar(&cfg.Web.Listen, "listen", cfg.Web.Listen, "where the pages are served")
 	fs.Float64Var(&cfg.Simulator.CallersPerMinute, "callers", cfg.Simulator.CallersPerMinute, "simulated calls a minute (0: none)")
@@ -148,14 +150,33 @@ func checkConfig(args []string) error {
 	return nil
 }
 
+// serve runs until a signal: the first drains (server.Drain), a second stops at once.
 func serve(cfg config.Config, opt server.Options) error {
 	log := newLogger(cfg.Log)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	srv, err := server.New(ctx, cfg, opt, log)
 	if err != nil {
 		return err
 	}
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		log.Info("signal: draining; a second signal stops at once")
+		srv.Drain()
+		select {
+		case <-sigs:
+			log.Info("second signal: stopping now")
+			stop()
+		case <-ctx.Done():
+		}
+	}()
 	return srv.Run(ctx)
 }
 
