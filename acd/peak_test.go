@@ -55,13 +55,13 @@ type peakConfig struct {
 // peakStats is one queue's figures over one batch (calls by arrival time).
 type peakStats struct {
 	calls, within int
-	sumWait       time.Duration
+	sumWait       float64 // seconds: a time.Duration overflows over 10,000 hours of an overloaded queue
 	maxWait       time.Duration
 }
 
 func (s peakStats) sl() float64 { return float64(s.within) / float64(s.calls) }
 func (s peakStats) asa() float64 {
-	return s.sumWait.Seconds() / float64(s.calls)
+	return s.sumWait / float64(s.calls)
 }
 
 func (s *peakStats) add(o peakStats) {
@@ -260,7 +260,7 @@ func (c *peakCollector) add(queue string, arrived, wait time.Duration) {
 	if wait <= peakSLWithin {
 		s.within++
 	}
-	s.sumWait += wait
+	s.sumWait += wait.Seconds()
 	s.maxWait = max(s.maxWait, wait)
 	c.batches[b][queue] = s
 }
@@ -600,7 +600,11 @@ func peakReport(t *testing.T, cfg peakConfig, res peakResult) map[string][2]floa
 		}
 		if q.wrapup > 0 {
 			wsl, wasa := erlang(cfg, q, cfg.aht+q.wrapup)
-			line += fmt.Sprintf("; Erlang C with the wrap-up in the handle time (%v): SL %.2f%%, ASA %.2f s", cfg.aht+q.wrapup, 100*wsl, wasa)
+			if wasa > 1e9 {
+				line += fmt.Sprintf("; Erlang C with the wrap-up in the handle time (%v): more traffic than agents, the queue grows without end", cfg.aht+q.wrapup)
+			} else {
+				line += fmt.Sprintf("; Erlang C with the wrap-up in the handle time (%v): SL %.2f%%, ASA %.2f s", cfg.aht+q.wrapup, 100*wsl, wasa)
+			}
 		}
 		t.Log(line)
 		dev[q.name] = [2]float64{(s.sl() - sl) / sl, (s.asa() - asa) / asa}
