@@ -103,6 +103,9 @@ func (c *call) runSurvey(ctx context.Context, agent string) {
 		c.log.Error("keep the survey's answer failed", "agent", agent, "err", err)
 	}
 	switch {
+	case ctx.Err() != nil:
+		// Stopped at once mid-survey: nobody would adopt a caller whose call is over, so say goodbye.
+		c.goodbye(rctx, "")
 	case errors.Is(err, errHungUp):
 	case res.Answered:
 		c.goodbye(rctx, "sound:hotline/survey_thanks")
