@@ -147,7 +147,7 @@ func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
 		p.mu.Unlock()
 		wrap := p.wrapUp(info.Queue)
 		msgs = append(msgs,
-			softphone.Ended{CallID: info.ID, Reason: "ended"},
+			softphone.Ended{CallID: info.ID, Reason: cmp.Or(ev.Reason, switchboard.EndCaller)},
 			softphone.WrapUpStarted{CallID: info.ID, Seconds: int(wrap.Seconds()), Dispositions: p.disp},
 			state("wrapup"))
 		if !started.IsZero() {

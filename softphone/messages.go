@@ -412,7 +412,8 @@ type ConsultEnded struct {
 // Ended says the call is over for the agent.
 type Ended struct {
 	CallID string `json:"call"`
-	// "agent", "caller", "transferred", "rejected", "timeout", "answered_elsewhere" (a colleague rung
+	// "agent", "caller", "transferred", "refused" (a callback's number may not be dialled),
+	// "rejected", "timeout", "answered_elsewhere" (a colleague rung
 	// with the agent answered first), "callback_no_answer" (the number dialled back did not answer:
 	// no wrap-up, the center tries again later); for a colleague consulted, "consult:"
 	// and why the consultation ended: cancelled, rejected, no_answer, hung_up, caller_hung_up (no

@@ -36,6 +36,7 @@ type call struct {
 	callbackRefused bool
 	calledBack      bool          // the number dialled back answered
 	survey          surveyState   // the post-call survey (survey.go)
+	endedBy         string        // EndAgent once the agent hung up; EndCaller otherwise
 	consult         *consultation // an attended transfer in progress (consult.go)
 	mon             *monitor      // a supervisor listening, whispering or barging in (monitor.go)
 	awayMOH         bool          // the caller hears music while the agent's audio is away (away.go)
@@ -428,6 +429,7 @@ func (c *call) onCommand(ctx context.Context, cmd command) error {
 		if err := c.sb.ari.hangup(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
 			return err
 		}
+		c.endedBy = EndAgent
 		return errHungUp
 	case cmdHold:
 		return c.hold(ctx)
@@ -530,7 +532,11 @@ func (c *call) end(ctx context.Context, why error) {
 	c.teardown(ctx)
 	switch {
 	case talking:
-		c.finished(ctx, agent)
+		by := c.endedBy
+		if by == "" {
+			by = EndCaller
+		}
+		c.finished(ctx, agent, by)
 	default:
 		if ringing {
 			for _, a := range rung {
@@ -545,10 +551,10 @@ func (c *call) end(ctx context.Context, why error) {
 
 // finished puts the agent who talked on the call in wrap-up: recorded before the page hears of
 // it, so the page's next "available" finds the agent in wrap-up, not still on the call.
-func (c *call) finished(ctx context.Context, agent string) {
+func (c *call) finished(ctx context.Context, agent, by string) {
 	c.persist(ctx, "finish", func() error { return c.sb.acd.Finish(ctx, c.id, agent) })
-	c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
-	c.log.Info("call ended", "agent", agent)
+	c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card(), Reason: by})
+	c.log.Info("call ended", "agent", agent, "by", by)
 }
 
 // persist records the end of a call in the ACD, retrying through a Redis blip for up to a minute:

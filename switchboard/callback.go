@@ -92,7 +92,7 @@ func (c *call) dialBack(ctx context.Context, agent string) error {
 		c.agent, c.rung, c.ringing = agent, nil, false
 		c.publish()
 		c.persist(ctx, "finish a refused callback", func() error { return c.sb.acd.Finish(ctx, c.id, agent) })
-		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card(), Reason: EndRefused})
 		return err
 	}
 	c.agent, c.rung, c.ringing, c.talking = agent, nil, false, true

@@ -291,7 +291,7 @@ func (c *call) completeConsult(ctx context.Context) error {
 	c.consult = nil
 	c.publish()
 	c.log.Info("attended transfer completed", "agent", agent, "number", cs.number)
-	c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+	c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card(), Reason: EndTransferred})
 	return nil
 }
 
@@ -333,7 +333,7 @@ func (c *call) handOver(ctx context.Context) error {
 	c.publish()
 	c.startRecording(ctx)
 	c.log.Info("attended transfer to a colleague completed", "from", from, "agent", c.agent)
-	c.sb.phones.Notify(from, AgentEvent{Type: EventEnded, Call: c.card()})
+	c.sb.phones.Notify(from, AgentEvent{Type: EventEnded, Call: c.card(), Reason: EndTransferred})
 	c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
 	return errors.Join(errs...)
 }

@@ -175,7 +175,8 @@ type AgentEvent struct {
 	Agent string
 	// Answered is, for EventConsulting, whether the colleague has answered.
 	Answered bool
-	// Reason says why a consultation ended (EventConsultEnded, EventConsultReleased): cancelled,
+	// Reason says, for EventEnded, who ended the call: EndAgent, EndCaller or EndTransferred; why
+	// a consultation ended (EventConsultEnded, EventConsultReleased): cancelled,
 	// rejected, no_answer, hung_up, caller_hung_up; or why ringing stopped (EventRingCancelled):
 	// the RingEnd* reasons.
 	Reason string
@@ -204,6 +205,14 @@ const (
 	// EventConsultEnded tells the consulting agent the colleague rejected, did not answer or hung
 	// up: they are back with the caller.
 	EventConsultEnded AgentEventType = "consult_ended"
+)
+
+// Who ended a call the agent talked on (AgentEvent.Reason of EventEnded).
+const (
+	EndAgent       = "agent"       // the agent hung up (the caller may stay for the survey)
+	EndCaller      = "caller"      // the caller hung up, or their line was lost
+	EndTransferred = "transferred" // the agent handed the caller on
+	EndRefused     = "refused"     // a callback's number may not be dialled: the call ends unplaced
 )
 
 // Reasons an agent's ringing stops without their answer (AgentEvent.Reason of EventRingCancelled).

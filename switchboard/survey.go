@@ -78,7 +78,7 @@ func (c *call) agreeSurvey() bool {
 func (c *call) releaseForSurvey(ctx context.Context) {
 	agent := c.agent
 	c.teardown(ctx)
-	c.finished(ctx, agent)
+	c.finished(ctx, agent, EndAgent)
 	c.sb.kickDispatch()
 }
 

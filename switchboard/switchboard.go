@@ -376,6 +376,6 @@ func (sb *Switchboard) forgetGone(ctx context.Context, q QueuedCall) {
 	if err := sb.acd.Finish(ctx, q.CallID, q.Agent); err != nil && !errors.Is(err, ErrStale) {
 		sb.log.Warn("finish a call that ended while no controller ran", "call", q.CallID, "err", err)
 	}
-	sb.phones.Notify(q.Agent, AgentEvent{Type: EventEnded, Call: CallCard{ID: q.CallID, CallerNumber: q.Data["caller_number"], Queue: q.Queue}})
+	sb.phones.Notify(q.Agent, AgentEvent{Type: EventEnded, Call: CallCard{ID: q.CallID, CallerNumber: q.Data["caller_number"], Queue: q.Queue}, Reason: EndCaller})
 	sb.log.Info("a talking call ended while no controller ran", "call", q.CallID, "agent", q.Agent)
 }

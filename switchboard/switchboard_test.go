@@ -156,7 +156,9 @@ func TestCallReachesAgent(t *testing.T) {
 		if err := r.sb.Hangup(ctx, "a1", ring.Call.ID); err != nil {
 			t.Fatal(err)
 		}
-		r.phones.next(t, EventEnded)
+		if ev := r.phones.next(t, EventEnded); ev.Reason != EndAgent {
+			t.Errorf("ended by %q, want %q", ev.Reason, EndAgent)
+		}
 		if !r.acd.wasFinished(ring.Call.ID) {
 			t.Error("the ACD was not told the call finished")
 		}
@@ -388,6 +390,24 @@ func TestRestartMidConsultation(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCallerHears(t, placed.Sim, 1000)
+}
+
+// TestCallerHangsUpTalking: the agent's page hears the caller ended the call, and the agent goes to
+// wrap-up.
+func TestCallerHangsUpTalking(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.start(t, "i1")
+		placed := r.dial(t, "79161234567")
+		r.answerAndHear(t, placed)
+		hangUp(t, tg, placed)
+		if ev := r.phones.next(t, EventEnded); ev.Reason != EndCaller {
+			t.Errorf("ended by %q, want %q", ev.Reason, EndCaller)
+		}
+		if !r.acd.wasFinished(placed.ChannelID) {
+			t.Error("the ACD was not told the call finished")
+		}
+	})
 }
 
 // TestCallerHangsUpWhileWaiting: the ACD learns the call was abandoned.
@@ -631,7 +651,9 @@ func TestTransferToAgent(t *testing.T) {
 		if err := r.sb.Transfer(ctx, "a1", placed.ChannelID, Target{Kind: TargetAgent, ID: "a2"}); err != nil {
 			t.Fatal(err)
 		}
-		r.phones.next(t, EventEnded)
+		if ev := r.phones.next(t, EventEnded); ev.Reason != EndTransferred {
+			t.Errorf("ended by %q, want %q", ev.Reason, EndTransferred)
+		}
 		ring := r.phones.next(t, EventRing)
 		if err := r.sb.Answer(ctx, "a2", ring.Call.ID); err != nil {
 			t.Fatalf("a2 answers the transferred call: %v", err)

@@ -163,7 +163,7 @@ func (c *call) transfer(ctx context.Context, to Target) error {
 		if err := c.sb.acd.Finish(ctx, c.id, agent); err != nil {
 			c.log.Warn("finish before transfer failed", "err", err)
 		}
-		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card(), Reason: EndTransferred})
 		c.queued = QueuedCall{CallID: c.id, Queue: queue, Priority: c.queued.Priority, Data: c.queued.Data}
 		if err := c.sb.acd.Enqueue(ctx, c.queued); err != nil {
 			return err
@@ -192,7 +192,7 @@ func (c *call) transfer(ctx context.Context, to Target) error {
 		if err := c.sb.acd.Finish(ctx, c.id, agent); err != nil {
 			c.log.Warn("finish before transfer failed", "err", err)
 		}
-		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card()})
+		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card(), Reason: EndTransferred})
 		if err := c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, n.Canonical); err != nil {
 			c.dialFailed(ctx, agent, dialTransfer, n, err)
 			return err

@@ -102,6 +102,8 @@ function handle(m) {
     case 'call.ended':
       if (typeof m.reason === 'string' && m.reason.startsWith('consult:')) toast(t('consult_over'));
       else if (m.reason === 'answered_elsewhere' || m.reason === 'callback_no_answer') toast(t(m.reason));
+      // The agent did not end it: say why the line went quiet.
+      else if (m.reason === 'caller') toast(t('ended_caller'));
     {
       // A call that was talked on ends in wrap-up: its screen pop stays until the wrap-up is done,
       // so the agent sees whose call they write up. One that only rang goes.
