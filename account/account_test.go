@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http/httptest"
 	"net/netip"
 	"sync"
@@ -399,3 +401,28 @@ func TestRemote(t *testing.T) {
 		}
 	}
 }
+
+// TestOverloaded: a login that failed because the server was slow is one to try again; a refusal
+// is not.
+func TestOverloaded(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("check: %w", ErrBusy), true},
+		{fmt.Errorf("session: %w", context.DeadlineExceeded), true},
+		{&net.OpError{Op: "read", Err: timeoutErr{}}, true},
+		{fmt.Errorf("login: %w", ErrBadCredentials), false},
+		{errors.New("storage broke"), false},
+	} {
+		if got := Overloaded(tc.err); got != tc.want {
+			t.Errorf("Overloaded(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }

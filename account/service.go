@@ -314,3 +314,10 @@ func RetryAfter(err error) string {
 	}
 	return "1"
 }
+
+// Overloaded says a login failed because the server was too slow (too many logins at once, a
+// deadline passed, storage timed out), not because it was refused: the client should try again.
+func Overloaded(err error) bool {
+	var ne net.Error
+	return errors.Is(err, ErrBusy) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+}

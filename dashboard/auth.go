@@ -101,7 +101,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, account.ErrForbidden):
 		writeError(w, http.StatusForbidden, "the supervisor page is for supervisors and administrators")
 		return
-	case errors.Is(err, account.ErrBusy):
+	case account.Overloaded(err):
+		// An overloaded server answers late, not wrongly: the client tries again.
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "busy, try again")
 		return

@@ -44,19 +44,8 @@ type agentClient struct {
 // both end with the test.
 func connectAgent(t testing.TB, base, agentID, password string) *agentClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	form := url.Values{"agent": {agentID}, "password": {password}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/agent/login", strings.NewReader(form.Encode()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("log %s in: %v", agentID, err)
-	}
-	resp.Body.Close()
+	resp := postLogin(t, base+"/agent/login", "application/x-www-form-urlencoded", form.Encode())
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("log %s in: %s", agentID, resp.Status)
 	}

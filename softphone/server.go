@@ -211,7 +211,8 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", account.RetryAfter(err))
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too many failed logins: try again later"})
 		return
-	case errors.Is(err, account.ErrBusy):
+	case account.Overloaded(err):
+		// An overloaded server answers late, not wrongly: the page tries again.
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "busy: try again"})
 		return
