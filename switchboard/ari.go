@@ -45,6 +45,10 @@ type rest struct {
 // WebSocket could not reconnect.
 const maxARIConns = 64
 
+// ariIdleTimeout is how long an idle connection to Asterisk is kept: below the shipped
+// session_keep_alive (asterisk-config/http.conf, 15 s).
+const ariIdleTimeout = 10 * time.Second
+
 func newREST(url, app, user, password string, timeout time.Duration) *rest {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
@@ -59,6 +63,10 @@ func newREST(url, app, user, password string, timeout time.Duration) *rest {
 	t.MaxConnsPerHost = maxARIConns
 	t.MaxIdleConns = maxARIConns
 	t.MaxIdleConnsPerHost = maxARIConns
+	// Asterisk closes a connection idle for http.conf's session_keep_alive (15 s as shipped); one
+	// reused just as it does fails its request with EOF (a POST is not retried): a playback lost,
+	// seen at load. Drop idle connections first.
+	t.IdleConnTimeout = ariIdleTimeout
 	return &rest{
 		app: app, url: strings.TrimSuffix(url, "/"), user: user, password: password, timeout: timeout,
 		http: &http.Client{Transport: t},
