@@ -3,8 +3,9 @@
 // the demo's queues move and its supervisor board shows a working center. A person can still log
 // in as any agent the crew does not play.
 //
-// The crew drives the same desk the agent page drives; it only runs with a simulated Asterisk (a
-// crew on real lines would answer real callers with silence).
+// The crew drives the same desk the agent page drives; it runs with a simulated Asterisk, and on a
+// real one only for the load generator (a crew on real lines would answer real callers with
+// silence).
 package crew
 
 import (

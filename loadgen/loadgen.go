@@ -1,12 +1,17 @@
-// Package loadgen drives the whole call path at a steady rate and measures it: simulated callers
-// dial the hotline, go through the IVR to the general queue, wait, are answered by agents the
-// process plays (the demo's crew, answering at once), talk and are hung up on. It reports call
-// setups a second, the time from dialling to the IVR's answer and from entering the queue to an
-// agent's answer (p50, p99), and the calls that failed.
+// Package loadgen drives the whole call path at a steady rate and measures it: callers dial the
+// hotline, go through the IVR to the general queue, wait, are answered by agents the process plays
+// (the demo's crew, answering by themselves), talk and are hung up on. It reports call setups a
+// second, the time from dialling to the IVR's answer, from entering the queue to an agent being
+// offered the call (rung) and to an agent's answer (p50, p99), and the calls that failed.
+//
+// The callers are the in-process simulator's (Config.Asterisk nil) or Local channels on a real
+// Asterisk, originated over ARI (Config.Asterisk). RunAppQueue loads Asterisk's own app_queue on
+// the same Asterisk with the same callers, for comparison.
 package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -19,10 +24,14 @@ import (
 	"github.com/hotline-cc/hotline/asterisksim"
 )
 
-// Target is the running hotline the generator loads: its simulated Asterisk and its ACD.
+// Target is the running hotline the generator loads: its ACD, and, for simulated callers, its
+// simulated Asterisk (a Sim() *asterisksim.Sim method).
 type Target interface {
-	Sim() *asterisksim.Sim
 	Center() *acd.Center
+}
+
+type simTarget interface {
+	Sim() *asterisksim.Sim
 }
 
 // Config is the load.
@@ -31,6 +40,14 @@ type Config struct {
 	Duration time.Duration // how long to dial; the run then waits for the calls in flight
 	DID      string        // default 8800
 	Progress io.Writer     // a line a second; nil for none
+	// Asterisk, when set, is the real Asterisk the hotline runs on: callers are Local channels
+	// into its [from-pstn], running CallerContext (default caller-bench) on their own side. It
+	// must be connected (Connect).
+	Asterisk      *Asterisk
+	CallerContext string
+	// Drain bounds the wait for the calls in flight after the last dial: those left then are
+	// hung up and count as failed. Default 2 minutes.
+	Drain time.Duration
 }
 
 // Result is what a run measured.
@@ -39,18 +56,145 @@ type Result struct {
 	Elapsed                              time.Duration // dialling time
 	SetupsPerSecond                      float64       // calls that reached an agent, per second of dialling
 	AnswerP50, AnswerP99                 time.Duration // dial → the IVR answers
-	QueueP50, QueueP99                   time.Duration // queue → an agent answers (the ACD's CONNECT)
+	OfferP50, OfferP99                   time.Duration // queue → an agent is offered the call (rung)
+	QueueP50, QueueP99                   time.Duration // queue → an agent answers
 }
 
 func (r Result) String() string {
 	return fmt.Sprintf("dialled %d, answered by the IVR %d, reached an agent %d, failed %d in %v: %.1f setups/s; "+
-		"IVR answer p50 %v p99 %v; queue to agent p50 %v p99 %v",
+		"IVR answer p50 %v p99 %v; queue to offer p50 %v p99 %v; queue to agent p50 %v p99 %v",
 		r.Dialled, r.Answered, r.Connected, r.Failed, r.Elapsed.Round(time.Millisecond), r.SetupsPerSecond,
-		r.AnswerP50, r.AnswerP99, r.QueueP50, r.QueueP99)
+		r.AnswerP50, r.AnswerP99, r.OfferP50, r.OfferP99, r.QueueP50, r.QueueP99)
+}
+
+// placed is a caller on the line.
+type placed interface {
+	ID() string // the channel the hotline (or the queue) serves: the ACD's call id
+	Answered() <-chan struct{}
+	Done() <-chan struct{}
+}
+
+type simCaller struct{ *asterisksim.Caller }
+
+func (c simCaller) ID() string { return c.ChannelID() }
+
+// dialling is what dialLoop saw.
+type dialling struct {
+	ids      []string
+	answers  []time.Duration
+	failed   int // dials refused, and calls hung up at the drain's end
+	elapsed  time.Duration
+	progress func()
+}
+
+// dialLoop dials at cfg.Rate for cfg.Duration and waits for every call to end (or the drain to
+// run out: then it hangs up what is left with hangup). reached counts the calls that reached an
+// agent so far, for the progress line.
+func dialLoop(ctx context.Context, cfg Config, dial func(ctx context.Context, i int) (placed, error),
+	hangup func(ctx context.Context, id string), reached func() int) dialling {
+	var (
+		mu      sync.Mutex
+		d       dialling
+		wg      sync.WaitGroup
+		failed  atomic.Int64
+		dialled atomic.Int64
+		calls   []placed
+	)
+	start := time.Now()
+	every := time.Duration(float64(time.Second) / cfg.Rate)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	progress := time.NewTicker(time.Second)
+	defer progress.Stop()
+	report := func() {
+		if cfg.Progress != nil {
+			fmt.Fprintf(cfg.Progress, "loadgen: %5.1fs dialled %d, reached an agent %d, failed %d\n",
+				time.Since(start).Seconds(), dialled.Load(), reached(), failed.Load())
+		}
+	}
+	d.progress = report
+loop:
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-progress.C:
+			report()
+			continue
+		case <-tick.C:
+		}
+		if time.Since(start) >= cfg.Duration {
+			break
+		}
+		dialled.Add(1)
+		// Each dial in its own goroutine: a slow originate must not slow the rate down.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			c, err := dial(ctx, i)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			mu.Lock()
+			calls = append(calls, c)
+			mu.Unlock()
+			select {
+			case <-c.Answered():
+				mu.Lock()
+				d.answers = append(d.answers, time.Since(t0))
+				mu.Unlock()
+			case <-c.Done():
+			}
+			<-c.Done() // the agent hangs up
+		}()
+	}
+	d.elapsed = time.Since(start)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	drain := time.NewTimer(cfg.Drain)
+	defer drain.Stop()
+	var giveUp <-chan time.Time
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		case <-ctx.Done():
+			waiting = false
+		case <-drain.C:
+			// What is still on the line now is stuck: hang it up; it counts as failed (it never
+			// reached an agent, or did and was never hung up). Then wait a little for the hangups
+			// to show, and no longer (an Asterisk that stopped answering sends no more events).
+			mu.Lock()
+			stuck := slices.Clone(calls)
+			mu.Unlock()
+			for _, c := range stuck {
+				select {
+				case <-c.Done():
+				default:
+					hangup(context.WithoutCancel(ctx), c.ID())
+				}
+			}
+			giveUp = time.After(15 * time.Second)
+		case <-giveUp:
+			waiting = false
+		case <-progress.C:
+			report()
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range calls {
+		d.ids = append(d.ids, c.ID())
+	}
+	d.failed = int(failed.Load())
+	return d
 }
 
 // Run dials at cfg.Rate for cfg.Duration, then waits (until ctx ends) for every call to reach an
-// agent or fail.
+// agent or fail. The queue's figures come from the ACD's event stream (ENQUEUE, the first RING
+// after it, CONNECT), whose times are Redis's clock.
 func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	if cfg.Rate <= 0 || cfg.Duration <= 0 {
 		return Result{}, fmt.Errorf("loadgen: rate and duration must be positive")
@@ -58,29 +202,75 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	if cfg.DID == "" {
 		cfg.DID = "8800"
 	}
+	if cfg.CallerContext == "" {
+		cfg.CallerContext = "caller-bench"
+	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = 2 * time.Minute
+	}
+	var dial func(ctx context.Context, i int) (placed, error)
+	hangup := func(context.Context, string) {}
+	if a := cfg.Asterisk; a != nil {
+		dial = func(ctx context.Context, i int) (placed, error) {
+			return a.originate(ctx, cfg.DID, "from-pstn", cfg.CallerContext, fmt.Sprintf("7916%07d", i%10_000_000), nil)
+		}
+		hangup = a.hangup
+	} else {
+		st, ok := t.(simTarget)
+		if !ok {
+			return Result{}, errors.New("loadgen: no Asterisk given and the target has no simulator")
+		}
+		var sims sync.Map // id → *asterisksim.Caller
+		dial = func(ctx context.Context, i int) (placed, error) {
+			c, err := st.Sim().Dial(ctx, asterisksim.CallerSpec{DID: cfg.DID, Number: fmt.Sprintf("7916%07d", i%10_000_000),
+				Dialplan: "caller-agent-tone", NoAudio: true})
+			if err != nil {
+				return nil, err
+			}
+			sims.Store(c.ChannelID(), c)
+			return simCaller{c}, nil
+		}
+		hangup = func(_ context.Context, id string) {
+			if c, ok := sims.Load(id); ok {
+				c.(*asterisksim.Caller).Hangup()
+			}
+		}
+	}
 	last, err := t.Center().LastEventID(ctx)
 	if err != nil {
 		return Result{}, err
 	}
 	var (
 		mu        sync.Mutex
-		answers   []time.Duration
-		waits     []time.Duration
-		ours      = map[string]bool{}
-		connected = map[string]bool{}
-		dialled   atomic.Int64
-		failed    atomic.Int64
+		enqueued  = map[string]time.Time{}
+		offered   = map[string]time.Time{}
+		waits     = map[string]time.Duration{}
+		connected atomic.Int64
 	)
-	// The ACD's CONNECT events say when each call reached an agent and how long it waited.
+	// The ACD's events say when each call entered the queue, was first offered to an agent and
+	// reached one (CONNECT carries how long it waited).
 	take := func(evs []acd.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, ev := range evs {
 			last = ev.ID
-			if ev.Event == "CONNECT" && ours[ev.Call] && !connected[ev.Call] {
-				connected[ev.Call] = true
-				if ms, err := strconv.Atoi(firstField(ev.Data)); err == nil {
-					waits = append(waits, time.Duration(ms)*time.Millisecond)
+			switch ev.Event {
+			case "ENQUEUE":
+				if _, ok := enqueued[ev.Call]; !ok {
+					enqueued[ev.Call] = ev.Time
+				}
+			case "RING":
+				if _, ok := enqueued[ev.Call]; ok {
+					if _, ok := offered[ev.Call]; !ok {
+						offered[ev.Call] = ev.Time
+					}
+				}
+			case "CONNECT":
+				if _, ok := waits[ev.Call]; !ok {
+					if ms, err := strconv.Atoi(firstField(ev.Data)); err == nil {
+						waits[ev.Call] = time.Duration(ms) * time.Millisecond
+						connected.Add(1)
+					}
 				}
 			}
 		}
@@ -98,74 +288,7 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 			}
 		}
 	}()
-
-	var wg sync.WaitGroup
-	start := time.Now()
-	every := time.Duration(float64(time.Second) / cfg.Rate)
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	progress := time.NewTicker(time.Second)
-	defer progress.Stop()
-	report := func() {
-		if cfg.Progress == nil {
-			return
-		}
-		mu.Lock()
-		n := len(connected)
-		mu.Unlock()
-		fmt.Fprintf(cfg.Progress, "loadgen: %5.1fs dialled %d, reached an agent %d, failed %d\n",
-			time.Since(start).Seconds(), dialled.Load(), n, failed.Load())
-	}
-dialling:
-	for i := 0; ; i++ {
-		select {
-		case <-ctx.Done():
-			break dialling
-		case <-progress.C:
-			report()
-			continue
-		case <-tick.C:
-		}
-		if time.Since(start) >= cfg.Duration {
-			break
-		}
-		dialled.Add(1)
-		t0 := time.Now()
-		c, err := t.Sim().Dial(ctx, asterisksim.CallerSpec{DID: cfg.DID, Number: fmt.Sprintf("7916%07d", i%10_000_000),
-			Dialplan: "caller-agent-tone", NoAudio: true})
-		if err != nil {
-			failed.Add(1)
-			continue
-		}
-		mu.Lock()
-		ours[c.ChannelID()] = true
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case <-c.Answered():
-				mu.Lock()
-				answers = append(answers, time.Since(t0))
-				mu.Unlock()
-			case <-c.Done():
-			}
-			<-c.Done() // the agent hangs up
-		}()
-	}
-	elapsed := time.Since(start)
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	for waiting := true; waiting; {
-		select {
-		case <-done:
-			waiting = false
-		case <-ctx.Done():
-			waiting = false
-		case <-progress.C:
-			report()
-		}
-	}
+	d := dialLoop(ctx, cfg, dial, hangup, func() int { return int(connected.Load()) })
 	// Every caller is gone: what the follower has not read yet is in the stream.
 	stopFollow()
 	<-followed
@@ -177,17 +300,37 @@ dialling:
 		take(evs)
 	}
 	mu.Lock()
-	// Calls that never reached an agent failed, as did dials Asterisk refused.
-	failed.Add(int64(len(ours) - len(connected)))
+	r := Result{Dialled: len(d.ids) + d.failed, Answered: len(d.answers), Elapsed: d.elapsed}
+	var offers, queue []time.Duration
+	for _, id := range d.ids {
+		w, ok := waits[id]
+		if !ok {
+			r.Failed++ // never reached an agent
+			continue
+		}
+		r.Connected++
+		queue = append(queue, w)
+		if at, ok := offered[id]; ok {
+			offers = append(offers, at.Sub(enqueued[id]))
+		}
+	}
 	mu.Unlock()
-	report()
-	mu.Lock()
-	defer mu.Unlock()
-	r := Result{Dialled: int(dialled.Load()), Answered: len(answers), Connected: len(connected), Failed: int(failed.Load()), Elapsed: elapsed}
-	r.SetupsPerSecond = float64(r.Connected) / elapsed.Seconds()
+	if cfg.Asterisk != nil {
+		for _, id := range d.ids {
+			cfg.Asterisk.forget(id)
+		}
+	}
+	r.Dialled, r.Failed = len(d.ids)+d.failed, r.Failed+d.failed
+	d.progress()
+	return r.finish(d.answers, offers, queue), nil
+}
+
+func (r Result) finish(answers, offers, queue []time.Duration) Result {
+	r.SetupsPerSecond = float64(r.Connected) / r.Elapsed.Seconds()
 	r.AnswerP50, r.AnswerP99 = quantile(answers, 0.5), quantile(answers, 0.99)
-	r.QueueP50, r.QueueP99 = quantile(waits, 0.5), quantile(waits, 0.99)
-	return r, nil
+	r.OfferP50, r.OfferP99 = quantile(offers, 0.5), quantile(offers, 0.99)
+	r.QueueP50, r.QueueP99 = quantile(queue, 0.5), quantile(queue, 0.99)
+	return r
 }
 
 func firstField(s string) string {

@@ -6,36 +6,74 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/internal/aritest"
 	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/loadgen"
+	"github.com/hotline-cc/hotline/server"
 )
 
-// TestRun: a short run through the real controller on the simulator and a real redis-server: every
-// call dialled goes through the IVR and the queue to a crew agent, none fails, and the figures are
-// filled in.
-func TestRun(t *testing.T) {
-	srv, _ := startCrewServer(t, "loadgen", 30, 300*time.Millisecond)
+// waitCrew waits until at least n agents are available.
+func waitCrew(t *testing.T, srv *server.Server, n int) {
+	t.Helper()
 	ctx := context.Background()
 	waitfor.True(t, "the crew available", 20*time.Second, func() bool {
 		snap, err := srv.Center().Snapshot(ctx)
 		if err != nil {
 			return false
 		}
-		n := 0
+		k := 0
 		for _, a := range snap.Agents {
 			if a.State == acd.Available {
-				n++
+				k++
 			}
 		}
-		return n >= 10
+		return k >= n
 	})
-	res, err := loadgen.Run(ctx, srv, loadgen.Config{Rate: 10, Duration: time.Second})
+}
+
+// check asserts a smoke run's result: every call dialled went through the IVR and the queue to
+// an agent, none failed, and the figures are filled in.
+func check(t *testing.T, res loadgen.Result, atLeast int) {
+	t.Helper()
+	t.Log(res)
+	if res.Dialled < atLeast || res.Connected != res.Dialled || res.Answered != res.Dialled || res.Failed != 0 ||
+		res.QueueP99 < res.QueueP50 || res.OfferP99 < res.OfferP50 || res.OfferP50 > res.QueueP50 || res.AnswerP50 <= 0 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+// TestRun: a short run through the real controller on the simulator and a real redis-server.
+func TestRun(t *testing.T) {
+	srv, _ := startCrewServer(t, "loadgen", 30, 300*time.Millisecond)
+	waitCrew(t, srv, 10)
+	res, err := loadgen.Run(context.Background(), srv, loadgen.Config{Rate: 10, Duration: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Log(res)
-	if res.Dialled < 5 || res.Connected != res.Dialled || res.Answered != res.Dialled || res.Failed != 0 ||
-		res.QueueP99 < res.QueueP50 || res.AnswerP50 <= 0 {
-		t.Errorf("result %+v", res)
+	check(t, res, 5)
+}
+
+// TestRunAsterisk: the same on a real Asterisk (HOTLINE_TEST_ARI_URL; TestRun is the simulator's):
+// a few callers, Local channels originated over the generator's own ARI app into [from-pstn],
+// press through hotline's IVR (caller-bench) to the general queue and are answered by the crew.
+func TestRunAsterisk(t *testing.T) {
+	tg, ok := aritest.RealTarget()
+	if !ok {
+		aritest.SkipOrFail(t, "no real Asterisk: set "+aritest.EnvURL+", "+aritest.EnvUser+" and "+aritest.EnvPassword+" (TestRun runs on the simulator)")
 	}
+	tg.Isolate(t)
+	srv, _ := startCrewServerOn(t, tg, "loadgen-ast", 10, 300*time.Millisecond)
+	tg.WaitApp(t, tg.App)
+	waitCrew(t, srv, 5)
+	ctx := context.Background()
+	ast := &loadgen.Asterisk{URL: tg.BaseURL, User: tg.User, Password: tg.Password}
+	if err := ast.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer ast.Close()
+	res, err := loadgen.Run(ctx, srv, loadgen.Config{Rate: 2, Duration: 2 * time.Second, Asterisk: ast})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, res, 3)
 }

@@ -245,7 +245,8 @@ ENV
 stop() {
 	local run=$1 pid
 	pid=$(cat "$run/pid" 2>/dev/null || cat "$run/run/asterisk.pid" 2>/dev/null) || return 0
-	"$prefix/sbin/asterisk" -C "$run/etc/asterisk.conf" -rx 'core stop now' >/dev/null 2>&1 || true
+	# Bounded: an overloaded Asterisk can leave the remote console hanging; kill -9 follows.
+	timeout 10 "$prefix/sbin/asterisk" -C "$run/etc/asterisk.conf" -rx 'core stop now' >/dev/null 2>&1 || true
 	for _ in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1

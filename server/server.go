@@ -99,6 +99,10 @@ type Options struct {
 	// CrewTiming, when set, is how the simulator.crew agents behave (answer delay, talk time, breaks):
 	// the load generator's. Its Agents and Dispositions are ignored.
 	CrewTiming *crew.Config
+	// CrewSize, with CrewTiming, is how many agents the process plays on a real Asterisk: the load
+	// generator's, who answer real channels with silence (simulator.crew, which the configuration
+	// refuses without ari.simulate, is the simulator's).
+	CrewSize int
 }
 
 // New builds every part from cfg and binds the web listener, so a caller learns WebAddr before Run.
@@ -242,6 +246,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.desk, s.dispositions = dsk, dispositions
 	if s.sim != nil {
 		s.crew = crewAgents(model, cfg.Simulator.Crew)
+	} else if opt.CrewTiming != nil && opt.CrewSize > 0 {
+		s.crew = crewAgents(model, opt.CrewSize)
 	}
 	s.states = &stateSync{center: s.center, web: s.agentWeb, sent: map[string]softphone.StateChanged{}}
 	dsk.states = s.states

@@ -39,6 +39,16 @@ type rest struct {
 	http     *http.Client
 }
 
+// maxARIConns is how many connections a controller keeps to its Asterisk's HTTP server at most.
+// Found at 60 calls a second on a real Asterisk (BENCHMARKS.md): with up to 512 kept, the
+// controller held more than Asterisk's 100 sessions, Asterisk refused new ones, and the events
+// WebSocket could not reconnect.
+const maxARIConns = 64
+
+// ariIdleTimeout is how long an idle connection to Asterisk is kept: below the shipped
+// session_keep_alive (asterisk-config/http.conf, 15 s).
+const ariIdleTimeout = 10 * time.Second
+
 func newREST(url, app, user, password string, timeout time.Duration) *rest {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
@@ -46,9 +56,17 @@ func newREST(url, app, user, password string, timeout time.Duration) *rest {
 	// Keep enough idle connections for the busiest moment: with thousands of calls, the default 2
 	// per host would dial and close a connection for nearly every request (a quarter of the CPU at
 	// 5,000 callers in the IVR load test). A transport of our own, so no global is changed.
+	// But no more than maxARIConns at once: Asterisk serves at most http.conf's sessionlimit
+	// (100 unless set) and refuses the rest, the events WebSocket's reconnection among them;
+	// beyond the cap a request waits for a connection (within its timeout) instead.
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = 1024
-	t.MaxIdleConnsPerHost = 512
+	t.MaxConnsPerHost = maxARIConns
+	t.MaxIdleConns = maxARIConns
+	t.MaxIdleConnsPerHost = maxARIConns
+	// Asterisk closes a connection idle for http.conf's session_keep_alive (15 s as shipped); one
+	// reused just as it does fails its request with EOF (a POST is not retried): a playback lost,
+	// seen at load. Drop idle connections first.
+	t.IdleConnTimeout = ariIdleTimeout
 	return &rest{
 		app: app, url: strings.TrimSuffix(url, "/"), user: user, password: password, timeout: timeout,
 		http: &http.Client{Transport: t},

@@ -2,21 +2,26 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/crew"
 	"github.com/hotline-cc/hotline/loadgen"
 	"github.com/hotline-cc/hotline/server"
 )
 
-// loadGen runs the whole hotline in this process, as the demo does, with agents that answer at once,
-// and dials callers at a steady rate through IVR, queue and agent (see package loadgen).
+// loadGen runs the whole hotline in this process, as the demo does, with agents that answer by
+// themselves, and dials callers at a steady rate through IVR, queue and agent (see package
+// loadgen): on the simulator, or, with -ari, on a real Asterisk (callers are Local channels), where
+// -target appqueue loads Asterisk's own app_queue instead of hotline, for comparison.
 func loadGen(args []string) error {
 	cfg := config.Default()
 	cfg.ARI.Simulate, cfg.Redis.Embedded, cfg.InsecureDemo = true, true, true
@@ -28,33 +33,117 @@ func loadGen(args []string) error {
 	lg := loadgen.Config{Progress: os.Stdout}
 	fs.Float64Var(&lg.Rate, "rate", 20, "calls dialled a second")
 	fs.DurationVar(&lg.Duration, "duration", 30*time.Second, "how long to dial")
-	fs.IntVar(&cfg.Simulator.Crew, "agents", 500, "agents answering (the last of each group; 300 of the 500 serve the general queue)")
+	fs.IntVar(&cfg.Simulator.Crew, "agents", 500, "agents answering (hotline: the last of each group, 300 of 500 serve the general queue; appqueue: the queue's members)")
 	talk := fs.Duration("talk", 5*time.Second, "talk time (uniform from half to one and a half of it)")
-	fs.Float64Var(&cfg.Simulator.TimeScale, "time-scale", 0.05, "the IVR's prompts and waits run this much of real time")
+	wrapUp := fs.Duration("wrapup", 500*time.Millisecond, "agents' after-call time (appqueue: whole seconds, in asterisk-config/bench/queues.conf)")
+	answerAfter := fs.Duration("answer-after", 200*time.Millisecond, "hotline's agents answer this long after the ring (plus up to a poll, 100 ms, until they look)")
+	fs.Float64Var(&cfg.Simulator.TimeScale, "time-scale", 0.05, "the simulator's IVR prompts and waits run this much of real time")
 	fs.StringVar(&cfg.Log.Level, "log", cfg.Log.Level, "log level: debug, info, warn, error")
+	ariURL := fs.String("ari", "", "a real Asterisk's ARI, http://host:port (without /ari); empty: the simulator. Default user and password: HOTLINE_TEST_ARI_USER, HOTLINE_TEST_ARI_PASSWORD")
+	ariUser := fs.String("ari-user", envOr("HOTLINE_TEST_ARI_USER", "hotline"), "ARI user")
+	ariPassword := fs.String("ari-password", os.Getenv("HOTLINE_TEST_ARI_PASSWORD"), "ARI password")
+	target := fs.String("target", "hotline", "on a real Asterisk: hotline, or appqueue (Asterisk's Queue(), asterisk-config/bench)")
+	noIVR := fs.Bool("appqueue-no-ivr", false, "appqueue: callers go straight to Queue(), without the IVR's prompts")
+	fs.StringVar(&lg.CallerContext, "caller-context", "caller-bench", "on a real Asterisk: the callers' own dialplan context (asterisk-config/test)")
+	redisAddr := fs.String("redis", "", "a redis-server's address for the center's state; empty: embedded")
 	fs.Parse(args)
+	if *target != "hotline" && *target != "appqueue" {
+		return fmt.Errorf("loadgen: -target %q: hotline or appqueue", *target)
+	}
+	if *target == "appqueue" && *ariURL == "" {
+		return errors.New("loadgen: -target appqueue needs a real Asterisk (-ari)")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var ast *loadgen.Asterisk
+	if *ariURL != "" {
+		ast = &loadgen.Asterisk{URL: strings.TrimSuffix(strings.TrimSuffix(*ariURL, "/"), "/ari"), User: *ariUser, Password: *ariPassword}
+		if err := ast.Connect(ctx); err != nil {
+			return err
+		}
+		defer ast.Close()
+		lg.Asterisk = ast
+	}
+	if *target == "appqueue" {
+		res, err := loadgen.RunAppQueue(ctx, ast, loadgen.AppQueueConfig{Config: lg, Agents: cfg.Simulator.Crew,
+			TalkMin: *talk / 2, TalkMax: *talk * 3 / 2, NoIVR: *noIVR})
+		if err != nil {
+			return err
+		}
+		fmt.Println("loadgen: app_queue:", res)
+		return nil
+	}
+
+	crewSize := cfg.Simulator.Crew
+	if ast != nil {
+		cfg.ARI.Simulate, cfg.Simulator.Crew = false, 0 // the crew comes through server.Options
+		cfg.ARI.URL, cfg.ARI.User, cfg.ARI.Password = ast.URL+"/ari", ast.User, ast.Password
+	}
+	if *redisAddr != "" {
+		cfg.Redis.Embedded, cfg.Redis.Addr = false, *redisAddr
+	}
 	cfg, err := config.Resolve(cfg)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	timing := crew.Config{TimeScale: 1, AnswerAfter: 200 * time.Millisecond, TalkMin: *talk / 2, TalkMax: *talk * 3 / 2,
-		WrapUp: 500 * time.Millisecond, BreakEvery: 1 << 30, Poll: 100 * time.Millisecond, ArriveWithin: time.Second}
-	srv, err := server.New(ctx, cfg, server.Options{LoopbackOnly: true, CrewTiming: &timing}, newLogger(cfg.Log))
+	timing := crew.Config{TimeScale: 1, AnswerAfter: *answerAfter, TalkMin: *talk / 2, TalkMax: *talk * 3 / 2,
+		WrapUp: *wrapUp, BreakEvery: 1 << 30, Poll: 100 * time.Millisecond, ArriveWithin: time.Second}
+	srv, err := server.New(ctx, cfg, server.Options{LoopbackOnly: true, CrewTiming: &timing, CrewSize: crewSize}, newLogger(cfg.Log))
 	if err != nil {
 		return err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(runCtx) }()
-	time.Sleep(timing.ArriveWithin + time.Second) // the crew logs in before the first caller
-	res, err := loadgen.Run(ctx, srv, lg)
+	// The first caller comes when the controller holds its Stasis app and the crew is logged in.
+	err = waitReady(ctx, func() bool {
+		if ast != nil && !ast.AppRegistered(ctx, cfg.ARI.App) {
+			return false
+		}
+		snap, err := srv.Center().Snapshot(ctx)
+		if err != nil {
+			return false
+		}
+		n := 0
+		for _, a := range snap.Agents {
+			if a.State == acd.Available {
+				n++
+			}
+		}
+		return n >= crewSize
+	})
+	var res loadgen.Result
+	if err == nil {
+		res, err = loadgen.Run(ctx, srv, lg)
+	}
 	cancel()
 	<-done
 	if err != nil {
 		return err
 	}
-	fmt.Println("loadgen:", res)
+	fmt.Println("loadgen: hotline:", res)
 	return nil
+}
+
+// waitReady polls ready every 100 ms for up to a minute.
+func waitReady(ctx context.Context, ready func() bool) error {
+	for deadline := time.Now().Add(time.Minute); !ready(); {
+		if time.Now().After(deadline) {
+			return errors.New("loadgen: the hotline was not ready (controller on ARI, crew available) within a minute")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# hotline beside Asterisk's own app_queue on one real Asterisk 22.10.1 (issue 13; BENCHMARKS.md,
+# "hotline and app_queue on a real Asterisk"). Starts its own Asterisk (scripts/asterisk.sh start)
+# and redis-server on free ports, adds asterisk-config/bench to it, and runs `hotline loadgen`
+# against hotline and against Queue(bench) with the same callers, agents, talk and wrap-up:
+#
+#   scripts/bench-asterisk.sh [DIR]
+#
+# RATES (default "10 50"): the call rates compared; MAX_RATES (default "60 80 100 120 150"; empty
+# for none): the rates tried for the highest one each sustains; DURATION (default 20s) of each run; TALK (default
+# 2s: agents talk 1-3 s) and MAX_TALK (default 1s: 0.5-1.5 s, so that 300 agents carry 150 calls
+# a second); AGENTS: hotline's crew (500, of whom 300 serve the general queue) and QUEUE_AGENTS:
+# app_queue's members (300). Results go to DIR/results.txt (DIR: a new folder under /tmp).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-$(mktemp -d /tmp/hotline-bench.XXXXXX)}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+RATES=${RATES-"10 50"}
+MAX_RATES=${MAX_RATES-"60 80 100 120 150"}
+DURATION=${DURATION:-20s}
+TALK=${TALK:-2s}
+MAX_TALK=${MAX_TALK:-1s}
+AGENTS=${AGENTS:-500}
+QUEUE_AGENTS=${QUEUE_AGENTS:-300}
+# app_queue's wrapuptime is whole seconds (asterisk-config/bench/queues.conf): hotline's crew wraps
+# up as long.
+WRAPUP=1s
+
+log() { echo "bench-asterisk.sh: $*" >&2; }
+
+redis_pid=
+cleanup() {
+	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
+	"$here/scripts/asterisk.sh" stop "$dir/asterisk"
+}
+trap cleanup EXIT
+
+"$here/scripts/asterisk.sh" start "$dir/asterisk"
+# shellcheck disable=SC1091
+. "$dir/asterisk/env"
+ast() { "$("$here/scripts/asterisk.sh" prefix)/sbin/asterisk" -C "$HOTLINE_TEST_ASTERISK_CONF" -rx "$1"; }
+
+# app_queue and what its bench dialplan uses, which the shipped modules.conf leaves out (hotline
+# does not need them): loaded into this Asterisk only.
+cp "$here"/asterisk-config/bench/*.conf "$dir/asterisk/etc/"
+printf '\n#include "extensions-bench.conf"\n' >>"$dir/asterisk/etc/extensions.conf"
+for m in func_devstate func_rand func_math app_read app_queue; do
+	ast "module load $m.so" >/dev/null
+done
+ast "dialplan reload" >/dev/null
+# The test Asterisk has 200 RTP ports (100 calls' media); hotline's agents' legs are one
+# externalMedia channel per talking call: room for 2,500.
+rtp=$(sed -nE 's/^rtpstart *= *([0-9]+).*/\1/p' "$dir/asterisk/etc/rtp.conf")
+sed -i -E "s/^rtpend *=.*/rtpend = $((rtp + 4999))/" "$dir/asterisk/etc/rtp.conf"
+ast "module reload res_rtp_asterisk.so" >/dev/null
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" >"$dir/redis.log" 2>&1 &
+redis_pid=$!
+for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+log "building hotline"
+(cd "$here" && go build -o "$dir/hotline" ./cmd/hotline)
+
+results=$dir/results.txt
+{
+	echo "# $(date -u +%FT%TZ) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+	echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$results"
+
+# run NAME ARGS...: one loadgen run; its summary line goes to the results.
+run() {
+	local name=$1
+	shift
+	log "$name: $*"
+	local out
+	out=$("$dir/hotline" loadgen -ari "$HOTLINE_TEST_ARI_URL" -duration "$DURATION" -wrapup "$WRAPUP" "$@" | tee "$dir/$name.log" | tail -1)
+	echo "$name ($*; load average after $(cut -d' ' -f1-3 /proc/loadavg)): $out" | tee -a "$results"
+}
+
+for rate in $RATES; do
+	redis-cli -p "$port" flushall >/dev/null
+	run "hotline-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$TALK" -answer-after 1ms -redis "127.0.0.1:$port"
+	run "appqueue-$rate" -target appqueue -rate "$rate" -agents "$QUEUE_AGENTS" -talk "$TALK"
+done
+for rate in $MAX_RATES; do
+	redis-cli -p "$port" flushall >/dev/null
+	run "hotline-max-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$MAX_TALK" -answer-after 1ms -redis "127.0.0.1:$port"
+	run "appqueue-max-$rate" -target appqueue -rate "$rate" -agents "$QUEUE_AGENTS" -talk "$MAX_TALK"
+done
+log "results in $results"
