@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Snapshot is the whole live picture of a center, read atomically: what a restarted controller
@@ -172,6 +174,19 @@ func (c *Center) Pending(ctx context.Context, owner string) ([]Offer, error) {
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// Owner returns the instance that holds the call's channel, "" when the ACD has no such call: where
+// an agent's command for the call goes when their page is on another controller.
+func (c *Center) Owner(ctx context.Context, callID string) (string, error) {
+	v, err := c.rdb.HGet(ctx, c.Key("c:"+callID), "owner").Result()
+	if err == redis.Nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("acd: owner of call %s: %w", callID, err)
+	}
+	return v, nil
 }
 
 // Agent reads one agent's live state from its hash: cheaper than a Snapshot for one agent.

@@ -23,6 +23,9 @@ type Config struct {
 	// TimeScale multiplies every simulated duration: playbacks, dialplan Wait, caller script waits,
 	// answer delays. 0 means 1 (real time). Audio itself always runs at real time (20 ms frames).
 	TimeScale float64
+	// SystemName prefixes channel ids ("<name>-<epoch>.<n>") as asterisk.conf's systemname does, so
+	// two nodes of one center never give two callers the same id.
+	SystemName string
 	// Dialplan is extensions.conf text; empty means asterisk-config/extensions.conf (embedded).
 	Dialplan []byte
 	// SoundsDir holds <lang>/<name>.wav|gsm|ulaw|alaw|sln16|sln files: their content is played and
@@ -235,10 +238,15 @@ func (s *Sim) later(d time.Duration, f func()) {
 	})
 }
 
-// newUniqueIDLocked returns an id shaped like Asterisk's uniqueid: "<epoch>.<n>".
+// newUniqueIDLocked returns an id shaped like Asterisk's uniqueid: "<epoch>.<n>", after
+// "<systemname>-" when the config names the system.
 func (s *Sim) newUniqueIDLocked() string {
 	s.uniqueSeq++
-	return strconv.FormatInt(s.epoch, 10) + "." + strconv.Itoa(s.uniqueSeq)
+	id := strconv.FormatInt(s.epoch, 10) + "." + strconv.Itoa(s.uniqueSeq)
+	if s.cfg.SystemName != "" {
+		id = s.cfg.SystemName + "-" + id
+	}
+	return id
 }
 
 func (s *Sim) nextLocalSeqLocked() string {

@@ -332,7 +332,7 @@ func (a *recordingACD) enqueues(id string) []switchboard.QueuedCall {
 // noPhones: no agent ever answers in these tests.
 type noPhones struct{}
 
-func (noPhones) OpenLeg(string, string) (switchboard.Leg, error) {
+func (noPhones) OpenLeg(context.Context, string, string) (switchboard.Leg, error) {
 	return nil, errors.New("no agents in the IVR tests")
 }
 func (noPhones) Notify(string, switchboard.AgentEvent) {}

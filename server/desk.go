@@ -22,6 +22,65 @@ type desk struct {
 	history    *history
 	autoAnswer bool
 	states     *stateSync // tells the pages the ACD's state; nil in tests of the desk alone
+	// link forwards commands for calls another controller holds to it; nil: all calls are here.
+	link *link
+}
+
+// Operations on calls, as they cross to the controller holding the call (deskReq.Op).
+const (
+	opAnswer   = "answer"
+	opReject   = "reject"
+	opHangup   = "hangup"
+	opHold     = "hold"
+	opResume   = "resume"
+	opDTMF     = "dtmf"
+	opTransfer = "transfer"
+	opConsult  = "consult"
+	opComplete = "complete"
+	opCancel   = "cancel"
+)
+
+// call runs a page's command on a call here when this controller holds the call, and otherwise on
+// the controller that does (the call's owner in the ACD).
+func (d *desk) call(ctx context.Context, req deskReq) error {
+	if d.link != nil && !d.sb.Holds(req.Call) {
+		owner, err := d.center.Owner(ctx, req.Call)
+		if err != nil {
+			return err
+		}
+		if owner != "" && owner != d.link.bus.Self() {
+			return d.link.forward(ctx, owner, req)
+		}
+	}
+	return d.local(ctx, req)
+}
+
+// local runs a page's command on a call this controller holds.
+func (d *desk) local(ctx context.Context, req deskReq) error {
+	a, id := req.Agent, req.Call
+	switch req.Op {
+	case opAnswer:
+		return callErr(d.sb.Answer(ctx, a, id))
+	case opReject:
+		return callErr(d.sb.Reject(ctx, a, id))
+	case opHangup:
+		return callErr(d.sb.Hangup(ctx, a, id))
+	case opHold:
+		return callErr(d.sb.Hold(ctx, a, id))
+	case opResume:
+		return callErr(d.sb.Resume(ctx, a, id))
+	case opDTMF:
+		return callErr(d.sb.SendDTMF(ctx, a, id, req.Digits))
+	case opTransfer:
+		return d.blindTransfer(ctx, a, id, req.Target)
+	case opConsult:
+		return d.consult(ctx, a, id, req.Target)
+	case opComplete:
+		return callErr(d.sb.CompleteTransfer(ctx, a, id))
+	case opCancel:
+		return callErr(d.sb.CancelConsult(ctx, a, id))
+	}
+	return fmt.Errorf("%w: %q", softphone.ErrUnknownMessage, req.Op)
 }
 
 var _ softphone.Desk = (*desk)(nil)
@@ -108,23 +167,23 @@ func callErr(err error) error {
 }
 
 func (d *desk) Answer(ctx context.Context, agentID, callID string) error {
-	return callErr(d.sb.Answer(ctx, agentID, callID))
+	return d.call(ctx, deskReq{Op: opAnswer, Agent: agentID, Call: callID})
 }
 
 func (d *desk) Reject(ctx context.Context, agentID, callID string) error {
-	return callErr(d.sb.Reject(ctx, agentID, callID))
+	return d.call(ctx, deskReq{Op: opReject, Agent: agentID, Call: callID})
 }
 
 func (d *desk) Hangup(ctx context.Context, agentID, callID string) error {
-	return callErr(d.sb.Hangup(ctx, agentID, callID))
+	return d.call(ctx, deskReq{Op: opHangup, Agent: agentID, Call: callID})
 }
 
 func (d *desk) Hold(ctx context.Context, agentID, callID string) error {
-	return callErr(d.sb.Hold(ctx, agentID, callID))
+	return d.call(ctx, deskReq{Op: opHold, Agent: agentID, Call: callID})
 }
 
 func (d *desk) Resume(ctx context.Context, agentID, callID string) error {
-	return callErr(d.sb.Resume(ctx, agentID, callID))
+	return d.call(ctx, deskReq{Op: opResume, Agent: agentID, Call: callID})
 }
 
 // Mute replaces the agent's audio with silence at the gateway: instant, and no ARI round trip.
@@ -139,7 +198,12 @@ func (d *desk) Unmute(ctx context.Context, agentID, callID string) error {
 func (d *desk) mute(agentID, callID string, muted bool) error {
 	card, talking, ok := d.sb.ActiveCall(agentID)
 	if !ok || card.ID != callID {
-		return softphone.ErrNotYourCall
+		// Another controller's call: its leg is on this gateway all the same, and this
+		// controller's pushes say whether the agent is connected.
+		if !d.phones.talking(agentID, callID) {
+			return softphone.ErrNotYourCall
+		}
+		talking = true
 	}
 	leg := d.phones.leg(agentID, callID)
 	if !talking || leg == nil {
@@ -155,10 +219,14 @@ func (d *desk) mute(agentID, callID string, muted bool) error {
 }
 
 func (d *desk) SendDTMF(ctx context.Context, agentID, callID, digits string) error {
-	return callErr(d.sb.SendDTMF(ctx, agentID, callID, digits))
+	return d.call(ctx, deskReq{Op: opDTMF, Agent: agentID, Call: callID, Digits: digits})
 }
 
 func (d *desk) BlindTransfer(ctx context.Context, agentID, callID string, to softphone.Target) error {
+	return d.call(ctx, deskReq{Op: opTransfer, Agent: agentID, Call: callID, Target: to})
+}
+
+func (d *desk) blindTransfer(ctx context.Context, agentID, callID string, to softphone.Target) error {
 	var t switchboard.Target
 	switch to.Kind {
 	case softphone.TargetQueue:
@@ -200,6 +268,10 @@ func (d *desk) agentState(ctx context.Context, agentID string) (acd.AgentState, 
 // an outside number, a named colleague or whoever a queue would offer its next call to. A colleague
 // or a queue with nobody available now is refused at once (the page says so; the caller stays).
 func (d *desk) Consult(ctx context.Context, agentID, callID string, to softphone.Target) error {
+	return d.call(ctx, deskReq{Op: opConsult, Agent: agentID, Call: callID, Target: to})
+}
+
+func (d *desk) consult(ctx context.Context, agentID, callID string, to softphone.Target) error {
 	var t switchboard.Target
 	switch to.Kind {
 	case softphone.TargetNumber:
@@ -221,11 +293,11 @@ func (d *desk) Consult(ctx context.Context, agentID, callID string, to softphone
 }
 
 func (d *desk) CompleteTransfer(ctx context.Context, agentID, callID string) error {
-	return callErr(d.sb.CompleteTransfer(ctx, agentID, callID))
+	return d.call(ctx, deskReq{Op: opComplete, Agent: agentID, Call: callID})
 }
 
 func (d *desk) CancelConsult(ctx context.Context, agentID, callID string) error {
-	return callErr(d.sb.CancelConsult(ctx, agentID, callID))
+	return d.call(ctx, deskReq{Op: opCancel, Agent: agentID, Call: callID})
 }
 
 // WrapUp records the disposition and ends after-call work early: the agent is available again.

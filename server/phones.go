@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -25,6 +26,8 @@ type phones struct {
 	// contacts are the caller's earlier calls for a screen pop (records); nil without records.
 	contacts func(ctx context.Context, caller, callID string) []softphone.Contact
 	log      *slog.Logger
+	// link reaches agents whose page is on another controller; nil: every page is here.
+	link *link
 
 	// Both keyed by agent and call: during a consultation two agents have a leg on one call, and
 	// after an attended transfer each has their own part of it in their history.
@@ -35,7 +38,19 @@ type phones struct {
 
 func agentLeg(agentID, callID string) string { return agentID + "\x00" + callID }
 
-func (p *phones) OpenLeg(agentID, callID string) (switchboard.Leg, error) {
+// OpenLeg opens the agent's leg on the gateway that holds their WebRTC session: this controller's,
+// or their home's.
+func (p *phones) OpenLeg(ctx context.Context, agentID, callID string) (switchboard.Leg, error) {
+	if p.link != nil {
+		if home := p.link.home(ctx, agentID); home != "" {
+			return p.link.openLeg(ctx, home, agentID, callID)
+		}
+	}
+	return p.openLocal(agentID, callID)
+}
+
+// openLocal opens the agent's leg on this controller's gateway.
+func (p *phones) openLocal(agentID, callID string) (*trackedLeg, error) {
 	leg, err := p.gw.OpenLeg(agentID, callID)
 	if err != nil {
 		return nil, err
@@ -63,6 +78,11 @@ type trackedLeg struct {
 	forget func()
 }
 
+func (l *trackedLeg) SetRemote(_ context.Context, addr netip.AddrPort) error {
+	l.Leg.SetRemote(addr)
+	return nil
+}
+
 func (l *trackedLeg) Close() error {
 	l.forget()
 	return l.Leg.Close()
@@ -73,6 +93,15 @@ func (p *phones) leg(agentID, callID string) *softphone.Leg {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.legs[agentLeg(agentID, callID)]
+}
+
+// talking says whether the agent is connected to the call as this controller's pushes saw it (the
+// call may be another controller's).
+func (p *phones) talking(agentID, callID string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.talks[agentLeg(agentID, callID)]
+	return ok
 }
 
 // from names the colleague in a consultation for the other agent's page.
@@ -87,7 +116,21 @@ func (p *phones) from(agentID string) *softphone.ConsultFrom {
 	return f
 }
 
+// Notify pushes the event to the agent's page, on this controller or on their home.
 func (p *phones) Notify(agentID string, ev switchboard.AgentEvent) {
+	if p.link != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), remoteTimeout)
+		home := p.link.home(ctx, agentID)
+		cancel()
+		if home != "" && p.link.notify(home, agentID, ev) {
+			return
+		}
+	}
+	p.deliver(agentID, ev)
+}
+
+// deliver shows the event on the agent's pages here, and keeps their calls-today record.
+func (p *phones) deliver(agentID string, ev switchboard.AgentEvent) {
 	info := p.callInfo(ev.Call)
 	switch ev.Type {
 	case switchboard.EventRing, switchboard.EventConsultRing, switchboard.EventConnected:

@@ -24,6 +24,9 @@ func (s *Server) pageEvent(accountID string, open bool) {
 	} else {
 		s.states.forget(accountID)
 	}
+	if s.link != nil {
+		s.link.page(ctx, accountID, open)
+	}
 	if s.pages == nil {
 		return
 	}

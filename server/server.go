@@ -28,6 +28,7 @@ import (
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/audit"
+	"github.com/hotline-cc/hotline/cluster"
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/crew"
 	"github.com/hotline-cc/hotline/dashboard"
@@ -72,6 +73,7 @@ type Server struct {
 	pages        *presence.Pages  // where agents' pages are open; nil when softphone.disconnect_grace is 0
 	states       *stateSync       // keeps the agent pages showing the ACD's state
 	desk         *desk
+	link         *link // the bus to the center's other controllers
 	dispositions []softphone.Disposition
 	crew         []string // agents the demo plays itself (simulator.crew)
 	crewTiming   *crew.Config
@@ -186,6 +188,9 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 			if s.sb != nil {
 				s.sb.AgentAudio(agentID, up)
 			}
+			if s.link != nil {
+				s.link.audio(agentID, up) // for a call another controller holds
+			}
 		},
 	}
 	if opt.LoopbackOnly {
@@ -252,6 +257,12 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.states = &stateSync{center: s.center, web: s.agentWeb, sent: map[string]softphone.StateChanged{}}
 	dsk.states = s.states
 	ph.web = s.agentWeb
+	s.link = newLink(cluster.New(s.rdb, prefix, cfg.Instance, log.With("part", "cluster")), log.With("part", "cluster"))
+	s.link.web, s.link.gw, s.link.ph, s.link.desk, s.link.sb = s.agentWeb, s.gw, ph, dsk, s.sb
+	for _, a := range s.crew {
+		s.link.pinned[a] = true
+	}
+	ph.link, dsk.link = s.link, s.link
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
 
 	brd := &board{sb: s.sb, audioUp: s.gw.Connected, legs: s.gw.OpenLegs, center: s.center, model: model, rdb: s.rdb, annKey: s.annKey,
@@ -381,6 +392,13 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	// The bus listens before the switchboard takes calls: a push or a request from another
+	// controller is never sent to a controller that is up but deaf.
+	if err := s.link.bus.Start(ctx); err != nil {
+		return err
+	}
+	defer func() { cancel(); s.link.bus.Wait() }()
+	run("agent homes", s.link.keepHomes)
 	run("switchboard", s.sb.Run)
 	run("reconcile", func(ctx context.Context) error {
 		s.center.ReconcileEvery(ctx, s.cfg.ACD.ReconcileEvery.D())

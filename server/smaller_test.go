@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/netip"
@@ -60,7 +61,7 @@ func TestMonitorLegForgottenOnClose(t *testing.T) {
 		return len(p.legs)
 	}
 	for i := range 3 {
-		leg, err := p.OpenLeg("sup1", "monitor-c1")
+		leg, err := p.OpenLeg(context.Background(), "sup1", "monitor-c1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,8 +74,8 @@ func TestMonitorLegForgottenOnClose(t *testing.T) {
 		}
 	}
 	// A leg replaced by a newer one on the same call does not take the newer one with it.
-	old, _ := p.OpenLeg("a1", "c2")
-	cur, _ := p.OpenLeg("a1", "c2")
+	old, _ := p.OpenLeg(context.Background(), "a1", "c2")
+	cur, _ := p.OpenLeg(context.Background(), "a1", "c2")
 	old.Close()
 	if p.leg("a1", "c2") == nil {
 		t.Error("closing the old leg forgot the new one")

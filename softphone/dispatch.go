@@ -144,6 +144,8 @@ func (s *Server) errorReply(agentID, id, about string, err error) Message {
 		e.Code = "invalid_state"
 	case errors.Is(err, ErrUnavailable):
 		e.Code = "unavailable"
+	case errors.Is(err, ErrUnreachable):
+		e.Code = "unreachable" // the controller holding the call is away: as an HTTP 503, try again
 	case errors.Is(err, ErrRefused):
 		e.Code = "refused" // the page shows the message: the reason is what the agent needs
 	case errors.Is(err, ErrBadCredentials):

@@ -18,15 +18,18 @@ type Flows interface {
 }
 
 // Phones is the agents' side: the softphone gateway's media legs and the pushes to agents' pages.
+// The agent's page and gateway may be on another controller than the call: then OpenLeg and the
+// leg's SetRemote and Close are requests to it, bounded by ctx (Close by its own timeout).
 type Phones interface {
-	OpenLeg(agentID, callID string) (Leg, error)
+	OpenLeg(ctx context.Context, agentID, callID string) (Leg, error)
 	Notify(agentID string, msg AgentEvent)
 }
 
 // Leg is one call's RTP path between Asterisk's externalMedia channel and an agent's browser.
+// LocalAddr is where Asterisk sends the agent's audio (the gateway's, on whichever controller).
 type Leg interface {
 	LocalAddr() netip.AddrPort
-	SetRemote(netip.AddrPort)
+	SetRemote(ctx context.Context, addr netip.AddrPort) error
 	Close() error
 }
 

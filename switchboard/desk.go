@@ -123,6 +123,9 @@ func (sb *Switchboard) CallDone(callID string) <-chan struct{} {
 	return done
 }
 
+// Holds says whether this switchboard holds the call (its channel is on this controller's Asterisk).
+func (sb *Switchboard) Holds(callID string) bool { return sb.call(callID) != nil }
+
 // ActiveCall returns the card of the call ringing or talking with agentID, for a page that reloads;
 // a colleague consulted on a call sees it too (talking once they answered).
 func (sb *Switchboard) ActiveCall(agentID string) (CallCard, bool, bool) {

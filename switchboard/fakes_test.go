@@ -328,7 +328,7 @@ func newFakePhones(t *testing.T) *fakePhones {
 		changed: make(chan struct{}), cursors: map[string]int{}}
 }
 
-func (p *fakePhones) OpenLeg(agentID, callID string) (Leg, error) {
+func (p *fakePhones) OpenLeg(_ context.Context, agentID, callID string) (Leg, error) {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
@@ -419,8 +419,8 @@ type fakeLeg struct {
 	once     sync.Once
 }
 
-func (l *fakeLeg) LocalAddr() netip.AddrPort  { return l.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
-func (l *fakeLeg) SetRemote(a netip.AddrPort) { l.remote <- a }
+func (l *fakeLeg) LocalAddr() netip.AddrPort                           { return l.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+func (l *fakeLeg) SetRemote(_ context.Context, a netip.AddrPort) error { l.remote <- a; return nil }
 func (l *fakeLeg) Close() error {
 	l.once.Do(func() { close(l.stop); l.conn.Close() })
 	return nil

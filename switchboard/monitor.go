@@ -73,7 +73,7 @@ func (c *call) startMonitor(ctx context.Context, supervisor string, mode Monitor
 		return fmt.Errorf("%w: the agent on the call", ErrBadTarget)
 	}
 	c.stopMonitor(ctx)
-	leg, err := c.sb.phones.OpenLeg(supervisor, "monitor-"+c.id)
+	leg, err := c.sb.phones.OpenLeg(ctx, supervisor, "monitor-"+c.id)
 	if err != nil {
 		return fmt.Errorf("open the supervisor's audio leg: %w", err)
 	}
@@ -85,7 +85,10 @@ func (c *call) startMonitor(ctx context.Context, supervisor string, mode Monitor
 		c.stopMonitor(ctx)
 		return err
 	}
-	leg.SetRemote(remote)
+	if err := leg.SetRemote(ctx, remote); err != nil {
+		c.stopMonitor(ctx)
+		return fmt.Errorf("point the supervisor's audio leg at Asterisk: %w", err)
+	}
 	switch mode {
 	case MonitorBarge:
 		err = c.sb.ari.addToBridge(ctx, c.bridge, m.em)

@@ -73,7 +73,7 @@ func (c *call) attachLeg(ctx context.Context) error {
 // openLeg opens a gateway leg for agent and an externalMedia channel (its id prefix then the call's)
 // for it in bridge; nothing is left behind when it fails.
 func (c *call) openLeg(ctx context.Context, agent, prefix, bridge string) (string, Leg, error) {
-	leg, err := c.sb.phones.OpenLeg(agent, c.id)
+	leg, err := c.sb.phones.OpenLeg(ctx, agent, c.id)
 	if err != nil {
 		return "", nil, fmt.Errorf("open the audio leg: %w", err)
 	}
@@ -84,7 +84,11 @@ func (c *call) openLeg(ctx context.Context, agent, prefix, bridge string) (strin
 		leg.Close()
 		return "", nil, err
 	}
-	leg.SetRemote(remote)
+	if err := leg.SetRemote(ctx, remote); err != nil {
+		leg.Close()
+		c.sb.ari.hangup(context.WithoutCancel(ctx), em)
+		return "", nil, fmt.Errorf("point the audio leg at Asterisk: %w", err)
+	}
 	if err := c.sb.ari.addToBridge(ctx, bridge, em); err != nil {
 		leg.Close()
 		c.sb.ari.hangup(context.WithoutCancel(ctx), em)
