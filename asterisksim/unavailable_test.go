@@ -96,8 +96,10 @@ func TestUnavailable(t *testing.T) {
 
 		// The duty desk answers: the caller is connected.
 		do(t, tg, http.MethodPost, "/ari/channels/"+deskID+"/answer", nil, http.StatusNoContent)
+		// Dial sets DIALSTATUS once it sees the answer: until then the variable is not there (404).
 		waitfor.True(t, "DIALSTATUS ANSWER on the caller", wait, func() bool {
-			return channelVar(t, tg, call.ChannelID, "DIALSTATUS") == "ANSWER"
+			st, body, err := tg.Do(context.Background(), http.MethodGet, "/ari/channels/"+call.ChannelID+"/variable?variable=DIALSTATUS", nil)
+			return err == nil && st == http.StatusOK && strings.Contains(string(body), `"ANSWER"`)
 		})
 
 		// The duty desk hangs up: the caller's call ends with it.
