@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/CyCoreSystems/ari/v5"
@@ -37,6 +38,7 @@ type rest struct {
 	password string
 	timeout  time.Duration
 	http     *http.Client
+	seq      atomic.Uint64 // each request's idempotency key
 }
 
 // maxARIConns is how many connections a controller keeps to its Asterisk's HTTP server at most.
@@ -114,6 +116,12 @@ func (r *rest) call(ctx context.Context, op, id, method, path string, query url.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.SetBasicAuth(r.user, r.password)
+	// Asterisk closes kept-alive connections on its own schedule, and a request sent on one it has
+	// just closed fails with EOF before Asterisk reads it (a playback lost at load, even with idle
+	// connections dropped early). net/http sends such a request again on a fresh connection only
+	// when it is marked idempotent: every ARI request hotline sends is safe to repeat in that case
+	// (ids are ours: a repeat that did reach Asterisk is refused, not doubled).
+	req.Header.Set("X-Idempotency-Key", strconv.FormatUint(r.seq.Add(1), 36))
 	resp, err := r.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", op, id, err)
