@@ -1,6 +1,8 @@
 // Recordings page: supervisors find call recordings by the caller's number, agent, queue and time
 // (api/recordings) and play them here (api/recordings/{id}/audio, each listen audited). Plain JS,
-// one module, no build step.
+// ES modules (records.js shared with the reports page), no build step.
+
+import { boardView, fetchRecords } from './records.js';
 
 const I18N = {
   ru: {
@@ -103,22 +105,16 @@ function params() {
 }
 
 async function find() {
-  $('rec-err').textContent = '';
   const p = params();
   history.replaceState(null, '', `?${p}`);
-  const res = await fetch(`api/recordings?${p}`, { credentials: 'same-origin' });
-  if (res.status === 401 || res.status === 403) { $('rec-err').textContent = t('login'); return; }
-  if (res.status === 404) { $('rec-err').textContent = t('noRecords'); return; }
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) { $('rec-err').textContent = t('failed') + (body.error || res.status); return; }
-  render(body);
+  const body = await fetchRecords(`api/recordings?${p}`, $('rec-err'), t);
+  if (body) render(body);
 }
 
 // names reads queue titles and agent names from the board's view, when it answers.
 async function loadNames() {
-  const res = await fetch('api/view', { credentials: 'same-origin' }).catch(() => null);
-  if (!res || !res.ok) return;
-  const { view } = await res.json();
+  const view = await boardView();
+  if (!view) return;
   for (const q of view.queues || []) {
     queues.set(q.name, q.titles || { ru: q.name });
     const opt = document.createElement('option');

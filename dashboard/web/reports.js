@@ -1,5 +1,7 @@
-// Reports page: the figures of past calls from api/reports, as a table and as CSV. Plain JS, one
-// module, no build step.
+// Reports page: the figures of past calls from api/reports, as a table and as CSV. Plain JS, ES
+// modules, no build step.
+
+import { boardView, fetchRecords } from './records.js';
 
 const I18N = {
   ru: {
@@ -181,21 +183,15 @@ function params(format) {
 }
 
 async function show() {
-  $('report-err').textContent = '';
   $('csv').href = `api/reports?${params('csv')}`;
-  const res = await fetch(`api/reports?${params()}`, { credentials: 'same-origin' });
-  if (res.status === 401 || res.status === 403) { $('report-err').textContent = t('login'); return; }
-  if (res.status === 404) { $('report-err').textContent = t('noRecords'); return; }
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) { $('report-err').textContent = t('failed') + (body.error || res.status); return; }
-  render(body);
+  const body = await fetchRecords(`api/reports?${params()}`, $('report-err'), t);
+  if (body) render(body);
 }
 
 // names reads queue titles and agent names from the board's view, when it answers.
 async function loadNames() {
-  const res = await fetch('api/view', { credentials: 'same-origin' }).catch(() => null);
-  if (!res || !res.ok) return;
-  const { view } = await res.json();
+  const view = await boardView();
+  if (!view) return;
   for (const q of view.queues || []) if (q.titles) names.queue.set(q.name, q.titles);
   for (const g of view.groups || []) if (g.titles) names.group.set(g.name, g.titles);
   for (const a of view.agents || []) names.agent.set(a.id, a.name);
