@@ -14,7 +14,7 @@ import (
 func (sb *Switchboard) AgentAudio(agentID string, up bool) {
 	sb.mu.Lock()
 	var c *call
-	for _, cc := range sb.calls {
+	for cc := range sb.byAgent[agentID] {
 		if p := cc.snapshot(); p.agent == agentID && p.talking {
 			c = cc
 			break

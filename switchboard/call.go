@@ -80,6 +80,12 @@ func (c *call) publish() {
 	if cs := c.consult; cs != nil && cs.agent != "" {
 		p.consultAgent, p.consultTalking = cs.agent, cs.answered
 	}
+	// Stored under the switchboard's lock so that the agent index always matches the snapshots.
+	c.sb.mu.Lock()
+	defer c.sb.mu.Unlock()
+	if _, ok := c.sb.calls[c.id]; ok {
+		c.sb.reindex(c, c.pub.Load(), p)
+	}
 	c.pub.Store(p)
 }
 

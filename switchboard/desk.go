@@ -131,7 +131,7 @@ func (sb *Switchboard) Holds(callID string) bool { return sb.call(callID) != nil
 func (sb *Switchboard) ActiveCall(agentID string) (CallCard, bool, bool) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	for _, c := range sb.calls {
+	for c := range sb.byAgent[agentID] {
 		if p := c.snapshot(); p.agent == agentID || slices.Contains(p.rung, agentID) {
 			return p.card, p.talking, true
 		} else if p.consultAgent == agentID {

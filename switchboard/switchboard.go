@@ -60,9 +60,10 @@ type Switchboard struct {
 	recordings Recordings
 
 	mu       sync.Mutex
-	channels map[string]*inbox // caller channel id → its call's events
-	calls    map[string]*call  // call id → call
-	stasis   stasisWaiters     // channels we created, until they enter the app (stasis.go)
+	channels map[string]*inbox             // caller channel id → its call's events
+	calls    map[string]*call              // call id → call
+	byAgent  map[string]map[*call]struct{} // agent → the registered calls whose snapshot names them (agentindex.go)
+	stasis   stasisWaiters                 // channels we created, until they enter the app (stasis.go)
 	wg       sync.WaitGroup
 
 	inIVR   int           // callers in the IVR or the survey (drain.go)
@@ -120,7 +121,7 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password, cfg.RequestTimeout), events: es,
 		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones, dialing: deps.Dialing, audit: deps.Audit,
 		surveys: deps.Surveys, recordings: deps.Recordings,
-		channels: map[string]*inbox{}, calls: map[string]*call{},
+		channels: map[string]*inbox{}, calls: map[string]*call{}, byAgent: map[string]map[*call]struct{}{},
 		kick: make(chan struct{}, 1),
 	}
 	if sb.dialing == nil {
@@ -225,13 +226,17 @@ func (sb *Switchboard) register(c *call) bool {
 	}
 	sb.calls[c.id] = c
 	sb.channels[c.channel] = c.inbox
+	sb.reindex(c, nil, c.pub.Load())
 	return true
 }
 
 func (sb *Switchboard) unregister(c *call) {
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	delete(sb.calls, c.id)
+	if sb.calls[c.id] == c {
+		sb.reindex(c, c.pub.Load(), nil)
+		delete(sb.calls, c.id)
+	}
 	delete(sb.channels, c.channel)
 }
 
