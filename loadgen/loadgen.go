@@ -42,17 +42,23 @@ type Config struct {
 	Progress io.Writer     // a line a second; nil for none
 	// Asterisk, when set, is the real Asterisk the hotline runs on: callers are Local channels
 	// into its [from-pstn], running CallerContext (default caller-bench) on their own side. It
-	// must be connected (Connect).
+	// must be connected (Connect). The simulator's callers run CallerContext too.
 	Asterisk      *Asterisk
 	CallerContext string
 	// Drain bounds the wait for the calls in flight after the last dial: those left then are
 	// hung up and count as failed. Default 2 minutes.
 	Drain time.Duration
+	// Hold measures how many calls the hotline carries at once rather than how fast it sets them
+	// up: the callers still on the line when dialling ends (talking, waiting, in the IVR) are hung
+	// up then, and count as held, not failed.
+	Hold bool
 }
 
 // Result is what a run measured.
 type Result struct {
 	Dialled, Answered, Connected, Failed int
+	Held                                 int           // on the line when dialling ended, hung up then (Config.Hold)
+	Peak                                 int           // the most calls on the line at once
 	Elapsed                              time.Duration // dialling time
 	SetupsPerSecond                      float64       // calls that reached an agent, per second of dialling
 	AnswerP50, AnswerP99                 time.Duration // dial → the IVR answers
@@ -61,7 +67,11 @@ type Result struct {
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("dialled %d, answered by the IVR %d, reached an agent %d, failed %d in %v: %.1f setups/s; "+
+	held := ""
+	if r.Held > 0 {
+		held = fmt.Sprintf("; %d held to the end and hung up then", r.Held)
+	}
+	return fmt.Sprintf("at most %d calls at once%s; ", r.Peak, held) + fmt.Sprintf("dialled %d, answered by the IVR %d, reached an agent %d, failed %d in %v: %.1f setups/s; "+
 		"IVR answer p50 %v p99 %v; queue to offer p50 %v p99 %v; queue to agent p50 %v p99 %v",
 		r.Dialled, r.Answered, r.Connected, r.Failed, r.Elapsed.Round(time.Millisecond), r.SetupsPerSecond,
 		r.AnswerP50, r.AnswerP99, r.OfferP50, r.OfferP99, r.QueueP50, r.QueueP99)
@@ -83,6 +93,8 @@ type dialling struct {
 	ids      []string
 	answers  []time.Duration
 	failed   int // dials refused, and calls hung up at the drain's end
+	held     map[string]bool
+	peak     int
 	elapsed  time.Duration
 	progress func()
 }
@@ -99,6 +111,7 @@ func dialLoop(ctx context.Context, cfg Config, dial func(ctx context.Context, i 
 		failed  atomic.Int64
 		dialled atomic.Int64
 		calls   []placed
+		onLine  int // calls dialled and not yet ended; mu
 	)
 	start := time.Now()
 	every := time.Duration(float64(time.Second) / cfg.Rate)
@@ -139,7 +152,14 @@ loop:
 			}
 			mu.Lock()
 			calls = append(calls, c)
+			onLine++
+			d.peak = max(d.peak, onLine)
 			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				onLine--
+				mu.Unlock()
+			}()
 			select {
 			case <-c.Answered():
 				mu.Lock()
@@ -151,6 +171,19 @@ loop:
 		}()
 	}
 	d.elapsed = time.Since(start)
+	if cfg.Hold {
+		mu.Lock()
+		d.held = map[string]bool{}
+		for _, c := range calls {
+			select {
+			case <-c.Done():
+			default:
+				d.held[c.ID()] = true
+				hangup(context.WithoutCancel(ctx), c.ID())
+			}
+		}
+		mu.Unlock()
+	}
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	drain := time.NewTimer(cfg.Drain)
@@ -223,7 +256,7 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 		var sims sync.Map // id → *asterisksim.Caller
 		dial = func(ctx context.Context, i int) (placed, error) {
 			c, err := st.Sim().Dial(ctx, asterisksim.CallerSpec{DID: cfg.DID, Number: fmt.Sprintf("7916%07d", i%10_000_000),
-				Dialplan: "caller-agent-tone", NoAudio: true})
+				Dialplan: cfg.CallerContext, NoAudio: true})
 			if err != nil {
 				return nil, err
 			}
@@ -300,10 +333,13 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 		take(evs)
 	}
 	mu.Lock()
-	r := Result{Dialled: len(d.ids) + d.failed, Answered: len(d.answers), Elapsed: d.elapsed}
+	r := Result{Dialled: len(d.ids) + d.failed, Answered: len(d.answers), Elapsed: d.elapsed, Peak: d.peak, Held: len(d.held)}
 	var offers, queue []time.Duration
 	for _, id := range d.ids {
 		w, ok := waits[id]
+		if !ok && d.held[id] {
+			continue // still waiting or in the IVR when the run ended
+		}
 		if !ok {
 			r.Failed++ // never reached an agent
 			continue

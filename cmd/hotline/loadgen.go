@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -46,7 +47,21 @@ func loadGen(args []string) error {
 	noIVR := fs.Bool("appqueue-no-ivr", false, "appqueue: callers go straight to Queue(), without the IVR's prompts")
 	fs.StringVar(&lg.CallerContext, "caller-context", "caller-bench", "on a real Asterisk: the callers' own dialplan context (asterisk-config/test)")
 	redisAddr := fs.String("redis", "", "a redis-server's address for the center's state; empty: embedded")
+	fs.BoolVar(&lg.Hold, "hold", false, "measure calls carried at once: hang up the callers still on the line when dialling ends (held, not failed)")
+	fs.DurationVar(&lg.Drain, "drain", 2*time.Minute, "after dialling, how long to wait for the calls in flight before hanging them up as failed")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (controller, simulator and crew) to this file")
 	fs.Parse(args)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("loadgen: -cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("loadgen: -cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *target != "hotline" && *target != "appqueue" {
 		return fmt.Errorf("loadgen: -target %q: hotline or appqueue", *target)
 	}
@@ -123,7 +138,24 @@ func loadGen(args []string) error {
 		return err
 	}
 	fmt.Println("loadgen: hotline:", res)
+	if peak := peakRSS(); peak != "" {
+		fmt.Println("loadgen: the process's peak resident memory (controller, simulator, crew and embedded Redis):", peak)
+	}
 	return nil
+}
+
+// peakRSS is the process's high-water resident set as Linux tells it (VmHWM), "" elsewhere.
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return ""
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 // waitReady polls ready every 100 ms for up to a minute.
