@@ -239,6 +239,7 @@ func (c *call) resume(ctx context.Context) {
 	if c.since.IsZero() {
 		c.since = time.Now()
 	}
+	c.resumeSurvey(ctx)
 	if c.queued.Talking && c.queued.Agent != "" {
 		c.agent, c.talking = c.queued.Agent, true
 		c.publish()
@@ -263,7 +264,10 @@ func (c *call) resume(ctx context.Context) {
 			c.held = true
 			c.sb.phones.Notify(c.agent, AgentEvent{Type: EventHeld, Call: c.card()})
 		}
-	} else if c.queued.Agent != "" {
+	} else {
+		c.settle(ctx)
+	}
+	if !c.talking && c.queued.Agent != "" {
 		// It was ringing when the old process stopped: put it back at the head of its queue, and the
 		// agents back to available: the lost ring was not theirs to answer.
 		rung := c.queued.Ringing
@@ -280,6 +284,25 @@ func (c *call) resume(ctx context.Context) {
 		c.sb.kickDispatch()
 	}
 	c.serve(ctx)
+}
+
+// ownerVar names, on the caller's channel, the controller that holds the call.
+const ownerVar = "HOTLINE_CONTROLLER"
+
+// settleTimeout bounds settle: longer than any prompt.
+const settleTimeout = time.Minute
+
+// settle waits, after a restart, until Asterisk has done what the old controller left running on a
+// waiting caller's channel. A process killed mid-prompt cannot stop its playback, and Asterisk runs
+// a Stasis channel's commands one after the other: an agent's answer (adding the caller to a bridge)
+// would wait behind the rest of the prompt and fail on its request timeout. Setting a variable is such a
+// command, so its reply comes once the channel is free; it also names the new owner.
+func (c *call) settle(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	if err := c.sb.ari.setVarWait(ctx, c.channel, ownerVar, c.sb.cfg.Instance); err != nil && !errors.Is(err, ErrGone) {
+		c.log.Warn("wait for the channel after a restart", "err", err)
+	}
 }
 
 // serve waits in the queue, rings, talks: until the caller hangs up or ctx ends.
@@ -373,7 +396,7 @@ func (c *call) onEvent(ctx context.Context, ev Event) error {
 			return c.leaveForCallback(ctx)
 		case ev.Digit == surveyKey:
 			// Thanked while waiting; while an agent's page rings, the answer must not wait for it.
-			if c.agreeSurvey() && c.waiting() {
+			if c.agreeSurvey(ctx) && c.waiting() {
 				return c.sayOverMusic(ctx, "sound:hotline/survey_agreed")
 			}
 		}
@@ -509,6 +532,14 @@ func (c *call) stopRinging(ctx context.Context, agent, reason string) {
 
 // end runs once the caller is gone (why: errHungUp) or has left the queue otherwise (errLeft).
 func (c *call) end(ctx context.Context, why error) {
+	if ctx.Err() != nil {
+		// The controller is stopping, and a prompt it cut short looks like a hangup. Leave the call
+		// as Redis has it: the next controller takes it back, or closes it if the caller is gone
+		// (adopt). Abandoning it here dropped a waiting caller who heard an announcement then: out
+		// of the queue, still on the line, held by no controller.
+		c.log.Info("stopping: the call is left to the next controller", "why", why)
+		return
+	}
 	ctx = context.WithoutCancel(ctx)
 	if errors.Is(why, errLeft) {
 		c.log.Info("caller left the queue", "callback", c.left)

@@ -76,7 +76,7 @@ func (c *call) waitingKeys(ctx context.Context) error {
 		case d == callbackKey && c.waiting():
 			return c.leaveForCallback(ctx)
 		case d == surveyKey:
-			agreed = c.agreeSurvey() || agreed
+			agreed = c.agreeSurvey(ctx) || agreed
 		}
 	}
 	if agreed {
@@ -146,14 +146,17 @@ func (c *call) overflow(ctx context.Context, o Overflow) error {
 	return fmt.Errorf("unknown overflow action %q", o.Action)
 }
 
-// goodbye plays a last prompt and hangs up.
+// goodbye plays a last prompt and hangs up. A controller that stops (ctx) cuts the prompt short,
+// since it no longer hears the prompt's end, but still hangs up: the call is over in the ACD, and
+// no controller would take back a caller left on the line.
 func (c *call) goodbye(ctx context.Context, media string) {
-	c.sb.ari.stopMOH(ctx, c.channel)
-	if media != "" {
+	stopping := context.WithoutCancel(ctx)
+	c.sb.ari.stopMOH(stopping, c.channel)
+	if media != "" && ctx.Err() == nil {
 		c.player.digits = nil
 		c.player.Play(ctx, c.lang(), media)
 	}
-	if err := c.sb.ari.hangup(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
+	if err := c.sb.ari.hangup(stopping, c.channel); err != nil && !errors.Is(err, ErrGone) {
 		c.log.Warn("hang up after goodbye", "err", err)
 	}
 }
