@@ -51,6 +51,7 @@ type channel struct {
 	bridge      *bridge
 	connectedTo string // name of the bridge peer last announced with ChannelConnectedLine
 	playbacks   []*playback
+	idle        chan struct{} // closed when playbacks empties; nil when nobody waits (waitIdleLocked)
 	moh         bool
 	silence     bool
 	ringing     bool

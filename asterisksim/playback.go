@@ -1,6 +1,7 @@
 package asterisksim
 
 import (
+	"context"
 	"math"
 	"strconv"
 	"strings"
@@ -277,6 +278,9 @@ func (s *Sim) removePlaybackLocked(p *playback) {
 		p.ch.playbacks = removePlayback(p.ch.playbacks, p)
 		if len(p.ch.playbacks) > 0 {
 			next = p.ch.playbacks[0]
+		} else if p.ch.idle != nil {
+			close(p.ch.idle)
+			p.ch.idle = nil
 		}
 	} else {
 		p.br.playbacks = removePlayback(p.br.playbacks, p)
@@ -406,4 +410,29 @@ func (s *Sim) notePromptsLocked(p *playback) {
 	for _, m := range p.br.members {
 		note(m)
 	}
+}
+
+// waitIdleLocked holds a synchronous command on ch until its playbacks are over. Asterisk runs a
+// Stasis channel's commands one after the other on the channel's own thread, and a playback
+// occupies that thread to its end: a variable set or a bridge joined during a prompt is done, and
+// answered, only after it (recorded: a controller killed mid-prompt, whose successor's addChannel
+// waited for the rest of the prompt). s.mu is held, and released while waiting. False when the
+// request gave up first or the channel hung up meanwhile.
+func (s *Sim) waitIdleLocked(ctx context.Context, ch *channel) bool {
+	for len(ch.playbacks) > 0 {
+		if ch.idle == nil {
+			ch.idle = make(chan struct{})
+		}
+		idle := ch.idle
+		s.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		if ctx.Err() != nil || ch.hungup {
+			return false
+		}
+	}
+	return true
 }

@@ -507,10 +507,14 @@ func (s *Sim) getVariable(w http.ResponseWriter, _ *http.Request, p *params, ch 
 	writeJSON(w, 200, map[string]string{"value": v})
 }
 
-func (s *Sim) setVariable(w http.ResponseWriter, _ *http.Request, p *params, ch *channel) {
+func (s *Sim) setVariable(w http.ResponseWriter, r *http.Request, p *params, ch *channel) {
 	name := p.get("variable")
 	if name == "" {
 		writeError(w, 400, "Variable name is required")
+		return
+	}
+	if ch.inStasis && !s.waitIdleLocked(r.Context(), ch) {
+		writeError(w, 404, "Channel not found")
 		return
 	}
 	s.setVarLocked(ch, name, p.get("value"))
@@ -620,7 +624,7 @@ func (s *Sim) bridgeChannels(w http.ResponseWriter, p *params) ([]*channel, bool
 	return out, true
 }
 
-func (s *Sim) addChannel(w http.ResponseWriter, _ *http.Request, p *params, b *bridge) {
+func (s *Sim) addChannel(w http.ResponseWriter, r *http.Request, p *params, b *bridge) {
 	chans, ok := s.bridgeChannels(w, p)
 	if !ok {
 		return
@@ -630,6 +634,16 @@ func (s *Sim) addChannel(w http.ResponseWriter, _ *http.Request, p *params, b *b
 			writeError(w, 422, "Channel not in Stasis application")
 			return
 		}
+	}
+	for _, ch := range chans {
+		if !s.waitIdleLocked(r.Context(), ch) {
+			writeError(w, 404, "Channel not found")
+			return
+		}
+	}
+	if s.bridges[b.id] != b { // destroyed while waiting
+		writeError(w, 404, "Bridge not found")
+		return
 	}
 	s.addToBridgeLocked(b, chans)
 	w.WriteHeader(204)

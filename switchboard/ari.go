@@ -91,10 +91,15 @@ func (e *ariError) Error() string {
 // call sends one request: query in the URL, body (if not nil) as JSON; a 2xx answer is decoded
 // into out (if not nil). 404 becomes ErrGone. Errors name op and id.
 func (r *rest) call(ctx context.Context, op, id, method, path string, query url.Values, body, out any) error {
+	return r.callWithin(ctx, r.timeout, op, id, method, path, query, body, out)
+}
+
+// callWithin is call with its own bound instead of the request timeout.
+func (r *rest) callWithin(ctx context.Context, timeout time.Duration, op, id, method, path string, query url.Values, body, out any) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s %s: %w", op, id, err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	u := r.url + path
 	if len(query) > 0 {

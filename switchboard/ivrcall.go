@@ -37,6 +37,13 @@ func (ic *ivrCall) Play(ctx context.Context, lang string, media ...string) error
 	}
 	finished, err := ic.wait(ctx, nil, id)
 	if err != nil {
+		if ctx.Err() != nil {
+			// The controller stops: the prompt would go on playing, and Asterisk would hold every
+			// command of the next controller on this channel until it ends.
+			stop, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+			defer cancel()
+			ic.c.sb.ari.stopPlayback(stop, id)
+		}
 		return err
 	}
 	if !finished { // a key: stop the prompt; its PlaybackFinished is ignored when it comes

@@ -178,6 +178,13 @@ func (r *rest) setVar(ctx context.Context, ch, name, value string) error {
 	return r.call(ctx, "set variable "+name, ch, http.MethodPost, chanPath(ch)+"/variable", q, nil, nil)
 }
 
+// setVarWait is setVar bound by ctx alone: Asterisk answers it only once the channel has done the
+// commands before it, a playback among them (see settle).
+func (r *rest) setVarWait(ctx context.Context, ch, name, value string) error {
+	q := url.Values{"variable": {name}, "value": {value}}
+	return r.callWithin(ctx, settleTimeout, "set variable "+name, ch, http.MethodPost, chanPath(ch)+"/variable", q, nil, nil)
+}
+
 // ErrNoRecording means Asterisk has no stored recording of that name.
 var ErrNoRecording = errors.New("no such recording")
 

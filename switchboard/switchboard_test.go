@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -257,6 +258,30 @@ func TestRestartKeepsCallers(t *testing.T) {
 		waitGone(t, tg, talking, "the talking caller's hangup")
 		// The waiting caller is offered to the agent once their wrap-up is over.
 		r.acd.setFree("a1", true)
+		r.answerAndHear(t, waiting)
+	})
+}
+
+// TestRestartMidPrompt: a controller killed while a waiting caller hears a prompt cannot stop it,
+// and Asterisk holds the next controller's commands on that channel until the prompt ends. The
+// agent's answer, a bridge join behind the prompt, failed on its request timeout; the new
+// controller now waits for the channel once it takes the call back (settle).
+func TestRestartMidPrompt(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.acd.setFree("a1", false)
+		stop := r.start(t, "i1")
+		waiting := r.dial(t, "102")
+		waitQueued(t, r.acd, waiting.ChannelID)
+		stop()
+		// What a killed controller leaves behind: a prompt longer than a request's timeout (about
+		// 5 s against 3 s on a real Asterisk), still playing when the next controller starts.
+		path := "/ari/channels/" + waiting.ChannelID + "/play/left-behind?lang=en&media=sound:hotline/survey_offer"
+		if st, body, err := tg.Do(context.Background(), http.MethodPost, path, nil); err != nil || st != http.StatusCreated {
+			t.Fatalf("play: %d %s %v", st, body, err)
+		}
+		r.acd.setFree("a1", true)
+		r.start(t, "i1")
 		r.answerAndHear(t, waiting)
 	})
 }
