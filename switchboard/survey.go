@@ -61,16 +61,35 @@ func (c *call) offerSurvey(ctx context.Context) error {
 	return c.sayOverMusic(ctx, "sound:hotline/survey_offer")
 }
 
+// surveyVar is the caller's channel variable that keeps their agreement: Asterisk holds it as long
+// as the call, so a controller that takes the call over after a restart still asks for the score.
+const surveyVar = "HOTLINE_SURVEY"
+
 // agreeSurvey takes the caller's surveyKey; true if it was an answer to the offer.
-func (c *call) agreeSurvey() bool {
+func (c *call) agreeSurvey(ctx context.Context) bool {
 	if c.survey != surveyOffered || c.talking {
 		return false
 	}
 	c.survey = surveyAgreed
+	if err := c.sb.ari.setVar(ctx, c.channel, surveyVar, "agreed"); err != nil && !errors.Is(err, ErrGone) {
+		c.log.Warn("keep the survey's agreement on the caller's channel", "err", err)
+	}
 	c.publish() // the agent's screen pop says so
 	c.sb.metrics.Load().survey("agreed")
 	c.log.Info("caller agreed to the survey")
 	return true
+}
+
+// resumeSurvey reads back, after a restart, whether the caller had agreed to the survey.
+func (c *call) resumeSurvey(ctx context.Context) {
+	if c.sb.surveys == nil {
+		return
+	}
+	if v, err := c.sb.ari.getVar(ctx, c.channel, surveyVar); err == nil && v == "agreed" {
+		c.survey = surveyAgreed
+		c.publish()
+		c.log.Info("the caller's agreement to the survey holds after a restart")
+	}
 }
 
 // releaseForSurvey is the agent's hangup of a call whose caller agreed to the survey: the agent's
@@ -103,14 +122,12 @@ func (c *call) runSurvey(ctx context.Context, agent string) {
 		c.log.Error("keep the survey's answer failed", "agent", agent, "err", err)
 	}
 	switch {
-	case ctx.Err() != nil:
-		// Stopped at once mid-survey: nobody would adopt a caller whose call is over, so say goodbye.
-		c.goodbye(rctx, "")
-	case errors.Is(err, errHungUp):
+	case errors.Is(err, errHungUp) && ctx.Err() == nil:
 	case res.Answered:
-		c.goodbye(rctx, "sound:hotline/survey_thanks")
+		c.goodbye(ctx, "sound:hotline/survey_thanks")
 	default:
-		c.goodbye(rctx, "")
+		// Also when stopped at once mid-survey: nobody would adopt a caller whose call is over.
+		c.goodbye(ctx, "")
 	}
 }
 

@@ -96,6 +96,55 @@ func TestSurvey(t *testing.T) {
 	})
 }
 
+// TestSurveySurvivesRestart: a caller who agreed to the survey while waiting is asked for a score
+// after the agent hangs up even though the controller restarted in between: the agreement is kept
+// on the caller's channel, not only in the call's goroutine. The controller stops while the caller
+// hears that their agreement was taken: a prompt cut short by a stop once counted as a hangup, and
+// the caller, out of the queue, was held by nobody. And the new controller's stop at the test's
+// end comes during the survey's thanks, whose end it no longer hears: it once waited for it forever.
+func TestSurveySurvivesRestart(t *testing.T) {
+	cfg := simConfig()
+	cfg.Sounds = prompts.Durations()
+	aritest.Run(t, cfg, func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		surveys := &fakeSurveys{offer: []string{"general"}}
+		r.surveys = surveys
+		r.acd.setFree("a1", false)
+		stop := r.start(t, "i1")
+		ctx := context.Background()
+		placed, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "79161234567", Context: "caller-survey"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitfor.True(t, "the caller agreeing to the survey", 30*time.Second, func() bool { return r.agreed(placed.ChannelID) })
+		stop()
+
+		r.start(t, "i1")
+		waitfor.True(t, "the agreement read back by the new controller", 10*time.Second, func() bool { return r.agreed(placed.ChannelID) })
+		r.acd.setFree("a1", true)
+		r.sb.kickDispatch()
+		ring := r.phones.next(t, EventRing)
+		if !ring.Call.Survey {
+			t.Errorf("the ring card after the restart does not say the caller agreed: %+v", ring.Call)
+		}
+		if err := r.sb.Answer(ctx, "a1", ring.Call.ID); err != nil {
+			t.Fatal(err)
+		}
+		r.phones.next(t, EventConnected)
+		if err := r.sb.Hangup(ctx, "a1", ring.Call.ID); err != nil {
+			t.Fatal(err)
+		}
+		r.phones.next(t, EventEnded)
+		if !up(t, tg, placed) {
+			t.Fatal("the caller was hung up instead of being asked for a score")
+		}
+		waitfor.True(t, "the caller's score", 60*time.Second, func() bool { return len(surveys.answers()) > 0 })
+		if got := surveys.answers(); len(got) != 1 || got[0].Score != 8 || !got[0].Answered {
+			t.Fatalf("survey answers = %+v", got)
+		}
+	})
+}
+
 // TestSurveyDeclined: a caller offered the survey who does not press 2 is hung up with the agent,
 // and no answer is kept.
 func TestSurveyDeclined(t *testing.T) {
