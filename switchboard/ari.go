@@ -254,17 +254,29 @@ type idOnly struct {
 	ID string `json:"id"`
 }
 
-// channels lists the ids of every channel Asterisk has, to find which calls survived a restart.
-func (r *rest) channels(ctx context.Context) (map[string]bool, error) {
-	var list []idOnly
+// liveChannel is what adopt reads of a channel Asterisk has: where it is in the dialplan (a
+// caller's channel in the app runs Stasis(<app>,inbound,<did>)) and who called.
+type liveChannel struct {
+	ID       string   `json:"id"`
+	Caller   CallerID `json:"caller"`
+	Dialplan struct {
+		Exten   string `json:"exten"`
+		AppName string `json:"app_name"`
+		AppData string `json:"app_data"`
+	} `json:"dialplan"`
+}
+
+// channels lists every channel Asterisk has, by id, to find which calls survived a restart.
+func (r *rest) channels(ctx context.Context) (map[string]liveChannel, error) {
+	var list []liveChannel
 	if err := r.call(ctx, "list channels", "", http.MethodGet, "/channels", nil, nil, &list); err != nil {
 		return nil, err
 	}
-	ids := make(map[string]bool, len(list))
+	chans := make(map[string]liveChannel, len(list))
 	for _, c := range list {
-		ids[c.ID] = true
+		chans[c.ID] = c
 	}
-	return ids, nil
+	return chans, nil
 }
 
 // originate calls endpoint and puts the answered channel into the app with args.
