@@ -258,6 +258,7 @@ type idOnly struct {
 // caller's channel in the app runs Stasis(<app>,inbound,<did>)) and who called.
 type liveChannel struct {
 	ID       string   `json:"id"`
+	State    string   `json:"state"`
 	Caller   CallerID `json:"caller"`
 	Dialplan struct {
 		Exten   string `json:"exten"`

@@ -26,6 +26,10 @@ type call struct {
 	inbox   *inbox
 	cmds    chan command
 	done    chan struct{} // closed when the goroutine ends
+	// up: the caller's channel is answered already (a caller taken back from the IVR of a
+	// controller that died, adoptIVR), so run does not answer it again: on Asterisk an answer
+	// waits behind the dead controller's playback still running on the channel.
+	up bool
 
 	ivr    ivr.Result
 	player *ivrCall // plays prompts and collects keys, in the IVR and while waiting
@@ -163,9 +167,11 @@ func (c *call) run(ctx context.Context) {
 		}
 	}
 	defer leaveIVR()
-	if err := c.sb.ari.answer(ctx, c.channel); err != nil {
-		c.log.Warn("answer failed", "err", err)
-		return
+	if !c.up {
+		if err := c.sb.ari.answer(ctx, c.channel); err != nil {
+			c.log.Warn("answer failed", "err", err)
+			return
+		}
 	}
 	res, err := c.sb.flows.Run(ctx, c.player, ivr.Inbound{CallID: c.id, DID: c.did, CallerNumber: c.caller.Number})
 	c.ivr = res

@@ -394,6 +394,7 @@ func (sb *Switchboard) adoptIVR(live map[string]liveChannel, inACD map[string]bo
 			did = args[2]
 		}
 		c := sb.newCall(id, ch.Caller, did)
+		c.up = ch.State == "Up"
 		c.log.Info("took back a caller left in the IVR by a controller that stopped: the menu starts again", "did", did)
 		sb.serve(c)
 	}
