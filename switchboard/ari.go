@@ -207,20 +207,29 @@ func (r *rest) continueIn(ctx context.Context, ch, dialContext, exten string) er
 // externalMedia creates a channel that exchanges the call's audio as RTP with host, and returns
 // where Asterisk listens for RTP back.
 func (r *rest) externalMedia(ctx context.Context, id string, host netip.AddrPort) (netip.AddrPort, error) {
+	// Asterisk (18 and later) answers with the channel and its UNICASTRTP_LOCAL_* variables; the
+	// two GETs are for one that does not. They are not free: on a channel in the app a variable is
+	// read by the channel's own thread, which a loaded Asterisk reaches seconds later.
+	var created struct {
+		Vars map[string]string `json:"channelvars"`
+	}
 	err := r.call(ctx, "external media", id, http.MethodPost, "/channels/externalMedia", nil, ari.ExternalMediaOptions{
 		ChannelID: id, App: r.app, ExternalHost: host.String(),
 		Encapsulation: "rtp", Transport: "udp", ConnectionType: "client", Format: "ulaw", Direction: "both",
-	}, nil)
+	}, &created)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
-	addr, err := r.getVar(ctx, id, "UNICASTRTP_LOCAL_ADDRESS")
-	if err != nil {
-		return netip.AddrPort{}, err
+	addr, port := created.Vars["UNICASTRTP_LOCAL_ADDRESS"], created.Vars["UNICASTRTP_LOCAL_PORT"]
+	if addr == "" {
+		if addr, err = r.getVar(ctx, id, "UNICASTRTP_LOCAL_ADDRESS"); err != nil {
+			return netip.AddrPort{}, err
+		}
 	}
-	port, err := r.getVar(ctx, id, "UNICASTRTP_LOCAL_PORT")
-	if err != nil {
-		return netip.AddrPort{}, err
+	if port == "" {
+		if port, err = r.getVar(ctx, id, "UNICASTRTP_LOCAL_PORT"); err != nil {
+			return netip.AddrPort{}, err
+		}
 	}
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
