@@ -37,7 +37,7 @@ import (
 // simulator (default 200: a quarter talking, half waiting, the rest in the IVR), and
 // HOTLINE_FAULTS_ASTERISK_CALLS on the real Asterisk (default 40); the other subtests carry a
 // quarter of it (at least 10). The real Asterisk's default is lower to keep CI's time sane: on
-// this 2-core VM, shared with other suites, 40 calls take about 80 s (most of it placing the
+// this 2-core VM, shared with other suites, 40 calls take 37–81 s (most of it placing the
 // Local-channel callers and waiting for them to reach the queue), and 200 did not fit a CI run
 // beside other suites' load (BENCHMARKS.md, issue 13 deliverable 4, has the figures and why).
 //
