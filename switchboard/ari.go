@@ -212,20 +212,29 @@ func (r *rest) continueIn(ctx context.Context, ch, dialContext, exten string) er
 // externalMedia creates a channel that exchanges the call's audio as RTP with host, and returns
 // where Asterisk listens for RTP back.
 func (r *rest) externalMedia(ctx context.Context, id string, host netip.AddrPort) (netip.AddrPort, error) {
+	// Asterisk (18 and later) answers with the channel and its UNICASTRTP_LOCAL_* variables; the
+	// two GETs are for one that does not. They are not free: on a channel in the app a variable is
+	// read by the channel's own thread, which a loaded Asterisk reaches seconds later.
+	var created struct {
+		Vars map[string]string `json:"channelvars"`
+	}
 	err := r.call(ctx, "external media", id, http.MethodPost, "/channels/externalMedia", nil, ari.ExternalMediaOptions{
 		ChannelID: id, App: r.app, ExternalHost: host.String(),
 		Encapsulation: "rtp", Transport: "udp", ConnectionType: "client", Format: "ulaw", Direction: "both",
-	}, nil)
+	}, &created)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
-	addr, err := r.getVar(ctx, id, "UNICASTRTP_LOCAL_ADDRESS")
-	if err != nil {
-		return netip.AddrPort{}, err
+	addr, port := created.Vars["UNICASTRTP_LOCAL_ADDRESS"], created.Vars["UNICASTRTP_LOCAL_PORT"]
+	if addr == "" {
+		if addr, err = r.getVar(ctx, id, "UNICASTRTP_LOCAL_ADDRESS"); err != nil {
+			return netip.AddrPort{}, err
+		}
 	}
-	port, err := r.getVar(ctx, id, "UNICASTRTP_LOCAL_PORT")
-	if err != nil {
-		return netip.AddrPort{}, err
+	if port == "" {
+		if port, err = r.getVar(ctx, id, "UNICASTRTP_LOCAL_PORT"); err != nil {
+			return netip.AddrPort{}, err
+		}
 	}
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
@@ -259,17 +268,30 @@ type idOnly struct {
 	ID string `json:"id"`
 }
 
-// channels lists the ids of every channel Asterisk has, to find which calls survived a restart.
-func (r *rest) channels(ctx context.Context) (map[string]bool, error) {
-	var list []idOnly
+// liveChannel is what adopt reads of a channel Asterisk has: where it is in the dialplan (a
+// caller's channel in the app runs Stasis(<app>,inbound,<did>)) and who called.
+type liveChannel struct {
+	ID       string   `json:"id"`
+	State    string   `json:"state"`
+	Caller   CallerID `json:"caller"`
+	Dialplan struct {
+		Exten   string `json:"exten"`
+		AppName string `json:"app_name"`
+		AppData string `json:"app_data"`
+	} `json:"dialplan"`
+}
+
+// channels lists every channel Asterisk has, by id, to find which calls survived a restart.
+func (r *rest) channels(ctx context.Context) (map[string]liveChannel, error) {
+	var list []liveChannel
 	if err := r.call(ctx, "list channels", "", http.MethodGet, "/channels", nil, nil, &list); err != nil {
 		return nil, err
 	}
-	ids := make(map[string]bool, len(list))
+	chans := make(map[string]liveChannel, len(list))
 	for _, c := range list {
-		ids[c.ID] = true
+		chans[c.ID] = c
 	}
-	return ids, nil
+	return chans, nil
 }
 
 // originate calls endpoint and puts the answered channel into the app with args.

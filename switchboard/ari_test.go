@@ -54,7 +54,7 @@ func TestARIRequestHonoursContext(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("answer = %v, want an error wrapping context.DeadlineExceeded", err)
 	}
-	_, err = within2(t, func() (map[string]bool, error) { return r.channels(ctx) })
+	_, err = within2(t, func() (map[string]liveChannel, error) { return r.channels(ctx) })
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("list channels with an expired context = %v, want context.DeadlineExceeded", err)
 	}

@@ -26,6 +26,10 @@ type call struct {
 	inbox   *inbox
 	cmds    chan command
 	done    chan struct{} // closed when the goroutine ends
+	// up: the caller's channel is answered already (a caller taken back from the IVR of a
+	// controller that died, adoptIVR), so run does not answer it again: on Asterisk an answer
+	// waits behind the dead controller's playback still running on the channel.
+	up bool
 
 	ivr    ivr.Result
 	player *ivrCall // plays prompts and collects keys, in the IVR and while waiting
@@ -169,9 +173,11 @@ func (c *call) run(ctx context.Context) {
 		}
 	}
 	defer leaveIVR()
-	if err := c.sb.ari.answer(ctx, c.channel); err != nil {
-		c.log.Warn("answer failed", "err", err)
-		return
+	if !c.up {
+		if err := c.sb.ari.answer(ctx, c.channel); err != nil {
+			c.log.Warn("answer failed", "err", err)
+			return
+		}
 	}
 	res, err := c.sb.flows.Run(ctx, c.player, ivr.Inbound{CallID: c.id, DID: c.did, CallerNumber: c.caller.Number})
 	c.ivr = res
@@ -247,7 +253,7 @@ func (c *call) resume(ctx context.Context) {
 		c.em = c.sb.ari.staleLeg(ctx, c.bridge, c.channel) // hung up once the new leg is in
 		c.resumeRecording(ctx)
 		// The old process's RTP leg died with it; a new one joins the bridge that kept the caller.
-		if err := c.attachLeg(ctx); err != nil {
+		if err := c.reattachLeg(ctx); err != nil {
 			c.log.Warn("reattach the agent's audio after a restart failed", "agent", c.agent, "err", err)
 		}
 		c.sb.phones.Notify(c.agent, AgentEvent{Type: EventConnected, Call: c.card()})
@@ -303,6 +309,25 @@ func (c *call) settle(ctx context.Context) {
 	if err := c.sb.ari.setVarWait(ctx, c.channel, ownerVar, c.sb.cfg.Instance); err != nil && !errors.Is(err, ErrGone) {
 		c.log.Warn("wait for the channel after a restart", "err", err)
 	}
+}
+
+// reattachLeg opens the agent's audio again for a call taken back after a restart, trying a few
+// times over about 8 s: a controller that restarts takes back every talking call at once, and an
+// Asterisk busy with all of them (or with the rest of its load) may answer a request late; one
+// failure must not leave the agent without the caller's voice for the rest of the call. A caller
+// who hung up meanwhile (ErrGone) ends the tries; serve then hears of it.
+func (c *call) reattachLeg(ctx context.Context) error {
+	err := c.attachLeg(ctx)
+	for wait := 250 * time.Millisecond; err != nil && !errors.Is(err, ErrGone) && wait <= 4*time.Second; wait *= 2 {
+		c.log.Warn("reattach the agent's audio after a restart failed; trying again", "agent", c.agent, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		err = c.attachLeg(ctx)
+	}
+	return err
 }
 
 // serve waits in the queue, rings, talks: until the caller hangs up or ctx ends.

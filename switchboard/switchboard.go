@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -333,16 +334,19 @@ func (sb *Switchboard) adopt(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read waiting calls: %w", err)
 	}
+	inACD := make(map[string]bool, len(waiting))
 	for _, q := range waiting {
+		inACD[q.CallID] = true
 		if sb.call(q.CallID) != nil {
 			continue
 		}
 		mine := q.Owner == sb.cfg.Instance
+		_, isLive := live[q.CallID]
 		switch {
-		case !live[q.CallID] && mine:
+		case !isLive && mine:
 			sb.forgetGone(ctx, q)
 			continue
-		case !live[q.CallID]:
+		case !isLive:
 			continue
 		case !mine:
 			if err := sb.acd.Claim(ctx, q.CallID, sb.cfg.Instance); err != nil {
@@ -364,7 +368,41 @@ func (sb *Switchboard) adopt(ctx context.Context) error {
 			c.resume(sb.ctx)
 		}()
 	}
+	sb.adoptIVR(live, inACD)
 	return nil
+}
+
+// adoptIVR starts the IVR again, from its greeting, for every caller left in the app whom nobody
+// serves: the channel entered Stasis(<app>,inbound,…), the ACD knows no place or agent of it, and
+// no goroutine of this process holds it. Those are the callers a controller that died (SIGKILL, a
+// crash) had in its IVR or post-call survey: their session lived in its memory alone, and without
+// this they would sit in the app in silence until they hung up. Hearing the menu again is the
+// best a new controller can do for them. A caller who arrives while this runs is served once:
+// register refuses the second goroutine (startCall's duplicate StasisStart, or this).
+func (sb *Switchboard) adoptIVR(live map[string]liveChannel, inACD map[string]bool) {
+	prefix := sb.cfg.App + ",inbound"
+	for id, ch := range live {
+		if inACD[id] || ch.Dialplan.AppName != "Stasis" {
+			continue
+		}
+		if d := ch.Dialplan.AppData; d != prefix && !strings.HasPrefix(d, prefix+",") {
+			continue
+		}
+		sb.mu.Lock()
+		_, held := sb.channels[id]
+		sb.mu.Unlock()
+		if held || sb.call(id) != nil {
+			continue
+		}
+		did := ch.Dialplan.Exten
+		if args := strings.Split(ch.Dialplan.AppData, ","); len(args) > 2 && args[2] != "" {
+			did = args[2]
+		}
+		c := sb.newCall(id, ch.Caller, did)
+		c.up = ch.State == "Up"
+		c.log.Info("took back a caller left in the IVR by a controller that stopped: the menu starts again", "did", did)
+		sb.serve(c)
+	}
 }
 
 // forgetGone closes in the ACD a call whose caller hung up while no controller was running: a

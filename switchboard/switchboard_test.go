@@ -286,6 +286,44 @@ func TestRestartMidPrompt(t *testing.T) {
 	})
 }
 
+// TestRestartTakesBackIVRCallers: the controller stops (as a crash does: no drain) while a caller
+// is in its IVR, which lives in its memory alone; the next controller finds the caller in the app
+// with no place in the ACD and starts the menu over for them, up to the queue it leads to.
+func TestRestartTakesBackIVRCallers(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		stop := r.start(t, "i1")
+		caller, err := tg.Callers.Dial(context.Background(), aritest.CallerSpec{DID: "8800", Number: "103", Context: "caller-long"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitfor.True(t, "the caller in the IVR", 20*time.Second, func() bool { return r.sb.call(caller.ChannelID) != nil })
+		stop()
+		if !up(t, tg, caller) {
+			t.Fatal("a controller stop hung up the IVR's caller")
+		}
+		r.acd.mu.Lock()
+		_, queued := r.acd.calls[caller.ChannelID]
+		r.acd.mu.Unlock()
+		if queued {
+			t.Fatal("the caller was queued before the controller stopped; the test wants them in the IVR")
+		}
+
+		r.start(t, "i1")
+		// The menu runs again: the fake IVR queues a silent caller after its greeting and its 10 s
+		// key timeout.
+		waitfor.True(t, "the caller taken back queued by the IVR", 40*time.Second, func() bool {
+			r.acd.mu.Lock()
+			defer r.acd.mu.Unlock()
+			_, ok := r.acd.calls[caller.ChannelID]
+			return ok
+		})
+		if !up(t, tg, caller) {
+			t.Fatal("the caller taken back from the IVR was hung up")
+		}
+	})
+}
+
 // TestTakeOverFromAnotherController: a controller under another instance name (a new pod, a
 // replaced host) connects to the same Asterisk after the first stopped for good; the calls whose
 // channels live there become its own, waiting and talking callers carry on, and a call of another

@@ -40,6 +40,9 @@ type Server struct {
 	dir  string
 	cmd  *exec.Cmd
 	stop sync.Once
+	bin  string // what start ran, for Restart
+	args []string
+	mu   sync.Mutex // cmd, across Restart and Stop
 	// how the helper itself logs in (TLS and an admin user when the server has ACL users)
 	tls            *tls.Config
 	user, password string
@@ -142,8 +145,18 @@ func (s *Server) start(bin string, conf []string, args ...string) error {
 	if err := os.WriteFile(path, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
 		return err
 	}
-	s.cmd = exec.Command(bin, append([]string{path}, args...)...)
-	if err := s.cmd.Start(); err != nil {
+	s.bin, s.args = bin, args
+	return s.run()
+}
+
+// run starts redis-server from the redis.conf start wrote and waits until it answers.
+func (s *Server) run() error {
+	path := filepath.Join(s.dir, "redis.conf")
+	s.mu.Lock()
+	s.cmd = exec.Command(s.bin, append([]string{path}, s.args...)...)
+	err := s.cmd.Start()
+	s.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
 	if err := s.waitReady(); err != nil {
@@ -170,12 +183,28 @@ func (s *Server) Client(tb testing.TB) *redis.Client {
 // Stop kills the server (SIGKILL: nothing is flushed). Tests use it to play a Redis outage or a
 // crashed primary.
 func (s *Server) Stop() {
-	s.stop.Do(func() {
-		if s.cmd != nil && s.cmd.Process != nil {
-			s.cmd.Process.Kill()
-			s.cmd.Wait()
-		}
-	})
+	s.stop.Do(s.kill)
+}
+
+func (s *Server) kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+}
+
+// Restart kills the server (SIGKILL, as a crash: nothing is flushed but what the server already
+// wrote) and starts it again on the same port, directory and configuration, so what it kept on
+// disk (an append-only file with `appendonly yes` in Options.Conf) is all it comes back with. It
+// returns once the server answers again.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	s.kill()
+	if err := s.run(); err != nil {
+		tb.Fatalf("restart redis-server on %s: %v", s.Addr, err)
+	}
 }
 
 func (s *Server) waitReady() error {
