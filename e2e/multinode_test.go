@@ -293,3 +293,73 @@ func channelNames(t *testing.T, tg *aritest.Target, prefix string) []string {
 	}
 	return names
 }
+
+// TestSeveralNodesSupervisor: a supervisor whose board and monitoring softphone are on controller A
+// steps into a call that controller B holds (a caller on node B talking to p001, whose page is on
+// B). Each action goes to B, the call's owner, which opens the supervisor's leg on A's gateway:
+// listening, sup1 hears both sides and the caller does not hear sup1; whispering, p001 hears sup1
+// and the caller does not; barging, the caller hears sup1; leaving, the caller hears p001 and not
+// sup1, and the leg on A is closed. With B stopped, a listen is refused at once as unavailable.
+// What the caller hears: as in TestSeveralNodes (callerEar).
+func TestSeveralNodesSupervisor(t *testing.T) {
+	const callerTone, agentTone, supervisorTone = 440, 1000, 1500
+	onTwoNodes(t, func(t *testing.T, n *twoNodes) {
+		baseA, baseB := "http://"+n.a.WebAddr().String(), "http://"+n.b.WebAddr().String()
+		p001 := connectAgent(t, baseB, "p001", "hotline-demo")
+		agentPhone := p001.startAudio(agentTone)
+		p001.setState("available")
+		sup := connectAgent(t, baseA, "sup1", "hotline-demo") // a monitoring softphone: no calls come
+		supPhone := sup.startAudio(supervisorTone)
+		board := loginSupervisor(t, baseA, "sup1", "hotline-demo")
+
+		caller := dial(t, n.tgB, "79160000071", "Caller on B")
+		id := caller.ChannelID
+		p001.waitRinging(id, 30*time.Second)
+		p001.request("call.answer", map[string]any{"call": id})
+		waitfor.True(t, "p001 hearing the caller", 15*time.Second, func() bool { return has(agentPhone.Heard(500*time.Millisecond), callerTone) })
+		hears := callerEar(t, n.tgB, caller)
+
+		act := func(action string) {
+			t.Helper()
+			if code, body := board.post(action, `{"call":"`+id+`"}`); code != http.StatusOK {
+				t.Fatalf("%s on A of a call B holds: %d %s", action, code, body)
+			}
+		}
+		act("listen")
+		waitfor.True(t, "sup1 (on A) hearing the caller and p001 (on B)", 15*time.Second, func() bool {
+			heard := supPhone.Heard(500 * time.Millisecond)
+			return has(heard, callerTone) && has(heard, agentTone)
+		})
+		if legs := metric(t, baseA, "hotline_softphone_legs"); legs != 1 {
+			t.Errorf("legs open on A's gateway while sup1 listens: %v, want 1 (sup1's)", legs)
+		}
+		if has(hears(500*time.Millisecond), supervisorTone) {
+			t.Error("the caller hears a supervisor who only listens")
+		}
+
+		act("whisper")
+		waitfor.True(t, "p001 hearing sup1's whisper", 15*time.Second, func() bool { return has(agentPhone.Heard(500*time.Millisecond), supervisorTone) })
+		if has(hears(500*time.Millisecond), supervisorTone) {
+			t.Error("the caller hears a supervisor who whispers to the agent")
+		}
+
+		act("barge")
+		waitfor.True(t, "the caller hearing sup1, who barged in", 15*time.Second, func() bool { return has(hears(500*time.Millisecond), supervisorTone) })
+
+		act("leave")
+		waitfor.True(t, "sup1 gone from the call", 15*time.Second, func() bool {
+			heard := hears(500 * time.Millisecond)
+			return !has(heard, supervisorTone) && has(heard, agentTone)
+		})
+		waitfor.True(t, "sup1's leg on A closed", 10*time.Second, func() bool { return metric(t, baseA, "hotline_softphone_legs") == 0 })
+
+		n.stopB()
+		start := time.Now()
+		if code, body := board.post("listen", `{"call":"`+id+`"}`); code != http.StatusServiceUnavailable {
+			t.Errorf("listen to a call whose controller stopped: %d %s, want 503", code, body)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("the refusal took %v: a stopped controller is known at once", d)
+		}
+	})
+}
