@@ -79,7 +79,7 @@ func onTwoNodes(t *testing.T, f func(t *testing.T, n *twoNodes)) {
 	}
 	aritest.RunPair(t, sim("node-a"), sim("node-b"), func(t *testing.T, tgA, tgB *aritest.Target) {
 		rs := redistest.Start(t)
-		n := &twoNodes{tgA: tgA, tgB: tgB}
+		n := &twoNodes{tgA: tgA, tgB: tgB, redis: rs.Addr}
 		n.a, _ = startNode(t, tgA, rs.Addr, "ctl-a")
 		n.b, n.stopB = startNode(t, tgB, rs.Addr, "ctl-b")
 		f(t, n)
@@ -90,6 +90,7 @@ type twoNodes struct {
 	a, b     *server.Server
 	tgA, tgB *aritest.Target
 	stopB    func()
+	redis    string // the center's redis-server
 }
 
 // callerEar returns what a caller hears, as audio: on the simulator the caller's own ears; on a
@@ -229,12 +230,13 @@ func TestSeveralNodesFairness(t *testing.T) {
 
 // TestSeveralNodesOwnerAway: the controller holding the call stops while p001's page on A rings;
 // p001's answer is refused as "unreachable" (the page may try again), at once rather than when the
-// request times out, and nothing on A is left half done.
+// request times out. The caller stays on node B meanwhile; once ctl-b is back (a new process, the
+// same instance) it takes its caller back, p001's answer is taken and p001 hears the caller.
 func TestSeveralNodesOwnerAway(t *testing.T) {
 	onTwoNodes(t, func(t *testing.T, n *twoNodes) {
 		baseA := "http://" + n.a.WebAddr().String()
 		p001 := connectAgent(t, baseA, "p001", "hotline-demo")
-		p001.startAudio(1000)
+		phone := p001.startAudio(1000)
 		p001.setState("available")
 		caller := dial(t, n.tgB, "79160000061", "Caller on B")
 		p001.waitRinging(caller.ChannelID, 30*time.Second)
@@ -246,6 +248,19 @@ func TestSeveralNodesOwnerAway(t *testing.T) {
 		}
 		if d := time.Since(start); d > 3*time.Second {
 			t.Errorf("the refusal took %v: a stopped controller is known at once", d)
+		}
+
+		if !channelIDs(t, n.tgB)[caller.ChannelID] {
+			t.Fatal("the caller on node B was hung up when its controller stopped")
+		}
+		startNode(t, n.tgB, n.redis, "ctl-b")
+		waitfor.True(t, "p001's answer taken once ctl-b is back", 30*time.Second, func() bool {
+			return p001.try("call.answer", map[string]any{"call": caller.ChannelID})["type"] != "error"
+		})
+		p001.waitFor("call.connected", 15*time.Second, isPush("call.connected", caller.ChannelID))
+		waitfor.True(t, "p001 (page on A) hearing the caller ctl-b took back", 15*time.Second, func() bool { return has(phone.Heard(500*time.Millisecond), 440) })
+		if cs, _ := callIn(snapshot(t, n.a.Center()), caller.ChannelID); cs.Owner != "ctl-b" || cs.Stage != acd.StageOnCall {
+			t.Errorf("the call after ctl-b came back: %+v, want on call, owned by ctl-b", cs)
 		}
 	})
 }
