@@ -2,6 +2,7 @@ package aritest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -46,18 +47,34 @@ func (tg *Target) Listen(t testing.TB, channelID string) *Listener {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	// The application must hold a WebSocket for its channels to enter it; its events are not needed.
+	// The application must hold a WebSocket for its channels to enter it. Its StasisStarts say when
+	// they did: a snoop or externalMedia channel enters its app a moment after Asterisk answered its
+	// creation, and a bridge takes only channels in Stasis (422 before).
 	ws, _, err := websocket.Dial(ctx, tg.EventsURL(ListenApp), nil)
 	if err != nil {
 		t.Fatalf("listen: events websocket: %v", err)
 	}
 	ws.SetReadLimit(1 << 20)
 	wsDone := make(chan struct{})
+	started := make(chan string, 16)
 	go func() {
 		defer close(wsDone)
 		for {
-			if _, _, err := ws.Read(context.Background()); err != nil {
+			_, raw, err := ws.Read(context.Background())
+			if err != nil {
 				return
+			}
+			var ev struct {
+				Type    string `json:"type"`
+				Channel struct {
+					ID string `json:"id"`
+				} `json:"channel"`
+			}
+			if json.Unmarshal(raw, &ev) == nil && ev.Type == "StasisStart" {
+				select {
+				case started <- ev.Channel.ID:
+				default:
+				}
 			}
 		}
 	}()
@@ -103,6 +120,14 @@ func (tg *Target) Listen(t testing.TB, channelID string) *Listener {
 	q = url.Values{"app": {ListenApp}, "external_host": {udp.LocalAddr().String()}, "format": {"ulaw"}, "channelId": {emID}}
 	must("externalMedia", http.MethodPost, "/ari/channels/externalMedia?"+q.Encode())
 	must("bridge", http.MethodPost, "/ari/bridges?"+url.Values{"type": {"mixing"}, "bridgeId": {bridgeID}}.Encode())
+	for want := map[string]bool{snoopID: true, emID: true}; len(want) > 0; {
+		select {
+		case id := <-started:
+			delete(want, id)
+		case <-ctx.Done():
+			t.Fatalf("listen: %v never entered %s", want, ListenApp)
+		}
+	}
 	must("bridge the snoop and the externalMedia channel", http.MethodPost,
 		"/ari/bridges/"+url.PathEscape(bridgeID)+"/addChannel?"+url.Values{"channel": {snoopID + "," + emID}}.Encode())
 	return l
