@@ -184,6 +184,8 @@ func (s *Server) statusOf(err error) (int, string) {
 		return http.StatusNotFound, err.Error()
 	case errors.Is(err, ErrNotAllowed):
 		return http.StatusConflict, err.Error()
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "the controller did not answer in time"
 	default:

@@ -25,8 +25,8 @@
 //	                                  {"type":"stale","error"} when the source fails
 //
 // Action bodies are JSON; unknown fields, trailing data and missing fields are 400. A [Actions]
-// error wrapping [ErrNotFound] is 404, [ErrNotAllowed] is 409, anything else 500; every error body
-// is {"error": reason}.
+// error wrapping [ErrNotFound] is 404, [ErrNotAllowed] is 409, [ErrUnavailable] is 503, anything
+// else 500; every error body is {"error": reason}.
 //
 // # Login and roles
 //

@@ -42,4 +42,6 @@ type Actions interface {
 var (
 	ErrNotFound   = errors.New("not found")
 	ErrNotAllowed = errors.New("not allowed")
+	// ErrUnavailable: what the action needs does not answer now (another controller); try again.
+	ErrUnavailable = errors.New("unavailable")
 )

@@ -3,10 +3,14 @@
 # ../shared/asterisk (or $HOTLINE_ASTERISK_SRC) once, into a cache outside the checkout.
 #
 #   scripts/asterisk.sh build        build and install into the cache unless it is there already
-#   scripts/asterisk.sh start DIR    start one on loopback, on free ports, from the shipped
+#   scripts/asterisk.sh start DIR [SYSTEMNAME]
+#                                    start one on loopback, on free ports, from the shipped
 #                                    asterisk-config/ plus the test callers; writes DIR/env
 #                                    (HOTLINE_TEST_REGISTRAR=127.0.0.1:PORT: the registration trunk
-#                                    sample pointed at that registrar instead of the IP one)
+#                                    sample pointed at that registrar instead of the IP one).
+#                                    SYSTEMNAME is asterisk.conf's systemname (channel ids
+#                                    "<name>-<epoch>.<n>"): several nodes of one center each need
+#                                    their own, or two started in the same second name channels alike
 #   scripts/asterisk.sh stop DIR     stop the one started in DIR
 #   scripts/asterisk.sh sounds ASTDATADIR [PROMPTDIR]
 #                                    install Debian's sounds and hold music and hotline's prompts
@@ -147,7 +151,7 @@ prompts() {
 }
 
 start() {
-	local run=$1
+	local run=$1 sysname=${2:-}
 	build
 	mkdir -p "$run"
 	run=$(cd "$run" && pwd)
@@ -190,6 +194,11 @@ astrundir => $run/run
 astlogdir => $run/log
 astsbindir => $prefix/sbin
 CONF
+	if [ -n "$sysname" ]; then
+		# The shipped file's commented example, switched on as an operator of several nodes does.
+		sed -i -E "s/^;systemname *=.*/systemname = $sysname/" "$run/etc/asterisk.conf"
+		grep -q "^systemname = $sysname\$" "$run/etc/asterisk.conf" || { log "no ;systemname line in asterisk-config/asterisk.conf"; exit 1; }
+	fi
 	sed -i -E "s/^bindport *=.*/bindport = $http/" "$run/etc/http.conf"
 	sed -i -E "s/^password *=.*/password = $password/" "$run/etc/ari.conf"
 	sed -i -E "s/^rtpstart *=.*/rtpstart = $rtp/; s/^rtpend *=.*/rtpend = $((rtp + 199))/" "$run/etc/rtp.conf"
@@ -238,8 +247,9 @@ export HOTLINE_TEST_SIP_ADDR=127.0.0.1:$sip
 export HOTLINE_TEST_CARRIER_ADDR=127.0.0.1:$carrier
 export HOTLINE_TEST_ASTERISK_CONF=$run/etc/asterisk.conf
 export HOTLINE_TEST_ASTERISK_LOG=$run/log/messages.log
+export HOTLINE_TEST_ASTERISK_SYSTEMNAME=$sysname
 ENV
-	log "Asterisk $version running in $run: ARI http://127.0.0.1:$http, SIP udp 127.0.0.1:$sip, RTP $rtp-$((rtp + 199))"
+	log "Asterisk $version ${sysname:+($sysname) }running in $run: ARI http://127.0.0.1:$http, SIP udp 127.0.0.1:$sip, RTP $rtp-$((rtp + 199))"
 }
 
 stop() {
@@ -257,7 +267,7 @@ stop() {
 
 case "${1:-}" in
 build) build ;;
-start) start "${2:?usage: asterisk.sh start DIR}" ;;
+start) start "${2:?usage: asterisk.sh start DIR [SYSTEMNAME]}" "${3:-}" ;;
 stop) stop "${2:?usage: asterisk.sh stop DIR}" ;;
 sounds)
 	apt_install "${sound_pkgs[@]}"
@@ -265,7 +275,7 @@ sounds)
 	;;
 prefix) echo "$prefix" ;;
 *)
-	sed -n '2,17p' "$0" >&2
+	sed -n '2,21p' "$0" >&2
 	exit 2
 	;;
 esac

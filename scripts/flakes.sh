@@ -9,7 +9,9 @@
 # once, each against an Asterisk 22.10.1 of its own (the tests share the Stasis app name, so one
 # Asterisk serves one lane): e2e in one, the other packages in the other. That halves a round's
 # time, and loads the machine more than make test does. A failing round's output is kept under
-# $FLAKES_DIR (default /tmp/hotline-flakes). The closing line reads "N passed, N failed".
+# $FLAKES_DIR (default /tmp/hotline-flakes). The closing line reads "N passed, N failed". One more
+# Asterisk (systemname node-b) is the second node of the several-nodes tests (e2e/TestSeveralNodes*),
+# which run in one lane only.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-20}
@@ -38,9 +40,17 @@ trap cleanup EXIT
 for _ in "${lanes[@]}"; do
 	d=$(mktemp -d "${TMPDIR:-/tmp}/hotline-asterisk.XXXXXX")
 	run_dirs+=("$d")
-	scripts/asterisk.sh start "$d" || exit 1
+	scripts/asterisk.sh start "$d" node-a || exit 1
 done
+node_b=$(mktemp -d "${TMPDIR:-/tmp}/hotline-asterisk-node-b.XXXXXX")
+run_dirs+=("$node_b")
+scripts/asterisk.sh start "$node_b" node-b || exit 1
 export HOTLINE_TEST_REQUIRE_ASTERISK=1
+# shellcheck disable=SC1091
+HOTLINE_TEST_ARI2_URL=$(. "$node_b/env" && echo "$HOTLINE_TEST_ARI_URL")
+HOTLINE_TEST_ARI2_USER=$(. "$node_b/env" && echo "$HOTLINE_TEST_ARI_USER")
+HOTLINE_TEST_ARI2_PASSWORD=$(. "$node_b/env" && echo "$HOTLINE_TEST_ARI_PASSWORD")
+export HOTLINE_TEST_ARI2_URL HOTLINE_TEST_ARI2_USER HOTLINE_TEST_ARI2_PASSWORD
 
 # Compile once, so the rounds time the tests and not the build.
 $GO test -race -count=1 -run '^$' "${all[@]}" >/dev/null || exit 1

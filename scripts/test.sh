@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test: `make test` calls this. Packages that drive ARI run each ARI test twice, on the
 # simulator and on a real Asterisk 22.10.1 that this script starts (scripts/asterisk.sh) when one is
-# built, or always when CI=true (building it first if needed, ~10 minutes once per machine).
+# built, or always when CI=true (building it first if needed, ~10 minutes once per machine). A second
+# Asterisk (systemname node-b; the first is node-a) is the other node of the several-nodes tests
+# (e2e/TestSeveralNodes*), exported as HOTLINE_TEST_ARI2_URL, _USER and _PASSWORD.
 #
 #   HOTLINE_TEST_ASTERISK=1   build and use a real Asterisk even outside CI
 #   HOTLINE_TEST_ASTERISK=0   use only the simulator
@@ -24,26 +26,37 @@ if [ "${CI:-}" = true ] && [ "$want" != 1 ]; then
 	exit 1
 fi
 
-run_dir=""
+run_dirs=()
 cleanup() {
-	if [ -n "$run_dir" ]; then
-		scripts/asterisk.sh stop "$run_dir" || true
+	local d
+	for d in "${run_dirs[@]}"; do
+		scripts/asterisk.sh stop "$d" || true
 		if [ "${keep_logs:-}" = 1 ]; then
-			echo "test.sh: Asterisk's log is in $run_dir/log" >&2
+			echo "test.sh: Asterisk's log is in $d/log" >&2
 		else
-			rm -rf "$run_dir"
+			rm -rf "$d"
 		fi
-	fi
+	done
 }
 trap cleanup EXIT
 
 if [ "$want" = 1 ]; then
 	scripts/asterisk.sh build
-	run_dir=$(mktemp -d "${TMPDIR:-/tmp}/hotline-asterisk.XXXXXX")
-	scripts/asterisk.sh start "$run_dir"
+	for node in node-a node-b; do
+		d=$(mktemp -d "${TMPDIR:-/tmp}/hotline-asterisk-$node.XXXXXX")
+		run_dirs+=("$d")
+		scripts/asterisk.sh start "$d" "$node"
+	done
+	# The second node first, its ARI under the ARI2 names; then the first, whose variables are the
+	# ones every other test reads.
 	set -a
 	# shellcheck disable=SC1091
-	. "$run_dir/env"
+	. "${run_dirs[1]}/env"
+	HOTLINE_TEST_ARI2_URL=$HOTLINE_TEST_ARI_URL
+	HOTLINE_TEST_ARI2_USER=$HOTLINE_TEST_ARI_USER
+	HOTLINE_TEST_ARI2_PASSWORD=$HOTLINE_TEST_ARI_PASSWORD
+	# shellcheck disable=SC1091
+	. "${run_dirs[0]}/env"
 	set +a
 	# From here a real-Asterisk subtest that cannot run is a failure, not a skip.
 	export HOTLINE_TEST_REQUIRE_ASTERISK=1

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/cluster"
+	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/softphone"
 	"github.com/hotline-cc/hotline/switchboard"
 )
@@ -29,7 +30,10 @@ import (
 //   - the page's command for a call held by another controller goes to that controller, the call's
 //     owner in the ACD ("desk");
 //   - an agent's audio going and coming back is told to every controller, so the one holding their
-//     call plays hold music meanwhile ("audio").
+//     call plays hold music meanwhile ("audio");
+//   - a supervisor's listen, whisper, barge or leave for a call another controller holds goes to
+//     that controller, the call's owner in the ACD ("monitor"), which opens the supervisor's leg on
+//     their softphone's home like an agent's.
 
 const (
 	kindNotify    = "notify"
@@ -38,6 +42,7 @@ const (
 	kindLegClose  = "leg.close"
 	kindDesk      = "desk"
 	kindAudio     = "audio"
+	kindMonitor   = "monitor"
 )
 
 // remoteTimeout bounds a request to another controller when the caller's context sets no nearer
@@ -68,6 +73,9 @@ func newLink(bus *cluster.Bus, log *slog.Logger) *link {
 		"not_your_call": softphone.ErrNotYourCall, "no_such_call": softphone.ErrNoSuchCall,
 		"invalid_state": softphone.ErrInvalidState, "unavailable": softphone.ErrUnavailable,
 		"refused": softphone.ErrRefused, "no_leg": errNoLeg,
+		// A monitor's refusals, which the board maps to its statuses (monitorErr).
+		"monitor_no_call": switchboard.ErrNoSuchCall, "not_talking": switchboard.ErrNotTalking,
+		"bad_target": switchboard.ErrBadTarget,
 	} {
 		bus.Error(code, err)
 	}
@@ -77,6 +85,7 @@ func newLink(bus *cluster.Bus, log *slog.Logger) *link {
 	bus.Handle(kindLegClose, l.onLegClose)
 	bus.Handle(kindDesk, l.onDesk)
 	bus.Handle(kindAudio, l.onAudio)
+	bus.Handle(kindMonitor, l.onMonitor)
 	return l
 }
 
@@ -272,6 +281,35 @@ func (l *link) onDesk(ctx context.Context, from string, body json.RawMessage) (a
 		return nil, err
 	}
 	return nil, l.desk.local(ctx, m)
+}
+
+// monitorReq is a supervisor's monitor of a call another controller holds.
+type monitorReq struct {
+	Supervisor string `json:"supervisor"`
+	Call       string `json:"call"`
+	Mode       string `json:"mode"`
+}
+
+// monitor runs the supervisor's monitor on the call's owner and returns its answer: its refusal as
+// the switchboard's sentinel, dashboard.ErrUnavailable when it does not answer in time.
+func (l *link) monitor(ctx context.Context, owner string, req monitorReq) error {
+	ctx, cancel := withRemoteTimeout(ctx)
+	defer cancel()
+	err := l.bus.Call(ctx, owner, kindMonitor, req, nil)
+	if errors.Is(err, cluster.ErrNoAnswer) {
+		l.log.Warn("the call's controller did not answer a supervisor", "supervisor", req.Supervisor, "call", req.Call, "instance", owner, "mode", req.Mode, "err", err)
+		return fmt.Errorf("%w: the call's controller (%s) does not answer: try again", dashboard.ErrUnavailable, owner)
+	}
+	return err
+}
+
+func (l *link) onMonitor(ctx context.Context, from string, body json.RawMessage) (any, error) {
+	var m monitorReq
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	l.log.Info("a supervisor on another controller monitors a call here", "supervisor", m.Supervisor, "call", m.Call, "mode", m.Mode, "from", from)
+	return nil, l.sb.Monitor(ctx, m.Supervisor, m.Call, switchboard.MonitorMode(m.Mode))
 }
 
 type audioMsg struct {

@@ -28,6 +28,8 @@ type board struct {
 	model    *acd.Model
 	rdb      redis.UniversalClient
 	annKey   string // where the announcement switch lives in Redis
+	// link sends a monitor of a call another controller holds to it; nil: all calls are here.
+	link *link
 
 	monMu sync.Mutex // one monitor decision at a time: the busy check and the join are one step
 
@@ -223,7 +225,7 @@ func (b *board) Barge(ctx context.Context, supervisorID, callID string) error {
 }
 
 func (b *board) Leave(ctx context.Context, supervisorID, callID string) error {
-	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, switchboard.MonitorLeave))
+	return monitorErr(b.runMonitor(ctx, supervisorID, callID, switchboard.MonitorLeave))
 }
 
 func (b *board) monitor(ctx context.Context, supervisorID, callID string, mode switchboard.MonitorMode) error {
@@ -245,7 +247,23 @@ func (b *board) monitor(ctx context.Context, supervisorID, callID string, mode s
 			return fmt.Errorf("%w: your softphone is busy with %s: leave it first", dashboard.ErrNotAllowed, strings.TrimPrefix(c, "monitor-"))
 		}
 	}
-	return monitorErr(b.sb.Monitor(ctx, supervisorID, callID, mode))
+	return monitorErr(b.runMonitor(ctx, supervisorID, callID, mode))
+}
+
+// runMonitor runs the monitor here when this controller holds the call, and otherwise on the one
+// that does (the call's owner in the ACD), which opens the supervisor's leg on this controller's
+// gateway (their softphone's home) as it does an agent's.
+func (b *board) runMonitor(ctx context.Context, supervisorID, callID string, mode switchboard.MonitorMode) error {
+	if b.link != nil && !b.sb.Holds(callID) {
+		owner, err := b.center.Owner(ctx, callID)
+		if err != nil {
+			return err
+		}
+		if owner != "" && owner != b.link.bus.Self() {
+			return b.link.monitor(ctx, owner, monitorReq{Supervisor: supervisorID, Call: callID, Mode: string(mode)})
+		}
+	}
+	return b.sb.Monitor(ctx, supervisorID, callID, mode)
 }
 
 // monitorLeg is the leg the switchboard opens for a monitor of callID.

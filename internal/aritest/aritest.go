@@ -30,6 +30,14 @@ const (
 	EnvPassword = "HOTLINE_TEST_ARI_PASSWORD"
 )
 
+// Environment variables that select a second real Asterisk: the other node of the several-nodes
+// tests (RunPair). scripts/test.sh starts it beside the first, with its own systemname.
+const (
+	EnvURL2      = "HOTLINE_TEST_ARI2_URL"
+	EnvUser2     = "HOTLINE_TEST_ARI2_USER"
+	EnvPassword2 = "HOTLINE_TEST_ARI2_PASSWORD"
+)
+
 // App is the Stasis application asterisk-config/extensions.conf sends calls to.
 const App = "hotline"
 
@@ -73,6 +81,41 @@ func Run(t *testing.T, cfg asterisksim.Config, f func(t *testing.T, tg *Target))
 		tg.Isolate(t)
 		f(t, tg)
 	})
+}
+
+// RunPair runs f against two nodes of one center as subtests "sim" (two simulators, built from
+// cfgA and cfgB; give each its own SystemName) and "asterisk" (the real Asterisk of RealTarget as
+// a, the one of RealTarget2 as b, both isolated). Like Run, the real subtest is skipped when the
+// environment does not name both, and fails instead when real-Asterisk tests are required.
+func RunPair(t *testing.T, cfgA, cfgB asterisksim.Config, f func(t *testing.T, a, b *Target)) {
+	t.Helper()
+	t.Run("sim", func(t *testing.T) { f(t, NewSimTarget(t, cfgA), NewSimTarget(t, cfgB)) })
+	t.Run("asterisk", func(t *testing.T) {
+		a, b, ok := RealPair()
+		if !ok {
+			SkipOrFail(t, fmt.Sprintf("no two real Asterisks: set %s, %s and %s, and %s, %s and %s, to run against two (scripts/test.sh does)",
+				EnvURL, EnvUser, EnvPassword, EnvURL2, EnvUser2, EnvPassword2))
+		}
+		a.Isolate(t)
+		b.Isolate(t)
+		f(t, a, b)
+	})
+}
+
+// RealPair describes the two real Asterisks named by the environment (RealTarget's and
+// RealTarget2's), if both are named and they differ.
+func RealPair() (a, b *Target, ok bool) {
+	a, okA := RealTarget()
+	b, okB := RealTarget2()
+	if !okA || !okB || a.BaseURL == b.BaseURL {
+		return nil, nil, false
+	}
+	return a, b, true
+}
+
+// RealTarget2 describes the second real Asterisk named by the environment, if any.
+func RealTarget2() (*Target, bool) {
+	return realTarget(os.Getenv(EnvURL2), os.Getenv(EnvUser2), os.Getenv(EnvPassword2))
 }
 
 // Isolate hangs up every channel and destroys every bridge of the real Asterisk now and again when
@@ -150,7 +193,10 @@ func NewSimTarget(t testing.TB, cfg asterisksim.Config) *Target {
 
 // RealTarget describes the real Asterisk named by the environment, if any.
 func RealTarget() (*Target, bool) {
-	base, user, pass := os.Getenv(EnvURL), os.Getenv(EnvUser), os.Getenv(EnvPassword)
+	return realTarget(os.Getenv(EnvURL), os.Getenv(EnvUser), os.Getenv(EnvPassword))
+}
+
+func realTarget(base, user, pass string) (*Target, bool) {
 	if base == "" || user == "" {
 		return nil, false
 	}

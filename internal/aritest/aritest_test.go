@@ -36,6 +36,37 @@ func TestRealTargetFromEnv(t *testing.T) {
 	}
 }
 
+// TestRealPairFromEnv: the pair needs both nodes named, and two different ones.
+func TestRealPairFromEnv(t *testing.T) {
+	tests := []struct {
+		name, url1, url2 string
+		wantOK           bool
+	}{
+		{"none", "", "", false},
+		{"first only", "http://127.0.0.1:8088", "", false},
+		{"second only", "", "http://127.0.0.1:8089", false},
+		{"the same twice", "http://127.0.0.1:8088", "http://127.0.0.1:8088/ari", false},
+		{"two", "http://127.0.0.1:8088", "http://127.0.0.1:8089/ari", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvURL, tc.url1)
+			t.Setenv(EnvUser, "hotline")
+			t.Setenv(EnvPassword, "secret")
+			t.Setenv(EnvURL2, tc.url2)
+			t.Setenv(EnvUser2, "hotline")
+			t.Setenv(EnvPassword2, "secret2")
+			a, b, ok := RealPair()
+			if ok != tc.wantOK {
+				t.Fatalf("ok = %v, want %v", ok, tc.wantOK)
+			}
+			if ok && (a.BaseURL != "http://127.0.0.1:8088" || b.BaseURL != "http://127.0.0.1:8089" || b.Password != "secret2") {
+				t.Fatalf("pair = %+v, %+v", a, b)
+			}
+		})
+	}
+}
+
 // TestCallerDriver places a caller through the driver on every target and sees it enter Stasis.
 func TestCallerDriver(t *testing.T) {
 	Run(t, asterisksim.Config{TimeScale: 0.05}, func(t *testing.T, tg *Target) {
