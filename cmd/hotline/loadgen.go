@@ -42,6 +42,7 @@ func loadGen(args []string) error {
 	ariURL := fs.String("ari", "", "a real Asterisk's ARI, http://host:port (without /ari); empty: the simulator. Default user and password: HOTLINE_TEST_ARI_USER, HOTLINE_TEST_ARI_PASSWORD")
 	ariUser := fs.String("ari-user", envOr("HOTLINE_TEST_ARI_USER", "hotline"), "ARI user")
 	ariPassword := fs.String("ari-password", os.Getenv("HOTLINE_TEST_ARI_PASSWORD"), "ARI password")
+	callerFormat := fs.String("caller-format", "alaw", "on a real Asterisk: the callers' codec (alaw, as the shipped trunk offers first; ulaw)")
 	target := fs.String("target", "hotline", "on a real Asterisk: hotline, or appqueue (Asterisk's Queue(), asterisk-config/bench)")
 	noIVR := fs.Bool("appqueue-no-ivr", false, "appqueue: callers go straight to Queue(), without the IVR's prompts")
 	fs.StringVar(&lg.CallerContext, "caller-context", "caller-bench", "on a real Asterisk: the callers' own dialplan context (asterisk-config/test)")
@@ -58,7 +59,7 @@ func loadGen(args []string) error {
 
 	var ast *loadgen.Asterisk
 	if *ariURL != "" {
-		ast = &loadgen.Asterisk{URL: strings.TrimSuffix(strings.TrimSuffix(*ariURL, "/"), "/ari"), User: *ariUser, Password: *ariPassword}
+		ast = &loadgen.Asterisk{URL: strings.TrimSuffix(strings.TrimSuffix(*ariURL, "/"), "/ari"), User: *ariUser, Password: *ariPassword, Format: *callerFormat}
 		if err := ast.Connect(ctx); err != nil {
 			return err
 		}
