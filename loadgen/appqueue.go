@@ -115,6 +115,9 @@ func (a *Asterisk) setupMembers(ctx context.Context, n int) error {
 	if err := a.do(ctx, http.MethodPost, "/channels?"+q.Encode(), body, nil); err != nil {
 		return err
 	}
+	if err := a.follow(ctx, t); err != nil {
+		return err
+	}
 	select {
 	case <-t.Done():
 		return nil

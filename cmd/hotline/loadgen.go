@@ -43,6 +43,7 @@ func loadGen(args []string) error {
 	ariUser := fs.String("ari-user", envOr("HOTLINE_TEST_ARI_USER", "hotline"), "ARI user")
 	ariPassword := fs.String("ari-password", os.Getenv("HOTLINE_TEST_ARI_PASSWORD"), "ARI password")
 	callerFormat := fs.String("caller-format", "alaw", "on a real Asterisk: the callers' codec (alaw, as the shipped trunk offers first; ulaw)")
+	subscribeAll := fs.Bool("subscribe-all", false, "on a real Asterisk: the generator's app hears every channel, bridge and device state (ARI subscribeAll) instead of its callers' channels only")
 	target := fs.String("target", "hotline", "on a real Asterisk: hotline, or appqueue (Asterisk's Queue(), asterisk-config/bench)")
 	noIVR := fs.Bool("appqueue-no-ivr", false, "appqueue: callers go straight to Queue(), without the IVR's prompts")
 	fs.StringVar(&lg.CallerContext, "caller-context", "caller-bench", "on a real Asterisk: the callers' own dialplan context (asterisk-config/test)")
@@ -59,7 +60,7 @@ func loadGen(args []string) error {
 
 	var ast *loadgen.Asterisk
 	if *ariURL != "" {
-		ast = &loadgen.Asterisk{URL: strings.TrimSuffix(strings.TrimSuffix(*ariURL, "/"), "/ari"), User: *ariUser, Password: *ariPassword, Format: *callerFormat}
+		ast = &loadgen.Asterisk{URL: strings.TrimSuffix(strings.TrimSuffix(*ariURL, "/"), "/ari"), User: *ariUser, Password: *ariPassword, Format: *callerFormat, SubscribeAll: *subscribeAll}
 		if err := ast.Connect(ctx); err != nil {
 			return err
 		}
