@@ -141,7 +141,9 @@ loop:
 				t0 := time.Now()
 				c, err := dial(ctx, i)
 				if err != nil {
-					failed.Add(1)
+					if failed.Add(1) == 1 && cfg.Progress != nil {
+						fmt.Fprintf(cfg.Progress, "loadgen: the first dial that failed: %v\n", err)
+					}
 					return
 				}
 				mu.Lock()
