@@ -6,7 +6,7 @@
 #
 #   scripts/bench-asterisk.sh [DIR]
 #
-# RATES (default "10 50"): the call rates compared; MAX_RATES (default "30 40 50 60 80 100"; empty
+# RATES (default "10 50"): the call rates compared; MAX_RATES (default "20 30 40 50 60 80"; empty
 # for none): the rates tried, in order, for the highest one each sustains (all its callers reach an
 # agent but 1%, at 95% of the rate or more): a system's ladder stops at its first rate that it does
 # not sustain; DURATION (default 20s) of each run; TALK (default
@@ -20,7 +20,7 @@ dir=${1:-$(mktemp -d /tmp/hotline-bench.XXXXXX)}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 RATES=${RATES-"10 50"}
-MAX_RATES=${MAX_RATES-"30 40 50 60 80 100"}
+MAX_RATES=${MAX_RATES-"20 30 40 50 60 80"}
 DURATION=${DURATION:-20s}
 TALK=${TALK:-2s}
 MAX_TALK=${MAX_TALK:-1s}
