@@ -110,9 +110,12 @@ func (a *Asterisk) setupMembers(ctx context.Context, n int) error {
 	a.tracks[id] = t
 	a.mu.Unlock()
 	defer a.forget(id)
-	q := url.Values{"endpoint": {"Local/s@bench-setup"}, "app": {a.App}, "channelId": {"one-" + id}, "otherChannelId": {id}}
+	q := url.Values{"endpoint": {"Local/s@bench-setup"}, "app": {a.App}, "channelId": {"one-" + id}, "otherChannelId": {id}, "formats": {a.Format}}
 	body := map[string]any{"variables": map[string]string{"BENCH_AGENTS": strconv.Itoa(n)}}
 	if err := a.do(ctx, http.MethodPost, "/channels?"+q.Encode(), body, nil); err != nil {
+		return err
+	}
+	if err := a.follow(ctx, t); err != nil {
 		return err
 	}
 	select {

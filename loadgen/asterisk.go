@@ -19,13 +19,25 @@ import (
 
 // Asterisk is a real Asterisk the generator places callers on, over ARI. It holds a Stasis app of
 // its own (App, default hotline-loadgen; the controller holds hotline, and Asterisk takes one
-// WebSocket per app name), subscribed to every channel, and reads from it when each caller is
-// answered, enters a dialplan Queue(), is offered to an agent, is answered by one and is gone.
+// WebSocket per app name), subscribed to each caller's channel (or, with SubscribeAll, to every
+// one), and reads from it when each caller is answered, enters a dialplan Queue(), is offered to
+// an agent, is answered by one and is gone.
 type Asterisk struct {
 	URL      string // http://127.0.0.1:8088 (without /ari)
 	User     string
 	Password string
 	App      string
+	// Format is the callers' codec (ARI originate's formats), default alaw: what the shipped
+	// carrier trunk offers first (asterisk-config/pjsip.conf). Without one, Asterisk gives a Local
+	// channel every audio format it knows and takes the first, slin192: every prompt and bar of
+	// hold music is then resampled from 8 to 192 kHz, which cost two cores at a hundred callers.
+	Format string
+	// SubscribeAll subscribes the generator's app to every channel, bridge, endpoint and device
+	// state of the Asterisk (ARI's subscribeAll), as the generator did first. Off (the default),
+	// it subscribes to each caller's channel once originated: Asterisk turns every event it routes
+	// to an app into JSON before the app's event filter drops it, so an app subscribed to all
+	// pays for the controller's channels, bridges and playbacks too.
+	SubscribeAll bool
 
 	http   *http.Client
 	ws     *websocket.Conn
@@ -68,6 +80,9 @@ func (a *Asterisk) Connect(ctx context.Context) error {
 	if a.App == "" {
 		a.App = "hotline-loadgen"
 	}
+	if a.Format == "" {
+		a.Format = "alaw"
+	}
 	// A few connections, kept: Asterisk serves at most http.conf's sessionlimit at once, and
 	// the controller needs its own.
 	t := http.DefaultTransport.(*http.Transport).Clone()
@@ -80,7 +95,11 @@ func (a *Asterisk) Connect(ctx context.Context) error {
 		return fmt.Errorf("loadgen: ARI url: %w", err)
 	}
 	u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
-	u.RawQuery = url.Values{"app": {a.App}, "subscribeAll": {"true"}, "api_key": {a.User + ":" + a.Password}}.Encode()
+	q := url.Values{"app": {a.App}, "api_key": {a.User + ":" + a.Password}}
+	if a.SubscribeAll {
+		q.Set("subscribeAll", "true")
+	}
+	u.RawQuery = q.Encode()
 	ws, _, err := websocket.Dial(ctx, u.String(), nil)
 	if err != nil {
 		return fmt.Errorf("loadgen: ARI events: %w", err)
@@ -255,6 +274,7 @@ func (a *Asterisk) originate(ctx context.Context, exten, context_, callerContext
 	// half's id must not extend the ;2 half's.
 	q.Set("channelId", "one-"+id)
 	q.Set("otherChannelId", id)
+	q.Set("formats", a.Format)
 	var body any
 	if len(vars) > 0 {
 		body = map[string]any{"variables": vars}
@@ -263,7 +283,41 @@ func (a *Asterisk) originate(ctx context.Context, exten, context_, callerContext
 		a.forget(id)
 		return nil, err
 	}
+	if err := a.follow(ctx, t); err != nil {
+		a.hangup(context.WithoutCancel(ctx), id)
+		a.forget(id)
+		return nil, err
+	}
 	return t, nil
+}
+
+// follow subscribes the app to the caller's channel (unless it hears every channel already), then
+// reads its state: what happened before the subscription (an answer) is not sent again.
+func (a *Asterisk) follow(ctx context.Context, t *track) error {
+	if a.SubscribeAll {
+		return nil
+	}
+	err := a.do(ctx, http.MethodPost, "/applications/"+url.PathEscape(a.App)+"/subscription?"+
+		url.Values{"eventSource": {"channel:" + t.id}}.Encode(), nil, nil)
+	var ae *ariError
+	if errors.As(err, &ae) && (ae.status == http.StatusNotFound || ae.status == http.StatusUnprocessableEntity) {
+		t.hangup() // gone already
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var ch ariChannel
+	err = a.do(ctx, http.MethodGet, "/channels/"+url.PathEscape(t.id), nil, &ch)
+	switch {
+	case errors.As(err, &ae) && ae.status == http.StatusNotFound:
+		t.hangup()
+	case err != nil:
+		return err
+	case ch.State == "Up":
+		t.answer()
+	}
+	return nil
 }
 
 func (a *Asterisk) forget(id string) {

@@ -6,8 +6,10 @@
 #
 #   scripts/bench-asterisk.sh [DIR]
 #
-# RATES (default "10 50"): the call rates compared; MAX_RATES (default "60 80 100 120 150"; empty
-# for none): the rates tried for the highest one each sustains; DURATION (default 20s) of each run; TALK (default
+# RATES (default "10 50"): the call rates compared; MAX_RATES (default "20 30 40 50 60 80"; empty
+# for none): the rates tried, in order, for the highest one each sustains (all its callers reach an
+# agent but 1%, at 95% of the rate or more): a system's ladder stops at its first rate that it does
+# not sustain; DURATION (default 20s) of each run; TALK (default
 # 2s: agents talk 1-3 s) and MAX_TALK (default 1s: 0.5-1.5 s, so that 300 agents carry 150 calls
 # a second); AGENTS: hotline's crew (500, of whom 300 serve the general queue) and QUEUE_AGENTS:
 # app_queue's members (300). Results go to DIR/results.txt (DIR: a new folder under /tmp).
@@ -18,7 +20,7 @@ dir=${1:-$(mktemp -d /tmp/hotline-bench.XXXXXX)}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 RATES=${RATES-"10 50"}
-MAX_RATES=${MAX_RATES-"60 80 100 120 150"}
+MAX_RATES=${MAX_RATES-"20 30 40 50 60 80"}
 DURATION=${DURATION:-20s}
 TALK=${TALK:-2s}
 MAX_TALK=${MAX_TALK:-1s}
@@ -70,24 +72,78 @@ results=$dir/results.txt
 	echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$results"
 
-# run NAME ARGS...: one loadgen run; its summary line goes to the results.
+apid=$(cat "$dir/asterisk/run/asterisk.pid")
+# cpu_ticks: Asterisk's user and system time so far, in clock ticks (1/100 s).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$apid/stat"; }
+
+# run NAME ARGS...: one loadgen run; its summary line goes to the results, with the load average
+# before and after and the CPU time Asterisk spent on it. Its exit status says whether the rate
+# was sustained.
 run() {
 	local name=$1
 	shift
 	log "$name: $*"
-	local out
+	local out before t0
+	before=$(cut -d' ' -f1-3 /proc/loadavg)
+	t0=$(cpu_ticks)
 	out=$("$dir/hotline" loadgen -ari "$HOTLINE_TEST_ARI_URL" -duration "$DURATION" -wrapup "$WRAPUP" "$@" | tee "$dir/$name.log" | tail -1)
-	echo "$name ($*; load average after $(cut -d' ' -f1-3 /proc/loadavg)): $out" | tee -a "$results"
+	echo "$name ($*; load average before $before, after $(cut -d' ' -f1-3 /proc/loadavg); Asterisk CPU $(( ($(cpu_ticks) - t0) / 100 )) s): $out" | tee -a "$results"
+	sustained "$out" "$rate"
+}
+
+# seconds DURATION: a Go duration (135.7ms, 2.6s, 1m11.5s) in seconds.
+seconds() {
+	awk -v d="$1" 'BEGIN {
+		t = 0
+		while (match(d, /^[0-9.]+(h|ms|µs|us|ns|m|s)/)) {
+			tok = substr(d, 1, RLENGTH); d = substr(d, RLENGTH + 1)
+			u = tok; sub(/^[0-9.]+/, "", u)
+			f = u == "h" ? 3600 : u == "m" ? 60 : u == "s" ? 1 : u == "ms" ? 0.001 : u == "ns" ? 1e-9 : 1e-6
+			t += (tok + 0) * f
+		}
+		print t
+	}'
+}
+
+# sustained SUMMARY RATE: all callers but 1% reached an agent, at 95% of RATE or more, and the
+# IVR answered 99% of them within a second (callers that all get through minutes late, behind a
+# backlog, are not a rate sustained).
+sustained() {
+	local dialled failed setups ivr99
+	dialled=$(sed -nE 's/.*dialled ([0-9]+),.*/\1/p' <<<"$1")
+	failed=$(sed -nE 's/.*failed ([0-9]+) in.*/\1/p' <<<"$1")
+	setups=$(sed -nE 's/.*: ([0-9.]+) setups\/s.*/\1/p' <<<"$1")
+	ivr99=$(seconds "$(sed -nE 's/.*IVR answer p50 [^ ]+ p99 ([^;]+);.*/\1/p' <<<"$1")")
+	[ -n "$dialled" ] && [ -n "$failed" ] && [ -n "$setups" ] &&
+		awk -v d="$dialled" -v f="$failed" -v s="$setups" -v r="$2" -v i="$ivr99" \
+			'BEGIN { exit !(d > 0 && f <= d / 100 && s >= 0.95 * r && i <= 1) }'
 }
 
 for rate in $RATES; do
 	redis-cli -p "$port" flushall >/dev/null
-	run "hotline-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$TALK" -answer-after 1ms -redis "127.0.0.1:$port"
-	run "appqueue-$rate" -target appqueue -rate "$rate" -agents "$QUEUE_AGENTS" -talk "$TALK"
+	run "hotline-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$TALK" -answer-after 1ms -redis "127.0.0.1:$port" || true
+	run "appqueue-$rate" -target appqueue -rate "$rate" -agents "$QUEUE_AGENTS" -talk "$TALK" || true
 done
+hotline_max=0 appqueue_max=0 hotline_on=1 appqueue_on=1
 for rate in $MAX_RATES; do
-	redis-cli -p "$port" flushall >/dev/null
-	run "hotline-max-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$MAX_TALK" -answer-after 1ms -redis "127.0.0.1:$port"
-	run "appqueue-max-$rate" -target appqueue -rate "$rate" -agents "$QUEUE_AGENTS" -talk "$MAX_TALK"
+	if [ "$hotline_on" = 1 ]; then
+		redis-cli -p "$port" flushall >/dev/null
+		if run "hotline-max-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$MAX_TALK" -answer-after 1ms -redis "127.0.0.1:$port"; then
+			hotline_max=$rate
+		else
+			hotline_on=0
+		fi
+	fi
+	if [ "$appqueue_on" = 1 ]; then
+		if run "appqueue-max-$rate" -target appqueue -rate "$rate" -agents "$QUEUE_AGENTS" -talk "$MAX_TALK"; then
+			appqueue_max=$rate
+		else
+			appqueue_on=0
+		fi
+	fi
 done
+if [ -n "$MAX_RATES" ]; then
+	echo "highest rate sustained of $MAX_RATES: hotline $hotline_max, app_queue $appqueue_max (0: none)" | tee -a "$results"
+fi
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$results"
 log "results in $results"

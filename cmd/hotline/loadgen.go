@@ -43,6 +43,8 @@ func loadGen(args []string) error {
 	ariURL := fs.String("ari", "", "a real Asterisk's ARI, http://host:port (without /ari); empty: the simulator. Default user and password: HOTLINE_TEST_ARI_USER, HOTLINE_TEST_ARI_PASSWORD")
 	ariUser := fs.String("ari-user", envOr("HOTLINE_TEST_ARI_USER", "hotline"), "ARI user")
 	ariPassword := fs.String("ari-password", os.Getenv("HOTLINE_TEST_ARI_PASSWORD"), "ARI password")
+	callerFormat := fs.String("caller-format", "alaw", "on a real Asterisk: the callers' codec (alaw, as the shipped trunk offers first; ulaw)")
+	subscribeAll := fs.Bool("subscribe-all", false, "on a real Asterisk: the generator's app hears every channel, bridge and device state (ARI subscribeAll) instead of its callers' channels only")
 	target := fs.String("target", "hotline", "on a real Asterisk: hotline, or appqueue (Asterisk's Queue(), asterisk-config/bench)")
 	noIVR := fs.Bool("appqueue-no-ivr", false, "appqueue: callers go straight to Queue(), without the IVR's prompts")
 	fs.StringVar(&lg.CallerContext, "caller-context", "caller-bench", "on a real Asterisk: the callers' own dialplan context (asterisk-config/test)")
@@ -73,7 +75,7 @@ func loadGen(args []string) error {
 
 	var ast *loadgen.Asterisk
 	if *ariURL != "" {
-		ast = &loadgen.Asterisk{URL: strings.TrimSuffix(strings.TrimSuffix(*ariURL, "/"), "/ari"), User: *ariUser, Password: *ariPassword}
+		ast = &loadgen.Asterisk{URL: strings.TrimSuffix(strings.TrimSuffix(*ariURL, "/"), "/ari"), User: *ariUser, Password: *ariPassword, Format: *callerFormat, SubscribeAll: *subscribeAll}
 		if err := ast.Connect(ctx); err != nil {
 			return err
 		}
@@ -86,7 +88,7 @@ func loadGen(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Println("loadgen: app_queue:", res)
+		fmt.Printf("loadgen: app_queue: %v; generator CPU %v\n", res, processCPU())
 		return nil
 	}
 
@@ -137,7 +139,7 @@ func loadGen(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("loadgen: hotline:", res)
+	fmt.Printf("loadgen: hotline: %v; controller, crew and generator CPU %v\n", res, processCPU())
 	if peak := peakRSS(); peak != "" {
 		fmt.Println("loadgen: the process's peak resident memory (controller, simulator, crew and embedded Redis):", peak)
 	}
@@ -156,6 +158,17 @@ func peakRSS() string {
 		}
 	}
 	return ""
+}
+
+// processCPU is the CPU time (user and system) this process has used: on a real Asterisk, what
+// the hotline side costs beside Asterisk's own (the bench compares the two systems on one
+// machine).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return (time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())).Round(10 * time.Millisecond)
 }
 
 // waitReady polls ready every 100 ms for up to a minute.
