@@ -256,6 +256,10 @@ func (d *ariCallers) Dial(ctx context.Context, spec CallerSpec) (PlacedCall, err
 	q.Set("callerId", fmt.Sprintf("%q <%s>", spec.Name, spec.Number))
 	q.Set("channelId", "caller-"+id)
 	q.Set("otherChannelId", id)
+	// A carrier's codec. Without one Asterisk gives a Local channel every format it knows and picks
+	// slin192, and resamples every prompt and bar of hold music to 192 kHz for it: a few dozen such
+	// callers took both cores of the test machine (BENCHMARKS.md, the app_queue comparison).
+	q.Set("formats", "alaw")
 	status, body, err := d.tg.Do(ctx, http.MethodPost, "/ari/channels?"+q.Encode(), nil)
 	if err != nil {
 		return PlacedCall{}, err
