@@ -71,7 +71,11 @@ func (r Result) String() string {
 	if r.Held > 0 {
 		held = fmt.Sprintf("; %d held to the end and hung up then", r.Held)
 	}
-	return fmt.Sprintf("at most %d calls at once%s; ", r.Peak, held) + fmt.Sprintf("dialled %d, answered by the IVR %d, reached an agent %d, failed %d in %v: %.1f setups/s; "+
+	peak := ""
+	if r.Peak > 0 {
+		peak = fmt.Sprintf("at most %d calls at once%s; ", r.Peak, held)
+	}
+	return peak + fmt.Sprintf("dialled %d, answered by the IVR %d, reached an agent %d, failed %d in %v: %.1f setups/s; "+
 		"IVR answer p50 %v p99 %v; queue to offer p50 %v p99 %v; queue to agent p50 %v p99 %v",
 		r.Dialled, r.Answered, r.Connected, r.Failed, r.Elapsed.Round(time.Millisecond), r.SetupsPerSecond,
 		r.AnswerP50, r.AnswerP99, r.OfferP50, r.OfferP99, r.QueueP50, r.QueueP99)

@@ -86,7 +86,7 @@ run() {
 	local out before t0
 	before=$(cut -d' ' -f1-3 /proc/loadavg)
 	t0=$(cpu_ticks)
-	out=$("$dir/hotline" loadgen -ari "$HOTLINE_TEST_ARI_URL" -duration "$DURATION" -wrapup "$WRAPUP" "$@" | tee "$dir/$name.log" | tail -1)
+	out=$("$dir/hotline" loadgen -ari "$HOTLINE_TEST_ARI_URL" -duration "$DURATION" -wrapup "$WRAPUP" "$@" | tee "$dir/$name.log" | grep -E '^loadgen: (hotline|app_queue):' | tail -1)
 	echo "$name ($*; load average before $before, after $(cut -d' ' -f1-3 /proc/loadavg); Asterisk CPU $(( ($(cpu_ticks) - t0) / 100 )) s): $out" | tee -a "$results"
 	sustained "$out" "$rate"
 }

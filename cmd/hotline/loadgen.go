@@ -141,7 +141,14 @@ func loadGen(args []string) error {
 	}
 	fmt.Printf("loadgen: hotline: %v; controller, crew and generator CPU %v\n", res, processCPU())
 	if peak := peakRSS(); peak != "" {
-		fmt.Println("loadgen: the process's peak resident memory (controller, simulator, crew and embedded Redis):", peak)
+		what := "controller, crew and generator"
+		if ast == nil {
+			what = "controller, simulator, crew and generator"
+		}
+		if cfg.Redis.Embedded {
+			what += ", embedded Redis"
+		}
+		fmt.Printf("loadgen: the process's peak resident memory (%s): %s\n", what, peak)
 	}
 	return nil
 }
