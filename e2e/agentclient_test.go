@@ -193,20 +193,7 @@ func (a *agentClient) request(typ string, fields map[string]any) map[string]any 
 // try sends a request and returns its reply, an error reply included.
 func (a *agentClient) try(typ string, fields map[string]any) map[string]any {
 	a.t.Helper()
-	id := fmt.Sprintf("%s-%d", a.ID, a.seq.Add(1))
-	msg := map[string]any{"type": typ, "id": id}
-	for k, v := range fields {
-		msg[k] = v
-	}
-	raw, err := json.Marshal(msg)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.conn.Write(ctx, websocket.MessageText, raw); err != nil {
-		a.t.Fatalf("%s: send %s: %v", a.ID, typ, err)
-	}
+	id := a.post(typ, fields)
 	return a.waitFor("the reply to "+typ, 15*time.Second, func(m map[string]any) bool { return m["id"] == id })
 }
 

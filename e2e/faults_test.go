@@ -884,6 +884,13 @@ func healthz(base string) bool {
 // writeFaultsConfig writes a controller's config for center "faults": tg's ARI at ariURL (tg's
 // own, or a proxy's in front of it).
 func writeFaultsConfig(t *testing.T, tg *aritest.Target, ariURL, redisAddr, instance string) string {
+	return writeControllerConfig(t, tg, "faults", instance, ariURL, redisAddr)
+}
+
+// writeControllerConfig writes the config of a controller the test runs as a process: center and
+// instance, tg's credentials with its ARI at ariURL, the center's Redis at redisAddr, and a free
+// port for its pages.
+func writeControllerConfig(t *testing.T, tg *aritest.Target, center, instance, ariURL, redisAddr string) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -891,7 +898,7 @@ func writeFaultsConfig(t *testing.T, tg *aritest.Target, ariURL, redisAddr, inst
 	}
 	web := l.Addr().String()
 	l.Close()
-	cfg := fmt.Sprintf(`center: faults
+	cfg := fmt.Sprintf(`center: %s
 instance: %s
 ari:
   url: %s
@@ -914,7 +921,7 @@ log:
   level: info
 # The built-in center and the demo lookup backend, which run refuses without this.
 insecure_demo: true
-`, instance, ariURL, tg.User, tg.Password, tg.App, redisAddr, web)
+`, center, instance, ariURL, tg.User, tg.Password, tg.App, redisAddr, web)
 	path := filepath.Join(t.TempDir(), instance+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

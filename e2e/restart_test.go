@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -389,39 +387,7 @@ func externalMediaLeg(t *testing.T, tg *aritest.Target, callID, except string) s
 // writeRestartConfig writes the config both processes run with: the same instance, so the second
 // takes back the calls of the first.
 func writeRestartConfig(t *testing.T, tg *aritest.Target, redisAddr string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	web := l.Addr().String()
-	l.Close()
-	cfg := fmt.Sprintf(`center: restart
-instance: restart-1
-ari:
-  url: %s
-  user: %s
-  password: %s
-  app: %s
-  ring_timeout: 30s
-redis:
-  addr: %s
-web:
-  listen: %s
-softphone:
-  ice_port: 0
-  rtp_host: 127.0.0.1
-  public_ips: [127.0.0.1]
-log:
-  level: info
-# The built-in center and the demo lookup backend, which run refuses without this.
-insecure_demo: true
-`, tg.ARIURL(), tg.User, tg.Password, tg.App, redisAddr, web)
-	path := filepath.Join(t.TempDir(), "hotline.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeControllerConfig(t, tg, "restart", "restart-1", tg.ARIURL(), redisAddr)
 }
 
 // process is one `hotline run` subprocess.

@@ -40,6 +40,28 @@ func (r *rig) agreed(id string) bool {
 	return c != nil && c.snapshot().card.Survey
 }
 
+// talkToSurveyCaller frees a1 for the caller who agreed to the survey, checks that the ring's card
+// says so, answers and hangs up, and returns the ring.
+func (r *rig) talkToSurveyCaller(t *testing.T) AgentEvent {
+	t.Helper()
+	ctx := context.Background()
+	r.acd.setFree("a1", true)
+	r.sb.kickDispatch()
+	ring := r.phones.next(t, EventRing)
+	if !ring.Call.Survey {
+		t.Errorf("the ring card does not say the caller agreed to the survey: %+v", ring.Call)
+	}
+	if err := r.sb.Answer(ctx, "a1", ring.Call.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventConnected)
+	if err := r.sb.Hangup(ctx, "a1", ring.Call.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.phones.next(t, EventEnded)
+	return ring
+}
+
 // TestSurvey (issue 11, deliverable 3): a waiting caller hears the survey's offer and presses 2;
 // the agent's screen pop says so; when the agent hangs up the agent goes to wrap-up at once while
 // the caller stays, hears the question and keys 8, which is kept with the call, the agent and the
@@ -60,19 +82,7 @@ func TestSurvey(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitfor.True(t, "the caller agreeing to the survey", 30*time.Second, func() bool { return r.agreed(placed.ChannelID) })
-		r.acd.setFree("a1", true)
-		ring := r.phones.next(t, EventRing)
-		if !ring.Call.Survey {
-			t.Errorf("the ring card does not say the caller agreed to the survey: %+v", ring.Call)
-		}
-		if err := r.sb.Answer(ctx, "a1", ring.Call.ID); err != nil {
-			t.Fatal(err)
-		}
-		r.phones.next(t, EventConnected)
-		if err := r.sb.Hangup(ctx, "a1", ring.Call.ID); err != nil {
-			t.Fatal(err)
-		}
-		r.phones.next(t, EventEnded)
+		ring := r.talkToSurveyCaller(t)
 		if !r.acd.wasFinished(ring.Call.ID) {
 			t.Error("the agent was not put in wrap-up when they hung up")
 		}
@@ -121,20 +131,7 @@ func TestSurveySurvivesRestart(t *testing.T) {
 
 		r.start(t, "i1")
 		waitfor.True(t, "the agreement read back by the new controller", 10*time.Second, func() bool { return r.agreed(placed.ChannelID) })
-		r.acd.setFree("a1", true)
-		r.sb.kickDispatch()
-		ring := r.phones.next(t, EventRing)
-		if !ring.Call.Survey {
-			t.Errorf("the ring card after the restart does not say the caller agreed: %+v", ring.Call)
-		}
-		if err := r.sb.Answer(ctx, "a1", ring.Call.ID); err != nil {
-			t.Fatal(err)
-		}
-		r.phones.next(t, EventConnected)
-		if err := r.sb.Hangup(ctx, "a1", ring.Call.ID); err != nil {
-			t.Fatal(err)
-		}
-		r.phones.next(t, EventEnded)
+		r.talkToSurveyCaller(t)
 		if !up(t, tg, placed) {
 			t.Fatal("the caller was hung up instead of being asked for a score")
 		}
