@@ -831,16 +831,8 @@ func ivrStepsSince(t *testing.T, rdb *redis.Client, since time.Time) map[string]
 // the bridges for all calls).
 func emLegs(t *testing.T, tg *aritest.Target) map[string]string {
 	t.Helper()
-	st, body, err := tg.Do(context.Background(), http.MethodGet, "/ari/bridges", nil)
-	if err != nil || st != http.StatusOK {
-		t.Fatalf("list bridges: %d %s %v", st, body, err)
-	}
-	var all []bridgeJSON
-	if err := json.Unmarshal(body, &all); err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]string{}
-	for _, b := range all {
+	for _, b := range listBridges(t, tg) {
 		rest, ok := strings.CutPrefix(b.ID, "br-")
 		if !ok {
 			continue

@@ -346,9 +346,8 @@ type bridgeJSON struct {
 	Channels []string `json:"channels"`
 }
 
-// callBridges lists the call's conversation bridges: br-<call id>-<suffix>, a fresh id each time
-// the controller makes one.
-func callBridges(t *testing.T, tg *aritest.Target, callID string) []bridgeJSON {
+// listBridges lists every bridge on the target.
+func listBridges(t *testing.T, tg *aritest.Target) []bridgeJSON {
 	t.Helper()
 	st, body, err := tg.Do(context.Background(), http.MethodGet, "/ari/bridges", nil)
 	if err != nil || st != http.StatusOK {
@@ -358,8 +357,15 @@ func callBridges(t *testing.T, tg *aritest.Target, callID string) []bridgeJSON {
 	if err := json.Unmarshal(body, &all); err != nil {
 		t.Fatal(err)
 	}
+	return all
+}
+
+// callBridges lists the call's conversation bridges: br-<call id>-<suffix>, a fresh id each time
+// the controller makes one.
+func callBridges(t *testing.T, tg *aritest.Target, callID string) []bridgeJSON {
+	t.Helper()
 	var out []bridgeJSON
-	for _, b := range all {
+	for _, b := range listBridges(t, tg) {
 		if strings.HasPrefix(b.ID, "br-"+callID+"-") {
 			out = append(out, b)
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-cc/hotline/asterisksim"
 	"github.com/hotline-cc/hotline/internal/aritest"
 	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/prompts"
@@ -40,6 +41,23 @@ func (r *rig) agreed(id string) bool {
 	return c != nil && c.snapshot().card.Survey
 }
 
+// surveyConfig is the simulator of the survey tests: prompts as long as the real ones.
+func surveyConfig() asterisksim.Config {
+	cfg := simConfig()
+	cfg.Sounds = prompts.Durations()
+	return cfg
+}
+
+// surveyRig is a rig whose general queue's callers are all offered the survey, and whose agent a1 is
+// busy until the test frees them.
+func surveyRig(t *testing.T, tg *aritest.Target) (*rig, *fakeSurveys) {
+	r := newRig(t, tg)
+	surveys := &fakeSurveys{offer: []string{"general"}}
+	r.surveys = surveys
+	r.acd.setFree("a1", false)
+	return r, surveys
+}
+
 // talkToSurveyCaller frees a1 for the caller who agreed to the survey, checks that the ring's card
 // says so, answers and hangs up, and returns the ring.
 func (r *rig) talkToSurveyCaller(t *testing.T) AgentEvent {
@@ -68,13 +86,8 @@ func (r *rig) talkToSurveyCaller(t *testing.T) AgentEvent {
 // queue; then the caller hears thanks and is hung up. Keys pressed while waiting and talking are
 // not a score.
 func TestSurvey(t *testing.T) {
-	cfg := simConfig()
-	cfg.Sounds = prompts.Durations()
-	aritest.Run(t, cfg, func(t *testing.T, tg *aritest.Target) {
-		r := newRig(t, tg)
-		surveys := &fakeSurveys{offer: []string{"general"}}
-		r.surveys = surveys
-		r.acd.setFree("a1", false)
+	aritest.Run(t, surveyConfig(), func(t *testing.T, tg *aritest.Target) {
+		r, surveys := surveyRig(t, tg)
 		r.start(t, "i1")
 		ctx := context.Background()
 		placed, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "79161234567", Context: "caller-survey"})
@@ -113,13 +126,8 @@ func TestSurvey(t *testing.T) {
 // the caller, out of the queue, was held by nobody. And the new controller's stop at the test's
 // end comes during the survey's thanks, whose end it no longer hears: it once waited for it forever.
 func TestSurveySurvivesRestart(t *testing.T) {
-	cfg := simConfig()
-	cfg.Sounds = prompts.Durations()
-	aritest.Run(t, cfg, func(t *testing.T, tg *aritest.Target) {
-		r := newRig(t, tg)
-		surveys := &fakeSurveys{offer: []string{"general"}}
-		r.surveys = surveys
-		r.acd.setFree("a1", false)
+	aritest.Run(t, surveyConfig(), func(t *testing.T, tg *aritest.Target) {
+		r, surveys := surveyRig(t, tg)
 		stop := r.start(t, "i1")
 		ctx := context.Background()
 		placed, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: "79161234567", Context: "caller-survey"})
