@@ -48,7 +48,8 @@ func startNode(t *testing.T, tg *aritest.Target, redisAddr, instance string) (sr
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("node", instance)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err = server.New(ctx, cfg, server.Options{LoopbackOnly: true}, log)
+	// Legs orphaned by a stopped controller are looked for often, so a test sees them closed soon.
+	srv, err = server.New(ctx, cfg, server.Options{LoopbackOnly: true, LegSweep: 200 * time.Millisecond}, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -262,6 +263,65 @@ func TestSeveralNodesOwnerAway(t *testing.T) {
 		if cs, _ := callIn(snapshot(t, n.a.Center()), caller.ChannelID); cs.Owner != "ctl-b" || cs.Stage != acd.StageOnCall {
 			t.Errorf("the call after ctl-b came back: %+v, want on call, owned by ctl-b", cs)
 		}
+	})
+}
+
+// TestSeveralNodesOrphanedLegs: the leg on A's gateway that ctl-b opened for p001's call is
+// closed by A once no process of ctl-b will close it. ctl-b stops while p001 talks to a caller on
+// node B (the leg stays: the call goes on), and its next process takes the call back with a fresh
+// leg and externalMedia channel: A closes the old leg and p001 hears the caller on the new one.
+// ctl-b stops again, the caller hangs up meanwhile, and ctl-b's next process finishes the call
+// without ever opening a leg for it: A closes the leg it holds for it.
+func TestSeveralNodesOrphanedLegs(t *testing.T) {
+	onTwoNodes(t, func(t *testing.T, n *twoNodes) {
+		baseA := "http://" + n.a.WebAddr().String()
+		p001 := connectAgent(t, baseA, "p001", "hotline-demo")
+		phone := p001.startAudio(1000)
+		p001.setState("available")
+		caller := dial(t, n.tgB, "79160000071", "Caller on B")
+		id := caller.ChannelID
+		p001.waitRinging(id, 30*time.Second)
+		p001.request("call.answer", map[string]any{"call": id})
+		p001.waitFor("call.connected", 15*time.Second, isPush("call.connected", id))
+		waitfor.True(t, "p001 hearing the caller", 15*time.Second, func() bool { return has(phone.Heard(500*time.Millisecond), 440) })
+		legs := func() float64 { return metric(t, baseA, "hotline_softphone_legs") }
+		emOnB := func() []string {
+			var em []string
+			for ch := range channelIDs(t, n.tgB) {
+				if strings.HasPrefix(ch, "em-"+id) {
+					em = append(em, ch)
+				}
+			}
+			return em
+		}
+		first := emOnB()
+		if len(first) != 1 || legs() != 1 {
+			t.Fatalf("p001 talking: externalMedia channels on B %v, legs on A %v; want one each", first, legs())
+		}
+
+		n.stopB()
+		if l := legs(); l != 1 {
+			t.Fatalf("legs on A with ctl-b stopped: %v, want p001's, still carrying the call", l)
+		}
+		_, n.stopB = startNode(t, n.tgB, n.redis, "ctl-b")
+		waitfor.True(t, "ctl-b's next process giving p001 a fresh externalMedia channel", 30*time.Second, func() bool {
+			em := emOnB()
+			return len(em) == 1 && em[0] != first[0]
+		})
+		waitfor.True(t, "A closing the leg ctl-b's first process opened", 10*time.Second, func() bool { return legs() == 1 })
+		waitfor.True(t, "p001 hearing the caller through the new leg", 15*time.Second, func() bool { return has(phone.Heard(500*time.Millisecond), 440) })
+
+		n.stopB()
+		if st, body, err := n.tgB.Do(context.Background(), http.MethodDelete, "/ari/channels/"+id, nil); err != nil || st != http.StatusNoContent {
+			t.Fatalf("hang the caller up: %d %s %v", st, body, err)
+		}
+		waitCallerGone(t, n.tgB, caller, "the caller still up after hanging up")
+		if l := legs(); l != 1 {
+			t.Fatalf("legs on A while the call's controller is away: %v, want 1 (the ACD still has the call)", l)
+		}
+		startNode(t, n.tgB, n.redis, "ctl-b")
+		p001.waitFor("call.ended", 30*time.Second, isPush("call.ended", id))
+		waitfor.True(t, "A closing the leg of the call ctl-b finished", 10*time.Second, func() bool { return legs() == 0 })
 	})
 }
 

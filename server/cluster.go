@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,13 +64,29 @@ type link struct {
 	pinned map[string]bool // agents always here: the demo's crew, who have no page
 	log    *slog.Logger
 
+	// epoch tells this process's leg requests from those of an earlier process of the same
+	// instance (restarted, or killed), whose legs nobody will close.
+	epoch string
+	// owner is the controller that holds a call in the ACD, "" when it has no such call: what
+	// sweepLegs checks a leg's owner against.
+	owner func(ctx context.Context, call string) (string, error)
+
 	seq  atomic.Uint64
 	mu   sync.Mutex
-	legs map[string]switchboard.Leg // legs opened here for other controllers' calls, by id
+	legs map[string]*heldLeg // legs opened here for other controllers' calls, by id
+}
+
+// heldLeg is a leg opened here for another controller's call.
+type heldLeg struct {
+	switchboard.Leg
+	owner, epoch string // the controller that asked for it, and its process
+	agent, call  string
+	strikes      int // sweeps in a row that found it orphaned
 }
 
 func newLink(bus *cluster.Bus, log *slog.Logger) *link {
-	l := &link{bus: bus, log: log, legs: map[string]switchboard.Leg{}, pinned: map[string]bool{}}
+	l := &link{bus: bus, log: log, legs: map[string]*heldLeg{}, pinned: map[string]bool{},
+		epoch: fmt.Sprintf("%016x", time.Now().UnixNano())} // fixed width: ordered as text
 	for code, err := range map[string]error{
 		"not_your_call": softphone.ErrNotYourCall, "no_such_call": softphone.ErrNoSuchCall,
 		"invalid_state": softphone.ErrInvalidState, "unavailable": softphone.ErrUnavailable,
@@ -134,6 +152,7 @@ func (l *link) onNotify(_ context.Context, from string, body json.RawMessage) (a
 type legOpen struct {
 	Agent string `json:"agent"`
 	Call  string `json:"call"`
+	Epoch string `json:"epoch,omitempty"` // the asking process's (link.epoch)
 }
 
 type legReply struct {
@@ -151,7 +170,7 @@ func (l *link) openLeg(ctx context.Context, home, agent, call string) (switchboa
 	ctx, cancel := withRemoteTimeout(ctx)
 	defer cancel()
 	var r legReply
-	if err := l.bus.Call(ctx, home, kindLegOpen, legOpen{Agent: agent, Call: call}, &r); err != nil {
+	if err := l.bus.Call(ctx, home, kindLegOpen, legOpen{Agent: agent, Call: call, Epoch: l.epoch}, &r); err != nil {
 		return nil, fmt.Errorf("open %s's leg on %s: %w", agent, home, err)
 	}
 	addr, err := netip.ParseAddrPort(r.Addr)
@@ -173,7 +192,7 @@ func (l *link) onLegOpen(ctx context.Context, from string, body json.RawMessage)
 	}
 	id := from + "/" + m.Call + "/" + strconv.FormatUint(l.seq.Add(1), 36)
 	l.mu.Lock()
-	l.legs[id] = leg
+	l.legs[id] = &heldLeg{Leg: leg, owner: from, epoch: m.Epoch, agent: m.Agent, call: m.Call}
 	l.mu.Unlock()
 	l.log.Info("audio leg opened for another controller's call", "agent", m.Agent, "call", m.Call, "owner", from, "rtp", leg.LocalAddr())
 	return legReply{ID: id, Addr: leg.LocalAddr().String()}, nil
@@ -189,7 +208,87 @@ func (l *link) leg(id string, forget bool) (switchboard.Leg, error) {
 	if forget {
 		delete(l.legs, id)
 	}
-	return leg, nil
+	return leg.Leg, nil
+}
+
+// legSweepEvery is how often sweepLegs looks for legs nobody will close.
+const legSweepEvery = 10 * time.Second
+
+// sweepLegs closes, every, the legs opened here for controllers that can no longer close them,
+// until ctx ends. The controller that asked for a leg closes it when its call ends, but not if it
+// died first: its next process (same instance, new epoch) opens a fresh leg for each talking call
+// it takes back and never learns of the old one, and when the caller hung up meanwhile, or
+// another controller took the call, no process of it asks for the call again. A leg is closed
+// when a newer process of its owner holds a leg for the same agent and call, or when, on two
+// sweeps in a row, the ACD has no such call or another controller holds it: two, because a call
+// taken over is not yet in the ACD under its new owner for a moment, and one sweep is soon enough
+// for a socket that carries nothing.
+func (l *link) sweepLegs(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		l.sweepOnce(ctx)
+	}
+}
+
+func (l *link) sweepOnce(ctx context.Context) {
+	l.mu.Lock()
+	held := make(map[string]*heldLeg, len(l.legs))
+	maps.Copy(held, l.legs)
+	l.mu.Unlock()
+	if len(held) == 0 {
+		return
+	}
+	type agentCall struct{ owner, agent, call string }
+	newest := map[agentCall]string{} // the newest epoch holding a leg, by owner, agent and call
+	for _, h := range held {
+		k := agentCall{h.owner, h.agent, h.call}
+		if h.epoch > newest[k] {
+			newest[k] = h.epoch
+		}
+	}
+	for id, h := range held {
+		why := ""
+		if h.epoch < newest[agentCall{h.owner, h.agent, h.call}] {
+			why = "its controller restarted and opened another"
+		} else {
+			owner, err := l.owner(ctx, strings.TrimPrefix(h.call, switchboard.MonitorLegPrefix))
+			if err != nil {
+				if ctx.Err() == nil {
+					l.log.Warn("check the owner of a leg's call", "call", h.call, "agent", h.agent, "err", err)
+				}
+				continue
+			}
+			l.mu.Lock()
+			if owner == h.owner {
+				h.strikes = 0
+			} else {
+				h.strikes++
+			}
+			strikes := h.strikes
+			l.mu.Unlock()
+			if strikes < 2 {
+				continue
+			}
+			why = "its call ended or moved while its controller was away"
+			if owner != "" {
+				why = "its call is another controller's now"
+			}
+		}
+		l.mu.Lock()
+		mine := l.legs[id] == h // not closed by its owner meanwhile
+		delete(l.legs, id)
+		l.mu.Unlock()
+		if mine {
+			h.Close()
+			l.log.Info("audio leg closed: nobody would", "agent", h.agent, "call", h.call, "owner", h.owner, "why", why)
+		}
+	}
 }
 
 func (l *link) onLegRemote(ctx context.Context, _ string, body json.RawMessage) (any, error) {

@@ -244,7 +244,7 @@ func (b *board) monitor(ctx context.Context, supervisorID, callID string, mode s
 	// from listen to barge on the same call is a change of mode, not a second monitor).
 	for _, c := range b.legs(supervisorID) {
 		if c != monitorLeg(callID) {
-			return fmt.Errorf("%w: your softphone is busy with %s: leave it first", dashboard.ErrNotAllowed, strings.TrimPrefix(c, "monitor-"))
+			return fmt.Errorf("%w: your softphone is busy with %s: leave it first", dashboard.ErrNotAllowed, strings.TrimPrefix(c, switchboard.MonitorLegPrefix))
 		}
 	}
 	return monitorErr(b.runMonitor(ctx, supervisorID, callID, mode))
@@ -267,7 +267,7 @@ func (b *board) runMonitor(ctx context.Context, supervisorID, callID string, mod
 }
 
 // monitorLeg is the leg the switchboard opens for a monitor of callID.
-func monitorLeg(callID string) string { return "monitor-" + callID }
+func monitorLeg(callID string) string { return switchboard.MonitorLegPrefix + callID }
 
 func monitorErr(err error) error {
 	switch {

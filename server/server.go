@@ -4,6 +4,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -74,6 +75,7 @@ type Server struct {
 	states       *stateSync       // keeps the agent pages showing the ACD's state
 	desk         *desk
 	link         *link // the bus to the center's other controllers
+	legSweep     time.Duration
 	dispositions []softphone.Disposition
 	crew         []string // agents the demo plays itself (simulator.crew)
 	crewTiming   *crew.Config
@@ -105,6 +107,9 @@ type Options struct {
 	// generator's, who answer real channels with silence (simulator.crew, which the configuration
 	// refuses without ari.simulate, is the simulator's).
 	CrewSize int
+	// LegSweep is how often the legs opened here for other controllers' calls are checked for ones
+	// nobody will close (their controller died); 0: every 10 s.
+	LegSweep time.Duration
 }
 
 // New builds every part from cfg and binds the web listener, so a caller learns WebAddr before Run.
@@ -259,6 +264,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	ph.web = s.agentWeb
 	s.link = newLink(cluster.New(s.rdb, prefix, cfg.Instance, log.With("part", "cluster")), log.With("part", "cluster"))
 	s.link.web, s.link.gw, s.link.ph, s.link.desk, s.link.sb = s.agentWeb, s.gw, ph, dsk, s.sb
+	s.link.owner = s.center.Owner
+	s.legSweep = cmp.Or(opt.LegSweep, legSweepEvery)
 	for _, a := range s.crew {
 		s.link.pinned[a] = true
 	}
@@ -399,6 +406,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	defer func() { cancel(); s.link.bus.Wait() }()
 	run("agent homes", s.link.keepHomes)
+	run("orphaned legs", func(ctx context.Context) error { return s.link.sweepLegs(ctx, s.legSweep) })
 	run("switchboard", s.sb.Run)
 	run("reconcile", func(ctx context.Context) error {
 		s.center.ReconcileEvery(ctx, s.cfg.ACD.ReconcileEvery.D())

@@ -26,6 +26,10 @@ const (
 	MonitorLeave   MonitorMode = "leave" // the supervisor steps out
 )
 
+// MonitorLegPrefix starts the call id a supervisor's leg is opened under (then the call's id), so
+// it is not taken for the agent's leg on the call.
+const MonitorLegPrefix = "monitor-"
+
 // ErrNotTalking means the call is not connected to an agent, so there is nothing to listen to.
 var ErrNotTalking = errors.New("call is not connected to an agent")
 
@@ -73,7 +77,7 @@ func (c *call) startMonitor(ctx context.Context, supervisor string, mode Monitor
 		return fmt.Errorf("%w: the agent on the call", ErrBadTarget)
 	}
 	c.stopMonitor(ctx)
-	leg, err := c.sb.phones.OpenLeg(ctx, supervisor, "monitor-"+c.id)
+	leg, err := c.sb.phones.OpenLeg(ctx, supervisor, MonitorLegPrefix+c.id)
 	if err != nil {
 		return fmt.Errorf("open the supervisor's audio leg: %w", err)
 	}
