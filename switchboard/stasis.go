@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sync"
 	"time"
@@ -27,10 +28,32 @@ const stasisTimeout = 5 * time.Second
 // first, or its StasisStart did not come in time.
 var ErrNotInStasis = errors.New("channel did not enter the app")
 
-// stasisWaiters holds the channels whose StasisStart someone waits for.
+// stasisWaiters holds the channels whose StasisStart someone waits for, and those that must not
+// stay if they ever enter the app.
 type stasisWaiters struct {
 	mu sync.Mutex
 	m  map[string]*stasisWait
+	// doomed are channels whose creation failed here, with when to stop watching for them. A
+	// request can fail on our side (its timeout, a dropped connection) and still be carried out by
+	// Asterisk later: the channel then enters the app when nobody wants it, and would stay there,
+	// holding an RTP port and a place in the app, until Asterisk restarts.
+	doomed map[string]time.Time
+}
+
+// doomTTL is how long a failed creation is watched for: a request Asterisk still holds after
+// that is not coming.
+const doomTTL = time.Minute
+
+// doom marks channel id as unwanted should it still enter the app.
+func (w *stasisWaiters) doom(id string) {
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.doomed == nil {
+		w.doomed = map[string]time.Time{}
+	}
+	maps.DeleteFunc(w.doomed, func(_ string, until time.Time) bool { return now.After(until) })
+	w.doomed[id] = now.Add(doomTTL)
 }
 
 // stasisWait is one channel's: done is closed once StasisStart (err nil) or its end (err set) came.
@@ -61,10 +84,11 @@ func (w *stasisWaiters) forget(sw *stasisWait) {
 }
 
 // observe resolves the waiter of the event's channel, if any: StasisStart lets it go on; the
-// channel leaving or going away first fails it. Called for every event, in order.
-func (w *stasisWaiters) observe(ev Event) {
+// channel leaving or going away first fails it. Called for every event, in order. unwanted says
+// the event is the StasisStart of a doomed channel, which the caller hangs up.
+func (w *stasisWaiters) observe(ev Event) (unwanted bool) {
 	if ev.Channel == nil {
-		return
+		return false
 	}
 	var err error
 	switch ev.Type {
@@ -72,16 +96,21 @@ func (w *stasisWaiters) observe(ev Event) {
 	case "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest":
 		err = fmt.Errorf("%w: %s before StasisStart", ErrNotInStasis, ev.Type)
 	default:
-		return
+		return false
 	}
 	w.mu.Lock()
 	sw := w.m[ev.Channel.ID]
 	delete(w.m, ev.Channel.ID)
+	if _, ok := w.doomed[ev.Channel.ID]; ok && err == nil {
+		unwanted = true
+		delete(w.doomed, ev.Channel.ID)
+	}
 	w.mu.Unlock()
 	if sw != nil {
 		sw.err = err
 		close(sw.done)
 	}
+	return unwanted
 }
 
 // lost fails every wait: the events connection dropped, and Asterisk does not send again what it
@@ -123,7 +152,9 @@ func (sb *Switchboard) inStasis(ctx context.Context, id string, create func() er
 		}
 	}
 	if err != nil {
-		// Created or not (a request can fail after Asterisk made the channel), it must not stay.
+		// Created or not (a request can fail after Asterisk made the channel), it must not stay;
+		// and if Asterisk makes it later still, it is hung up when it enters the app.
+		sb.stasis.doom(id)
 		if herr := sb.ari.hangup(context.WithoutCancel(ctx), id); herr != nil && !errors.Is(herr, ErrGone) {
 			sb.log.Warn("hang up a channel that did not enter the app", "channel", id, "err", herr)
 		}

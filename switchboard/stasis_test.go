@@ -3,6 +3,10 @@ package switchboard
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -54,6 +58,46 @@ func TestStasisWaiters(t *testing.T) {
 	}
 	w.forget(dropped)
 	w.observe(stasisEvent("StasisStart", "em-5")) // too late: nobody waits, nothing breaks
+
+	w.doom("em-6")
+	if w.observe(stasisEvent("ChannelDestroyed", "em-6")) {
+		t.Fatal("a doomed channel's other events: unwanted")
+	}
+	if !w.observe(stasisEvent("StasisStart", "em-6")) {
+		t.Fatal("a doomed channel entering the app: not unwanted")
+	}
+	if w.observe(stasisEvent("StasisStart", "em-6")) || w.observe(stasisEvent("StasisStart", "em-7")) {
+		t.Fatal("unwanted twice, or a channel never doomed unwanted")
+	}
+}
+
+// TestLateChannelHungUp: the creation of an externalMedia channel fails on the controller's side
+// (a request timed out, say) and Asterisk makes the channel afterwards all the same: it is hung up
+// as it enters the app rather than left there.
+func TestLateChannelHungUp(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.start(t, "i1")
+		ctx := context.Background()
+		id := "em-late-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		gaveUp := errors.New("the request timed out")
+		if err := r.sb.inStasis(ctx, id, func() error { return gaveUp }); !errors.Is(err, gaveUp) {
+			t.Fatalf("inStasis: %v, want the creation's error", err)
+		}
+		ear, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ear.Close()
+		q := url.Values{"app": {tg.App}, "channelId": {id}, "external_host": {ear.LocalAddr().String()}, "format": {"ulaw"}}
+		if st, body, err := tg.Do(ctx, http.MethodPost, "/ari/channels/externalMedia?"+q.Encode(), nil); err != nil || st != http.StatusOK {
+			t.Fatalf("create the channel late: %d %s %v", st, body, err)
+		}
+		waitfor.True(t, "the late channel hung up", 10*time.Second, func() bool {
+			st, _, err := tg.Do(ctx, http.MethodGet, "/ari/channels/"+id, nil)
+			return err == nil && st == http.StatusNotFound
+		})
+	})
 }
 
 // TestAnswerWhenStasisStartIsLate: the agent's externalMedia channel, and a listening supervisor's

@@ -168,7 +168,10 @@ func (sb *Switchboard) Run(ctx context.Context) error {
 // another instance) are dropped here.
 func (sb *Switchboard) deliver(ev Event) {
 	sb.metrics.Load().event(ev.Type)
-	sb.stasis.observe(ev)
+	if sb.stasis.observe(ev) {
+		go sb.hangupUnwanted(ev.Channel.ID)
+		return
+	}
 	id := ev.channelID()
 	if ev.Type == "StasisStart" && ev.Channel != nil && len(ev.Args) > 0 && ev.Args[0] == "inbound" {
 		sb.startCall(ev)
@@ -186,6 +189,18 @@ func (sb *Switchboard) deliver(ev Event) {
 	if box != nil {
 		box.put(ev)
 	}
+}
+
+// hangupUnwanted hangs up a channel the controller asked for, gave up on, and Asterisk made anyway.
+func (sb *Switchboard) hangupUnwanted(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), stasisTimeout)
+	defer cancel()
+	err := sb.ari.hangup(ctx, id)
+	if err != nil && !errors.Is(err, ErrGone) {
+		sb.log.Warn("hang up a channel that entered the app after its creation failed", "channel", id, "err", err)
+		return
+	}
+	sb.log.Info("hung up a channel that entered the app after its creation failed", "channel", id)
 }
 
 var knownIgnored = map[string]bool{"BridgeCreated": true, "BridgeDestroyed": true, "ApplicationReplaced": true}
