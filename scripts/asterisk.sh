@@ -173,8 +173,12 @@ start() {
 	ln -s "$prefix/var/lib/asterisk/rest-api" "$run/data/rest-api"
 	http=$(free_port)
 	sip=$(free_port udp)
-	# RTP ports: a block of 200 above a random base, away from the ephemeral range's busiest part.
-	rtp=$((20000 + (RANDOM % 200) * 100))
+	# RTP ports: one of twelve blocks of 1,000 (500 media streams), below the ephemeral range. Room
+	# matters: Asterisk 22 crashes when its range runs out (asterisk/asterisk#1757), and the faults
+	# test's 200 calls, whose talking calls each take a fresh leg after a restart before the old one
+	# goes, filled the 200 ports this once had. Two nodes may share a block; Asterisk skips ports in
+	# use.
+	rtp=$((20000 + (RANDOM % 12) * 1000))
 	local password=hotline-test
 	# The shipped files, as an operator installs them; only what must differ per test instance is
 	# rewritten (directories, ports, the ARI password), and the test callers' dialplan is included.
@@ -201,7 +205,7 @@ CONF
 	fi
 	sed -i -E "s/^bindport *=.*/bindport = $http/" "$run/etc/http.conf"
 	sed -i -E "s/^password *=.*/password = $password/" "$run/etc/ari.conf"
-	sed -i -E "s/^rtpstart *=.*/rtpstart = $rtp/; s/^rtpend *=.*/rtpend = $((rtp + 199))/" "$run/etc/rtp.conf"
+	sed -i -E "s/^rtpstart *=.*/rtpstart = $rtp/; s/^rtpend *=.*/rtpend = $((rtp + 999))/" "$run/etc/rtp.conf"
 	sed -i -E "s/^bind *= *[0-9.]+:5060/bind = 127.0.0.1:$sip/" "$run/etc/pjsip.conf"
 	# The carrier trunk, rendered from a shipped sample the way an operator fills it in: the
 	# IP-authentication one with the test "carrier" on loopback, or, with
@@ -249,7 +253,7 @@ export HOTLINE_TEST_ASTERISK_CONF=$run/etc/asterisk.conf
 export HOTLINE_TEST_ASTERISK_LOG=$run/log/messages.log
 export HOTLINE_TEST_ASTERISK_SYSTEMNAME=$sysname
 ENV
-	log "Asterisk $version ${sysname:+($sysname) }running in $run: ARI http://127.0.0.1:$http, SIP udp 127.0.0.1:$sip, RTP $rtp-$((rtp + 199))"
+	log "Asterisk $version ${sysname:+($sysname) }running in $run: ARI http://127.0.0.1:$http, SIP udp 127.0.0.1:$sip, RTP $rtp-$((rtp + 999))"
 }
 
 stop() {

@@ -52,7 +52,7 @@ for m in func_devstate func_rand func_math app_read app_queue; do
 	ast "module load $m.so" >/dev/null
 done
 ast "dialplan reload" >/dev/null
-# The test Asterisk has 200 RTP ports (100 calls' media); hotline's agents' legs are one
+# The test Asterisk has 1,000 RTP ports (500 media streams); hotline's agents' legs are one
 # externalMedia channel per talking call: room for 2,500.
 rtp=$(sed -nE 's/^rtpstart *= *([0-9]+).*/\1/p' "$dir/asterisk/etc/rtp.conf")
 sed -i -E "s/^rtpend *=.*/rtpend = $((rtp + 4999))/" "$dir/asterisk/etc/rtp.conf"
