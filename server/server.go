@@ -338,6 +338,13 @@ func (s *Server) Sim() *asterisksim.Sim { return s.sim }
 // Center is the ACD, for tools that watch it (the load generator follows its events).
 func (s *Server) Center() *acd.Center { return s.center }
 
+// Gateway is the agents' WebRTC gateway, for tools that stand in for agents' browsers in this
+// process (the load generator's phones negotiate with it directly, without a page's WebSocket).
+func (s *Server) Gateway() *softphone.Gateway { return s.gw }
+
+// CrewAgents are the agents the process plays itself (the demo's crew), nil without a crew.
+func (s *Server) CrewAgents() []string { return s.crew }
+
 // Handler serves the pages, the APIs and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
