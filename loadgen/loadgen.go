@@ -75,6 +75,7 @@ type Window struct {
 	WaitingMin, WaitingMax int
 	Samples                int
 	CPU                    time.Duration // the process's CPU time in the window
+	UDPRcvbufErrors        uint64        // the machine's UDP drops for full receive buffers, in the window
 	// With phones: the audio each way.
 	ToAgent, FromAgent Flow
 }
@@ -85,13 +86,15 @@ type Flow struct {
 	Relayed  uint64 // written by the gateway (its relay histogram's count)
 	Received uint64 // by the phones (to the agent) or the simulator's legs
 	Lost     uint64 // missing in sequence at the receiver
+	// LostBeforeGateway is the part the gateway saw missing on arrival (rtp_lost_packets_total).
+	LostBeforeGateway uint64
 	// The gateway's time from read to write, from its histogram (interpolated within buckets).
 	P50, P99, P999 string
 }
 
 func (f Flow) String() string {
-	return fmt.Sprintf("sent %d, relayed %d, received %d, lost %d (sequence gaps at the receiver); in the gateway p50 %s p99 %s p99.9 %s",
-		f.Sent, f.Relayed, f.Received, f.Lost, f.P50, f.P99, f.P999)
+	return fmt.Sprintf("sent %d, relayed %d, received %d, lost %d (sequence gaps at the receiver; %d already missing on arrival at the gateway); in the gateway p50 %s p99 %s p99.9 %s",
+		f.Sent, f.Relayed, f.Received, f.Lost, f.LostBeforeGateway, f.P50, f.P99, f.P999)
 }
 
 func (w Window) String() string {
@@ -102,6 +105,7 @@ func (w Window) String() string {
 	}
 	s += fmt.Sprintf(" (%d samples); process CPU %v (%.0f%% of a core)", w.Samples, w.CPU.Round(10*time.Millisecond), 100*w.CPU.Seconds()/w.Length.Seconds())
 	if w.ToAgent.Sent+w.FromAgent.Sent > 0 {
+		s += fmt.Sprintf("; the machine's UDP receive-buffer drops %d", w.UDPRcvbufErrors)
 		s += fmt.Sprintf("\n  to the agents:   %v\n  from the agents: %v", w.ToAgent, w.FromAgent)
 	}
 	return s

@@ -3,6 +3,8 @@ package loadgen
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,6 +47,9 @@ type windowMeter struct {
 	ph0, ph1   PhoneCounts
 	hist0      map[string]promhist.Buckets
 	hist1      map[string]promhist.Buckets
+	lost0      map[string]float64 // the gateway's rtp_lost_packets_total by direction
+	lost1      map[string]float64
+	udp0, udp1 uint64 // the machine's UDP receive-buffer drops
 	w          Window
 	histErr    error
 	stop       chan struct{}
@@ -93,6 +98,7 @@ func (m *windowMeter) begin() {
 	defer m.mu.Unlock()
 	m.started, m.from, m.cpu = true, time.Now(), ProcessCPU()
 	m.sim0, m.ph0, m.hist0 = m.readEnds()
+	m.lost0, m.udp0 = m.gatewayLost(), udpRcvbufErrors()
 	m.stop, m.sampled = make(chan struct{}), make(chan struct{})
 	go m.sample()
 }
@@ -105,6 +111,7 @@ func (m *windowMeter) end() {
 	m.to = time.Now()
 	m.cpu = ProcessCPU() - m.cpu
 	m.sim1, m.ph1, m.hist1 = m.readEnds()
+	m.lost1, m.udp1 = m.gatewayLost(), udpRcvbufErrors()
 }
 
 // sample looks at the center once a second until the window ends: from the ACD's snapshot, the
@@ -171,6 +178,7 @@ func (m *windowMeter) result(connectedAt map[string]time.Time) *Window {
 		}
 	}
 	w.SetupsPerSecond = float64(w.Setups) / w.Length.Seconds()
+	w.UDPRcvbufErrors = m.udp1 - m.udp0
 	if m.phones != nil {
 		toPhones, toSim := m.ph1.Received.Minus(m.ph0.Received), m.sim1.Received.Minus(m.sim0.Received)
 		w.ToAgent = Flow{Sent: m.sim1.Sent - m.sim0.Sent, Received: toPhones.Received, Lost: toPhones.Lost()}
@@ -178,12 +186,66 @@ func (m *windowMeter) result(connectedAt map[string]time.Time) *Window {
 		for dir, f := range map[string]*Flow{softphone.DirToAgent: &w.ToAgent, softphone.DirFromAgent: &w.FromAgent} {
 			h := m.hist1[dir].Minus(m.hist0[dir])
 			f.Relayed, f.P50, f.P99, f.P999 = h.Count, h.Quantile(.5), h.Quantile(.99), h.Quantile(.999)
+			f.LostBeforeGateway = uint64(m.lost1[dir] - m.lost0[dir])
 			if m.histErr != nil {
 				f.P50 = m.histErr.Error()
 			}
 		}
 	}
 	return &w
+}
+
+// gatewayLost reads the gateway's count of packets missing in sequence on arrival, by direction.
+func (m *windowMeter) gatewayLost() map[string]float64 {
+	out := map[string]float64{}
+	if m.gather == nil {
+		return out
+	}
+	mfs, err := m.gather.Gather()
+	if err != nil {
+		return out
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "hotline_softphone_rtp_lost_packets_total" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			for _, l := range mt.GetLabel() {
+				if l.GetName() == "direction" {
+					out[l.GetValue()] = mt.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
+
+// udpRcvbufErrors is the machine's count of UDP datagrams dropped for a full receive buffer
+// (/proc/net/snmp), 0 where Linux does not tell: it says whether loss happened in a socket's
+// queue, a reader too slow (or not scheduled), rather than in the code.
+func udpRcvbufErrors() uint64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var head []string
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if head == nil {
+			head = f
+			continue
+		}
+		for i, name := range head {
+			if name == "RcvbufErrors" && i < len(f) {
+				n, _ := strconv.ParseUint(f[i], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
 }
 
 // callerContexts expands "a*3,b*2" into the callers' contexts in turn (a, a, a, b, b): caller i
