@@ -36,7 +36,7 @@ func (s *Sim) externalMediaLocked(r externalMediaReq) (*channel, ChannelJSON, er
 	if r.channelID != "" && s.channels[r.channelID] != nil {
 		return nil, ChannelJSON{}, msgErr(409, "Channel with given unique ID already exists")
 	}
-	leg, err := newRTPLeg(r.externalHost)
+	leg, err := newRTPLeg(r.externalHost, &s.rtpIn, &s.rtpSent)
 	if err != nil {
 		return nil, ChannelJSON{}, msgErr(400, err.Error())
 	}

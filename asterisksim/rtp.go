@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 
+	"github.com/hotline-cc/hotline/internal/rtpseq"
 	"github.com/hotline-cc/hotline/media"
 )
 
@@ -19,6 +21,8 @@ type rtpLeg struct {
 	seq    uint16
 	ts     uint32
 	ssrc   uint32
+	in     rtpseq.Stream  // what came in, by sequence number (read's goroutine only)
+	sent   *atomic.Uint64 // the simulator's count of packets sent
 
 	mu     sync.Mutex
 	rx     [][frameLen]int16 // received frames not yet played into the bridge
@@ -28,7 +32,7 @@ type rtpLeg struct {
 // maxJitterFrames bounds what a sender that runs ahead can queue (1 s); older frames are dropped.
 const maxJitterFrames = 50
 
-func newRTPLeg(remote string) (*rtpLeg, error) {
+func newRTPLeg(remote string, in *rtpseq.Totals, sent *atomic.Uint64) (*rtpLeg, error) {
 	raddr, err := net.ResolveUDPAddr("udp", remote)
 	if err != nil {
 		return nil, fmt.Errorf("resolve external_host %q: %w", remote, err)
@@ -37,7 +41,7 @@ func newRTPLeg(remote string) (*rtpLeg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen rtp: %w", err)
 	}
-	return &rtpLeg{conn: conn, remote: raddr, seq: uint16(rand.Uint32()), ssrc: rand.Uint32()}, nil
+	return &rtpLeg{conn: conn, remote: raddr, seq: uint16(rand.Uint32()), ssrc: rand.Uint32(), in: rtpseq.Stream{T: in}, sent: sent}, nil
 }
 
 func (l *rtpLeg) localPort() int { return l.conn.LocalAddr().(*net.UDPAddr).Port }
@@ -58,6 +62,7 @@ func (l *rtpLeg) read() {
 		if !ok {
 			continue
 		}
+		l.in.Add(binary.BigEndian.Uint32(buf[8:]), binary.BigEndian.Uint16(buf[2:]))
 		pcm = media.DecodePCMU(pcm[:0], payload)
 		l.mu.Lock()
 		for len(pcm) > 0 {
@@ -130,7 +135,9 @@ func (l *rtpLeg) send(b []byte) {
 	closed := l.closed
 	l.mu.Unlock()
 	if !closed {
-		_, _ = l.conn.WriteToUDP(b, l.remote)
+		if _, err := l.conn.WriteToUDP(b, l.remote); err == nil {
+			l.sent.Add(1)
+		}
 	}
 }
 
@@ -139,4 +146,17 @@ func (l *rtpLeg) close() {
 	l.closed = true
 	l.mu.Unlock()
 	_ = l.conn.Close()
+}
+
+// RTPCounts is the RTP of every externalMedia leg since the simulator started: packets sent to
+// their external hosts, and what came back, by sequence number.
+type RTPCounts struct {
+	Sent     uint64
+	Received rtpseq.Counts
+}
+
+// RTPCounts reads the externalMedia legs' counts so far: a load test's loss on the legs between
+// this Asterisk and its external media peers (a gateway) is the difference of two reads.
+func (s *Sim) RTPCounts() RTPCounts {
+	return RTPCounts{Sent: s.rtpSent.Load(), Received: s.rtpIn.Read()}
 }

@@ -12,9 +12,11 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	asteriskconfig "github.com/hotline-cc/hotline/asterisk-config"
+	"github.com/hotline-cc/hotline/internal/rtpseq"
 )
 
 // Config configures a simulator.
@@ -89,6 +91,10 @@ type Sim struct {
 	wg     sync.WaitGroup
 
 	hub *hub
+
+	// The externalMedia legs' RTP, all of them since the start (RTPCounts).
+	rtpIn   rtpseq.Totals
+	rtpSent atomic.Uint64
 
 	// mu guards every piece of call state below and the channel/bridge/playback objects: one lock
 	// keeps event order identical to the order of state changes, as Asterisk's stasis topic does.

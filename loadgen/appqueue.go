@@ -77,7 +77,7 @@ func RunAppQueue(ctx context.Context, a *Asterisk, cfg AppQueueConfig) (Result, 
 	}
 	d := dialLoop(ctx, cfg.Config, func(ctx context.Context, i int) (placed, error) {
 		return a.originate(ctx, "s", "bench-queue", cfg.CallerContext, fmt.Sprintf("7916%07d", i%10_000_000), nil)
-	}, a.hangup, reached)
+	}, a.hangup, reached, &windowHooks{begin: func() {}, end: func() {}})
 	d.progress()
 	a.mu.Lock()
 	r := Result{Answered: len(d.answers), Elapsed: d.elapsed}

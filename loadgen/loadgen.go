@@ -42,7 +42,8 @@ type Config struct {
 	Progress io.Writer     // a line a second; nil for none
 	// Asterisk, when set, is the real Asterisk the hotline runs on: callers are Local channels
 	// into its [from-pstn], running CallerContext (default caller-bench) on their own side. It
-	// must be connected (Connect). The simulator's callers run CallerContext too.
+	// must be connected (Connect). The simulator's callers run CallerContext too. A list with
+	// weights, "caller-seed*3,caller-seed-business*2", gives callers the contexts in turn.
 	Asterisk      *Asterisk
 	CallerContext string
 	// Drain bounds the wait for the calls in flight after the last dial: those left then are
@@ -52,6 +53,62 @@ type Config struct {
 	// up: the callers still on the line when dialling ends (talking, waiting, in the IVR) are hung
 	// up then, and count as held, not failed.
 	Hold bool
+	// Ramp callers are dialled first, at RampRate (default 20 a second), to fill the center before
+	// the measured window: the Duration at Rate after them. Result.Window measures that window.
+	Ramp     int
+	RampRate float64
+	// Phones, when set, are the crew's WebRTC sessions on the target's gateway (DialPhones): the
+	// window then counts the audio each way, and reads the gateway's per-packet time from the
+	// target's metrics (a Metrics() prometheus.Gatherer method).
+	Phones *Phones
+}
+
+// Window is the measured part of a run: after the ramp, the dialling at Rate.
+type Window struct {
+	Length          time.Duration
+	Setups          int // calls that reached an agent (CONNECT) in the window
+	SetupsPerSecond float64
+	// Sampled every second: agents on a call (the ACD's oncall), phones that received audio in
+	// the second before, and callers on the line but not on a call (in the IVR, queued, ringing).
+	OnCallMin, OnCallMax   int
+	HearingMin, HearingMax int
+	WaitingMin, WaitingMax int
+	Samples                int
+	CPU                    time.Duration // the process's CPU time in the window
+	UDPRcvbufErrors        uint64        // the machine's UDP drops for full receive buffers, in the window
+	// With phones: the audio each way.
+	ToAgent, FromAgent Flow
+}
+
+// Flow is one direction's audio in the window.
+type Flow struct {
+	Sent     uint64 // by the simulator's externalMedia legs (to the agent) or the agents' phones
+	Relayed  uint64 // written by the gateway (its relay histogram's count)
+	Received uint64 // by the phones (to the agent) or the simulator's legs
+	Lost     uint64 // missing in sequence at the receiver
+	// LostBeforeGateway is the part the gateway saw missing on arrival (rtp_lost_packets_total).
+	LostBeforeGateway uint64
+	// The gateway's time from read to write, from its histogram (interpolated within buckets).
+	P50, P99, P999 string
+}
+
+func (f Flow) String() string {
+	return fmt.Sprintf("sent %d, relayed %d, received %d, lost %d (sequence gaps at the receiver; %d already missing on arrival at the gateway); in the gateway p50 %s p99 %s p99.9 %s",
+		f.Sent, f.Relayed, f.Received, f.Lost, f.LostBeforeGateway, f.P50, f.P99, f.P999)
+}
+
+func (w Window) String() string {
+	s := fmt.Sprintf("window %v: %d setups, %.2f setups/s; agents on a call min %d max %d; callers in the IVR, queues or ringing min %d max %d",
+		w.Length.Round(time.Millisecond), w.Setups, w.SetupsPerSecond, w.OnCallMin, w.OnCallMax, w.WaitingMin, w.WaitingMax)
+	if w.HearingMax > 0 {
+		s += fmt.Sprintf("; agents' phones hearing audio min %d max %d", w.HearingMin, w.HearingMax)
+	}
+	s += fmt.Sprintf(" (%d samples); process CPU %v (%.0f%% of a core)", w.Samples, w.CPU.Round(10*time.Millisecond), 100*w.CPU.Seconds()/w.Length.Seconds())
+	if w.ToAgent.Sent+w.FromAgent.Sent > 0 {
+		s += fmt.Sprintf("; the machine's UDP receive-buffer drops %d", w.UDPRcvbufErrors)
+		s += fmt.Sprintf("\n  to the agents:   %v\n  from the agents: %v", w.ToAgent, w.FromAgent)
+	}
+	return s
 }
 
 // Result is what a run measured.
@@ -64,6 +121,7 @@ type Result struct {
 	AnswerP50, AnswerP99                 time.Duration // dial → the IVR answers
 	OfferP50, OfferP99                   time.Duration // queue → an agent is offered the call (rung)
 	QueueP50, QueueP99                   time.Duration // queue → an agent answers
+	Window                               *Window       // with Config.Ramp or Config.Phones
 }
 
 func (r Result) String() string {
@@ -103,11 +161,21 @@ type dialling struct {
 	progress func()
 }
 
-// dialLoop dials at cfg.Rate for cfg.Duration and waits for every call to end (or the drain to
+// windowHooks are told when the measured window (the dialling at cfg.Rate after the ramp) begins
+// and ends; onLine is the callers dialled and not yet gone.
+type windowHooks struct {
+	begin, end func()
+	onLine     atomic.Int64
+}
+
+// dialLoop dials cfg.Ramp callers at cfg.RampRate, then at cfg.Rate for cfg.Duration and waits for every call to end (or the drain to
 // run out: then it hangs up what is left with hangup). reached counts the calls that reached an
 // agent so far, for the progress line.
 func dialLoop(ctx context.Context, cfg Config, dial func(ctx context.Context, i int) (placed, error),
-	hangup func(ctx context.Context, id string), reached func() int) dialling {
+	hangup func(ctx context.Context, id string), reached func() int, w *windowHooks) dialling {
+	if cfg.RampRate <= 0 {
+		cfg.RampRate = 20
+	}
 	var (
 		mu      sync.Mutex
 		d       dialling
@@ -118,7 +186,12 @@ func dialLoop(ctx context.Context, cfg Config, dial func(ctx context.Context, i 
 		onLine  int // calls dialled and not yet ended; mu
 	)
 	start := time.Now()
-	every := time.Duration(float64(time.Second) / cfg.Rate)
+	rate := cfg.Rate
+	var rampDur time.Duration
+	if cfg.Ramp > 0 {
+		rampDur, rate = time.Duration(float64(cfg.Ramp)/cfg.RampRate*float64(time.Second)), max(rate, cfg.RampRate)
+	}
+	every := time.Duration(float64(time.Second) / rate)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	progress := time.NewTicker(time.Second)
@@ -131,6 +204,7 @@ func dialLoop(ctx context.Context, cfg Config, dial func(ctx context.Context, i 
 	}
 	d.progress = report
 	next := 0 // the next call's number
+	inWindow := false
 loop:
 	for {
 		select {
@@ -142,13 +216,21 @@ loop:
 		case <-tick.C:
 		}
 		elapsed := time.Since(start)
-		if elapsed >= cfg.Duration {
+		if elapsed >= rampDur+cfg.Duration {
 			break
+		}
+		due := int(elapsed.Seconds() * cfg.RampRate)
+		if elapsed >= rampDur {
+			due = cfg.Ramp + int((elapsed-rampDur).Seconds()*cfg.Rate)
+			if !inWindow {
+				inWindow = true
+				w.begin()
+			}
 		}
 		// Every call due by now is dialled: a tick the process was too busy to take (the ticker
 		// drops them) is made up at the next one, so the load offered stays the rate asked for on
 		// a loaded machine (it lost a fifth of 30 calls/s at a load average of 80).
-		for due := int(elapsed.Seconds() * cfg.Rate); next < due; next++ {
+		for ; next < due; next++ {
 			i := next
 			dialled.Add(1)
 			// Each dial in its own goroutine: a slow originate must not slow the rate down.
@@ -168,10 +250,12 @@ loop:
 				onLine++
 				d.peak = max(d.peak, onLine)
 				mu.Unlock()
+				w.onLine.Add(1)
 				defer func() {
 					mu.Lock()
 					onLine--
 					mu.Unlock()
+					w.onLine.Add(-1)
 				}()
 				select {
 				case <-c.Answered():
@@ -185,6 +269,9 @@ loop:
 		}
 	}
 	d.elapsed = time.Since(start)
+	if inWindow {
+		w.end()
+	}
 	if cfg.Hold {
 		mu.Lock()
 		d.held = map[string]bool{}
@@ -255,11 +342,15 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	if cfg.Drain <= 0 {
 		cfg.Drain = 2 * time.Minute
 	}
+	contexts, err := callerContexts(cfg.CallerContext)
+	if err != nil {
+		return Result{}, err
+	}
 	var dial func(ctx context.Context, i int) (placed, error)
 	hangup := func(context.Context, string) {}
 	if a := cfg.Asterisk; a != nil {
 		dial = func(ctx context.Context, i int) (placed, error) {
-			return a.originate(ctx, cfg.DID, "from-pstn", cfg.CallerContext, fmt.Sprintf("7916%07d", i%10_000_000), nil)
+			return a.originate(ctx, cfg.DID, "from-pstn", contexts[i%len(contexts)], fmt.Sprintf("7916%07d", i%10_000_000), nil)
 		}
 		hangup = a.hangup
 	} else {
@@ -270,7 +361,7 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 		var sims sync.Map // id → *asterisksim.Caller
 		dial = func(ctx context.Context, i int) (placed, error) {
 			c, err := st.Sim().Dial(ctx, asterisksim.CallerSpec{DID: cfg.DID, Number: fmt.Sprintf("7916%07d", i%10_000_000),
-				Dialplan: cfg.CallerContext, NoAudio: true})
+				Dialplan: contexts[i%len(contexts)], NoAudio: true})
 			if err != nil {
 				return nil, err
 			}
@@ -288,11 +379,12 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	var (
-		mu        sync.Mutex
-		enqueued  = map[string]time.Time{}
-		offered   = map[string]time.Time{}
-		waits     = map[string]time.Duration{}
-		connected atomic.Int64
+		mu          sync.Mutex
+		enqueued    = map[string]time.Time{}
+		offered     = map[string]time.Time{}
+		waits       = map[string]time.Duration{}
+		connectedAt = map[string]time.Time{}
+		connected   atomic.Int64
 	)
 	// The ACD's events say when each call entered the queue, was first offered to an agent and
 	// reached one (CONNECT carries how long it waited).
@@ -316,6 +408,7 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 				if _, ok := waits[ev.Call]; !ok {
 					if ms, err := strconv.Atoi(firstField(ev.Data)); err == nil {
 						waits[ev.Call] = time.Duration(ms) * time.Millisecond
+						connectedAt[ev.Call] = ev.Time
 						connected.Add(1)
 					}
 				}
@@ -335,7 +428,8 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 			}
 		}
 	}()
-	d := dialLoop(ctx, cfg, dial, hangup, func() int { return int(connected.Load()) })
+	wm := newWindowMeter(ctx, t, cfg.Phones, cfg.Ramp > 0 || cfg.Phones != nil)
+	d := dialLoop(ctx, cfg, dial, hangup, func() int { return int(connected.Load()) }, wm.hooks)
 	// Every caller is gone: what the follower has not read yet is in the stream.
 	stopFollow()
 	<-followed
@@ -364,12 +458,13 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 			offers = append(offers, at.Sub(enqueued[id]))
 		}
 	}
-	mu.Unlock()
 	if cfg.Asterisk != nil {
 		for _, id := range d.ids {
 			cfg.Asterisk.forget(id)
 		}
 	}
+	r.Window = wm.result(connectedAt)
+	mu.Unlock()
 	r.Dialled, r.Failed = len(d.ids)+d.failed, r.Failed+d.failed
 	d.progress()
 	return r.finish(d.answers, offers, queue), nil

@@ -53,6 +53,7 @@ type Server struct {
 	model    *acd.Model    // the center file as started: its agents are the ACD's until a restart
 	menus    *ivr.Reloader // nil when the built-in menus run
 	gw       *softphone.Gateway
+	metrics  Registry
 	agentWeb *softphone.Server
 	board    *dashboard.Server
 	sb       *switchboard.Switchboard
@@ -126,6 +127,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		reg = r
 	}
+	s.metrics = reg
 	if cfg.Instance == "" {
 		// Stable across restarts, so a restarted controller takes its calls back; two controllers on
 		// one host must name themselves.
@@ -344,6 +346,16 @@ func (s *Server) Sim() *asterisksim.Sim { return s.sim }
 
 // Center is the ACD, for tools that watch it (the load generator follows its events).
 func (s *Server) Center() *acd.Center { return s.center }
+
+// Gateway is the agents' WebRTC gateway, for tools that stand in for agents' browsers in this
+// process (the load generator's phones negotiate with it directly, without a page's WebSocket).
+func (s *Server) Gateway() *softphone.Gateway { return s.gw }
+
+// Metrics is what /metrics serves, for tools in this process that read the server's own series.
+func (s *Server) Metrics() prometheus.Gatherer { return s.metrics }
+
+// CrewAgents are the agents the process plays itself (the demo's crew), nil without a crew.
+func (s *Server) CrewAgents() []string { return s.crew }
 
 // Handler serves the pages, the APIs and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }

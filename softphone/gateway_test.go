@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotline-cc/hotline/internal/browsertest"
+	"github.com/hotline-cc/hotline/internal/pionloop"
 	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/softphone"
 )
@@ -212,7 +213,7 @@ func TestFastPathKeys(t *testing.T) {
 			gw := newTestGateway(t, nil)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			api := browsertest.LoopbackAPIWith(func(se *webrtc.SettingEngine) {
+			api := pionloop.APIWith(func(se *webrtc.SettingEngine) {
 				se.SetSRTPProtectionProfiles(tc.profile)
 				se.SetDTLSCipherSuites(tc.suite)
 			})

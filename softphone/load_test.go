@@ -26,7 +26,8 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/hotline-cc/hotline/internal/browsertest"
+	"github.com/hotline-cc/hotline/internal/pionloop"
+	"github.com/hotline-cc/hotline/internal/promhist"
 	"github.com/hotline-cc/hotline/softphone"
 )
 
@@ -321,9 +322,9 @@ func legsLoad(t *testing.T, n int, seconds float64, childCPU string, childProcs 
 	report("echo", echo, echoCPU, echoWait, echo.Received)
 	report("gateway", relay, relayCPU, relayWait, relayed)
 	for _, dir := range []string{softphone.DirToAgent, softphone.DirFromAgent} {
-		h := inGw[dir].minus(inGw0[dir])
+		h := inGw[dir].Minus(inGw0[dir])
 		t.Logf("N=%d in the gateway %-10s %d packets, read to write p50 %v p99 %v p99.9 %v (hotline_softphone_relay_seconds, within its buckets)",
-			n, dir, h.count, h.quantile(0.5), h.quantile(0.99), h.quantile(0.999))
+			n, dir, h.Count, h.Quantile(0.5), h.Quantile(0.99), h.Quantile(0.999))
 	}
 	t.Logf("N=%d RESULT: gateway relayed %.0f pkt/s (both directions), loss %d (the gateway saw %d lost from Asterisk and %d missing in the browsers' echo, which carries the numbers of what they received); added RTT p99 %v (gateway %v − echo %v), p50 %v; echo %.0f pkt/s; gateway CPU %.0f%%, echo CPU %.0f%%",
 		n, float64(relayed)/relay.Wall.Seconds(), relay.Sent-relay.Received, lostTo, lostFrom,
@@ -599,12 +600,12 @@ type loadBrowser struct {
 }
 
 func newLoadBrowser() (*loadBrowser, string, error) {
-	pc, err := browsertest.LoadAPI().NewPeerConnection(webrtc.Configuration{})
+	pc, err := pionloop.LoadAPI().NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, "", err
 	}
 	b := &loadBrowser{pc: pc, connected: make(chan struct{})}
-	track, err := webrtc.NewTrackLocalStaticRTP(browsertest.PCMU, "mic", "agent")
+	track, err := webrtc.NewTrackLocalStaticRTP(pionloop.PCMU, "mic", "agent")
 	if err != nil {
 		return nil, "", err
 	}
@@ -643,72 +644,12 @@ func newLoadBrowser() (*loadBrowser, string, error) {
 	return b, pc.LocalDescription().SDP, nil
 }
 
-// buckets is a snapshot of one series of a Prometheus histogram: cumulative counts by upper bound.
-type buckets struct {
-	upper []float64 // seconds
-	cum   []uint64
-	count uint64
-}
-
 // relayBuckets reads hotline_softphone_relay_seconds by direction.
-func relayBuckets(t *testing.T, reg *prometheus.Registry) map[string]buckets {
+func relayBuckets(t *testing.T, reg *prometheus.Registry) map[string]promhist.Buckets {
 	t.Helper()
-	mfs, err := reg.Gather()
+	b, err := promhist.Gather(reg, "hotline_softphone_relay_seconds", "direction")
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]buckets{}
-	for _, mf := range mfs {
-		if mf.GetName() != "hotline_softphone_relay_seconds" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			h := m.GetHistogram()
-			var b buckets
-			for _, bk := range h.GetBucket() {
-				b.upper = append(b.upper, bk.GetUpperBound())
-				b.cum = append(b.cum, bk.GetCumulativeCount())
-			}
-			b.count = h.GetSampleCount()
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "direction" {
-					out[l.GetValue()] = b
-				}
-			}
-		}
-	}
-	return out
-}
-
-// minus is what was counted since before.
-func (b buckets) minus(before buckets) buckets {
-	out := buckets{upper: b.upper, cum: slices.Clone(b.cum), count: b.count - before.count}
-	for i := range out.cum {
-		if i < len(before.cum) {
-			out.cum[i] -= before.cum[i]
-		}
-	}
-	return out
-}
-
-// quantile interpolates linearly within the bucket that holds q, as Prometheus's
-// histogram_quantile does; beyond the last bound it says "> bound".
-func (b buckets) quantile(q float64) string {
-	if b.count == 0 {
-		return "-"
-	}
-	rank := q * float64(b.count)
-	lower, below := 0.0, uint64(0)
-	for i, c := range b.cum {
-		if float64(c) >= rank {
-			in := float64(c - below)
-			frac := 1.0
-			if in > 0 {
-				frac = (rank - float64(below)) / in
-			}
-			return time.Duration((lower + frac*(b.upper[i]-lower)) * float64(time.Second)).Round(time.Microsecond).String()
-		}
-		lower, below = b.upper[i], c
-	}
-	return "> " + time.Duration(lower*float64(time.Second)).String()
+	return b
 }

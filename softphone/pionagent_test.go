@@ -9,6 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hotline-cc/hotline/internal/browsertest"
+	"github.com/hotline-cc/hotline/internal/pionloop"
 	"github.com/hotline-cc/hotline/softphone"
 )
 
@@ -23,7 +24,7 @@ type pionAgent struct {
 // newPionAgent connects agentID's "browser" to gw; onRTP gets every packet the gateway sends it.
 func newPionAgent(tb testing.TB, gw *softphone.Gateway, agentID string, onRTP func(*rtp.Packet)) *pionAgent {
 	tb.Helper()
-	return newPionAgentOn(tb, browsertest.LoopbackAPI(), gw, agentID, onRTP)
+	return newPionAgentOn(tb, pionloop.API(), gw, agentID, onRTP)
 }
 
 // newPionAgentOn is newPionAgent with a "browser" built by api.

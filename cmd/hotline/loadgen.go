@@ -52,7 +52,33 @@ func loadGen(args []string) error {
 	fs.BoolVar(&lg.Hold, "hold", false, "measure calls carried at once: hang up the callers still on the line when dialling ends (held, not failed)")
 	fs.DurationVar(&lg.Drain, "drain", 2*time.Minute, "after dialling, how long to wait for the calls in flight before hanging them up as failed")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (controller, simulator and crew) to this file")
+	talkMin := fs.Duration("talk-min", 0, "the shortest talk time (default: half of -talk)")
+	talkMax := fs.Duration("talk-max", 0, "the longest talk time (default: one and a half of -talk)")
+	fs.IntVar(&lg.Ramp, "ramp", 0, "dial this many callers first, at -ramp-rate, and measure the window of -duration at -rate after them")
+	fs.Float64Var(&lg.RampRate, "ramp-rate", 20, "calls dialled a second during the ramp")
+	phones := fs.Bool("phones", false, "give every crew agent a WebRTC phone on the gateway (a pion PeerConnection sending 20 ms PCMU every 20 ms) and count the audio both ways (simulator only)")
+	seed := fs.Bool("seed", false, "the seed center (issue 13): 500 agents with phones, 700 callers ramped in at 20/s (500 talking, 200 in the IVR and queues), "+
+		"then 1 call/s for 150 s, talk 20 s to 520 s (about one call ending a second), IVR at real time, callers spread 3:2 over the general and business queues; flags given as well override these")
 	fs.Parse(args)
+	if *seed {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range map[string]string{"agents": "500", "phones": "true", "ramp": "700", "ramp-rate": "20", "rate": "1",
+			"duration": "150s", "talk-min": "20s", "talk-max": "520s", "time-scale": "1", "hold": "true",
+			"caller-context": "caller-seed*3,caller-seed-business*2"} {
+			if !set[name] {
+				if err := fs.Set(name, v); err != nil {
+					return fmt.Errorf("loadgen: -seed: %w", err)
+				}
+			}
+		}
+	}
+	if *talkMin <= 0 {
+		*talkMin = *talk / 2
+	}
+	if *talkMax <= 0 {
+		*talkMax = *talk * 3 / 2
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -70,6 +96,9 @@ func loadGen(args []string) error {
 	if *target == "appqueue" && *ariURL == "" {
 		return errors.New("loadgen: -target appqueue needs a real Asterisk (-ari)")
 	}
+	if *phones && *ariURL != "" {
+		return errors.New("loadgen: -phones counts the audio at the simulator: not with -ari")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -84,11 +113,11 @@ func loadGen(args []string) error {
 	}
 	if *target == "appqueue" {
 		res, err := loadgen.RunAppQueue(ctx, ast, loadgen.AppQueueConfig{Config: lg, Agents: cfg.Simulator.Crew,
-			TalkMin: *talk / 2, TalkMax: *talk * 3 / 2, NoIVR: *noIVR})
+			TalkMin: *talkMin, TalkMax: *talkMax, NoIVR: *noIVR})
 		if err != nil {
 			return err
 		}
-		fmt.Printf("loadgen: app_queue: %v; generator CPU %v\n", res, processCPU())
+		fmt.Printf("loadgen: app_queue: %v; generator CPU %v\n", res, loadgen.ProcessCPU())
 		return nil
 	}
 
@@ -104,7 +133,7 @@ func loadGen(args []string) error {
 	if err != nil {
 		return err
 	}
-	timing := crew.Config{TimeScale: 1, AnswerAfter: *answerAfter, TalkMin: *talk / 2, TalkMax: *talk * 3 / 2,
+	timing := crew.Config{TimeScale: 1, AnswerAfter: *answerAfter, TalkMin: *talkMin, TalkMax: *talkMax,
 		WrapUp: *wrapUp, BreakEvery: 1 << 30, Poll: 100 * time.Millisecond, ArriveWithin: time.Second}
 	srv, err := server.New(ctx, cfg, server.Options{LoopbackOnly: true, CrewTiming: &timing, CrewSize: crewSize}, newLogger(cfg.Log))
 	if err != nil {
@@ -130,16 +159,28 @@ func loadGen(args []string) error {
 		}
 		return n >= crewSize
 	})
+	if err == nil && *phones {
+		t0 := time.Now()
+		if lg.Phones, err = loadgen.DialPhones(ctx, srv.Gateway(), srv.CrewAgents()); err == nil {
+			fmt.Printf("loadgen: %d agents' phones connected in %v\n", len(srv.CrewAgents()), time.Since(t0).Round(time.Millisecond))
+		}
+	}
 	var res loadgen.Result
 	if err == nil {
 		res, err = loadgen.Run(ctx, srv, lg)
+	}
+	if lg.Phones != nil {
+		lg.Phones.Close()
 	}
 	cancel()
 	<-done
 	if err != nil {
 		return err
 	}
-	fmt.Printf("loadgen: hotline: %v; controller, crew and generator CPU %v\n", res, processCPU())
+	fmt.Printf("loadgen: hotline: %v; controller, crew and generator CPU %v; load average %s\n", res, loadgen.ProcessCPU(), loadAverage())
+	if res.Window != nil {
+		fmt.Printf("loadgen: %v\n", res.Window)
+	}
 	if peak := peakRSS(); peak != "" {
 		what := "controller, crew and generator"
 		if ast == nil {
@@ -167,15 +208,15 @@ func peakRSS() string {
 	return ""
 }
 
-// processCPU is the CPU time (user and system) this process has used: on a real Asterisk, what
-// the hotline side costs beside Asterisk's own (the bench compares the two systems on one
-// machine).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
+// loadAverage is the machine's load average (1, 5, 15 minutes) as Linux tells it, "" elsewhere:
+// on a shared machine it says how much the figures had to share.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
 	}
-	return (time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())).Round(10 * time.Millisecond)
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 // waitReady polls ready every 100 ms for up to a minute.

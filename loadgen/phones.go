@@ -1,0 +1,202 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/hotline-cc/hotline/internal/pionloop"
+	"github.com/hotline-cc/hotline/internal/rtpseq"
+)
+
+// Negotiator is the gateway the phones connect to: softphone.Gateway, in this process.
+type Negotiator interface {
+	Negotiate(ctx context.Context, agentID, offerSDP string) (answerSDP string, err error)
+}
+
+// Phones are the crew's audio: one pion PeerConnection per agent, negotiated with the gateway as
+// an agent's page does (PCMU only, loopback ICE, no interceptors: the generator's CPU goes to the
+// audio), so the calls' legs on the gateway relay to somebody. Every phone sends a 20 ms PCMU
+// packet every 20 ms from the moment it connects, as an open microphone does (the gateway relays
+// those of agents on a call and drops the rest), and counts what it receives by sequence number.
+type Phones struct {
+	pcs    []*webrtc.PeerConnection
+	tracks []*webrtc.TrackLocalStaticRTP
+	heard  []atomic.Uint64 // packets each phone received, for who hears audio now
+	in     rtpseq.Totals
+	sent   atomic.Uint64
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// DialPhones connects a phone for each agent (16 negotiations at a time) and starts their
+// microphones. Close hangs them up.
+func DialPhones(ctx context.Context, gw Negotiator, agents []string) (*Phones, error) {
+	p := &Phones{pcs: make([]*webrtc.PeerConnection, len(agents)), tracks: make([]*webrtc.TrackLocalStaticRTP, len(agents)),
+		heard: make([]atomic.Uint64, len(agents)), stop: make(chan struct{}), done: make(chan struct{})}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	sem := make(chan struct{}, 16)
+	for i, agent := range agents {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := p.dial(ctx, gw, i, agent); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("loadgen: phone of %s: %w", agent, err))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		p.closePCs()
+		return nil, err
+	}
+	go p.talk()
+	return p, nil
+}
+
+func (p *Phones) dial(ctx context.Context, gw Negotiator, i int, agent string) error {
+	pc, err := pionloop.LoadAPI().NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return err
+	}
+	p.pcs[i] = pc
+	track, err := webrtc.NewTrackLocalStaticRTP(pionloop.PCMU, "mic", agent)
+	if err != nil {
+		return err
+	}
+	p.tracks[i] = track
+	if _, err := pc.AddTransceiverFromTrack(track, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendrecv}); err != nil {
+		return err
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		// One stream state per track: the gateway's rewriter keeps one sequence across calls.
+		st := rtpseq.Stream{T: &p.in}
+		buf := make([]byte, 1500)
+		for {
+			n, _, err := tr.Read(buf)
+			if err != nil {
+				return
+			}
+			if n >= 12 {
+				st.Add(binary.BigEndian.Uint32(buf[8:]), binary.BigEndian.Uint16(buf[2:]))
+				p.heard[i].Add(1)
+			}
+		}
+	})
+	connected := make(chan struct{})
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return err
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	answer, err := gw.Negotiate(ctx, agent, pc.LocalDescription().SDP)
+	if err != nil {
+		return err
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		return err
+	}
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	select {
+	case <-connected:
+		return nil
+	case <-wait.Done():
+		return fmt.Errorf("not connected: %w", wait.Err())
+	}
+}
+
+// talk sends every phone's packet every 20 ms: one goroutine for all, as the simulator's media
+// clock is one for all its legs. A tick the process was too busy for is dropped, not made up: sent
+// counts what went out.
+func (p *Phones) talk() {
+	defer close(p.done)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0}, Payload: make([]byte, 160)}
+	for i := range pkt.Payload {
+		pkt.Payload[i] = 0xff // µ-law silence
+	}
+	seqs := make([]uint16, len(p.tracks))
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tick.C:
+		}
+		for i, tr := range p.tracks {
+			seqs[i]++
+			pkt.SequenceNumber, pkt.Timestamp = seqs[i], uint32(seqs[i])*160
+			if tr.WriteRTP(pkt) == nil {
+				p.sent.Add(1)
+			}
+		}
+	}
+}
+
+// PhoneCounts is what the phones sent and received so far.
+type PhoneCounts struct {
+	Sent     uint64
+	Received rtpseq.Counts
+}
+
+// Counts reads the phones' totals.
+func (p *Phones) Counts() PhoneCounts {
+	return PhoneCounts{Sent: p.sent.Load(), Received: p.in.Read()}
+}
+
+// heardSince counts the phones that received a packet since last (per phone, updated): agents
+// hearing a caller through the gateway now.
+func (p *Phones) heardSince(last []uint64) int {
+	n := 0
+	for i := range p.heard {
+		if h := p.heard[i].Load(); h != last[i] {
+			last[i] = h
+			n++
+		}
+	}
+	return n
+}
+
+// Close stops the microphones and closes the PeerConnections.
+func (p *Phones) Close() {
+	close(p.stop)
+	<-p.done
+	p.closePCs()
+}
+
+func (p *Phones) closePCs() {
+	for _, pc := range p.pcs {
+		if pc != nil {
+			_ = pc.Close()
+		}
+	}
+}
