@@ -21,11 +21,11 @@ func TestRunPhones(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer phones.Close()
-	res, err := loadgen.Run(ctx, srv, loadgen.Config{Rate: 3, Duration: 2 * time.Second, Ramp: 3, RampRate: 10, Phones: phones})
+	res, err := loadgen.Run(ctx, srv, loadgen.Config{Rate: 3, Duration: 3 * time.Second, Ramp: 3, RampRate: 10, Phones: phones})
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(t, res, 6)
+	check(t, res, 9)
 	w := res.Window
 	if w == nil {
 		t.Fatal("no window measured")
