@@ -34,12 +34,11 @@ import (
 // leg is opened on the gateway for them whether or not a WebRTC phone is attached).
 //
 // The scale knobs: HOTLINE_FAULTS_CALLS is how many calls the kill -9 subtest carries on the
-// simulator (default 200: a quarter talking, half waiting, the rest in the IVR), and
-// HOTLINE_FAULTS_ASTERISK_CALLS on the real Asterisk (default 40); the other subtests carry a
-// quarter of it (at least 10). The real Asterisk's default is lower to keep CI's time sane: on
-// this 2-core VM, shared with other suites, 40 calls take 37–81 s (most of it placing the
-// Local-channel callers and waiting for them to reach the queue), and 200 did not fit a CI run
-// beside other suites' load (BENCHMARKS.md, issue 13 deliverable 4, has the figures and why).
+// simulator, and HOTLINE_FAULTS_ASTERISK_CALLS on the real Asterisk (both 200 by default, as the
+// issue asks: a quarter talking, half waiting, the rest in the IVR). The other subtests carry a
+// quarter of the simulator's (at least 10) and a twentieth of the real Asterisk's (10): what they
+// check does not grow with the load, and on the real Asterisk most of a subtest's time is placing
+// the Local-channel callers (200 take about 29 s on this 2-core VM).
 //
 // Each subtest logs one line starting with "FAULTS" with its figures (grep it with -v).
 const (
@@ -50,7 +49,7 @@ const (
 func TestFaultsAtLoad(t *testing.T) {
 	bin := hotlineBinary(t) // built once for every subtest
 	nSim := faultsScale(t, faultsCallsEnv, 200)
-	nReal := faultsScale(t, faultsAsteriskCallsEnv, 40)
+	nReal := faultsScale(t, faultsAsteriskCallsEnv, 200)
 	calls := func(tg *aritest.Target) int {
 		if tg.Sim != nil {
 			return nSim
@@ -61,7 +60,12 @@ func TestFaultsAtLoad(t *testing.T) {
 	t.Run("kill -9", func(t *testing.T) {
 		aritest.Run(t, cfg, func(t *testing.T, tg *aritest.Target) { faultKill(t, bin, tg, calls(tg)) })
 	})
-	small := func(tg *aritest.Target) int { return max(calls(tg)/4, 10) }
+	small := func(tg *aritest.Target) int {
+		if tg.Sim != nil {
+			return max(nSim/4, 10)
+		}
+		return max(nReal/20, 10)
+	}
 	t.Run("redis restart", func(t *testing.T) {
 		aritest.Run(t, cfg, func(t *testing.T, tg *aritest.Target) { faultRedisRestart(t, bin, tg, small(tg)) })
 	})
