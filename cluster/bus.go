@@ -8,6 +8,13 @@
 // controller, {hotline:<center>}:bus for all): a message to a controller that is not listening is
 // lost, so every request carries its deadline and fails with ErrNoAnswer when no reply comes; a
 // one-way message is for what a later message or a reload repairs (a page's push).
+//
+// On a Redis Cluster it is the classic pub/sub, not the sharded one (SSUBSCRIBE), although every
+// channel shares the center's slot: a classic message reaches every node, so a subscription keeps
+// hearing on whichever node it is, through a failover that turns its node into a replica and after
+// go-redis resubscribes elsewhere when its node dies; a sharded subscription is dropped by the node
+// that loses the slot and would have to be redone by hand. The bus carries little, so the cost, each
+// message crossing the whole cluster, is small.
 package cluster
 
 import (

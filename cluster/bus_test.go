@@ -11,7 +11,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-cc/hotline/cluster"
+	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/redistest"
+	"github.com/hotline-cc/hotline/redisconn"
 )
 
 var errNotYours = errors.New("not yours")
@@ -20,6 +22,12 @@ func startBus(t *testing.T, addr, self string, setup func(*cluster.Bus)) *cluste
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
+	return startBusOn(t, rdb, self, setup)
+}
+
+// startBusOn starts instance self's bus on rdb, stopped when the test ends.
+func startBusOn(t *testing.T, rdb redis.UniversalClient, self string, setup func(*cluster.Bus)) *cluster.Bus {
+	t.Helper()
 	b := cluster.New(rdb, "{hotline:t}:", self, nil)
 	b.Error("not_yours", errNotYours)
 	if setup != nil {
@@ -115,6 +123,107 @@ func TestBus(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("broadcast never arrived")
+	}
+}
+
+// TestBusOnCluster: two controllers' buses over a Redis Cluster (3 masters with a replica each,
+// reached from one seed address as `hotline run` does) exchange requests, replies and broadcasts;
+// then the master serving the center's slot (the bus channels' hash tag) hands it to its replica,
+// by a coordinated CLUSTER FAILOVER or by dying (SIGKILL: the cluster promotes the replica itself),
+// and the buses work again within a bounded wait: a request gets its reply, a broadcast arrives.
+func TestBusOnCluster(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		move func(t *testing.T, cl *redistest.Cluster, key string) (from, to string)
+		// within bounds the bus's recovery: from the slot's new master being agreed on to a reply.
+		within time.Duration
+	}{
+		{"failover", func(t *testing.T, cl *redistest.Cluster, key string) (string, string) {
+			return cl.Failover(t, key, 30*time.Second)
+		}, 5 * time.Second},
+		{"master killed", func(t *testing.T, cl *redistest.Cluster, key string) (string, string) {
+			return cl.KillMaster(t, key, 30*time.Second)
+		}, 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := redistest.StartCluster(t, 3, 1)
+			cfg := config.Default().Redis
+			cfg.Mode, cfg.Addrs = config.RedisCluster, cl.Addrs[:1]
+			// Short, as in production's advice: a command caught by the failover fails fast and is
+			// retried on the new master.
+			cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout = config.Duration(time.Second), config.Duration(time.Second), config.Duration(time.Second)
+			client := func() redis.UniversalClient {
+				rdb, err := redisconn.New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { rdb.Close() })
+				return rdb
+			}
+			got := make(chan string, 16)
+			serve := func(b *cluster.Bus) {
+				b.Handle("echo", func(_ context.Context, from string, body json.RawMessage) (any, error) {
+					var s string
+					json.Unmarshal(body, &s)
+					return b.Self() + " to " + from + ":" + s, nil
+				})
+				b.Handle("push", func(_ context.Context, from string, body json.RawMessage) (any, error) {
+					got <- b.Self() + " got " + string(body) + " from " + from
+					return nil, nil
+				})
+			}
+			// Each controller has its own client, as each process does.
+			a := startBusOn(t, client(), "a", serve)
+			b := startBusOn(t, client(), "b", serve)
+
+			exchange := func(t *testing.T, round string, within time.Duration) {
+				t.Helper()
+				start := time.Now()
+				for _, p := range []struct{ from, to *cluster.Bus }{{a, b}, {b, a}} {
+					var reply string
+					// A request lost while a bus resubscribes, or not published while the client
+					// still sends to a dead master, fails by its own deadline, so it is sent again,
+					// until within has passed.
+					deadline := time.Now().Add(within)
+					for {
+						ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+						err := p.from.Call(ctx, p.to.Self(), "echo", round, &reply)
+						cancel()
+						if err == nil {
+							break
+						}
+						if time.Now().After(deadline) {
+							t.Fatalf("%s: %s asking %s, still after %v: %v", round, p.from.Self(), p.to.Self(), within, err)
+						}
+					}
+					if want := p.to.Self() + " to " + p.from.Self() + ":" + round; reply != want {
+						t.Fatalf("%s: reply %q, want %q", round, reply, want)
+					}
+				}
+				t.Logf("%s: requests answered both ways after %v", round, time.Since(start).Round(time.Millisecond))
+				// Both buses answered, so both listen: a broadcast is not to be lost now.
+				for _, from := range []*cluster.Bus{a, b} {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					if err := from.Broadcast(ctx, "push", round); err != nil {
+						cancel()
+						t.Fatalf("%s: broadcast from %s: %v", round, from.Self(), err)
+					}
+					select {
+					case m := <-got:
+						if want := fmt.Sprintf("%s got %q from %s", map[*cluster.Bus]string{a: "b", b: "a"}[from], round, from.Self()); m != want {
+							t.Fatalf("%s: %q, want %q", round, m, want)
+						}
+					case <-ctx.Done():
+						t.Fatalf("%s: %s's broadcast never arrived", round, from.Self())
+					}
+					cancel()
+				}
+			}
+			exchange(t, "before", 0)
+			from, to := tc.move(t, cl, "{hotline:t}:bus")
+			t.Logf("the bus's slot moved from %s to %s", from, to)
+			exchange(t, "after", tc.within)
+		})
 	}
 }
 
