@@ -12,9 +12,10 @@
 // On a Redis Cluster it is the classic pub/sub, not the sharded one (SSUBSCRIBE), although every
 // channel shares the center's slot: a classic message reaches every node, so a subscription keeps
 // hearing on whichever node it is, through a failover that turns its node into a replica and after
-// go-redis resubscribes elsewhere when its node dies; a sharded subscription is dropped by the node
-// that loses the slot and would have to be redone by hand. The bus carries little, so the cost, each
-// message crossing the whole cluster, is small.
+// go-redis resubscribes elsewhere when its node dies; a sharded message reaches only the slot's
+// master and replicas, and a node that loses the slot may drop its sharded subscribers (Redis tells
+// them with SUNSUBSCRIBE, which go-redis does not act on), to be redone by hand. The bus carries
+// little, so the cost, each message crossing the whole cluster, is small.
 package cluster
 
 import (
