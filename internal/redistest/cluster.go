@@ -37,7 +37,11 @@ func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
 			busPort = p
 			// cluster-port: the bus is not always free at port+10000 (nor below 65536).
 			return []string{"cluster-enabled yes", "cluster-config-file nodes.conf",
-				"cluster-node-timeout 1000", fmt.Sprintf("cluster-port %d", p)}
+				"cluster-node-timeout 1000", fmt.Sprintf("cluster-port %d", p),
+				// A replica syncs at once, not after the 5 s a master waits for more replicas, and
+				// is listed in CLUSTER SLOTS within a second, not the 10 s it takes an idle master
+				// to move the replication offset off 0 (Redis 7.0 lists no replica at offset 0).
+				"repl-diskless-sync-delay 0", "repl-ping-replica-period 1"}
 		})
 		bus[n] = busPort
 		all = append(all, n)
