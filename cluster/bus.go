@@ -298,16 +298,8 @@ func (b *Bus) Call(ctx context.Context, instance, kind string, body, reply any) 
 	if err != nil {
 		return fmt.Errorf("cluster: encode %s: %w", kind, err)
 	}
-	id := b.self + ":" + strconv.FormatUint(b.seq.Add(1), 36)
-	ch := make(chan envelope, 1)
-	b.mu.Lock()
-	b.pending[id] = ch
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		delete(b.pending, id)
-		b.mu.Unlock()
-	}()
+	id, ch, done := b.await()
+	defer done()
 	n, err := b.send(ctx, b.inbox(instance), envelope{ID: id, Kind: kind, From: b.self, Deadline: deadline.UnixMilli(), Body: raw})
 	if err != nil {
 		return err
@@ -331,6 +323,38 @@ func (b *Bus) Call(ctx context.Context, instance, kind string, body, reply any) 
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %s to %q: %w", ErrNoAnswer, kind, instance, ctx.Err())
+	}
+}
+
+// await registers a new request id, whose reply receive delivers on ch until done.
+func (b *Bus) await() (id string, ch chan envelope, done func()) {
+	id = b.self + ":" + strconv.FormatUint(b.seq.Add(1), 36)
+	ch = make(chan envelope, 1)
+	b.mu.Lock()
+	b.pending[id] = ch
+	b.mu.Unlock()
+	return id, ch, func() {
+		b.mu.Lock()
+		delete(b.pending, id)
+		b.mu.Unlock()
+	}
+}
+
+// Check says whether the bus listens: it sends itself a reply through Redis and returns nil once
+// it came back, or ErrNoAnswer at ctx's end. Redis answering is not enough: after a cut it answers
+// again a moment before the bus has resubscribed, a moment in which the others' requests to this
+// controller are lost.
+func (b *Bus) Check(ctx context.Context) error {
+	id, ch, done := b.await()
+	defer done()
+	if err := b.publish(ctx, b.inbox(b.self), envelope{ID: id, From: b.self, Reply: true}); err != nil {
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the bus did not hear itself: %w", ErrNoAnswer, ctx.Err())
 	}
 }
 

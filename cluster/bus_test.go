@@ -42,8 +42,8 @@ func startBusOn(t *testing.T, rdb redis.UniversalClient, self string, setup func
 	return b
 }
 
-// TestBus: a request is served by the controller named and its reply (or its sentinel error)
-// comes back; a request to a controller nobody runs fails at once with ErrNoAnswer; a slow handler
+// TestBus: a listening bus hears itself (Check) and one never started does not; a request is served
+// by the controller named and its reply (or its sentinel error) comes back; a request to a controller nobody runs fails at once with ErrNoAnswer; a slow handler
 // makes the request fail at its deadline; one-way messages keep their order; a broadcast reaches
 // the others and not its sender.
 func TestBus(t *testing.T) {
@@ -79,6 +79,18 @@ func TestBus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
+	if err := a.Check(ctx); err != nil {
+		t.Fatalf("check a listening bus: %v", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	deaf := cluster.New(rdb, "{hotline:t}:", "deaf", nil) // never started
+	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancelShort()
+	if err := deaf.Check(short); !errors.Is(err, cluster.ErrNoAnswer) {
+		t.Fatalf("check a bus that does not listen: %v, want ErrNoAnswer", err)
+	}
+
 	var reply string
 	if err := a.Call(ctx, "b", "echo", "hi", &reply); err != nil || reply != "a:hi" {
 		t.Fatalf("echo: %q, %v", reply, err)
@@ -92,7 +104,7 @@ func TestBus(t *testing.T) {
 	if err := a.Call(ctx, "nobody", "echo", "hi", nil); !errors.Is(err, cluster.ErrNoAnswer) {
 		t.Fatalf("to nobody: %v, want ErrNoAnswer", err)
 	}
-	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	short, cancelShort = context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancelShort()
 	if err := a.Call(short, "b", "slow", nil, nil); !errors.Is(err, cluster.ErrNoAnswer) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("slow: %v, want ErrNoAnswer at the deadline", err)
@@ -201,6 +213,13 @@ func TestBusOnCluster(t *testing.T) {
 					}
 				}
 				t.Logf("%s: requests answered both ways after %v", round, time.Since(start).Round(time.Millisecond))
+				for _, bus := range []*cluster.Bus{a, b} {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					if err := bus.Check(ctx); err != nil {
+						t.Errorf("%s: %s's check: %v", round, bus.Self(), err)
+					}
+					cancel()
+				}
 				// Both buses answered, so both listen: a broadcast is not to be lost now.
 				for _, from := range []*cluster.Bus{a, b} {
 					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

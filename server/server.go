@@ -341,8 +341,9 @@ func (s *Server) Center() *acd.Center { return s.center }
 // Handler serves the pages, the APIs and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// healthz says whether the process and its parts work: "redis" (no answer to PING), "ari" (the
-// events WebSocket is not connected). It names the parts down and nothing more: the reason goes to
+// healthz says whether the process and its parts work: "redis" (no answer to PING), "bus" (Redis
+// answers but the bus to the other controllers does not hear itself yet), "ari" (the events
+// WebSocket is not connected). It names the parts down and nothing more: the reason goes to
 // the log, not to whoever can reach the port.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) { s.check(w, r, false) }
 
@@ -361,6 +362,10 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, ready bool) {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		down = append(down, "redis")
 		detail = append(detail, "redis_err", err)
+	} else if err := s.link.bus.Check(ctx); err != nil {
+		// Only with Redis up: without it the bus is down too, and saying so adds nothing.
+		down = append(down, "bus")
+		detail = append(detail, "bus_err", err)
 	}
 	if ready && !s.serving.Load() {
 		down = append(down, "serving")
