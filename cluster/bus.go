@@ -341,14 +341,18 @@ func (b *Bus) await() (id string, ch chan envelope, done func()) {
 }
 
 // Check says whether the bus listens: it sends itself a reply through Redis and returns nil once
-// it came back, or ErrNoAnswer at ctx's end. Redis answering is not enough: after a cut it answers
-// again a moment before the bus has resubscribed, a moment in which the others' requests to this
-// controller are lost.
+// it came back, or ErrNoAnswer: at once when Redis says nobody listens (one server or Sentinel),
+// else at ctx's end. Redis answering is not enough: after a cut it answers again a moment before
+// the bus has resubscribed, a moment in which the others' requests to this controller are lost.
 func (b *Bus) Check(ctx context.Context) error {
 	id, ch, done := b.await()
 	defer done()
-	if err := b.publish(ctx, b.inbox(b.self), envelope{ID: id, From: b.self, Reply: true}); err != nil {
+	n, err := b.send(ctx, b.inbox(b.self), envelope{ID: id, From: b.self, Reply: true})
+	if err != nil {
 		return err
+	}
+	if n == 0 && b.listenersKnown() {
+		return fmt.Errorf("%w: the bus is not subscribed", ErrNoAnswer)
 	}
 	select {
 	case <-ch:
