@@ -159,90 +159,117 @@ func TestBusOnCluster(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cl := redistest.StartCluster(t, 3, 1)
-			cfg := config.Default().Redis
-			cfg.Mode, cfg.Addrs = config.RedisCluster, cl.Addrs[:1]
-			// Short, as in production's advice: a command caught by the failover fails fast and is
-			// retried on the new master.
-			cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout = config.Duration(time.Second), config.Duration(time.Second), config.Duration(time.Second)
-			client := func() redis.UniversalClient {
-				rdb, err := redisconn.New(cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { rdb.Close() })
-				return rdb
-			}
-			got := make(chan string, 16)
-			serve := func(b *cluster.Bus) {
-				b.Handle("echo", func(_ context.Context, from string, body json.RawMessage) (any, error) {
-					var s string
-					json.Unmarshal(body, &s)
-					return b.Self() + " to " + from + ":" + s, nil
-				})
-				b.Handle("push", func(_ context.Context, from string, body json.RawMessage) (any, error) {
-					got <- b.Self() + " got " + string(body) + " from " + from
-					return nil, nil
-				})
-			}
-			// Each controller has its own client, as each process does.
-			a := startBusOn(t, client(), "a", serve)
-			b := startBusOn(t, client(), "b", serve)
-
-			exchange := func(t *testing.T, round string, within time.Duration) {
-				t.Helper()
-				start := time.Now()
-				for _, p := range []struct{ from, to *cluster.Bus }{{a, b}, {b, a}} {
-					var reply string
-					// A request lost while a bus resubscribes, or not published while the client
-					// still sends to a dead master, fails by its own deadline, so it is sent again,
-					// until within has passed.
-					deadline := time.Now().Add(within)
-					for {
-						ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-						err := p.from.Call(ctx, p.to.Self(), "echo", round, &reply)
-						cancel()
-						if err == nil {
-							break
-						}
-						if time.Now().After(deadline) {
-							t.Fatalf("%s: %s asking %s, still after %v: %v", round, p.from.Self(), p.to.Self(), within, err)
-						}
-					}
-					if want := p.to.Self() + " to " + p.from.Self() + ":" + round; reply != want {
-						t.Fatalf("%s: reply %q, want %q", round, reply, want)
-					}
-				}
-				t.Logf("%s: requests answered both ways after %v", round, time.Since(start).Round(time.Millisecond))
-				for _, bus := range []*cluster.Bus{a, b} {
-					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-					if err := bus.Check(ctx); err != nil {
-						t.Errorf("%s: %s's check: %v", round, bus.Self(), err)
-					}
-					cancel()
-				}
-				// Both buses answered, so both listen: a broadcast is not to be lost now.
-				for _, from := range []*cluster.Bus{a, b} {
-					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-					if err := from.Broadcast(ctx, "push", round); err != nil {
-						cancel()
-						t.Fatalf("%s: broadcast from %s: %v", round, from.Self(), err)
-					}
-					select {
-					case m := <-got:
-						if want := fmt.Sprintf("%s got %q from %s", map[*cluster.Bus]string{a: "b", b: "a"}[from], round, from.Self()); m != want {
-							t.Fatalf("%s: %q, want %q", round, m, want)
-						}
-					case <-ctx.Done():
-						t.Fatalf("%s: %s's broadcast never arrived", round, from.Self())
-					}
-					cancel()
-				}
-			}
+			cfg := topoConfig(config.RedisCluster)
+			cfg.Addrs = cl.Addrs[:1]
+			exchange := busPair(t, cfg)
 			exchange(t, "before", 0)
 			from, to := tc.move(t, cl, "{hotline:t}:bus")
 			t.Logf("the bus's slot moved from %s to %s", from, to)
 			exchange(t, "after", tc.within)
 		})
+	}
+}
+
+// TestBusOnSentinel: as TestBusOnCluster under Sentinel, whose primary dies: the buses, reached
+// through the sentinels, work again within a bounded wait of the replica's promotion.
+func TestBusOnSentinel(t *testing.T) {
+	s := redistest.StartSentinel(t, 1)
+	cfg := topoConfig(config.RedisSentinel)
+	cfg.Addrs, cfg.MasterName = s.Addrs, s.MasterName
+	exchange := busPair(t, cfg)
+	exchange(t, "before", 0)
+	old := s.KillMaster(t)
+	now := s.WaitFailover(t, old, 60*time.Second)
+	t.Logf("the primary moved from %s to %s", old, now)
+	exchange(t, "after", 10*time.Second)
+}
+
+func topoConfig(mode string) config.Redis {
+	cfg := config.Default().Redis
+	cfg.Mode = mode
+	// Short, as in production's advice: a command caught by the failover fails fast and is retried
+	// on the new master.
+	cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout = config.Duration(time.Second), config.Duration(time.Second), config.Duration(time.Second)
+	return cfg
+}
+
+// busPair starts the buses of controllers a and b over cfg, each with its own client as each
+// process has, and returns exchange: it has each ask the other (a request lost while a bus
+// resubscribes, or not published while the client still sends to a dead master, fails by its own
+// deadline and is sent again, until within has passed), checks both hear themselves, then has each
+// broadcast and the other get it.
+func busPair(t *testing.T, cfg config.Redis) (exchange func(t *testing.T, round string, within time.Duration)) {
+	client := func() redis.UniversalClient {
+		rdb, err := redisconn.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+		return rdb
+	}
+	got := make(chan string, 16)
+	serve := func(b *cluster.Bus) {
+		b.Handle("echo", func(_ context.Context, from string, body json.RawMessage) (any, error) {
+			var s string
+			json.Unmarshal(body, &s)
+			return b.Self() + " to " + from + ":" + s, nil
+		})
+		b.Handle("push", func(_ context.Context, from string, body json.RawMessage) (any, error) {
+			got <- b.Self() + " got " + string(body) + " from " + from
+			return nil, nil
+		})
+	}
+	a := startBusOn(t, client(), "a", serve)
+	b := startBusOn(t, client(), "b", serve)
+	other := map[*cluster.Bus]*cluster.Bus{a: b, b: a}
+
+	return func(t *testing.T, round string, within time.Duration) {
+		t.Helper()
+		start := time.Now()
+		for _, from := range []*cluster.Bus{a, b} {
+			to := other[from]
+			var reply string
+			deadline := time.Now().Add(within)
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+				err := from.Call(ctx, to.Self(), "echo", round, &reply)
+				cancel()
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %s asking %s, still after %v: %v", round, from.Self(), to.Self(), within, err)
+				}
+			}
+			if want := to.Self() + " to " + from.Self() + ":" + round; reply != want {
+				t.Fatalf("%s: reply %q, want %q", round, reply, want)
+			}
+		}
+		t.Logf("%s: requests answered both ways after %v", round, time.Since(start).Round(time.Millisecond))
+		for _, bus := range []*cluster.Bus{a, b} {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := bus.Check(ctx); err != nil {
+				t.Errorf("%s: %s's check: %v", round, bus.Self(), err)
+			}
+			cancel()
+		}
+		// Both buses answered, so both listen: a broadcast is not to be lost now.
+		for _, from := range []*cluster.Bus{a, b} {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := from.Broadcast(ctx, "push", round); err != nil {
+				cancel()
+				t.Fatalf("%s: broadcast from %s: %v", round, from.Self(), err)
+			}
+			select {
+			case m := <-got:
+				if want := fmt.Sprintf("%s got %q from %s", other[from].Self(), round, from.Self()); m != want {
+					t.Fatalf("%s: %q, want %q", round, m, want)
+				}
+			case <-ctx.Done():
+				t.Fatalf("%s: %s's broadcast never arrived", round, from.Self())
+			}
+			cancel()
+		}
 	}
 }
 
