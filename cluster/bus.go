@@ -8,6 +8,14 @@
 // controller, {hotline:<center>}:bus for all): a message to a controller that is not listening is
 // lost, so every request carries its deadline and fails with ErrNoAnswer when no reply comes; a
 // one-way message is for what a later message or a reload repairs (a page's push).
+//
+// On a Redis Cluster it is the classic pub/sub, not the sharded one (SSUBSCRIBE), although every
+// channel shares the center's slot: a classic message reaches every node, so a subscription keeps
+// hearing on whichever node it is, through a failover that turns its node into a replica and after
+// go-redis resubscribes elsewhere when its node dies; a sharded message reaches only the slot's
+// master and replicas, and a node that loses the slot may drop its sharded subscribers (Redis tells
+// them with SUNSUBSCRIBE, which go-redis does not act on), to be redone by hand. The bus carries
+// little, so the cost, each message crossing the whole cluster, is small.
 package cluster
 
 import (
@@ -290,16 +298,8 @@ func (b *Bus) Call(ctx context.Context, instance, kind string, body, reply any) 
 	if err != nil {
 		return fmt.Errorf("cluster: encode %s: %w", kind, err)
 	}
-	id := b.self + ":" + strconv.FormatUint(b.seq.Add(1), 36)
-	ch := make(chan envelope, 1)
-	b.mu.Lock()
-	b.pending[id] = ch
-	b.mu.Unlock()
-	defer func() {
-		b.mu.Lock()
-		delete(b.pending, id)
-		b.mu.Unlock()
-	}()
+	id, ch, done := b.await()
+	defer done()
 	n, err := b.send(ctx, b.inbox(instance), envelope{ID: id, Kind: kind, From: b.self, Deadline: deadline.UnixMilli(), Body: raw})
 	if err != nil {
 		return err
@@ -323,6 +323,42 @@ func (b *Bus) Call(ctx context.Context, instance, kind string, body, reply any) 
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %s to %q: %w", ErrNoAnswer, kind, instance, ctx.Err())
+	}
+}
+
+// await registers a new request id, whose reply receive delivers on ch until done.
+func (b *Bus) await() (id string, ch chan envelope, done func()) {
+	id = b.self + ":" + strconv.FormatUint(b.seq.Add(1), 36)
+	ch = make(chan envelope, 1)
+	b.mu.Lock()
+	b.pending[id] = ch
+	b.mu.Unlock()
+	return id, ch, func() {
+		b.mu.Lock()
+		delete(b.pending, id)
+		b.mu.Unlock()
+	}
+}
+
+// Check says whether the bus listens: it sends itself a reply through Redis and returns nil once
+// it came back, or ErrNoAnswer: at once when Redis says nobody listens (one server or Sentinel),
+// else at ctx's end. Redis answering is not enough: after a cut it answers again a moment before
+// the bus has resubscribed, a moment in which the others' requests to this controller are lost.
+func (b *Bus) Check(ctx context.Context) error {
+	id, ch, done := b.await()
+	defer done()
+	n, err := b.send(ctx, b.inbox(b.self), envelope{ID: id, From: b.self, Reply: true})
+	if err != nil {
+		return err
+	}
+	if n == 0 && b.listenersKnown() {
+		return fmt.Errorf("%w: the bus is not subscribed", ErrNoAnswer)
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the bus did not hear itself: %w", ErrNoAnswer, ctx.Err())
 	}
 }
 

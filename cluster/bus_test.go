@@ -11,7 +11,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-cc/hotline/cluster"
+	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/redistest"
+	"github.com/hotline-cc/hotline/redisconn"
 )
 
 var errNotYours = errors.New("not yours")
@@ -20,6 +22,12 @@ func startBus(t *testing.T, addr, self string, setup func(*cluster.Bus)) *cluste
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
+	return startBusOn(t, rdb, self, setup)
+}
+
+// startBusOn starts instance self's bus on rdb, stopped when the test ends.
+func startBusOn(t *testing.T, rdb redis.UniversalClient, self string, setup func(*cluster.Bus)) *cluster.Bus {
+	t.Helper()
 	b := cluster.New(rdb, "{hotline:t}:", self, nil)
 	b.Error("not_yours", errNotYours)
 	if setup != nil {
@@ -34,8 +42,8 @@ func startBus(t *testing.T, addr, self string, setup func(*cluster.Bus)) *cluste
 	return b
 }
 
-// TestBus: a request is served by the controller named and its reply (or its sentinel error)
-// comes back; a request to a controller nobody runs fails at once with ErrNoAnswer; a slow handler
+// TestBus: a listening bus hears itself (Check) and one never started does not; a request is served
+// by the controller named and its reply (or its sentinel error) comes back; a request to a controller nobody runs fails at once with ErrNoAnswer; a slow handler
 // makes the request fail at its deadline; one-way messages keep their order; a broadcast reaches
 // the others and not its sender.
 func TestBus(t *testing.T) {
@@ -71,6 +79,18 @@ func TestBus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
+	if err := a.Check(ctx); err != nil {
+		t.Fatalf("check a listening bus: %v", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	defer rdb.Close()
+	deaf := cluster.New(rdb, "{hotline:t}:", "deaf", nil) // never started
+	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancelShort()
+	if err := deaf.Check(short); !errors.Is(err, cluster.ErrNoAnswer) {
+		t.Fatalf("check a bus that does not listen: %v, want ErrNoAnswer", err)
+	}
+
 	var reply string
 	if err := a.Call(ctx, "b", "echo", "hi", &reply); err != nil || reply != "a:hi" {
 		t.Fatalf("echo: %q, %v", reply, err)
@@ -84,7 +104,7 @@ func TestBus(t *testing.T) {
 	if err := a.Call(ctx, "nobody", "echo", "hi", nil); !errors.Is(err, cluster.ErrNoAnswer) {
 		t.Fatalf("to nobody: %v, want ErrNoAnswer", err)
 	}
-	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	short, cancelShort = context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancelShort()
 	if err := a.Call(short, "b", "slow", nil, nil); !errors.Is(err, cluster.ErrNoAnswer) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("slow: %v, want ErrNoAnswer at the deadline", err)
@@ -115,6 +135,141 @@ func TestBus(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("broadcast never arrived")
+	}
+}
+
+// TestBusOnCluster: two controllers' buses over a Redis Cluster (3 masters with a replica each,
+// reached from one seed address as `hotline run` does) exchange requests, replies and broadcasts;
+// then the master serving the center's slot (the bus channels' hash tag) hands it to its replica,
+// by a coordinated CLUSTER FAILOVER or by dying (SIGKILL: the cluster promotes the replica itself),
+// and the buses work again within a bounded wait: a request gets its reply, a broadcast arrives.
+func TestBusOnCluster(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		move func(t *testing.T, cl *redistest.Cluster, key string) (from, to string)
+		// within bounds the bus's recovery: from the slot's new master being agreed on to a reply.
+		within time.Duration
+	}{
+		{"failover", func(t *testing.T, cl *redistest.Cluster, key string) (string, string) {
+			return cl.Failover(t, key, 30*time.Second)
+		}, 5 * time.Second},
+		{"master killed", func(t *testing.T, cl *redistest.Cluster, key string) (string, string) {
+			return cl.KillMaster(t, key, 30*time.Second)
+		}, 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := redistest.StartCluster(t, 3, 1)
+			cfg := topoConfig(config.RedisCluster)
+			cfg.Addrs = cl.Addrs[:1]
+			exchange := busPair(t, cfg)
+			exchange(t, "before", 0)
+			from, to := tc.move(t, cl, "{hotline:t}:bus")
+			t.Logf("the bus's slot moved from %s to %s", from, to)
+			exchange(t, "after", tc.within)
+		})
+	}
+}
+
+// TestBusOnSentinel: as TestBusOnCluster under Sentinel, whose primary dies: the buses, reached
+// through the sentinels, work again within a bounded wait of the replica's promotion.
+func TestBusOnSentinel(t *testing.T) {
+	s := redistest.StartSentinel(t, 1)
+	cfg := topoConfig(config.RedisSentinel)
+	cfg.Addrs, cfg.MasterName = s.Addrs, s.MasterName
+	exchange := busPair(t, cfg)
+	exchange(t, "before", 0)
+	old := s.KillMaster(t)
+	now := s.WaitFailover(t, old, 60*time.Second)
+	t.Logf("the primary moved from %s to %s", old, now)
+	exchange(t, "after", 10*time.Second)
+}
+
+func topoConfig(mode string) config.Redis {
+	cfg := config.Default().Redis
+	cfg.Mode = mode
+	// Short, as in production's advice: a command caught by the failover fails fast and is retried
+	// on the new master.
+	cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout = config.Duration(time.Second), config.Duration(time.Second), config.Duration(time.Second)
+	return cfg
+}
+
+// busPair starts the buses of controllers a and b over cfg, each with its own client as each
+// process has, and returns exchange: it has each ask the other (a request lost while a bus
+// resubscribes, or not published while the client still sends to a dead master, fails by its own
+// deadline and is sent again, until within has passed), checks both hear themselves, then has each
+// broadcast and the other get it.
+func busPair(t *testing.T, cfg config.Redis) (exchange func(t *testing.T, round string, within time.Duration)) {
+	client := func() redis.UniversalClient {
+		rdb, err := redisconn.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+		return rdb
+	}
+	got := make(chan string, 16)
+	serve := func(b *cluster.Bus) {
+		b.Handle("echo", func(_ context.Context, from string, body json.RawMessage) (any, error) {
+			var s string
+			json.Unmarshal(body, &s)
+			return b.Self() + " to " + from + ":" + s, nil
+		})
+		b.Handle("push", func(_ context.Context, from string, body json.RawMessage) (any, error) {
+			got <- b.Self() + " got " + string(body) + " from " + from
+			return nil, nil
+		})
+	}
+	a := startBusOn(t, client(), "a", serve)
+	b := startBusOn(t, client(), "b", serve)
+	other := map[*cluster.Bus]*cluster.Bus{a: b, b: a}
+
+	return func(t *testing.T, round string, within time.Duration) {
+		t.Helper()
+		start := time.Now()
+		for _, from := range []*cluster.Bus{a, b} {
+			to := other[from]
+			var reply string
+			deadline := time.Now().Add(within)
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+				err := from.Call(ctx, to.Self(), "echo", round, &reply)
+				cancel()
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %s asking %s, still after %v: %v", round, from.Self(), to.Self(), within, err)
+				}
+			}
+			if want := to.Self() + " to " + from.Self() + ":" + round; reply != want {
+				t.Fatalf("%s: reply %q, want %q", round, reply, want)
+			}
+		}
+		t.Logf("%s: requests answered both ways after %v", round, time.Since(start).Round(time.Millisecond))
+		for _, bus := range []*cluster.Bus{a, b} {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := bus.Check(ctx); err != nil {
+				t.Errorf("%s: %s's check: %v", round, bus.Self(), err)
+			}
+			cancel()
+		}
+		// Both buses answered, so both listen: a broadcast is not to be lost now.
+		for _, from := range []*cluster.Bus{a, b} {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := from.Broadcast(ctx, "push", round); err != nil {
+				cancel()
+				t.Fatalf("%s: broadcast from %s: %v", round, from.Self(), err)
+			}
+			select {
+			case m := <-got:
+				if want := fmt.Sprintf("%s got %q from %s", other[from].Self(), round, from.Self()); m != want {
+					t.Fatalf("%s: %q, want %q", round, m, want)
+				}
+			case <-ctx.Done():
+				t.Fatalf("%s: %s's broadcast never arrived", round, from.Self())
+			}
+			cancel()
+		}
 	}
 }
 

@@ -25,15 +25,15 @@ import (
 )
 
 // startNode runs one controller of a center that several share: its own Asterisk (tg), the
-// center's Redis at redisAddr, and its instance name. stop stops it (as a deploy does) and waits;
-// otherwise the test's end does.
-func startNode(t *testing.T, tg *aritest.Target, redisAddr, instance string) (srv *server.Server, stop func()) {
+// center's Redis (rc: a server, or a cluster's seeds), and its instance name. stop stops it (as a
+// deploy does) and waits; otherwise the test's end does.
+func startNode(t *testing.T, tg *aritest.Target, rc config.Redis, instance string) (srv *server.Server, stop func()) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Center, cfg.Instance = "e2e", instance
 	cfg.ARI.URL, cfg.ARI.User, cfg.ARI.Password = tg.ARIURL(), tg.User, tg.Password
 	cfg.ARI.RingTimeout = config.Duration(30 * time.Second)
-	cfg.Redis.Addr = redisAddr
+	cfg.Redis = rc
 	cfg.Web.Listen = "127.0.0.1:0"
 	cfg.Softphone.ICEPort = 0
 	if h := os.Getenv("HOTLINE_TEST_RTP_HOST"); h != "" && tg.Sim == nil {
@@ -75,14 +75,22 @@ func startNode(t *testing.T, tg *aritest.Target, redisAddr, instance string) (sr
 // node-b), with a controller for each (ctl-a on node A, ctl-b on node B) over one real
 // redis-server. stopB stops ctl-b.
 func onTwoNodes(t *testing.T, f func(t *testing.T, n *twoNodes)) {
+	onTwoNodesOver(t, func(t *testing.T) config.Redis {
+		rc := config.Default().Redis
+		rc.Addr = redistest.Start(t).Addr
+		return rc
+	}, f)
+}
+
+// onTwoNodesOver is onTwoNodes over the Redis that startRedis starts for each subtest.
+func onTwoNodesOver(t *testing.T, startRedis func(t *testing.T) config.Redis, f func(t *testing.T, n *twoNodes)) {
 	sim := func(name string) asterisksim.Config {
 		return asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations(), SystemName: name}
 	}
 	aritest.RunPair(t, sim("node-a"), sim("node-b"), func(t *testing.T, tgA, tgB *aritest.Target) {
-		rs := redistest.Start(t)
-		n := &twoNodes{tgA: tgA, tgB: tgB, redis: rs.Addr}
-		n.a, _ = startNode(t, tgA, rs.Addr, "ctl-a")
-		n.b, n.stopB = startNode(t, tgB, rs.Addr, "ctl-b")
+		n := &twoNodes{tgA: tgA, tgB: tgB, redis: startRedis(t)}
+		n.a, _ = startNode(t, tgA, n.redis, "ctl-a")
+		n.b, n.stopB = startNode(t, tgB, n.redis, "ctl-b")
 		f(t, n)
 	})
 }
@@ -91,7 +99,7 @@ type twoNodes struct {
 	a, b     *server.Server
 	tgA, tgB *aritest.Target
 	stopB    func()
-	redis    string // the center's redis-server
+	redis    config.Redis // the center's
 }
 
 // callerEar returns what a caller hears, as audio: on the simulator the caller's own ears; on a
@@ -322,6 +330,55 @@ func TestSeveralNodesOrphanedLegs(t *testing.T) {
 		startNode(t, n.tgB, n.redis, "ctl-b")
 		p001.waitFor("call.ended", 30*time.Second, isPush("call.ended", id))
 		waitfor.True(t, "A closing the leg of the call ctl-b finished", 10*time.Second, func() bool { return legs() == 0 })
+	})
+}
+
+// TestSeveralNodesOnCluster: the two controllers share a Redis Cluster (3 masters with a replica
+// each, reached from one seed address) instead of one server. A caller on node B is answered by
+// p001, whose page is on controller A, and each hears the other; p001 hangs up from A's page and
+// the caller's channel on node B ends. Then the master serving the center's slot (its hash tag,
+// the bus's channels and the ACD's keys alike) hands it to its replica, and a second caller on B
+// is answered the same way by p002, from A's page: the bus and the ACD carried on across it.
+func TestSeveralNodesOnCluster(t *testing.T) {
+	var cl *redistest.Cluster
+	onTwoNodesOver(t, func(t *testing.T) config.Redis {
+		cl = redistest.StartCluster(t, 3, 1)
+		rc := config.Default().Redis
+		rc.Mode, rc.Addrs = config.RedisCluster, cl.Addrs[:1]
+		return rc
+	}, func(t *testing.T, n *twoNodes) {
+		baseA := "http://" + n.a.WebAddr().String()
+		p001 := connectAgent(t, baseA, "p001", "hotline-demo")
+		phone1 := p001.startAudio(1000)
+		p001.setState("available")
+		p002 := connectAgent(t, baseA, "p002", "hotline-demo")
+		phone2 := p002.startAudio(1000)
+		p002.setState("paused")
+
+		answer := func(a *agentClient, phone *pionPhone, number string) {
+			t.Helper()
+			caller := dial(t, n.tgB, number, "Caller on B")
+			id := caller.ChannelID
+			a.waitRinging(id, 30*time.Second)
+			if cs, ok := callIn(snapshot(t, n.b.Center()), id); !ok || cs.Owner != "ctl-b" {
+				t.Fatalf("the call in the ACD: %+v (found %v), want owned by ctl-b", cs, ok)
+			}
+			a.request("call.answer", map[string]any{"call": id})
+			a.waitFor("call.connected", 15*time.Second, isPush("call.connected", id))
+			hears := callerEar(t, n.tgB, caller)
+			waitfor.True(t, "the agent (page on A) hearing the caller on node B", 15*time.Second, func() bool { return has(phone.Heard(500*time.Millisecond), 440) })
+			waitfor.True(t, "the caller on node B hearing the agent", 15*time.Second, func() bool { return has(hears(500*time.Millisecond), 1000) })
+			a.request("call.hangup", map[string]any{"call": id})
+			waitCallerGone(t, n.tgB, caller, "the caller on node B still up after the agent hung up on A's page")
+			a.waitFor("call.ended", 10*time.Second, isPush("call.ended", id))
+		}
+		answer(p001, phone1, "79160000081")
+
+		from, to := cl.Failover(t, n.a.Center().Key("bus"), 30*time.Second)
+		t.Logf("the center's slot moved from %s to %s", from, to)
+
+		p002.setState("available")
+		answer(p002, phone2, "79160000082")
 	})
 }
 

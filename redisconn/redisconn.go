@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -54,11 +55,23 @@ func Options(cfg config.Redis) (*redis.UniversalOptions, error) {
 	return o, nil
 }
 
+// ClusterStateReload bounds how long a cluster client goes on using a topology it read: when a
+// master dies, its commands fail to dial rather than meet a MOVED (the only error go-redis reloads
+// the topology on), so without it the client, and a bus subscription reconnecting, would keep
+// dialing the dead master for go-redis's default minute after the cluster promoted its replica. It
+// costs a CLUSTER SLOTS per second while commands flow.
+const ClusterStateReload = time.Second
+
 // New returns a client for cfg. It does no I/O: the first command connects.
 func New(cfg config.Redis) (redis.UniversalClient, error) {
 	o, err := Options(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Mode == config.RedisCluster {
+		co := o.Cluster()
+		co.ClusterStateReloadInterval = ClusterStateReload
+		return redis.NewClusterClient(co), nil
 	}
 	return redis.NewUniversalClient(o), nil
 }

@@ -1,6 +1,7 @@
 package redisconn
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/redistest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 )
 
 func base() config.Redis {
@@ -65,4 +67,36 @@ func TestTLSFiles(t *testing.T) {
 	if _, err := Options(r); !errors.Is(err, ErrTLS) {
 		t.Errorf("bad CA file: %v", err)
 	}
+}
+
+// TestClusterFollowsDeadMaster: when the master serving a key dies and the cluster promotes its
+// replica, the client reads the key from the new master within a few seconds, not after go-redis's
+// default topology reload of a minute (its commands to a dead master fail to dial, which does not
+// make it reload).
+func TestClusterFollowsDeadMaster(t *testing.T) {
+	cl := redistest.StartCluster(t, 3, 1)
+	cfg := base()
+	cfg.Mode, cfg.Addrs = config.RedisCluster, cl.Addrs[:1]
+	cfg.DialTimeout, cfg.ReadTimeout, cfg.WriteTimeout = config.Duration(time.Second), config.Duration(time.Second), config.Duration(time.Second)
+	rdb, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.Set(ctx, "{k}", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Do(ctx, "WAIT", 1, 5000).Err(); err != nil { // on the replica before the kill
+		t.Fatal(err)
+	}
+	from, to := cl.KillMaster(t, "{k}", 30*time.Second)
+	t.Logf("killed %s, %s promoted", from, to)
+	start := time.Now()
+	waitfor.True(t, "the client reading from the promoted replica", 3*ClusterStateReload+5*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		return rdb.Get(ctx, "{k}").Val() == "v"
+	})
+	t.Logf("read again %v after the promotion", time.Since(start).Round(time.Millisecond))
 }

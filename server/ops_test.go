@@ -5,8 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/redistest"
@@ -60,11 +64,27 @@ func get(t *testing.T, url, host string) (int, string) {
 }
 
 // checkHealth waits for /readyz, then cuts Redis: /healthz and /readyz say "redis" is down and
-// nothing of the error itself; they recover with Redis.
+// nothing of the error itself; they recover with Redis, and not before the bus to the other
+// controllers listens again: the first ok after the cut finds the bus's channels subscribed.
 func checkHealth(t *testing.T, base string, proxy *redistest.Proxy) {
 	waitfor.True(t, "/readyz ok", guard, func() bool { code, _ := get(t, base+"/readyz", ""); return code == http.StatusOK })
 	if code, body := get(t, base+"/healthz", ""); code != http.StatusOK || body != "ok\n" {
 		t.Fatalf("/healthz = %d %q, want ok", code, body)
+	}
+	direct := redis.NewClient(&redis.Options{Addr: proxy.Target()}) // around the cut
+	defer direct.Close()
+	busChannels := func() []string {
+		t.Helper()
+		chans, err := direct.PubSubChannels(context.Background(), "*:bus*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(chans)
+		return chans
+	}
+	listening := busChannels()
+	if len(listening) != 2 {
+		t.Fatalf("the bus's channels with a subscriber: %v, want its inbox and the center's", listening)
 	}
 	proxy.Cut()
 	for _, p := range []string{"/healthz", "/readyz"} {
@@ -74,7 +94,18 @@ func checkHealth(t *testing.T, base string, proxy *redistest.Proxy) {
 		}
 	}
 	proxy.Restore()
-	waitfor.True(t, "/healthz ok again", guard, func() bool { code, _ := get(t, base+"/healthz", ""); return code == http.StatusOK })
+	// As often as it answers, to catch the moment Redis is back and the bus not yet.
+	for deadline := time.Now().Add(guard); ; {
+		if code, _ := get(t, base+"/healthz", ""); code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/healthz not ok again %v after Redis came back", guard)
+		}
+	}
+	if now := busChannels(); !slices.Equal(now, listening) {
+		t.Errorf("/healthz ok while the bus listens on %v, want %v: a controller deaf to its peers says it is healthy", now, listening)
+	}
 	if code, body := get(t, base+"/metrics", ""); code != http.StatusOK || !strings.Contains(body, "hotline_web_connections_refused_total") {
 		t.Errorf("/metrics = %d, want the metrics", code)
 	}

@@ -360,8 +360,9 @@ func (s *Server) CrewAgents() []string { return s.crew }
 // Handler serves the pages, the APIs and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// healthz says whether the process and its parts work: "redis" (no answer to PING), "ari" (the
-// events WebSocket is not connected). It names the parts down and nothing more: the reason goes to
+// healthz says whether the process and its parts work: "redis" (no answer to PING), "bus" (Redis
+// answers but the bus to the other controllers does not hear itself yet), "ari" (the events
+// WebSocket is not connected). It names the parts down and nothing more: the reason goes to
 // the log, not to whoever can reach the port.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) { s.check(w, r, false) }
 
@@ -380,6 +381,10 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, ready bool) {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		down = append(down, "redis")
 		detail = append(detail, "redis_err", err)
+	} else if err := s.checkBus(ctx); err != nil {
+		// Only with Redis up: without it the bus is down too, and saying so adds nothing.
+		down = append(down, "bus")
+		detail = append(detail, "bus_err", err)
 	}
 	if ready && !s.serving.Load() {
 		down = append(down, "serving")
@@ -391,6 +396,15 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, ready bool) {
 		return
 	}
 	fmt.Fprintln(w, "ok")
+}
+
+// checkBus checks the bus within a second: its message comes back in a few milliseconds when it
+// listens, and one lost while it resubscribes must not hold the check (and the next one a poller
+// makes) for the whole request's deadline.
+func (s *Server) checkBus(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	return s.link.bus.Check(ctx)
 }
 
 // Run serves until ctx ends, then stops taking new work and drains: calls stay up in Asterisk for

@@ -37,7 +37,11 @@ func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
 			busPort = p
 			// cluster-port: the bus is not always free at port+10000 (nor below 65536).
 			return []string{"cluster-enabled yes", "cluster-config-file nodes.conf",
-				"cluster-node-timeout 1000", fmt.Sprintf("cluster-port %d", p)}
+				"cluster-node-timeout 1000", fmt.Sprintf("cluster-port %d", p),
+				// A replica syncs at once, not after the 5 s a master waits for more replicas, and
+				// is listed in CLUSTER SLOTS within a second, not the 10 s it takes an idle master
+				// to move the replication offset off 0 (Redis 7.0 lists no replica at offset 0).
+				"repl-diskless-sync-delay 0", "repl-ping-replica-period 1"}
 		})
 		bus[n] = busPort
 		all = append(all, n)
@@ -134,6 +138,36 @@ func StartCluster(tb testing.TB, masters, replicas int) *Cluster {
 // returns the old and the new master's addresses.
 func (c *Cluster) Failover(tb testing.TB, key string, timeout time.Duration) (from, to string) {
 	tb.Helper()
+	slot, nodes := c.serving(tb, key, timeout)
+	from, to = nodes[0], nodes[1]
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	rc := c.nodes[to].plain()
+	defer rc.Close()
+	if err := rc.Do(ctx, "CLUSTER", "FAILOVER").Err(); err != nil {
+		tb.Fatalf("CLUSTER FAILOVER on %s: %v", to, err)
+	}
+	c.waitMaster(tb, slot, to, timeout)
+	return from, to
+}
+
+// KillMaster kills the master serving key (SIGKILL, as a crash) and waits until the cluster itself
+// has promoted its replica and every node left agrees: a failover nobody asked for, after the
+// cluster-node-timeout. It returns the dead and the new master's addresses.
+func (c *Cluster) KillMaster(tb testing.TB, key string, timeout time.Duration) (from, to string) {
+	tb.Helper()
+	slot, nodes := c.serving(tb, key, timeout)
+	from, to = nodes[0], nodes[1]
+	c.nodes[from].Stop()
+	c.waitMaster(tb, slot, to, timeout)
+	return from, to
+}
+
+// serving returns key's slot and the nodes serving it, master first, once it has a replica in sync
+// with its master (after a failover the old master takes a moment to rejoin as a replica); it fails
+// the test when none comes.
+func (c *Cluster) serving(tb testing.TB, key string, timeout time.Duration) (int64, []string) {
+	tb.Helper()
 	seed := c.nodes[c.Addrs[0]].plain()
 	defer seed.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -142,41 +176,47 @@ func (c *Cluster) Failover(tb testing.TB, key string, timeout time.Duration) (fr
 	if err != nil {
 		tb.Fatal(err)
 	}
-	owners := func(ctx context.Context, cl *redis.Client) ([]string, error) {
-		slots, err := cl.ClusterSlots(ctx).Result()
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range slots {
-			if int64(s.Start) <= slot && slot <= int64(s.End) {
-				var addrs []string
-				for _, n := range s.Nodes {
-					addrs = append(addrs, n.Addr)
-				}
-				return addrs, nil
-			}
-		}
-		return nil, fmt.Errorf("no node serves slot %d", slot)
-	}
-	nodes, err := owners(ctx, seed)
-	if err != nil || len(nodes) < 2 {
-		tb.Fatalf("slot %d: nodes %v (a failover needs a replica): %v", slot, nodes, err)
-	}
-	from, to = nodes[0], nodes[1]
-	rc := c.nodes[to].plain()
-	defer rc.Close()
-	if err := rc.Do(ctx, "CLUSTER", "FAILOVER").Err(); err != nil {
-		tb.Fatalf("CLUSTER FAILOVER on %s: %v", to, err)
-	}
+	var nodes []string
 	err = poll(timeout, func(ctx context.Context) error {
+		nodes, err = slotOwners(ctx, seed, slot)
+		if err != nil {
+			return err
+		}
+		if len(nodes) < 2 {
+			return fmt.Errorf("slot %d on %v: no replica to take over", slot, nodes)
+		}
+		rc := c.nodes[nodes[1]].plain()
+		defer rc.Close()
+		info, err := rc.Info(ctx, "replication").Result()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "master_link_status:up") {
+			return fmt.Errorf("replica %s not in sync yet", nodes[1])
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("slot of %q: %v", key, err)
+	}
+	return slot, nodes
+}
+
+// waitMaster waits until every live node sees slot served by master.
+func (c *Cluster) waitMaster(tb testing.TB, slot int64, master string, timeout time.Duration) {
+	tb.Helper()
+	err := poll(timeout, func(ctx context.Context) error {
 		for addr, n := range c.nodes {
+			if n.stopped() {
+				continue
+			}
 			cl := n.plain()
-			got, err := owners(ctx, cl)
+			got, err := slotOwners(ctx, cl, slot)
 			cl.Close()
 			if err != nil {
 				return err
 			}
-			if got[0] != to {
+			if got[0] != master {
 				return fmt.Errorf("%s still sees slot %d on %s", addr, slot, got[0])
 			}
 		}
@@ -185,7 +225,24 @@ func (c *Cluster) Failover(tb testing.TB, key string, timeout time.Duration) (fr
 	if err != nil {
 		tb.Fatalf("cluster failover: %v", err)
 	}
-	return from, to
+}
+
+// slotOwners returns the nodes serving slot as cl sees them, master first.
+func slotOwners(ctx context.Context, cl *redis.Client, slot int64) ([]string, error) {
+	slots, err := cl.ClusterSlots(ctx).Result()
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range slots {
+		if int64(s.Start) <= slot && slot <= int64(s.End) {
+			var addrs []string
+			for _, n := range s.Nodes {
+				addrs = append(addrs, n.Addr)
+			}
+			return addrs, nil
+		}
+	}
+	return nil, fmt.Errorf("no node serves slot %d", slot)
 }
 
 // Node returns the node at addr.

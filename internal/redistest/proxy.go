@@ -61,6 +61,9 @@ func (p *Proxy) Refused() int {
 	return p.refused
 }
 
+// Target is the address the proxy forwards to: a test's way to Redis around the cut.
+func (p *Proxy) Target() string { return p.target }
+
 // Restore lets connections through again.
 func (p *Proxy) Restore() {
 	p.mu.Lock()

@@ -42,7 +42,8 @@ type Server struct {
 	stop sync.Once
 	bin  string // what start ran, for Restart
 	args []string
-	mu   sync.Mutex // cmd, across Restart and Stop
+	mu   sync.Mutex // cmd and dead, across Restart and Stop
+	dead bool       // killed and not restarted
 	// how the helper itself logs in (TLS and an admin user when the server has ACL users)
 	tls            *tls.Config
 	user, password string
@@ -155,6 +156,7 @@ func (s *Server) run() error {
 	s.mu.Lock()
 	s.cmd = exec.Command(s.bin, append([]string{path}, s.args...)...)
 	err := s.cmd.Start()
+	s.dead = err != nil
 	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
@@ -193,6 +195,14 @@ func (s *Server) kill() {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 	}
+	s.dead = true
+}
+
+// stopped says whether the server was killed and not restarted.
+func (s *Server) stopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dead
 }
 
 // Restart kills the server (SIGKILL, as a crash: nothing is flushed but what the server already

@@ -38,7 +38,8 @@ func TestStartSentinelFailover(t *testing.T) {
 
 func TestStartCluster(t *testing.T) {
 	c := StartCluster(t, 3, 1)
-	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs})
+	// A short reload: a dead master is only noticed by a reload (redisconn does the same).
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs, ClusterStateReloadInterval: time.Second})
 	defer rdb.Close()
 	ctx := context.Background()
 	for _, k := range []string{"a", "b", "c", "{x}1", "{x}2"} {
@@ -51,6 +52,14 @@ func TestStartCluster(t *testing.T) {
 		t.Fatalf("failover from %s to itself", from)
 	}
 	waitfor.True(t, "the client follows the failover", 10*time.Second, func() bool {
+		return rdb.Get(ctx, "{x}2").Val() == "{x}2"
+	})
+	// The old master is the replica now: killing the new one hands the slot back to it.
+	dead, back := c.KillMaster(t, "{x}1", 30*time.Second)
+	if dead != to || back != from {
+		t.Fatalf("killed %s, promoted %s; want %s killed, %s promoted", dead, back, to, from)
+	}
+	waitfor.True(t, "the client follows the promotion", 20*time.Second, func() bool {
 		return rdb.Get(ctx, "{x}2").Val() == "{x}2"
 	})
 }
