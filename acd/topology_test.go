@@ -78,20 +78,7 @@ func TestSentinelFailoverDuringTraffic(t *testing.T) {
 	c, rdb := topoCenterOn(t, cfg)
 	ctx := context.Background()
 
-	d := newDriver(t, c)
-	for _, a := range d.agents {
-		d.must(c.Login(ctx, a))
-	}
-	stop := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- d.run(stop) }()
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-	}()
+	d, stop := startDriver(t, c)
 	d.waitOps(t, 40)
 
 	// A checkpoint: every event up to lastID is on the replica (WAIT), so it must survive.
@@ -127,8 +114,7 @@ func TestSentinelFailoverDuringTraffic(t *testing.T) {
 	t.Logf("failover %s → %s", oldMaster, newMaster)
 	d.waitOps(t, d.ops.Load()+60) // and traffic goes on on the new primary
 
-	close(stop)
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := rdb.XRange(ctx, c.Key("events"), last[0].ID, last[0].ID).Result(); err != nil || len(n) != 1 {
@@ -173,31 +159,14 @@ func TestClusterACD(t *testing.T) {
 			cfg := topoConfig(config.RedisCluster)
 			cfg.Addrs = cl.Addrs[:1] // one seed: the client finds the rest
 			c, _ := topoCenterOn(t, cfg)
-			ctx := context.Background()
-
-			d := newDriver(t, c)
-			for _, a := range d.agents {
-				d.must(c.Login(ctx, a))
-			}
-			stop := make(chan struct{})
-			done := make(chan error, 1)
-			go func() { done <- d.run(stop) }()
-			defer func() {
-				select {
-				case <-stop:
-				default: // failed before stopping it: the driver must not outlive the test
-					close(stop)
-					<-done
-				}
-			}()
+			d, stop := startDriver(t, c)
 			d.waitOps(t, 40)
 			from, to := tc.move(t, cl, c.Key("events"))
 			t.Logf("the center's slot moved from %s to %s", from, to)
 			moved, at := d.ops.Load(), time.Now()
 			waitfor.True(t, "60 operations on the new master", 15*time.Second, func() bool { return d.ops.Load() >= moved+60 })
 			t.Logf("60 operations %v after the move", time.Since(at).Round(time.Millisecond))
-			close(stop)
-			if err := <-done; err != nil {
+			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
 			d.drain()
@@ -277,6 +246,26 @@ type driver struct {
 	lost          map[string]int
 
 	mu sync.Mutex // guards the above against stats() from the test goroutine after run
+}
+
+// startDriver logs the driver's agents in and runs it; stop ends it and returns what run did. The
+// test's end stops it too: a test that fails first must not leave it running.
+func startDriver(t *testing.T, c *Center) (d *driver, stop func() error) {
+	d = newDriver(t, c)
+	for _, a := range d.agents {
+		d.must(c.Login(context.Background(), a))
+	}
+	quit := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- d.run(quit) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { close(quit); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return d, stop
 }
 
 func newDriver(t *testing.T, c *Center) *driver {
