@@ -18,6 +18,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/hotline-cc/hotline/internal/browsertest"
+	"github.com/hotline-cc/hotline/internal/pionloop"
 	"github.com/hotline-cc/hotline/media"
 )
 
@@ -262,35 +263,13 @@ func (a *agentClient) startAudio(freq float64) *pionPhone {
 			p.hear(pcm)
 		}
 	})
-	connected := make(chan struct{})
-	var once sync.Once
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			once.Do(func() { close(connected) })
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-gathered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("ICE gathering never completed")
-	}
-	reply := a.request("offer", map[string]any{"sdp": pc.LocalDescription().SDP})
-	sdp, _ := reply["sdp"].(string)
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
-		t.Fatalf("%s: the gateway's answer: %v", a.ID, err)
-	}
-	select {
-	case <-connected:
-	case <-time.After(15 * time.Second):
-		t.Fatalf("%s: the PeerConnection never connected (state %s)", a.ID, pc.ConnectionState())
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	if err := pionloop.Connect(ctx, pc, func(_ context.Context, offer string) (string, error) {
+		sdp, _ := a.request("offer", map[string]any{"sdp": offer})["sdp"].(string)
+		return sdp, nil
+	}); err != nil {
+		t.Fatalf("%s: %v", a.ID, err)
 	}
 	p.wg.Add(1)
 	go p.sendTone()

@@ -97,41 +97,11 @@ func (p *Phones) dial(ctx context.Context, gw Negotiator, i int, agent string) e
 			}
 		}
 	})
-	connected := make(chan struct{})
-	var once sync.Once
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		if s == webrtc.PeerConnectionStateConnected {
-			once.Do(func() { close(connected) })
-		}
-	})
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return err
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return err
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	answer, err := gw.Negotiate(ctx, agent, pc.LocalDescription().SDP)
-	if err != nil {
-		return err
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		return err
-	}
 	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	select {
-	case <-connected:
-		return nil
-	case <-wait.Done():
-		return fmt.Errorf("not connected: %w", wait.Err())
-	}
+	return pionloop.Connect(wait, pc, func(ctx context.Context, offer string) (string, error) {
+		return gw.Negotiate(ctx, agent, offer)
+	})
 }
 
 // talk sends every phone's packet every 20 ms: one goroutine for all, as the simulator's media

@@ -5,6 +5,8 @@
 package pionloop
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"sync"
 
@@ -43,4 +45,44 @@ func APIWith(adjust func(*webrtc.SettingEngine), opts ...func(*webrtc.API)) *web
 		adjust(&se)
 	}
 	return webrtc.NewAPI(append([]func(*webrtc.API){webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)}, opts...)...)
+}
+
+// Connect negotiates pc with the gateway as an agent's page does: a complete offer (every ICE
+// candidate gathered, none trickled), answer's SDP in return, and a wait until pc is connected.
+// answer carries the offer to the gateway, however the caller reaches it (the page's WebSocket, or
+// the gateway in-process). ctx bounds the whole.
+func Connect(ctx context.Context, pc *webrtc.PeerConnection, answer func(ctx context.Context, offerSDP string) (string, error)) error {
+	connected := make(chan struct{})
+	var once sync.Once
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			once.Do(func() { close(connected) })
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("offer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return fmt.Errorf("offer: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return fmt.Errorf("ICE gathering: %w", ctx.Err())
+	}
+	sdp, err := answer(ctx, pc.LocalDescription().SDP)
+	if err != nil {
+		return fmt.Errorf("the gateway's answer: %w", err)
+	}
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return fmt.Errorf("the gateway's answer: %w", err)
+	}
+	select {
+	case <-connected:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("not connected (state %s): %w", pc.ConnectionState(), ctx.Err())
+	}
 }
