@@ -223,17 +223,8 @@ const legSweepEvery = 10 * time.Second
 // sweeps in a row, the ACD has no such call or another controller holds it: two, because a call
 // taken over is not yet in the ACD under its new owner for a moment, and one sweep is soon enough
 // for a socket that carries nothing.
-func (l *link) sweepLegs(ctx context.Context, every time.Duration) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		l.sweepOnce(ctx)
-	}
+func (l *link) sweepLegs(ctx context.Context, period time.Duration) error {
+	return every(ctx, period, l.sweepOnce)
 }
 
 func (l *link) sweepOnce(ctx context.Context) {
@@ -457,18 +448,11 @@ func (l *link) page(ctx context.Context, agent string, open bool) {
 
 // keepHomes refreshes the homes of the pages open here until ctx ends.
 func (l *link) keepHomes(ctx context.Context) error {
-	t := time.NewTicker(cluster.HomeTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	return every(ctx, cluster.HomeTTL/3, func(ctx context.Context) {
 		if err := l.bus.KeepHomes(ctx, l.web.OpenPages()); err != nil && ctx.Err() == nil {
 			l.log.Warn("refresh the agents' controllers", "err", err)
 		}
-	}
+	})
 }
 
 func withRemoteTimeout(ctx context.Context) (context.Context, context.CancelFunc) {

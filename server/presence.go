@@ -50,7 +50,21 @@ func (s *Server) pageEvent(accountID string, open bool) {
 // Agents on a call are left alone: the caller hears hold music until the page is back, and a
 // supervisor sees it.
 func (s *Server) reapDisconnected(ctx context.Context) error {
-	t := time.NewTicker(s.pages.RefreshEvery())
+	return every(ctx, s.pages.RefreshEvery(), func(ctx context.Context) {
+		// The demo's crew is present without a page.
+		if err := s.pages.Refresh(ctx, append(s.agentWeb.OpenPages(), s.crew...)); err != nil {
+			s.log.Warn("page presence refresh", "err", err)
+			return
+		}
+		if err := s.pauseDisconnected(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("pause disconnected agents", "err", err)
+		}
+	})
+}
+
+// every runs f every d until ctx ends, the first time after d: a part's periodic upkeep.
+func every(ctx context.Context, d time.Duration, f func(context.Context)) error {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -58,14 +72,7 @@ func (s *Server) reapDisconnected(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		// The demo's crew is present without a page.
-		if err := s.pages.Refresh(ctx, append(s.agentWeb.OpenPages(), s.crew...)); err != nil {
-			s.log.Warn("page presence refresh", "err", err)
-			continue
-		}
-		if err := s.pauseDisconnected(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("pause disconnected agents", "err", err)
-		}
+		f(ctx)
 	}
 }
 
