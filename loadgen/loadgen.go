@@ -57,10 +57,10 @@ type Config struct {
 	// the measured window: the Duration at Rate after them. Result.Window measures that window.
 	Ramp     int
 	RampRate float64
-	// Phones, when set, are the crew's WebRTC sessions on the target's gateway (DialPhones): the
-	// window then counts the audio each way, and reads the gateway's per-packet time from the
-	// target's metrics (a Metrics() prometheus.Gatherer method).
-	Phones *Phones
+	// Phones, when set, are the crew's WebRTC sessions on the target's gateway (DialPhones, or
+	// StartPhoneProcess): the window then counts the audio each way, and reads the gateway's
+	// per-packet time from the target's metrics (a Metrics() prometheus.Gatherer method).
+	Phones PhoneSet
 }
 
 // Window is the measured part of a run: after the ramp, the dialling at Rate.

@@ -148,13 +148,28 @@ func (p *Phones) Counts() PhoneCounts {
 	return PhoneCounts{Sent: p.sent.Load(), Received: p.in.Read()}
 }
 
-// heardSince counts the phones that received a packet since last (per phone, updated): agents
-// hearing a caller through the gateway now.
-func (p *Phones) heardSince(last []uint64) int {
-	n := 0
+// Heard is how many packets each phone has received so far, in the order of the agents dialled.
+func (p *Phones) Heard() []uint64 {
+	h := make([]uint64, len(p.heard))
 	for i := range p.heard {
-		if h := p.heard[i].Load(); h != last[i] {
-			last[i] = h
+		h[i] = p.heard[i].Load()
+	}
+	return h
+}
+
+// PhoneSet is the crew's phones as a run reads them: in this process (Phones) or in another
+// (PhoneProcess).
+type PhoneSet interface {
+	Counts() PhoneCounts
+	Heard() []uint64
+}
+
+// moved counts the phones whose count of packets received moved from last to now: agents
+// hearing a caller through the gateway now.
+func moved(last, now []uint64) int {
+	n := 0
+	for i := range min(len(last), len(now)) {
+		if now[i] != last[i] {
 			n++
 		}
 	}

@@ -36,7 +36,7 @@ type windowMeter struct {
 	t      Target
 	sim    *asterisksim.Sim    // nil on a real Asterisk
 	gather prometheus.Gatherer // nil: the target has no metrics to read
-	phones *Phones
+	phones PhoneSet
 	hooks  *windowHooks
 
 	mu         sync.Mutex
@@ -57,7 +57,7 @@ type windowMeter struct {
 }
 
 // newWindowMeter measures a window when measure is set; otherwise its hooks do nothing.
-func newWindowMeter(ctx context.Context, t Target, phones *Phones, measure bool) *windowMeter {
+func newWindowMeter(ctx context.Context, t Target, phones PhoneSet, measure bool) *windowMeter {
 	m := &windowMeter{ctx: ctx, t: t, phones: phones, hooks: &windowHooks{begin: func() {}, end: func() {}}}
 	if !measure {
 		return m
@@ -120,8 +120,7 @@ func (m *windowMeter) sample() {
 	defer close(m.sampled)
 	var heard []uint64
 	if m.phones != nil {
-		heard = make([]uint64, len(m.phones.heard))
-		m.phones.heardSince(heard)
+		heard = m.phones.Heard()
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -136,7 +135,8 @@ func (m *windowMeter) sample() {
 		onLine := int(m.hooks.onLine.Load())
 		hearing := 0
 		if m.phones != nil {
-			hearing = m.phones.heardSince(heard)
+			now := m.phones.Heard()
+			hearing, heard = moved(heard, now), now
 		}
 		snap, err := m.t.Center().Snapshot(m.ctx)
 		if err != nil {

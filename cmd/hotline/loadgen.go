@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime/pprof"
 	"strings"
@@ -56,6 +57,7 @@ func loadGen(args []string) error {
 	talkMax := fs.Duration("talk-max", 0, "the longest talk time (default: one and a half of -talk)")
 	fs.IntVar(&lg.Ramp, "ramp", 0, "dial this many callers first, at -ramp-rate, and measure the window of -duration at -rate after them")
 	fs.Float64Var(&lg.RampRate, "ramp-rate", 20, "calls dialled a second during the ramp")
+	phonesCPU := fs.Int("phones-cpu", -1, "with -phones: run the phones in a second process (`hotline loadgen-phones`) pinned to this CPU, so the center's own CPU is measurable; start loadgen itself under `taskset -c` on the other CPUs")
 	phones := fs.Bool("phones", false, "give every crew agent a WebRTC phone on the gateway (a pion PeerConnection sending 20 ms PCMU every 20 ms) and count the audio both ways (simulator only)")
 	seed := fs.Bool("seed", false, "the seed center (issue 13): 500 agents with phones, 700 callers ramped in at 20/s (500 talking, 200 in the IVR and queues), "+
 		"then 1 call/s for 150 s, talk 20 s to 520 s (about one call ending a second), IVR at real time, callers spread 3:2 over the general and business queues; flags given as well override these")
@@ -159,9 +161,10 @@ func loadGen(args []string) error {
 		}
 		return n >= crewSize
 	})
+	hangUp := func() error { return nil }
 	if err == nil && *phones {
 		t0 := time.Now()
-		if lg.Phones, err = loadgen.DialPhones(ctx, srv.Gateway(), srv.CrewAgents()); err == nil {
+		if lg.Phones, hangUp, err = dialPhones(ctx, srv, *phonesCPU); err == nil {
 			fmt.Printf("loadgen: %d agents' phones connected in %v\n", len(srv.CrewAgents()), time.Since(t0).Round(time.Millisecond))
 		}
 	}
@@ -169,8 +172,8 @@ func loadGen(args []string) error {
 	if err == nil {
 		res, err = loadgen.Run(ctx, srv, lg)
 	}
-	if lg.Phones != nil {
-		lg.Phones.Close()
+	if herr := hangUp(); herr != nil {
+		fmt.Fprintf(os.Stderr, "loadgen: the phones' process: %v\n", herr)
 	}
 	cancel()
 	<-done
@@ -192,6 +195,35 @@ func loadGen(args []string) error {
 		fmt.Printf("loadgen: the process's peak resident memory (%s): %s\n", what, peak)
 	}
 	return nil
+}
+
+// dialPhones connects the crew's phones to srv's gateway: in this process, or with cpu ≥ 0 in a
+// `hotline loadgen-phones` process pinned to that CPU.
+func dialPhones(ctx context.Context, srv *server.Server, cpu int) (loadgen.PhoneSet, func() error, error) {
+	if cpu < 0 {
+		p, err := loadgen.DialPhones(ctx, srv.Gateway(), srv.CrewAgents())
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, func() error { p.Close(); return nil }, nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("loadgen: -phones-cpu: %w", err)
+	}
+	cmd := exec.Command(self, "loadgen-phones")
+	cmd.Stderr = os.Stderr
+	p, err := loadgen.StartPhoneProcess(ctx, cmd, cpu, srv.Gateway(), srv.CrewAgents())
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, p.Close, nil
+}
+
+// loadGenPhones is the phones' process of `hotline loadgen -phones-cpu`: it serves
+// loadgen.ServePhones on its stdin and stdout.
+func loadGenPhones() error {
+	return loadgen.ServePhones(context.Background(), os.Stdin, os.Stdout)
 }
 
 // peakRSS is the process's high-water resident set as Linux tells it (VmHWM), "" elsewhere.

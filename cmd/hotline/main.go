@@ -47,6 +47,8 @@ func main() {
 		fmt.Println(strings.Join(config.EnvNames(), "\n"))
 	case "loadgen":
 		err = loadGen(os.Args[2:])
+	case "loadgen-phones": // the phones' process of loadgen -phones-cpu; not for people
+		err = loadGenPhones()
 	case "hash-password":
 		err = hashPassword(os.Stdin, os.Stdout, os.Stderr)
 	case "-h", "-help", "--help", "help":
