@@ -45,7 +45,8 @@ import (
 // iceSocket is the ICE UDP socket as pion's UDP mux reads it, with the fast paths in front.
 type iceSocket struct {
 	*net.UDPConn
-	paths sync.Map // netip.AddrPort (unmapped) → *fastPath
+	raw   *rawSender // sends without Go's per-socket write lock (sendto_linux.go)
+	paths sync.Map   // netip.AddrPort (unmapped) → *fastPath
 	fast  atomic.Uint64
 }
 
@@ -78,7 +79,17 @@ func (s *iceSocket) ReadFrom(b []byte) (int, net.Addr, error) {
 }
 
 func (s *iceSocket) WriteToAddrPort(b []byte, to netip.AddrPort) (int, error) {
+	switch err := s.raw.sendTo(b, to); {
+	case err == nil:
+		return len(b), nil
+	case !errors.Is(err, errNoRoom):
+		return 0, err
+	}
 	return s.UDPConn.WriteToUDPAddrPort(b, to)
+}
+
+func (s *iceSocket) Close() error {
+	return errors.Join(s.raw.Close(), s.UDPConn.Close())
 }
 
 // moveTo puts p's browser, now at addr (ICE's selected pair), on the fast path there instead of

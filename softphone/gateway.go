@@ -74,7 +74,12 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 	}
 
 	lf := pionLogs{log}
-	sock := &iceSocket{UDPConn: conn}
+	raw, err := newRawSender(conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	sock := &iceSocket{UDPConn: conn, raw: raw}
 	mux := webrtc.NewICEUDPMux(lf.NewLogger("ice"), sock)
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
@@ -85,7 +90,7 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 	// The gateway is the DTLS server, so its own server hello and pion's key log give it every input
 	// of the browser's SRTP keys: the fast path (fastpath.go). Browsers offer actpass.
 	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
-		conn.Close()
+		sock.Close()
 		return nil, fmt.Errorf("softphone: DTLS role: %w", err)
 	}
 	// Only UDP4: the mux is one IPv4 socket, and TCP candidates would need a second listener.
@@ -95,7 +100,7 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 			External:        cfg.NAT1To1IPs,
 			AsCandidateType: webrtc.ICECandidateTypeHost,
 		}); err != nil {
-			conn.Close()
+			sock.Close()
 			return nil, fmt.Errorf("softphone: NAT 1:1 addresses: %w", err)
 		}
 	}
@@ -122,7 +127,7 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 	ir := &interceptor.Registry{}
 	sr, err := report.NewSenderInterceptor(report.SenderInterval(rtcpInterval))
 	if err != nil {
-		conn.Close()
+		sock.Close()
 		return nil, fmt.Errorf("softphone: RTCP reports: %w", err)
 	}
 	ir.Add(sr)
