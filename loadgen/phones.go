@@ -107,32 +107,46 @@ func (p *Phones) dial(ctx context.Context, gw Negotiator, i int, agent string) e
 // talk sends every phone's packet every 20 ms: one goroutine for all, as the simulator's media
 // clock is one for all its legs, but spread over the 20 ms in talkSlots groups, as browsers on
 // their own clocks are: 500 phones sending at one instant into the gateway's one ICE socket is a
-// burst no center sees. A tick the process was too busy for is dropped, not made up: sent counts
-// what went out.
+// burst no center sees. A group the process was too busy to send on time goes late, as a browser
+// sends the audio its microphone captured while its thread was held up, so the phones carry their
+// full 50 packets a second; only a lag beyond maxTalkLag is given up (sent counts what went out).
 func (p *Phones) talk() {
 	defer close(p.done)
-	tick := time.NewTicker(20 * time.Millisecond / talkSlots)
+	const slot = 20 * time.Millisecond / talkSlots
+	tick := time.NewTicker(slot)
 	defer tick.Stop()
 	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0}, Payload: make([]byte, 160)}
 	for i := range pkt.Payload {
 		pkt.Payload[i] = 0xff // µ-law silence
 	}
 	seqs := make([]uint16, len(p.tracks))
-	for slot := 0; ; slot = (slot + 1) % talkSlots {
+	next, group := time.Now(), 0 // when group is due
+	for {
 		select {
 		case <-p.stop:
 			return
 		case <-tick.C:
 		}
-		for i := slot; i < len(p.tracks); i += talkSlots {
-			seqs[i]++
-			pkt.SequenceNumber, pkt.Timestamp = seqs[i], uint32(seqs[i])*160
-			if p.tracks[i].WriteRTP(pkt) == nil {
-				p.sent.Add(1)
+		now := time.Now()
+		if now.Sub(next) > maxTalkLag {
+			skipped := int(now.Sub(next) / slot)
+			next, group = next.Add(time.Duration(skipped)*slot), (group+skipped)%talkSlots
+		}
+		for ; !next.After(now); next, group = next.Add(slot), (group+1)%talkSlots {
+			for i := group; i < len(p.tracks); i += talkSlots {
+				seqs[i]++
+				pkt.SequenceNumber, pkt.Timestamp = seqs[i], uint32(seqs[i])*160
+				if p.tracks[i].WriteRTP(pkt) == nil {
+					p.sent.Add(1)
+				}
 			}
 		}
 	}
 }
+
+// maxTalkLag is how late the phones may fall before they drop what is due instead of sending it
+// late: beyond a jitter buffer's worth, late audio is as good as lost.
+const maxTalkLag = 200 * time.Millisecond
 
 // talkSlots is how many groups the phones send in, one after another, within each 20 ms.
 const talkSlots = 10
