@@ -145,8 +145,10 @@ func (p *Phones) talk() {
 }
 
 // maxTalkLag is how late the phones may fall before they drop what is due instead of sending it
-// late: beyond a jitter buffer's worth, late audio is as good as lost.
-const maxTalkLag = 200 * time.Millisecond
+// late: two packets. A browser held up sends its backlog, but 500 browsers are never held up at
+// once, as the phones' one goroutine is when the host is saturated: a 200 ms backlog of all of
+// them (5,000 packets at one instant) overflowed the gateway's ICE socket, a burst no center sees.
+const maxTalkLag = 40 * time.Millisecond
 
 // talkSlots is how many groups the phones send in, one after another, within each 20 ms.
 const talkSlots = 10
