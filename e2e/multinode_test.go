@@ -428,7 +428,8 @@ func channelNames(t *testing.T, tg *aritest.Target, prefix string) []string {
 
 // TestSeveralNodesSupervisor: a supervisor whose board and monitoring softphone are on controller A
 // steps into a call that controller B holds (a caller on node B talking to p001, whose page is on
-// B). Each action goes to B, the call's owner, which opens the supervisor's leg on A's gateway:
+// B). Each action goes to B, the call's owner, which opens the supervisor's leg on A's gateway (the
+// whisper is sent to B's board, which hands it to A's, sup1's softphone's controller):
 // listening, sup1 hears both sides and the caller does not hear sup1; whispering, p001 hears sup1
 // and the caller does not; barging, the caller hears sup1; leaving, the caller hears p001 and not
 // sup1, and the leg on A is closed. With B stopped, a listen is refused at once as unavailable.
@@ -469,7 +470,12 @@ func TestSeveralNodesSupervisor(t *testing.T) {
 			t.Error("the caller hears a supervisor who only listens")
 		}
 
-		act("whisper")
+		// The whisper goes to B's board, as a load balancer may send it: B is not sup1's softphone's
+		// controller, so it hands the request to A's board, which runs it as the others.
+		boardB := loginSupervisor(t, baseB, "sup1", "hotline-demo")
+		if code, body := boardB.post("whisper", `{"call":"`+id+`"}`); code != http.StatusOK {
+			t.Fatalf("whisper on B's board, sup1's softphone on A: %d %s", code, body)
+		}
 		waitfor.True(t, "p001 hearing sup1's whisper", 15*time.Second, func() bool { return has(agentPhone.Heard(500*time.Millisecond), supervisorTone) })
 		if has(hears(500*time.Millisecond), supervisorTone) {
 			t.Error("the caller hears a supervisor who whispers to the agent")

@@ -45,6 +45,9 @@ const (
 	kindDesk      = "desk"
 	kindAudio     = "audio"
 	kindMonitor   = "monitor"
+	// kindBoardMonitor: a supervisor's listen, whisper or barge that reached the board of a
+	// controller their softphone is not on, for the board of the one it is on.
+	kindBoardMonitor = "board.monitor"
 )
 
 // remoteTimeout bounds a request to another controller when the caller's context sets no nearer
@@ -94,6 +97,9 @@ func newLink(bus *cluster.Bus, log *slog.Logger) *link {
 		// A monitor's refusals, which the board maps to its statuses (monitorErr).
 		"monitor_no_call": switchboard.ErrNoSuchCall, "not_talking": switchboard.ErrNotTalking,
 		"bad_target": switchboard.ErrBadTarget,
+		// The board's own refusals, from a supervisor's softphone's home (board.monitor).
+		"board_not_found": dashboard.ErrNotFound, "board_not_allowed": dashboard.ErrNotAllowed,
+		"board_unavailable": dashboard.ErrUnavailable,
 	} {
 		bus.Error(code, err)
 	}
@@ -389,6 +395,19 @@ func (l *link) monitor(ctx context.Context, owner string, req monitorReq) error 
 	if errors.Is(err, cluster.ErrNoAnswer) {
 		l.log.Warn("the call's controller did not answer a supervisor", "supervisor", req.Supervisor, "call", req.Call, "instance", owner, "mode", req.Mode, "err", err)
 		return fmt.Errorf("%w: the call's controller (%s) does not answer: try again", dashboard.ErrUnavailable, owner)
+	}
+	return err
+}
+
+// monitorAtHome has the board of home, the controller the supervisor's softphone is on, run their
+// monitor request: dashboard.ErrUnavailable when it does not answer in time.
+func (l *link) monitorAtHome(ctx context.Context, home string, req monitorReq) error {
+	ctx, cancel := withRemoteTimeout(ctx)
+	defer cancel()
+	err := l.bus.Call(ctx, home, kindBoardMonitor, req, nil)
+	if errors.Is(err, cluster.ErrNoAnswer) {
+		l.log.Warn("the supervisor's softphone's controller did not answer", "supervisor", req.Supervisor, "call", req.Call, "instance", home, "mode", req.Mode, "err", err)
+		return fmt.Errorf("%w: the controller of your softphone (%s) does not answer: try again", dashboard.ErrUnavailable, home)
 	}
 	return err
 }

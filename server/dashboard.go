@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -229,11 +230,32 @@ func (b *board) Leave(ctx context.Context, supervisorID, callID string) error {
 }
 
 func (b *board) monitor(ctx context.Context, supervisorID, callID string, mode switchboard.MonitorMode) error {
-	// Only a supervisor's or an administrator's softphone monitors: never an agent's, whose audio
-	// belongs to their own caller. The dashboard already requires the role; this holds by itself.
+	if err := b.supervises(supervisorID); err != nil {
+		return err
+	}
+	// The supervisor's softphone is on another controller (this board was reached through another
+	// route of the load balancer): that controller's board checks and runs the request, as if the
+	// supervisor had used it.
+	if b.link != nil && !b.audioUp(supervisorID) {
+		if home := b.link.home(ctx, supervisorID); home != "" {
+			return monitorErr(b.link.monitorAtHome(ctx, home, monitorReq{Supervisor: supervisorID, Call: callID, Mode: string(mode)}))
+		}
+	}
+	return b.monitorHere(ctx, supervisorID, callID, mode)
+}
+
+// supervises refuses an account that may not monitor. Only a supervisor's or an administrator's
+// softphone monitors: never an agent's, whose audio belongs to their own caller. The dashboard
+// already requires the role; this holds by itself.
+func (b *board) supervises(supervisorID string) error {
 	if acct, ok := b.accounts.Lookup(supervisorID); !ok || !acct.Role.Supervises() {
 		return fmt.Errorf("%w: %s is not a supervisor's account", dashboard.ErrNotAllowed, supervisorID)
 	}
+	return nil
+}
+
+// monitorHere runs a monitor whose supervisor's softphone is on this controller.
+func (b *board) monitorHere(ctx context.Context, supervisorID, callID string, mode switchboard.MonitorMode) error {
 	if !b.audioUp(supervisorID) {
 		return fmt.Errorf("%w: %s has no softphone open: log in on /agent/ with that account first, the call's audio comes there",
 			dashboard.ErrNotAllowed, supervisorID)
@@ -248,6 +270,20 @@ func (b *board) monitor(ctx context.Context, supervisorID, callID string, mode s
 		}
 	}
 	return monitorErr(b.runMonitor(ctx, supervisorID, callID, mode))
+}
+
+// onMonitorAtHome runs a monitor request another controller's board sent here, to the
+// supervisor's softphone's home.
+func (b *board) onMonitorAtHome(ctx context.Context, from string, body json.RawMessage) (any, error) {
+	var m monitorReq
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, err
+	}
+	if err := b.supervises(m.Supervisor); err != nil {
+		return nil, err
+	}
+	b.link.log.Info("a supervisor's request from another controller's board", "supervisor", m.Supervisor, "call", m.Call, "mode", m.Mode, "from", from)
+	return nil, b.monitorHere(ctx, m.Supervisor, m.Call, switchboard.MonitorMode(m.Mode))
 }
 
 // runMonitor runs the monitor here when this controller holds the call, and otherwise on the one

@@ -276,6 +276,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 
 	brd := &board{sb: s.sb, audioUp: s.gw.Connected, legs: s.gw.OpenLegs, center: s.center, model: model, rdb: s.rdb, annKey: s.annKey,
 		accounts: s.accounts, link: s.link}
+	s.link.bus.Handle(kindBoardMonitor, brd.onMonitorAtHome)
 	dcfg := dashboard.Config{Accounts: s.accounts, SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned,
 		Location: cfg.Records.Location()}
 	if s.records != nil {
