@@ -338,7 +338,10 @@ func TestSeveralNodesOrphanedLegs(t *testing.T) {
 // p001, whose page is on controller A, and each hears the other; p001 hangs up from A's page and
 // the caller's channel on node B ends. Then the master serving the center's slot (its hash tag,
 // the bus's channels and the ACD's keys alike) hands it to its replica, and a second caller on B
-// is answered the same way by p002, from A's page: the bus and the ACD carried on across it.
+// is answered the same way by p002, from A's page: the bus and the ACD carried on across it. While
+// they talk, that slot's master is killed (SIGKILL): they keep hearing each other through the
+// cluster's promotion of its replica, and p002's hang-up from A's page then ends the call on B and
+// frees p002 in the ACD.
 func TestSeveralNodesOnCluster(t *testing.T) {
 	var cl *redistest.Cluster
 	onTwoNodesOver(t, func(t *testing.T) config.Redis {
@@ -355,7 +358,9 @@ func TestSeveralNodesOnCluster(t *testing.T) {
 		phone2 := p002.startAudio(1000)
 		p002.setState("paused")
 
-		answer := func(a *agentClient, phone *pionPhone, number string) {
+		// talk has the agent answer a caller on node B and waits until each hears the other; it
+		// returns the caller and a check that they still do.
+		talk := func(a *agentClient, phone *pionPhone, number string) (aritest.PlacedCall, func(string)) {
 			t.Helper()
 			caller := dial(t, n.tgB, number, "Caller on B")
 			id := caller.ChannelID
@@ -366,19 +371,41 @@ func TestSeveralNodesOnCluster(t *testing.T) {
 			a.request("call.answer", map[string]any{"call": id})
 			a.waitFor("call.connected", 15*time.Second, isPush("call.connected", id))
 			hears := callerEar(t, n.tgB, caller)
-			waitfor.True(t, "the agent (page on A) hearing the caller on node B", 15*time.Second, func() bool { return has(phone.Heard(500*time.Millisecond), 440) })
-			waitfor.True(t, "the caller on node B hearing the agent", 15*time.Second, func() bool { return has(hears(500*time.Millisecond), 1000) })
+			bothWays := func(when string) {
+				t.Helper()
+				waitfor.True(t, "the agent (page on A) hearing the caller on node B"+when, 15*time.Second, func() bool { return has(phone.Heard(500*time.Millisecond), 440) })
+				waitfor.True(t, "the caller on node B hearing the agent"+when, 15*time.Second, func() bool { return has(hears(500*time.Millisecond), 1000) })
+			}
+			bothWays("")
+			return caller, bothWays
+		}
+		hangUp := func(a *agentClient, caller aritest.PlacedCall) {
+			t.Helper()
+			id := caller.ChannelID
 			a.request("call.hangup", map[string]any{"call": id})
 			waitCallerGone(t, n.tgB, caller, "the caller on node B still up after the agent hung up on A's page")
 			a.waitFor("call.ended", 10*time.Second, isPush("call.ended", id))
 		}
-		answer(p001, phone1, "79160000081")
+		caller, _ := talk(p001, phone1, "79160000081")
+		hangUp(p001, caller)
 
 		from, to := cl.Failover(t, n.a.Center().Key("bus"), 30*time.Second)
 		t.Logf("the center's slot moved from %s to %s", from, to)
 
 		p002.setState("available")
-		answer(p002, phone2, "79160000082")
+		caller, bothWays := talk(p002, phone2, "79160000082")
+		from, to = cl.KillMaster(t, n.a.Center().Key("bus"), 30*time.Second)
+		t.Logf("the center's slot's master %s killed mid-call; %s took over", from, to)
+		bothWays(" after the center's master was killed")
+		hangUp(p002, caller)
+		waitfor.True(t, "p002 off the call in the ACD", 15*time.Second, func() bool {
+			for _, ag := range snapshot(t, n.a.Center()).Agents {
+				if ag.ID == "p002" {
+					return ag.State != acd.OnCall && ag.Call == ""
+				}
+			}
+			return false
+		})
 	})
 }
 

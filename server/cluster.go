@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/cluster"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/softphone"
@@ -397,6 +398,31 @@ func (l *link) monitor(ctx context.Context, owner string, req monitorReq) error 
 		return fmt.Errorf("%w: the call's controller (%s) does not answer: try again", dashboard.ErrUnavailable, owner)
 	}
 	return err
+}
+
+// ownerLookupFor bounds how long a page's or board's command waits for Redis to name the controller
+// holding its call: a Cluster's failover or a Redis restart takes seconds, and the agent's click
+// should land once it is over rather than fail in the middle of it.
+const ownerLookupFor = 5 * time.Second
+
+// callOwner returns the controller holding the call in the ACD ("" for no such call), trying again
+// while Redis does not answer, for up to ownerLookupFor or until ctx ends.
+func callOwner(ctx context.Context, center *acd.Center, callID string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, ownerLookupFor)
+	defer cancel()
+	wait := 50 * time.Millisecond
+	for {
+		owner, err := center.Owner(ctx, callID)
+		if err == nil || ctx.Err() != nil {
+			return owner, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(wait): // a backoff between lookups, not synchronisation
+		}
+		wait = min(wait*2, 500*time.Millisecond)
+	}
 }
 
 // monitorAtHome has the board of home, the controller the supervisor's softphone is on, run their

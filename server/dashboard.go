@@ -291,7 +291,7 @@ func (b *board) onMonitorAtHome(ctx context.Context, from string, body json.RawM
 // gateway (their softphone's home) as it does an agent's.
 func (b *board) runMonitor(ctx context.Context, supervisorID, callID string, mode switchboard.MonitorMode) error {
 	if b.link != nil && !b.sb.Holds(callID) {
-		owner, err := b.center.Owner(ctx, callID)
+		owner, err := callOwner(ctx, b.center, callID)
 		if err != nil {
 			return err
 		}

@@ -44,7 +44,7 @@ const (
 // the controller that does (the call's owner in the ACD).
 func (d *desk) call(ctx context.Context, req deskReq) error {
 	if d.link != nil && !d.sb.Holds(req.Call) {
-		owner, err := d.center.Owner(ctx, req.Call)
+		owner, err := callOwner(ctx, d.center, req.Call)
 		if err != nil {
 			return err
 		}
