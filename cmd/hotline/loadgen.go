@@ -98,6 +98,9 @@ func loadGen(args []string) error {
 	if *target == "appqueue" && *ariURL == "" {
 		return errors.New("loadgen: -target appqueue needs a real Asterisk (-ari)")
 	}
+	if *phonesCPU >= 0 && !*phones {
+		return errors.New("loadgen: -phones-cpu places the phones: it needs -phones (or -seed)")
+	}
 	if *phones && *ariURL != "" {
 		return errors.New("loadgen: -phones counts the audio at the simulator: not with -ari")
 	}
