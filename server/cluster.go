@@ -390,12 +390,18 @@ type monitorReq struct {
 // monitor runs the supervisor's monitor on the call's owner and returns its answer: its refusal as
 // the switchboard's sentinel, dashboard.ErrUnavailable when it does not answer in time.
 func (l *link) monitor(ctx context.Context, owner string, req monitorReq) error {
+	return l.supervisorCall(ctx, owner, kindMonitor, req, "the call's controller")
+}
+
+// supervisorCall sends a supervisor's request of kind to instance (whose, for the supervisor) and
+// returns its answer, dashboard.ErrUnavailable when it does not answer in time.
+func (l *link) supervisorCall(ctx context.Context, instance, kind string, req monitorReq, whose string) error {
 	ctx, cancel := withRemoteTimeout(ctx)
 	defer cancel()
-	err := l.bus.Call(ctx, owner, kindMonitor, req, nil)
+	err := l.bus.Call(ctx, instance, kind, req, nil)
 	if errors.Is(err, cluster.ErrNoAnswer) {
-		l.log.Warn("the call's controller did not answer a supervisor", "supervisor", req.Supervisor, "call", req.Call, "instance", owner, "mode", req.Mode, "err", err)
-		return fmt.Errorf("%w: the call's controller (%s) does not answer: try again", dashboard.ErrUnavailable, owner)
+		l.log.Warn("a controller did not answer a supervisor", "kind", kind, "supervisor", req.Supervisor, "call", req.Call, "instance", instance, "mode", req.Mode, "err", err)
+		return fmt.Errorf("%w: %s (%s) does not answer: try again", dashboard.ErrUnavailable, whose, instance)
 	}
 	return err
 }
@@ -428,14 +434,7 @@ func callOwner(ctx context.Context, center *acd.Center, callID string) (string, 
 // monitorAtHome has the board of home, the controller the supervisor's softphone is on, run their
 // monitor request: dashboard.ErrUnavailable when it does not answer in time.
 func (l *link) monitorAtHome(ctx context.Context, home string, req monitorReq) error {
-	ctx, cancel := withRemoteTimeout(ctx)
-	defer cancel()
-	err := l.bus.Call(ctx, home, kindBoardMonitor, req, nil)
-	if errors.Is(err, cluster.ErrNoAnswer) {
-		l.log.Warn("the supervisor's softphone's controller did not answer", "supervisor", req.Supervisor, "call", req.Call, "instance", home, "mode", req.Mode, "err", err)
-		return fmt.Errorf("%w: the controller of your softphone (%s) does not answer: try again", dashboard.ErrUnavailable, home)
-	}
-	return err
+	return l.supervisorCall(ctx, home, kindBoardMonitor, req, "the controller of your softphone")
 }
 
 func (l *link) onMonitor(ctx context.Context, from string, body json.RawMessage) (any, error) {
