@@ -43,7 +43,7 @@ func TestRawSender(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rx := listenLoopback(t)
+			rx := udpSocket(t)
 			msg := []byte("rtp from the gateway")
 			if err := s.sendTo(msg, tc.to(rx.LocalAddr().(*net.UDPAddr).AddrPort())); err != nil {
 				t.Fatal(err)
@@ -77,7 +77,7 @@ func TestRawSender(t *testing.T) {
 // TestRawSenderRefusesIPv6OnIPv4: an IPv6 destination on the IPv4 ICE socket is an error, as
 // Go's own send gives it.
 func TestRawSenderRefusesIPv6OnIPv4(t *testing.T) {
-	conn := listenLoopback(t)
+	conn := udpSocket(t)
 	s, err := newRawSender(conn)
 	if err != nil {
 		t.Fatal(err)
@@ -92,12 +92,12 @@ func TestRawSenderRefusesIPv6OnIPv4(t *testing.T) {
 // TestRawSenderConcurrent: many goroutines send while the sender closes; every send either
 // arrives or reports net.ErrClosed (run with -race).
 func TestRawSenderConcurrent(t *testing.T) {
-	conn := listenLoopback(t)
+	conn := udpSocket(t)
 	s, err := newRawSender(conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rx := listenLoopback(t)
+	rx := udpSocket(t)
 	_ = rx.SetReadBuffer(4 << 20)
 	to := rx.LocalAddr().(*net.UDPAddr).AddrPort()
 	const senders, each = 8, 200
@@ -140,16 +140,6 @@ func TestRawSenderConcurrent(t *testing.T) {
 		got++
 	}
 	t.Logf("%d of %d sends went out before the Close", sent, senders*each)
-}
-
-func listenLoopback(t *testing.T) *net.UDPConn {
-	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
 }
 
 func readOne(t *testing.T, c *net.UDPConn) ([]byte, netip.AddrPort) {
