@@ -164,7 +164,7 @@ func loadGen(args []string) error {
 		}
 		return n >= crewSize
 	})
-	hangUp := func() error { return nil }
+	hangUp := noHangUp
 	if err == nil && *phones {
 		t0 := time.Now()
 		if lg.Phones, hangUp, err = dialPhones(ctx, srv, *phonesCPU); err == nil {
@@ -201,27 +201,30 @@ func loadGen(args []string) error {
 }
 
 // dialPhones connects the crew's phones to srv's gateway: in this process, or with cpu ≥ 0 in a
-// `hotline loadgen-phones` process pinned to that CPU.
+// `hotline loadgen-phones` process pinned to that CPU. Its hang-up is never nil.
 func dialPhones(ctx context.Context, srv *server.Server, cpu int) (loadgen.PhoneSet, func() error, error) {
 	if cpu < 0 {
 		p, err := loadgen.DialPhones(ctx, srv.Gateway(), srv.CrewAgents())
 		if err != nil {
-			return nil, nil, err
+			return nil, noHangUp, err
 		}
 		return p, func() error { p.Close(); return nil }, nil
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return nil, nil, fmt.Errorf("loadgen: -phones-cpu: %w", err)
+		return nil, noHangUp, fmt.Errorf("loadgen: -phones-cpu: %w", err)
 	}
 	cmd := exec.Command(self, "loadgen-phones")
 	cmd.Stderr = os.Stderr
 	p, err := loadgen.StartPhoneProcess(ctx, cmd, cpu, srv.Gateway(), srv.CrewAgents())
 	if err != nil {
-		return nil, nil, err
+		return nil, noHangUp, err
 	}
 	return p, p.Close, nil
 }
+
+// noHangUp is dialPhones's hang-up when no phones connected.
+func noHangUp() error { return nil }
 
 // loadGenPhones is the phones' process of `hotline loadgen -phones-cpu`: it serves
 // loadgen.ServePhones on its stdin and stdout.

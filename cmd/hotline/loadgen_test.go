@@ -26,11 +26,14 @@ func TestMain(m *testing.M) {
 // TestLoadGenPhonesProcess: `hotline loadgen -phones -phones-cpu N` runs the crew's phones in a
 // second process and still counts the audio both ways through the gateway.
 func TestLoadGenPhonesProcess(t *testing.T) {
-	out := captureStdout(t, func() error {
+	out, err := captureStdout(t, func() error {
 		return loadGen([]string{"-agents", "4", "-phones", "-phones-cpu", strconv.Itoa(runtime.NumCPU() - 1),
 			"-ramp", "3", "-rate", "2", "-duration", "3s", "-talk", "600ms", "-wrapup", "50ms", "-answer-after", "50ms"})
 	})
 	t.Log(out)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(out, "4 agents' phones connected") {
 		t.Error("no phones connected")
 	}
@@ -46,8 +49,19 @@ func TestLoadGenPhonesProcess(t *testing.T) {
 	}
 }
 
-// captureStdout runs f with os.Stdout going to a pipe and returns what it wrote.
-func captureStdout(t *testing.T, f func() error) string {
+// TestLoadGenPhonesBadCPU: a CPU the phones' process cannot be pinned to is an error that says so,
+// and the run stops cleanly.
+func TestLoadGenPhonesBadCPU(t *testing.T) {
+	_, err := captureStdout(t, func() error {
+		return loadGen([]string{"-agents", "2", "-phones", "-phones-cpu", "4096", "-duration", "1s"})
+	})
+	if err == nil || !strings.Contains(err.Error(), "pin to CPU 4096") {
+		t.Errorf("loadgen -phones-cpu 4096: %v, want an error about pinning to CPU 4096", err)
+	}
+}
+
+// captureStdout runs f with os.Stdout going to a pipe and returns what it wrote, and f's error.
+func captureStdout(t *testing.T, f func() error) (string, error) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -60,9 +74,5 @@ func captureStdout(t *testing.T, f func() error) string {
 	err = f()
 	os.Stdout = stdout
 	w.Close()
-	out := <-got
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	return out
+	return <-got, err
 }
