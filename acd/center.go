@@ -37,6 +37,11 @@ type Options struct {
 	// more than half the rate of a bare EVALSHA (BENCHMARKS.md); the switchboard calls Dispatch
 	// again at once while offers keep coming.
 	DispatchBatch int
+	// OfferOnEnqueue makes Enqueue also make Dispatch's offers, in the same script run, when an agent
+	// of the caller's queue is free: the offer then waits for no second round trip nor for the
+	// dispatcher goroutine, which a busy host is slow to schedule (BENCHMARKS.md, app_queue). Off,
+	// Enqueue only queues, and offers come from Dispatch alone (what step-by-step tests want).
+	OfferOnEnqueue bool
 	// ReconcileGrace is how old a state must be before Reconcile judges it against the live calls
 	// (an offer on its way to its controller is not a lost one); default 5s.
 	ReconcileGrace time.Duration
@@ -200,7 +205,9 @@ type Waiting struct {
 	Data     map[string]string // what the caller gave the IVR, shown to the agent
 }
 
-// Enqueue puts a caller in a queue and returns their position (1 = next).
+// Enqueue puts a caller in a queue and returns their position (1 = next). With OfferOnEnqueue, when
+// an agent of the queue is free, the same script run also makes Dispatch's offers (read them with
+// Offers).
 func (c *Center) Enqueue(ctx context.Context, w Waiting) (int, error) {
 	if !nameRE.MatchString(w.CallID) {
 		return 0, fmt.Errorf("acd: enqueue: %w: call id %q", ErrBadRequest, w.CallID)
@@ -215,7 +222,11 @@ func (c *Center) Enqueue(ctx context.Context, w Waiting) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("acd: enqueue %s: %w", w.CallID, err)
 	}
-	v, err := c.run(ctx, "enqueue", w.CallID, w.Queue, w.Priority, w.Owner, string(data))
+	offerLimit := 0
+	if c.opt.OfferOnEnqueue {
+		offerLimit = c.opt.DispatchBatch
+	}
+	v, err := c.run(ctx, "enqueue", w.CallID, w.Queue, w.Priority, w.Owner, string(data), offerLimit)
 	if err != nil {
 		return 0, err
 	}

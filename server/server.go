@@ -147,7 +147,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		return nil, err
 	}
 	s.model = model
-	s.center, err = acd.New(s.rdb, model, acd.Options{Center: cfg.Center, Instance: cfg.Instance, Logger: log.With("part", "acd")})
+	s.center, err = acd.New(s.rdb, model, acd.Options{Center: cfg.Center, Instance: cfg.Instance, OfferOnEnqueue: true, Logger: log.With("part", "acd")})
 	if err != nil {
 		return nil, fmt.Errorf("acd: %w", err)
 	}

@@ -241,29 +241,6 @@ local function release_consult(c, q, why, talked)
   return b
 end
 
-local ops = {}
-
--- enqueue call queue priority owner data → position
-function ops.enqueue(c, q, prio, owner, data)
-  prio = tonumber(prio) or 0
-  if not qcfg(q) then return fail('ACD_UNKNOWN_QUEUE', q) end
-  if redis.call('EXISTS', ckey(c)) == 1 then return fail('ACD_DUPLICATE_CALL', c) end
-  local s = call_score(now, q, prio)
-  local deadline = ''
-  if qcfg(q).maxwait > 0 then
-    deadline = fmt(now + qcfg(q).maxwait)
-    redis.call('ZADD', P .. 'deadline', deadline, c)
-  end
-  redis.call('HSET', ckey(c), 'queue', q, 'prio', prio, 'enq', fmt(now), 'score', fmt(s), 'owner', owner,
-    'stage', 'waiting', 'agents', '', 'data', data, 'deadline', deadline, 'seq', 0, 'callback', '')
-  redis.call('SADD', P .. 'calls', c)
-  redis.call('SADD', owned(owner), c)
-  redis.call('ZADD', P .. 'wait:' .. q, fmt(s), c)
-  fix_head(q)
-  ev(c, q, '', 'ENQUEUE', tostring(prio))
-  return redis.call('ZRANK', P .. 'wait:' .. q, c) + 1
-end
-
 -- pick takes the most urgent call among queues that have an available agent out of its queue: the
 -- head of the first queue in the heads set (ordered by head score, then queue name) with an available
 -- agent. Usually the first queue looked at is the one.
@@ -277,12 +254,9 @@ local function pick()
   return nil
 end
 
--- dispatch limit → list of offers made, each {call, seq, agents, owner}
-function ops.dispatch(limit)
-  sweep()
-  undefer()
-  park_orphans()
-  limit = tonumber(limit)
+-- offer_pairs pairs the most urgent waiting calls with free agents, at most limit of them, and
+-- returns the offers made, each {call, seq, agents, owner}.
+local function offer_pairs(limit)
   local out = {}
   while #out < limit do
     local bc, bq = pick()
@@ -309,6 +283,46 @@ function ops.dispatch(limit)
     out[#out + 1] = {bc, seq, list, cv[2]}
   end
   return out
+end
+
+local ops = {}
+
+-- enqueue call queue priority owner data offer_limit → position (before any offer it makes)
+function ops.enqueue(c, q, prio, owner, data, offer_limit)
+  prio = tonumber(prio) or 0
+  if not qcfg(q) then return fail('ACD_UNKNOWN_QUEUE', q) end
+  if redis.call('EXISTS', ckey(c)) == 1 then return fail('ACD_DUPLICATE_CALL', c) end
+  local s = call_score(now, q, prio)
+  local deadline = ''
+  if qcfg(q).maxwait > 0 then
+    deadline = fmt(now + qcfg(q).maxwait)
+    redis.call('ZADD', P .. 'deadline', deadline, c)
+  end
+  redis.call('HSET', ckey(c), 'queue', q, 'prio', prio, 'enq', fmt(now), 'score', fmt(s), 'owner', owner,
+    'stage', 'waiting', 'agents', '', 'data', data, 'deadline', deadline, 'seq', 0, 'callback', '')
+  redis.call('SADD', P .. 'calls', c)
+  redis.call('SADD', owned(owner), c)
+  redis.call('ZADD', P .. 'wait:' .. q, fmt(s), c)
+  fix_head(q)
+  ev(c, q, '', 'ENQUEUE', tostring(prio))
+  local pos = redis.call('ZRANK', P .. 'wait:' .. q, c) + 1
+  -- A caller who finds an agent free is offered in this same run, as app_queue dials a member the
+  -- moment Queue() starts: no second round trip, and no wait for the controller's dispatcher to be
+  -- scheduled, which is what a busy host delays. The pairing is Dispatch's own, so the order is too.
+  local limit = tonumber(offer_limit) or 0
+  if limit > 0 then
+    sweep()
+    if redis.call('ZCARD', P .. 'avail:' .. q) > 0 then offer_pairs(limit) end
+  end
+  return pos
+end
+
+-- dispatch limit → list of offers made, each {call, seq, agents, owner}
+function ops.dispatch(limit)
+  sweep()
+  undefer()
+  park_orphans()
+  return offer_pairs(tonumber(limit))
 end
 
 -- direct call agent → seq: offers a waiting call to one named agent, if that agent is available
