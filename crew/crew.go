@@ -40,6 +40,7 @@ type Config struct {
 	Break        time.Duration // default 2 min
 	TimeScale    float64       // the simulator's: 0.2 runs five times faster; default 1
 	Poll         time.Duration // how often a member looks at their phone; default 300 ms
+	Bell         *Bell         // wakes a member between looks; nil: looks only
 	ArriveWithin time.Duration // members log in over this long at the start; default 5 s
 	Seed         uint64        // 0: from the clock
 }
@@ -80,7 +81,7 @@ func Run(ctx context.Context, cfg Config, desk Desk, calls Calls, log *slog.Logg
 	cfg = cfg.withDefaults()
 	done := make(chan struct{})
 	for i, a := range cfg.Agents {
-		m := &member{id: a, cfg: cfg, desk: desk, calls: calls, log: log.With("agent", a),
+		m := &member{id: a, cfg: cfg, desk: desk, calls: calls, log: log.With("agent", a), bell: cfg.Bell.of(a),
 			r: rand.New(rand.NewPCG(cfg.Seed, uint64(i)))}
 		go func() { m.run(ctx); done <- struct{}{} }()
 	}
@@ -95,6 +96,7 @@ type member struct {
 	desk  Desk
 	calls Calls
 	log   *slog.Logger
+	bell  <-chan struct{}
 	r     *rand.Rand
 }
 
@@ -128,6 +130,7 @@ func (m *member) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-m.bell:
 		}
 		call, talking, ok := m.calls(m.id)
 		if !ok || talking {
@@ -159,7 +162,8 @@ func (m *member) talk(ctx context.Context, call string) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(m.cfg.Poll):
+		case <-time.After(min(m.cfg.Poll, time.Until(until))):
+		case <-m.bell:
 		}
 	}
 	if err := m.desk.Hangup(ctx, m.id, call); err != nil && ctx.Err() == nil {

@@ -83,3 +83,34 @@ func TestMember(t *testing.T) {
 		t.Errorf("the member did %v, want %v first", got, want)
 	}
 }
+
+// TestBellWakesMember: a member whose looks are an hour apart still answers a ring, and notices the
+// caller hanging up, when the bell tells them; a ring for someone outside the crew is ignored.
+func TestBellWakesMember(t *testing.T) {
+	f := &fakeCenter{}
+	bell := NewBell([]string{"p250"})
+	bell.Ring("p999")
+	var nilBell *Bell
+	nilBell.Ring("p250")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		Run(ctx, Config{Agents: []string{"p250"}, ArriveWithin: time.Millisecond, AnswerAfter: time.Millisecond,
+			TalkMin: time.Hour, WrapUp: time.Millisecond, Poll: time.Hour, Bell: bell},
+			f, f.calls, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		close(done)
+	}()
+	waitfor.True(t, "available", 10*time.Second, func() bool { return slices.Contains(f.actions(), "available") })
+	f.ring("c1")
+	bell.Ring("p250")
+	waitfor.True(t, "c1 answered", 10*time.Second, func() bool { return slices.Contains(f.actions(), "answer c1") })
+	// The caller hangs up long before the member's hour of talk is up.
+	f.mu.Lock()
+	f.call, f.talking = "", false
+	f.mu.Unlock()
+	bell.Ring("p250")
+	waitfor.True(t, "c1 wrapped up", 10*time.Second, func() bool { return slices.Contains(f.actions(), "wrapup c1 resolved") })
+	cancel()
+	<-done
+}

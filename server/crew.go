@@ -62,7 +62,7 @@ func (s *Server) runCrew(ctx context.Context) error {
 	if s.crewTiming != nil {
 		cfg = *s.crewTiming
 	}
-	cfg.Agents, cfg.Dispositions = s.crew, codes
+	cfg.Agents, cfg.Dispositions, cfg.Bell = s.crew, codes, s.desk.phones.bell
 	crew.Run(ctx, cfg,
 		crewDesk{s.desk}, func(agent string) (string, bool, bool) {
 			card, talking, ok := s.sb.ActiveCall(agent)

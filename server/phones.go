@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hotline-cc/hotline/crew"
 	"github.com/hotline-cc/hotline/softphone"
 	"github.com/hotline-cc/hotline/switchboard"
 )
@@ -28,6 +29,8 @@ type phones struct {
 	log      *slog.Logger
 	// link reaches agents whose page is on another controller; nil: every page is here.
 	link *link
+	// bell wakes the crew member playing the agent, as the pushes wake a page; nil without a crew.
+	bell *crew.Bell
 
 	// Both keyed by agent and call: during a consultation two agents have a leg on one call, and
 	// after an attended transfer each has their own part of it in their history.
@@ -208,6 +211,7 @@ func (p *phones) deliver(agentID string, ev switchboard.AgentEvent) {
 			p.log.Warn("push to agent page", "agent", agentID, "err", err)
 		}
 	}
+	p.bell.Ring(agentID)
 }
 
 // contactsTimeout bounds the records' lookup on the way to a ring: a slow database costs the screen

@@ -271,6 +271,9 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	for _, a := range s.crew {
 		s.link.pinned[a] = true
 	}
+	if len(s.crew) > 0 {
+		ph.bell = crew.NewBell(s.crew)
+	}
 	ph.link, dsk.link = s.link, s.link
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
 

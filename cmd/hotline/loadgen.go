@@ -38,7 +38,7 @@ func loadGen(args []string) error {
 	fs.IntVar(&cfg.Simulator.Crew, "agents", 500, "agents answering (hotline: the last of each group, 300 of 500 serve the general queue; appqueue: the queue's members)")
 	talk := fs.Duration("talk", 5*time.Second, "talk time (uniform from half to one and a half of it)")
 	wrapUp := fs.Duration("wrapup", 500*time.Millisecond, "agents' after-call time (appqueue: whole seconds, in asterisk-config/bench/queues.conf)")
-	answerAfter := fs.Duration("answer-after", 200*time.Millisecond, "hotline's agents answer this long after the ring (plus up to a poll, 100 ms, until they look)")
+	answerAfter := fs.Duration("answer-after", 200*time.Millisecond, "hotline's agents answer this long after the ring (the ring's push wakes them, as it wakes a page)")
 	fs.Float64Var(&cfg.Simulator.TimeScale, "time-scale", 0.05, "the simulator's IVR prompts and waits run this much of real time")
 	fs.StringVar(&cfg.Log.Level, "log", cfg.Log.Level, "log level: debug, info, warn, error")
 	ariURL := fs.String("ari", "", "a real Asterisk's ARI, http://host:port (without /ari); empty: the simulator. Default user and password: HOTLINE_TEST_ARI_USER, HOTLINE_TEST_ARI_PASSWORD")
@@ -139,7 +139,7 @@ func loadGen(args []string) error {
 		return err
 	}
 	timing := crew.Config{TimeScale: 1, AnswerAfter: *answerAfter, TalkMin: *talkMin, TalkMax: *talkMax,
-		WrapUp: *wrapUp, BreakEvery: 1 << 30, Poll: 100 * time.Millisecond, ArriveWithin: time.Second}
+		WrapUp: *wrapUp, BreakEvery: 1 << 30, Poll: time.Second, ArriveWithin: time.Second}
 	srv, err := server.New(ctx, cfg, server.Options{LoopbackOnly: true, CrewTiming: &timing, CrewSize: crewSize}, newLogger(cfg.Log))
 	if err != nil {
 		return err
