@@ -45,6 +45,7 @@ import (
 // iceSocket is the ICE UDP socket as pion's UDP mux reads it, with the fast paths in front.
 type iceSocket struct {
 	*net.UDPConn
+	in    *batchReader
 	raw   *rawSender // sends without Go's per-socket write lock (sendto_linux.go)
 	paths sync.Map   // netip.AddrPort (unmapped) → *fastPath
 	fast  atomic.Uint64
@@ -59,15 +60,17 @@ var _ interface {
 // ReadFromAddrPort returns the next packet for pion, relaying on the way the browsers' RTP it can.
 func (s *iceSocket) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	for {
-		n, from, err := s.UDPConn.ReadFromUDPAddrPort(b)
-		read := time.Now()
+		pkt, from, read, err := s.in.next()
+		if err != nil {
+			return 0, from, err
+		}
 		// RTP, not RTCP (RFC 5761 §4): version 2 and a second byte outside 192–223.
-		if err != nil || n < 12 || b[0]&0xc0 != 0x80 || b[1] >= 192 && b[1] <= 223 {
-			return n, from, err
+		if len(pkt) < 12 || pkt[0]&0xc0 != 0x80 || pkt[1] >= 192 && pkt[1] <= 223 {
+			return copy(b, pkt), from, nil
 		}
 		p, ok := s.paths.Load(netip.AddrPortFrom(from.Addr().Unmap(), from.Port()))
-		if !ok || !p.(*fastPath).relay(b[:n], read) {
-			return n, from, err
+		if !ok || !p.(*fastPath).relay(pkt, read) {
+			return copy(b, pkt), from, nil
 		}
 		s.fast.Add(1)
 	}

@@ -186,7 +186,7 @@ func newFastPathRig(t *testing.T, profile srtp.ProtectionProfile) *fastPathRig {
 	return r
 }
 
-func udpSocket(t *testing.T) *net.UDPConn {
+func udpSocket(t testing.TB) *net.UDPConn {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

@@ -79,7 +79,7 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 		conn.Close()
 		return nil, err
 	}
-	sock := &iceSocket{UDPConn: conn, raw: raw}
+	sock := &iceSocket{UDPConn: conn, in: newBatchReader(conn), raw: raw}
 	mux := webrtc.NewICEUDPMux(lf.NewLogger("ice"), sock)
 
 	se := webrtc.SettingEngine{LoggerFactory: lf}
