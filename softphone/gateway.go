@@ -57,10 +57,15 @@ func NewGateway(cfg GatewayConfig, log *slog.Logger) (*Gateway, error) {
 	}
 
 	// Every agent's audio arrives on this one socket: the default buffer (208 KiB) drops everyone's
-	// audio at the first pause of the reader; 2 MiB (the kernel doubles it, capped at
-	// net.core.rmem_max) holds about 100 ms of 1,000 agents' packets, no more: later audio is useless
-	// anyway.
-	_ = conn.SetReadBuffer(iceReadBuffer)
+	// audio at the first pause of the reader; 2 MiB (the kernel doubles it) holds about 100 ms of
+	// 1,000 agents' packets, no more: later audio is useless anyway. A kernel that caps it lower is
+	// the operator's to fix: it drops agents' audio in silence otherwise.
+	if got, err := setReadBuffer(conn, iceReadBuffer); err != nil || got < 2*iceReadBuffer {
+		log.Warn("softphone: the ICE socket's receive buffer is smaller than the gateway needs; "+
+			"agents' audio will be dropped whenever the reader falls behind: raise net.core.rmem_max",
+			"want_bytes", 2*iceReadBuffer, "got_bytes", got, "err", err,
+			"fix", fmt.Sprintf("sysctl -w net.core.rmem_max=%d", 2*iceReadBuffer))
+	}
 
 	me := &webrtc.MediaEngine{}
 	// PCMU only: Asterisk's externalMedia speaks it and we relay untouched, so the browser must not
