@@ -23,7 +23,11 @@ type batchReader struct {
 }
 
 const (
-	iceBatch = 16
+	// iceBatch is small on purpose: a packet's time in the gateway counts from its batch's read, and
+	// a reader held up mid-batch holds the rest of it. In the seed center's runs (BENCHMARKS.md) 64
+	// and 16 left that p99 at 0.2-1.2 ms and 16 still let the socket overflow once; 8 kept it at
+	// 0.1-0.2 ms with nothing dropped.
+	iceBatch = 8
 	// iceDatagram holds any datagram a browser sends: pion's mux reads with this much room too.
 	iceDatagram = 8192
 )
