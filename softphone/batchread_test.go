@@ -14,15 +14,7 @@ import (
 func TestBatchReader(t *testing.T) {
 	for _, listen := range []string{"127.0.0.1:0", "[::]:0"} {
 		t.Run(listen, func(t *testing.T) {
-			addr, err := net.ResolveUDPAddr("udp", listen)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conn, err := net.ListenUDP("udp", addr)
-			if err != nil {
-				t.Skipf("no such socket here: %v", err)
-			}
-			defer conn.Close()
+			conn := listenUDPOrSkip(t, listen)
 			to := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), conn.LocalAddr().(*net.UDPAddr).AddrPort().Port())
 			a, b := udpSocket(t), udpSocket(t)
 			want := iceBatch*2 + 3

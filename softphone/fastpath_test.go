@@ -186,6 +186,22 @@ func newFastPathRig(t *testing.T, profile srtp.ProtectionProfile) *fastPathRig {
 	return r
 }
 
+// listenUDPOrSkip opens a UDP socket on addr ("[::]:0" for a dual-stack one), closed at the end of
+// the test, or skips the test on a machine without that kind of socket.
+func listenUDPOrSkip(t *testing.T, addr string) *net.UDPConn {
+	t.Helper()
+	a, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.ListenUDP("udp", a)
+	if err != nil {
+		t.Skipf("no such socket here: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func udpSocket(t testing.TB) *net.UDPConn {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

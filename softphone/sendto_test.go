@@ -30,15 +30,7 @@ func TestRawSender(t *testing.T) {
 		{"dual-stack socket", "[::]:0", func(a netip.AddrPort) netip.AddrPort { return a }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, err := net.ResolveUDPAddr("udp", tc.listen)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conn, err := net.ListenUDP("udp", addr)
-			if err != nil {
-				t.Skipf("no such socket here: %v", err)
-			}
-			defer conn.Close()
+			conn := listenUDPOrSkip(t, tc.listen)
 			s, err := newRawSender(conn)
 			if err != nil {
 				t.Fatal(err)
