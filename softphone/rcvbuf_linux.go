@@ -8,8 +8,8 @@ import (
 
 // setReadBuffer asks for want bytes of receive buffer on c and returns what the kernel gave, in
 // its own terms (it doubles a request for its bookkeeping). An ordinary request is capped at
-// net.core.rmem_max, 208 KiB on a stock kernel; a process allowed to (root, or CAP_NET_ADMIN)
-// forces it past the cap.
+// net.core.rmem_max, 208 KiB on a stock kernel; a process allowed to (CAP_NET_ADMIN, which root
+// usually has) forces it past the cap.
 func setReadBuffer(c *net.UDPConn, want int) (int, error) {
 	sc, err := c.SyscallConn()
 	if err != nil {
