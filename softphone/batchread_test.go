@@ -27,6 +27,7 @@ func TestBatchReader(t *testing.T) {
 			r := newBatchReader(conn)
 			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 			before := time.Now()
+			var batchAt time.Time
 			for i := range want {
 				got, from, at, err := r.next()
 				if err != nil {
@@ -39,9 +40,14 @@ func TestBatchReader(t *testing.T) {
 				if from.Addr().Unmap() != sender.Addr() || from.Port() != sender.Port() {
 					t.Errorf("datagram %d from %v, want %v", i, from, sender)
 				}
-				if at.Before(before) {
+				// Everything was queued before the first read, so every batch comes full.
+				switch {
+				case at.Before(before):
 					t.Errorf("datagram %d read at %v, before the first read began", i, at)
+				case i%iceBatch != 0 && !at.Equal(batchAt):
+					t.Errorf("datagram %d read at %v, not at its batch's read %v", i, at, batchAt)
 				}
+				batchAt = at
 			}
 		})
 	}
