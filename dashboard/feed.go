@@ -38,7 +38,10 @@ func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
 
 	// The feed ends when its session is revoked (a logout, the per-account bound, a disabled account)
 	// and, checked every Recheck, when it ended on an instance whose message this one missed.
-	ctx, end := context.WithCancel(c.CloseRead(r.Context()))
+	// Writes and pings run on open, not ctx: a revocation that cancelled a write in flight would
+	// drop the connection without the close frame that tells the page why.
+	open := c.CloseRead(r.Context())
+	ctx, end := context.WithCancel(open)
 	defer end()
 	f := &feed{account: actor(r).ID, sid: sessionOf(r).ID, end: end}
 	s.feedsMu.Lock()
@@ -69,12 +72,12 @@ func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request) {
 			c.Close(websocket.StatusGoingAway, "server closing")
 			return
 		case msg := <-sub.ch:
-			if err := write(ctx, c, msg); err != nil {
+			if err := write(open, c, msg); err != nil {
 				s.logFeedEnd(err, r)
 				return
 			}
 		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			pctx, cancel := context.WithTimeout(open, writeTimeout)
 			err := c.Ping(pctx)
 			cancel()
 			if err != nil {
