@@ -53,7 +53,9 @@ func TestRunPhones(t *testing.T) {
 }
 
 func testRunPhones(t *testing.T, dial func(ctx context.Context, gw loadgen.Negotiator, agents []string) (loadgen.PhoneSet, func() error, error)) {
-	srv, _ := startCrewServer(t, "loadgen-phones", 5, 600*time.Millisecond)
+	// Talks long enough (0.1-1.5 s, 3 calls/s on 5 agents) that the window's once-a-second samples
+	// find someone on a call: at 0.1-0.6 s both samples found nobody once in CI.
+	srv, _ := startCrewServer(t, "loadgen-phones", 5, 1500*time.Millisecond)
 	waitCrew(t, srv, 5)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
