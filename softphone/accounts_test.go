@@ -206,3 +206,42 @@ func TestSessionsAcrossInstances(t *testing.T) {
 	}
 	w.waitClosed()
 }
+
+// TestRevocationNotHeldByPresence: a revocation's listener must not block (account.OnRevoke), yet
+// the page it closes reports its close to OnPages, which writes presence to Redis. With that write
+// stuck (Redis away), the next account's revocation still closes its page at once.
+func TestRevocationNotHeldByPresence(t *testing.T) {
+	rs := redistest.Start(t)
+	accounts := accounttest.New(t, rs.Client(t), account.Config{}, nil, testUsers...)
+	stuck := make(chan struct{})
+	defer close(stuck)
+	desk := newFakeDesk(t, nil)
+	srv := softphone.NewServer(nil, desk, softphone.ServerConfig{Accounts: accounts, StatsInterval: -1,
+		OnPages: func(account string, open bool) {
+			if !open && account == "a1" {
+				<-stuck
+			}
+		}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	desk.srv = srv
+	hs := httptest.NewServer(srv)
+	t.Cleanup(func() { hs.Close(); srv.Close() })
+
+	ca, _ := login(t, hs.URL, "a1", "secret-a")
+	cb, _ := login(t, hs.URL, "b1", "secret-b")
+	wa, wb := dial(t, hs.URL, ca), dial(t, hs.URL, cb)
+	revoked := make(chan error, 2)
+	for _, id := range []string{"a1", "b1"} {
+		// In turn: b1's revocation comes after a1's close is stuck in OnPages.
+		go func() { revoked <- accounts.RevokeAccount(context.Background(), id, "forced logout") }()
+		select {
+		case err := <-revoked:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("revoking %s waited for the presence write", id)
+		}
+	}
+	wa.waitClosed()
+	wb.waitClosed()
+}

@@ -91,7 +91,9 @@ func NewServer(gw *Gateway, desk Desk, cfg ServerConfig, log *slog.Logger) *Serv
 	s.mux.HandleFunc("POST /agent/logout", s.serveLogout)
 	s.mux.HandleFunc("GET /agent/ws", s.serveWS)
 	if cfg.Accounts != nil {
-		cfg.Accounts.OnRevoke(s.revoked)
+		// A revocation's listener must not block, and closing a page reaches OnPages, which writes
+		// presence to Redis: a stuck write would hold every later revocation, on every account.
+		cfg.Accounts.OnRevoke(func(r account.Revocation) { go s.revoked(r) })
 	}
 	return s
 }
