@@ -12,7 +12,10 @@
 # not sustain; DURATION (default 20s) of each run; TALK (default
 # 2s: agents talk 1-3 s) and MAX_TALK (default 1s: 0.5-1.5 s, so that 300 agents carry 150 calls
 # a second); AGENTS: hotline's crew (500, of whom 300 serve the general queue) and QUEUE_AGENTS:
-# app_queue's members (300). Results go to DIR/results.txt (DIR: a new folder under /tmp).
+# app_queue's members (300); SYSTEMS (default "hotline appqueue"): which of the two run;
+# HOTLINE_FLAGS: more flags for hotline's runs, e.g. "-cpuprofile /tmp/cpu.out". Results go to
+# DIR/results.txt (DIR: a new folder under /tmp), each run's log to DIR/NAME.log and, for hotline's,
+# Redis's command counts to DIR/NAME.cmdstats.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +29,8 @@ TALK=${TALK:-2s}
 MAX_TALK=${MAX_TALK:-1s}
 AGENTS=${AGENTS:-500}
 QUEUE_AGENTS=${QUEUE_AGENTS:-300}
+SYSTEMS=${SYSTEMS:-"hotline appqueue"}
+HOTLINE_FLAGS=${HOTLINE_FLAGS:-}
 # app_queue's wrapuptime is whole seconds (asterisk-config/bench/queues.conf): hotline's crew wraps
 # up as long.
 WRAPUP=1s
@@ -87,6 +92,10 @@ run() {
 	before=$(cut -d' ' -f1-3 /proc/loadavg)
 	t0=$(cpu_ticks)
 	out=$("$dir/hotline" loadgen -ari "$HOTLINE_TEST_ARI_URL" -duration "$DURATION" -wrapup "$WRAPUP" "$@" | tee "$dir/$name.log" | grep -E '^loadgen: (hotline|app_queue):' | tail -1)
+	if [[ $name == hotline-* ]]; then
+		redis-cli -p "$port" info commandstats >"$dir/$name.cmdstats"
+		redis-cli -p "$port" config resetstat >/dev/null
+	fi
 	echo "$name ($*; load average before $before, after $(cut -d' ' -f1-3 /proc/loadavg); Asterisk CPU $(( ($(cpu_ticks) - t0) / 100 )) s): $out" | tee -a "$results"
 	sustained "$out" "$rate"
 }
@@ -119,16 +128,25 @@ sustained() {
 			'BEGIN { exit !(d > 0 && f <= d / 100 && s >= 0.95 * r && i <= 1) }'
 }
 
+on() { [[ " $SYSTEMS " == *" $1 "* ]]; }
 for rate in $RATES; do
-	redis-cli -p "$port" flushall >/dev/null
-	run "hotline-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$TALK" -answer-after 1ms -redis "127.0.0.1:$port" || true
-	run "appqueue-$rate" -target appqueue -rate "$rate" -agents "$QUEUE_AGENTS" -talk "$TALK" || true
+	if on hotline; then
+		redis-cli -p "$port" flushall >/dev/null
+		# shellcheck disable=SC2086 # HOTLINE_FLAGS is a list of flags
+		run "hotline-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$TALK" -answer-after 1ms -redis "127.0.0.1:$port" $HOTLINE_FLAGS || true
+	fi
+	if on appqueue; then
+		run "appqueue-$rate" -target appqueue -rate "$rate" -agents "$QUEUE_AGENTS" -talk "$TALK" || true
+	fi
 done
-hotline_max=0 appqueue_max=0 hotline_on=1 appqueue_on=1
+hotline_max=0 appqueue_max=0 hotline_on=0 appqueue_on=0
+on hotline && hotline_on=1
+on appqueue && appqueue_on=1
 for rate in $MAX_RATES; do
 	if [ "$hotline_on" = 1 ]; then
 		redis-cli -p "$port" flushall >/dev/null
-		if run "hotline-max-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$MAX_TALK" -answer-after 1ms -redis "127.0.0.1:$port"; then
+		# shellcheck disable=SC2086
+		if run "hotline-max-$rate" -target hotline -rate "$rate" -agents "$AGENTS" -talk "$MAX_TALK" -answer-after 1ms -redis "127.0.0.1:$port" $HOTLINE_FLAGS; then
 			hotline_max=$rate
 		else
 			hotline_on=0
