@@ -49,7 +49,8 @@ type Recorder struct {
 	log     *slog.Logger
 	m       *metrics
 
-	sinceAnalyze, analyzeEvery int // entries written since the last ANALYZE, and the next threshold
+	sinceAnalyze, analyzeEvery int                 // entries written since the last ANALYZE, and the next threshold
+	lossSeen                   map[string]streamID // per stream, the last trim past the copy already reported
 }
 
 // NewRecorder returns a Recorder of sources into store.
@@ -71,7 +72,8 @@ func NewRecorder(store *Store, rdb redis.UniversalClient, sources []Source, opt 
 	if err != nil {
 		return nil, err
 	}
-	return &Recorder{store: store, rdb: rdb, sources: sources, opt: opt, log: log, m: m, analyzeEvery: 1000}, nil
+	return &Recorder{store: store, rdb: rdb, sources: sources, opt: opt, log: log, m: m, analyzeEvery: 1000,
+		lossSeen: map[string]streamID{}}, nil
 }
 
 // Run copies until ctx ends. PostgreSQL or Redis being away is waited out: the position does not
@@ -128,6 +130,7 @@ func (r *Recorder) session(ctx context.Context) error {
 	}
 	r.log.Info("records: copying the streams to PostgreSQL", "positions", pos)
 	r.m.up.Set(1)
+	r.checkTrimmed(ctx, pos)
 	nextPrune, lastPing := time.Now(), time.Now()
 	for ctx.Err() == nil {
 		if time.Now().After(nextPrune) {
@@ -142,6 +145,7 @@ func (r *Recorder) session(ctx context.Context) error {
 			if err := conn.Ping(ctx); err != nil {
 				return fmt.Errorf("records: the lock's connection: %w", err)
 			}
+			r.checkTrimmed(ctx, pos)
 			lastPing = time.Now()
 		}
 		if err := r.copyOnce(ctx, pos); err != nil {
@@ -216,6 +220,53 @@ func (r *Recorder) analyze(ctx context.Context, n int) error {
 		return fmt.Errorf("records: analyze: %w", err)
 	}
 	return nil
+}
+
+// checkTrimmed reports entries a stream lost to its trimming before they were copied. The
+// producers bound their streams by length, so a PostgreSQL away for hours at a peak lets the oldest
+// uncopied entries go: that must not pass in silence. While the copy keeps up, the entry at its
+// position is still in the stream (the trim takes entries far older); once that entry is gone, so
+// are those that followed it up to the oldest one left. Before the first copy, Redis's count of
+// entries ever added, less those still there, is the loss. Each loss is logged once, with its span
+// of time, and counted.
+func (r *Recorder) checkTrimmed(ctx context.Context, pos []string) {
+	for i, s := range r.sources {
+		at, err := parseID(pos[i])
+		if err != nil {
+			continue
+		}
+		var gone, first streamID
+		if at == (streamID{}) {
+			info, err := r.rdb.XInfoStream(ctx, s.Key).Result()
+			if err != nil || info.EntriesAdded <= info.Length {
+				continue // no stream yet, Redis away (the copy says so), or nothing trimmed
+			}
+			if first, err = parseID(info.FirstEntry.ID); err != nil {
+				continue
+			}
+		} else {
+			msgs, err := r.rdb.XRangeN(ctx, s.Key, pos[i], "+", 1).Result()
+			if err != nil || len(msgs) == 0 || msgs[0].ID == pos[i] {
+				continue
+			}
+			if first, err = parseID(msgs[0].ID); err != nil {
+				continue
+			}
+			gone = at
+		}
+		if !r.lossSeen[s.Stream].before(first) {
+			continue // reported already
+		}
+		r.lossSeen[s.Stream] = first
+		r.m.lost.WithLabelValues(s.Stream).Inc()
+		after := "the stream's start"
+		if gone != (streamID{}) {
+			after = time.UnixMilli(gone.ms).UTC().Format(time.RFC3339Nano)
+		}
+		r.log.Error("records: entries were trimmed from a stream before they were copied to PostgreSQL; the records of this span are incomplete",
+			"stream", s.Stream, "key", s.Key, "after", after, "before", time.UnixMilli(first.ms).UTC().Format(time.RFC3339Nano),
+			"position", pos[i], "oldest_kept", first.String())
+	}
 }
 
 func (r *Recorder) sourceOf(key string) int {
@@ -381,6 +432,7 @@ type metrics struct {
 	written *prometheus.CounterVec
 	skipped *prometheus.CounterVec
 	behind  *prometheus.GaugeVec
+	lost    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -393,9 +445,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Stream entries that could not be read as rows and were passed over, by stream."}, []string{"stream"}),
 		behind: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hotline_records_behind_seconds",
 			Help: "Age of the newest entry copied while more were waiting, by stream: 0 when the copy is up to date."}, []string{"stream"}),
+		lost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hotline_records_trimmed_uncopied_total",
+			Help: "Times a stream was found trimmed past the copy's position, by stream: entries lost before PostgreSQL had them (the log gives the span)."}, []string{"stream"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.up, m.written, m.skipped, m.behind} {
+		for _, c := range []prometheus.Collector{m.up, m.written, m.skipped, m.behind, m.lost} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("records: metrics: %w", err)
 			}

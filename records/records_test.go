@@ -3,12 +3,15 @@ package records
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-cc/hotline/audit"
@@ -194,4 +197,74 @@ func TestPrune(t *testing.T) {
 			t.Errorf("%s: %d rows past retention", table, n)
 		}
 	}
+}
+
+// TestRecorderTrimmedUncopied: a stream's trimming drops entries not yet copied (before the first
+// copy; with PostgreSQL away). The recorder says so once per loss, counts it, and copies what is
+// left; a trim of entries already copied is not a loss.
+func TestRecorderTrimmedUncopied(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	trim := func(key string, n int64) {
+		t.Helper()
+		if err := r.rdb.XTrimMaxLen(ctx, key, n).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Before the first copy: 2 of the IVR's 10 steps are gone.
+	r.write(10)
+	trim("{c1}:ivr", 8)
+
+	reg := prometheus.NewRegistry()
+	var logged strings.Builder
+	var mu sync.Mutex
+	rec, err := NewRecorder(r.store, r.rdb, r.srcs, Options{Batch: 7, Retry: 50 * time.Millisecond, Registry: reg},
+		slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { rec.Run(runCtx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	lost := func(stream string) float64 { return testutil.ToFloat64(rec.m.lost.WithLabelValues(stream)) }
+	copied := func(what string, acd, ivr int) {
+		t.Helper()
+		waitfor.True(t, what, 60*time.Second, func() bool { return r.count("acd_events") == acd && r.count("ivr_steps") == ivr })
+	}
+
+	copied("the first entries", 10, 8)
+	// Trimmed after the copy: nothing lost.
+	trim("{c1}:events", 2)
+	r.write(1)
+	copied("after a trim of copied entries", 11, 9)
+
+	r.pg.Stop()
+	r.write(10)
+	// The producer's bound, reached during the outage: of the 13 events kept, the 5 newest are left.
+	trim("{c1}:events", 5)
+	r.pg.Start()
+	copied("what the trim left", 16, 19)
+	waitfor.True(t, "the losses counted", 10*time.Second, func() bool { return lost(StreamACD) == 1 && lost(StreamIVR) == 1 })
+	mu.Lock()
+	out := logged.String()
+	mu.Unlock()
+	if n := strings.Count(out, "trimmed from a stream before they were copied"); n != 2 ||
+		!strings.Contains(out, "stream=acd") || !strings.Contains(out, `stream=ivr key={c1}:ivr after="the stream's start"`) {
+		t.Errorf("the losses logged %d times, want once for each stream:\n%s", n, out)
+	}
+	if a, i, au := lost(StreamACD), lost(StreamIVR), lost(StreamAudit); a != 1 || i != 1 || au != 0 {
+		t.Errorf("losses counted: acd %v, ivr %v, audit %v; want 1, 1, 0", a, i, au)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

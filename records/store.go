@@ -86,6 +86,10 @@ func parseID(id string) (streamID, error) {
 	return streamID{ms, seq}, nil
 }
 
+func (id streamID) before(o streamID) bool {
+	return id.ms < o.ms || id.ms == o.ms && id.seq < o.seq
+}
+
 func (id streamID) String() string {
 	return strconv.FormatInt(id.ms, 10) + "-" + strconv.FormatInt(id.seq, 10)
 }
