@@ -210,6 +210,18 @@ func TestRingAllAccept(t *testing.T) {
 		}
 	}
 	e.must(e.c.Verify(e.ctx))
+	// The stream ends each other agent's ring with the answer, for the records' agent intervals.
+	evs, err := e.c.Events(e.ctx, "", 100)
+	e.must(err)
+	var ends []string
+	for _, ev := range evs {
+		if ev.Call == "c" && (ev.Event == "RING" || ev.Event == "CONNECT" || ev.Event == "RINGCANCELED") {
+			ends = append(ends, ev.Event+" "+ev.Agent+" "+ev.Data)
+		}
+	}
+	if want := []string{"RING a1 a2 a3 ", "CONNECT a2 0", "RINGCANCELED a1 a2", "RINGCANCELED a3 a2"}; !reflect.DeepEqual(ends, want) {
+		t.Errorf("events %q, want %q", ends, want)
+	}
 	// a1 kept its idle time: the next longest-idle call still goes to it.
 	e.enqueue("d", "sales", 0)
 	if got := e.dispatch()["d"]; got != "a1" {

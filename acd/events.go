@@ -11,16 +11,17 @@ import (
 )
 
 // Event is one entry of the center's event stream, in the spirit of Asterisk's queue_log: ENQUEUE,
-// RING, CONNECT, COMPLETE, RINGNOANSWER, ABANDON, EXIT, MOVE, CALLBACK, AGENTLOGIN, AGENTLOGOFF,
+// RING, CONNECT, RINGCANCELED, COMPLETE, RINGNOANSWER, ABANDON, EXIT, MOVE, CALLBACK, AGENTLOGIN, AGENTLOGOFF,
 // PAUSE, UNPAUSE, WRAPUPEND, WRAPUPEXTEND (Data: the ms added), CONSULT, CONSULTEND, HANDOVER, HOLD, UNHOLD (Data: the ms held), CLAIM, CALLBACKNOANSWER, CALLBACKRETRY, PARK, UNPARK, RECONCILE. Each is written by the same script run as the state change it records.
 type Event struct {
 	ID    string // the stream entry id
 	Time  time.Time
 	Call  string
 	Queue string
-	Agent string // for RING on a ring-all queue: the agents rung, space-separated
+	Agent string // RING on a ring-all queue: the agents rung; ABANDON, EXIT: the agents it stopped ringing (space-separated)
 	Event string
-	Data  string // ENQUEUE: priority; CONNECT, ABANDON, EXIT: waited ms (EXIT: then the reason);
+	Data  string // ENQUEUE: priority; CONNECT, ABANDON, EXIT: waited ms (EXIT: then the reason); RINGCANCELED
+	// (a ring-all's agent, once another answered): the agent who answered;
 	// COMPLETE: handle ms; MOVE: the previous queue; PAUSE: the reason; CONSULT (Agent: the
 	// consulted agent): the consulting agent; CONSULTEND: why (cancel, finish, orphan); HANDOVER
 	// (Agent: the agent leaving for wrap-up): the agent the call now belongs to; CLAIM: the previous

@@ -279,3 +279,62 @@ func TestContacts(t *testing.T) {
 		t.Fatalf("an unknown number: %+v, %v", got, err)
 	}
 }
+
+// TestAgentIntervalsRingEnds: each agent a ring names has a ringing interval, ended by whatever ends
+// the ring for them: the caller hanging up (ABANDON), the controller taking the caller out (EXIT),
+// another agent answering a ring-all (RINGCANCELED); a ring-all's winner rings until CONNECT.
+func TestAgentIntervalsRingEnds(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	if err := r.store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := &scripted{t: t, store: r.store, day: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	for _, a := range []string{"p1", "p2", "p3"} {
+		s.ev("10h", "", "", a, "AGENTLOGIN", "")
+	}
+	s.ev("10h1m", "X", "private", "p1", "RING", "")
+	s.ev("10h1m5s", "X", "private", "p1", "ABANDON", "8000")
+	s.ev("10h2m", "Y", "sales", "p1 p2 p3", "RING", "")
+	s.ev("10h2m4s", "Y", "sales", "p2", "CONNECT", "5000")
+	s.ev("10h2m4s", "Y", "sales", "p1", "RINGCANCELED", "p2")
+	s.ev("10h2m4s", "Y", "sales", "p3", "RINGCANCELED", "p2")
+	s.ev("10h3m", "Z", "private", "p3", "RING", "")
+	s.ev("10h3m2s", "Z", "private", "p3", "EXIT", "9000 channel gone")
+	s.ev("10h4m", "W", "sales", "p1 p3", "RING", "")
+	s.ev("10h4m3s", "W", "sales", "p1 p3", "ABANDON", "4000")
+	for _, a := range []string{"p1", "p2", "p3"} {
+		s.ev("10h5m", "", "", a, "AGENTLOGOFF", "")
+	}
+
+	rows, err := r.store.pool.Query(ctx, `SELECT agent, state, extract(epoch FROM ended_at - started_at)::int
+		FROM agent_intervals_in('c1', $1, $2) ORDER BY agent, started_at, state`, s.at("9h"), s.at("11h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for rows.Next() {
+		var agent, state string
+		var secs int
+		if err := rows.Scan(&agent, &state, &secs); err != nil {
+			t.Fatal(err)
+		}
+		if state == "offline" {
+			continue // open: ends now
+		}
+		got[agent] = append(got[agent], fmt.Sprintf("%s %ds", state, secs))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"p1": {"available 60s", "ringing 5s", "available 55s", "ringing 4s", "available 116s", "ringing 3s", "available 57s"},
+		"p2": {"available 120s", "ringing 4s", "oncall 176s"},
+		"p3": {"available 120s", "ringing 4s", "available 56s", "ringing 2s", "available 58s", "ringing 3s", "available 57s"},
+	}
+	for _, a := range []string{"p1", "p2", "p3"} {
+		if fmt.Sprint(got[a]) != fmt.Sprint(want[a]) {
+			t.Errorf("%s:\n got %v\nwant %v", a, got[a], want[a])
+		}
+	}
+}

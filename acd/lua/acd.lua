@@ -458,6 +458,8 @@ function ops.accept(c, a)
   redis.call('HSET', ckey(c), 'stage', 'oncall', 'agents', a, 'answered', fmt(now))
   local waited = now - tonumber(v[4])
   ev(c, v[3], a, 'CONNECT', fmt(waited))
+  -- A ring-all's other agents stop ringing: their ring ends here (the records' agent intervals).
+  for _, o in ipairs(released) do ev(c, v[3], o, 'RINGCANCELED', a) end
   return {v[3], waited, released}
 end
 
