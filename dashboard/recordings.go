@@ -34,8 +34,8 @@ type Audio struct {
 // ErrNoRecording: no recording, or its file is gone (retention).
 var ErrNoRecording = errors.New("no such recording")
 
-// ErrRecordingElsewhere: the recording is on another node's Asterisk, which this process cannot
-// reach; its own controller serves it.
+// ErrRecordingElsewhere: the recording is on another node's Asterisk, and that node's controller,
+// through which this one reads it, does not answer.
 var ErrRecordingElsewhere = errors.New("the recording is on another node")
 
 // ActionListenRecording is the audit action of playing a recording.
@@ -164,7 +164,7 @@ func (s *Server) handleRecordingAudio(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusNotFound, "no such recording", err)
 		return
 	case errors.Is(err, ErrRecordingElsewhere):
-		fail(http.StatusBadGateway, fmt.Sprintf("the recording is on node %s: open this page on its controller", rec.Node), err)
+		fail(http.StatusBadGateway, fmt.Sprintf("the recording is on node %s, whose controller does not answer", rec.Node), err)
 		return
 	case err != nil:
 		fail(http.StatusBadGateway, "the recording could not be fetched from Asterisk", err)

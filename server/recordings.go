@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/cluster"
 	"github.com/hotline-cc/hotline/dashboard"
 	"github.com/hotline-cc/hotline/records"
 	"github.com/hotline-cc/hotline/switchboard"
@@ -54,10 +55,11 @@ func (r recordingsOf) Recorded(ctx context.Context, rec switchboard.Recording) e
 }
 
 // recordingFiles answers the supervisors' page: the search from the records, the audio from this
-// controller's Asterisk (a recording of another node is that node's controller's to serve).
+// controller's Asterisk, or through the controller of the node that recorded it (recordingRelay).
 type recordingFiles struct {
 	store *records.Store
 	sb    *switchboard.Switchboard
+	relay *recordingRelay
 }
 
 func (f recordingFiles) Search(ctx context.Context, q records.RecordingQuery) ([]records.Recording, error) {
@@ -72,7 +74,14 @@ func (f recordingFiles) Audio(ctx context.Context, id int64) (records.Recording,
 	case err != nil:
 		return rec, nil, err
 	case rec.Node != f.sb.Instance():
-		return rec, nil, dashboard.ErrRecordingElsewhere
+		a, err := f.relay.open(ctx, rec.Node, rec.Name)
+		switch {
+		case errors.Is(err, switchboard.ErrNoRecording):
+			return rec, nil, fmt.Errorf("%w: %w", dashboard.ErrNoRecording, err)
+		case errors.Is(err, cluster.ErrNoAnswer):
+			return rec, nil, fmt.Errorf("%w: %w", dashboard.ErrRecordingElsewhere, err)
+		}
+		return rec, a, err
 	}
 	a, err := f.sb.StoredRecording(ctx, rec.Name)
 	if errors.Is(err, switchboard.ErrNoRecording) {

@@ -280,11 +280,12 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	brd := &board{sb: s.sb, audioUp: s.gw.Connected, legs: s.gw.OpenLegs, center: s.center, model: model, rdb: s.rdb, annKey: s.annKey,
 		accounts: s.accounts, link: s.link}
 	s.link.bus.Handle(kindBoardMonitor, brd.onMonitorAtHome)
+	relay := newRecordingRelay(s.link.bus, s.sb.StoredRecording)
 	dcfg := dashboard.Config{Accounts: s.accounts, SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned,
 		Location: cfg.Records.Location()}
 	if s.records != nil {
 		dcfg.Reports = reports{store: s.records, model: model}
-		dcfg.Recordings = recordingFiles{store: s.records, sb: s.sb}
+		dcfg.Recordings = recordingFiles{store: s.records, sb: s.sb, relay: relay}
 	}
 	s.board = dashboard.NewServer(brd, brd, dcfg,
 		log.With("part", "dashboard"))
