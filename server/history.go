@@ -18,6 +18,7 @@ import (
 type history struct {
 	rdb    redis.UniversalClient
 	prefix string // the center's hash-tagged prefix
+	maxLen int64  // the wrap-ups stream's bound (streamMaxLen)
 }
 
 // wrapupsStream is the stream of submitted wrap-ups (the records copy it), under the center's prefix.
@@ -70,7 +71,7 @@ func (h *history) dispose(ctx context.Context, agent, callID, disposition, note 
 		// The line for the agent's page, and the entry the records copy, together or not at all.
 		_, err = h.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			p.HSet(ctx, k, callID, b)
-			p.XAdd(ctx, &redis.XAddArgs{Stream: h.prefix + wrapupsStream, MaxLen: 200_000, Approx: true, Values: []any{
+			p.XAdd(ctx, &redis.XAddArgs{Stream: h.prefix + wrapupsStream, MaxLen: h.maxLen, Approx: true, Values: []any{
 				"time", now.UnixMilli(), "call", callID, "agent", agent, "disposition", disposition, "note", note}})
 			return nil
 		})

@@ -18,15 +18,16 @@ import (
 // give up. Steps are queued and written in batches off the call's goroutine: a slow Redis must never
 // delay a prompt.
 type ivrEvents struct {
-	rdb  redis.UniversalClient
-	key  string
-	ch   chan map[string]any
-	log  *slog.Logger
-	drop atomic.Int64 // steps not written: the queue was full (observe runs on every call's goroutine)
+	rdb    redis.UniversalClient
+	key    string
+	maxLen int64 // the stream's bound (streamMaxLen)
+	ch     chan map[string]any
+	log    *slog.Logger
+	drop   atomic.Int64 // steps not written: the queue was full (observe runs on every call's goroutine)
 }
 
-func newIVREvents(rdb redis.UniversalClient, key string, log *slog.Logger) *ivrEvents {
-	return &ivrEvents{rdb: rdb, key: key, ch: make(chan map[string]any, 4096), log: log}
+func newIVREvents(rdb redis.UniversalClient, key string, maxLen int64, log *slog.Logger) *ivrEvents {
+	return &ivrEvents{rdb: rdb, key: key, maxLen: maxLen, ch: make(chan map[string]any, 4096), log: log}
 }
 
 // observe is the ivr.Observer.
@@ -68,7 +69,7 @@ func (e *ivrEvents) run(ctx context.Context) error {
 		}
 		_, err := e.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, v := range batch {
-				p.XAdd(ctx, &redis.XAddArgs{Stream: e.key, MaxLen: 200_000, Approx: true, Values: v})
+				p.XAdd(ctx, &redis.XAddArgs{Stream: e.key, MaxLen: e.maxLen, Approx: true, Values: v})
 			}
 			return nil
 		})

@@ -23,9 +23,10 @@ const recordingStream = "recording"
 // recordingsOf decides from the center file which queues record, and writes each recording's
 // start and end to the recording stream (switchboard.Recordings).
 type recordingsOf struct {
-	model *acd.Model
-	rdb   redis.UniversalClient
-	key   string
+	model  *acd.Model
+	rdb    redis.UniversalClient
+	key    string
+	maxLen int64
 }
 
 var _ switchboard.Recordings = recordingsOf{}
@@ -50,7 +51,7 @@ func (r recordingsOf) Recorded(ctx context.Context, rec switchboard.Recording) e
 		event = "finished"
 		values = append(values, records.RecEnded, strconv.FormatInt(rec.Ended.UnixMilli(), 10))
 	}
-	return r.rdb.XAdd(ctx, &redis.XAddArgs{Stream: r.key, MaxLen: 200_000, Approx: true,
+	return r.rdb.XAdd(ctx, &redis.XAddArgs{Stream: r.key, MaxLen: r.maxLen, Approx: true,
 		Values: append([]any{records.RecEvent, event}, values...)}).Err()
 }
 

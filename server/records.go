@@ -11,6 +11,16 @@ import (
 	"github.com/hotline-cc/hotline/records"
 )
 
+// streamMaxLen bounds each of the center's streams the controller writes (IVR steps, wrap-ups,
+// surveys, recordings) and the ACD's events: the records copy from them, so they must outlast a
+// PostgreSQL outage (a day at the seed center's peak hour), and at 75–100 bytes an entry a million
+// cost Redis less than 100 MB. The demo's embedded Redis keeps them in this process's heap, at
+// several times that: it keeps demoStreamMaxLen.
+const (
+	streamMaxLen     = 1_000_000
+	demoStreamMaxLen = 100_000
+)
+
 // openRecords readies the copy of the center's streams to PostgreSQL, when records.postgres is set.
 // Nothing connects yet: a controller starts and takes calls while PostgreSQL is away.
 func (s *Server) openRecords(reg Registry) error {

@@ -147,7 +147,12 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		return nil, err
 	}
 	s.model = model
-	s.center, err = acd.New(s.rdb, model, acd.Options{Center: cfg.Center, Instance: cfg.Instance, OfferOnEnqueue: true, Logger: log.With("part", "acd")})
+	maxLen := int64(streamMaxLen)
+	if cfg.Redis.Embedded {
+		maxLen = demoStreamMaxLen
+	}
+	s.center, err = acd.New(s.rdb, model, acd.Options{Center: cfg.Center, Instance: cfg.Instance, OfferOnEnqueue: true,
+		EventsMaxLen: maxLen, Logger: log.With("part", "acd")})
 	if err != nil {
 		return nil, fmt.Errorf("acd: %w", err)
 	}
@@ -163,7 +168,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	if s.accounts, err = newAccounts(s.rdb, s.center.Key(""), model, cfg, s.audit, log.With("part", "accounts")); err != nil {
 		return nil, err
 	}
-	s.ivrEvents = newIVREvents(s.rdb, s.center.Key("ivr"), log.With("part", "ivr-events"))
+	s.ivrEvents = newIVREvents(s.rdb, s.center.Key("ivr"), maxLen, log.With("part", "ivr-events"))
 	if err := s.ivrEvents.register(reg); err != nil {
 		return nil, fmt.Errorf("ivr events metrics: %w", err)
 	}
@@ -219,7 +224,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.closers = append(s.closers, func() { s.gw.Close() })
 
 	prefix := s.center.Key("")
-	hist := &history{rdb: s.rdb, prefix: prefix}
+	hist := &history{rdb: s.rdb, prefix: prefix, maxLen: maxLen}
 	ph := &phones{
 		gw: s.gw, history: hist, ringSeconds: int(cfg.ARI.RingTimeout.D().Seconds()), disp: dispositions,
 		log: log.With("part", "phones"), legs: map[string]*softphone.Leg{}, talks: map[string]time.Time{},
@@ -240,8 +245,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		RequestTimeout: cfg.ARI.RequestTimeout.D(), DrainContext: cfg.ARI.DrainContext,
 	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard"),
 		Dialing: cfg.Dialing.Rules(), Audit: s.audit,
-		Surveys:    &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model},
-		Recordings: recordingsOf{model: model, rdb: s.rdb, key: s.center.Key(recordingStream)}})
+		Surveys:    &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model, maxLen: maxLen},
+		Recordings: recordingsOf{model: model, rdb: s.rdb, key: s.center.Key(recordingStream), maxLen: maxLen}})
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 // TestIVRStepsDroppedCounted: steps observed from many calls' goroutines while the writer's queue
 // is full are counted without a race (go test -race), and the count is a Prometheus counter.
 func TestIVRStepsDroppedCounted(t *testing.T) {
-	e := newIVREvents(nil, "k", slog.New(slog.DiscardHandler))
+	e := newIVREvents(nil, "k", 0, slog.New(slog.DiscardHandler))
 	e.ch = make(chan map[string]any, 1) // no writer runs: all but one are dropped
 	reg := prometheus.NewRegistry()
 	if err := e.register(reg); err != nil {

@@ -18,9 +18,10 @@ const surveysStream = "surveys"
 // surveys offers each queue's share of callers the post-call survey (the center file's
 // survey.share) and keeps their answers in a stream, for the records and the reports' NPS.
 type surveys struct {
-	rdb   redis.UniversalClient
-	key   string
-	model *acd.Model
+	rdb    redis.UniversalClient
+	key    string
+	model  *acd.Model
+	maxLen int64 // the stream's bound (streamMaxLen)
 }
 
 var _ switchboard.Surveys = (*surveys)(nil)
@@ -35,6 +36,6 @@ func (s *surveys) Record(ctx context.Context, r switchboard.SurveyResult) error 
 	if r.Answered {
 		score = strconv.Itoa(r.Score)
 	}
-	return s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.key, MaxLen: 200_000, Approx: true, Values: []any{
+	return s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.key, MaxLen: s.maxLen, Approx: true, Values: []any{
 		"time", r.Time.UnixMilli(), "call", r.CallID, "agent", r.Agent, "queue", r.Queue, "lang", r.Lang, "score", score}}).Err()
 }
