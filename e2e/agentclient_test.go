@@ -234,8 +234,9 @@ type pionPhone struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	mu    sync.Mutex
-	heard []int16 // the last second, oldest first
+	mu         sync.Mutex
+	heard      []int16 // the last second, oldest first
+	heardTotal int     // samples heard since the start
 }
 
 // startAudio negotiates the agent's audio with the gateway (an offer over the WebSocket, as the
@@ -308,6 +309,7 @@ func (p *pionPhone) hear(pcm []int16) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.heard = append(p.heard, pcm...)
+	p.heardTotal += len(pcm)
 	if over := len(p.heard) - media.SampleRate; over > 0 {
 		p.heard = append(p.heard[:0], p.heard[over:]...)
 	}
@@ -319,6 +321,13 @@ func (p *pionPhone) Heard(d time.Duration) []int16 {
 	defer p.mu.Unlock()
 	n := min(int(d.Seconds()*media.SampleRate), len(p.heard))
 	return append([]int16(nil), p.heard[len(p.heard)-n:]...)
+}
+
+// HeardFor is how much audio the agent has heard since the phone started.
+func (p *pionPhone) HeardFor() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Duration(p.heardTotal) * time.Second / media.SampleRate
 }
 
 func (p *pionPhone) close() {

@@ -29,6 +29,13 @@ import (
 // deploy does) and waits; otherwise the test's end does.
 func startNode(t *testing.T, tg *aritest.Target, rc config.Redis, instance string) (srv *server.Server, stop func()) {
 	t.Helper()
+	return startNodeWith(t, tg, rc, instance, nil)
+}
+
+// startNodeWith is startNode with edit (if not nil) applied to the controller's config last, before
+// it is resolved.
+func startNodeWith(t *testing.T, tg *aritest.Target, rc config.Redis, instance string, edit func(*config.Config)) (srv *server.Server, stop func()) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Center, cfg.Instance = "e2e", instance
 	cfg.ARI.URL, cfg.ARI.User, cfg.ARI.Password = tg.ARIURL(), tg.User, tg.Password
@@ -38,6 +45,9 @@ func startNode(t *testing.T, tg *aritest.Target, rc config.Redis, instance strin
 	cfg.Softphone.ICEPort = 0
 	if h := os.Getenv("HOTLINE_TEST_RTP_HOST"); h != "" && tg.Sim == nil {
 		cfg.Softphone.RTPHost = h // where a real Asterisk can reach the gateway's legs
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	cfg, err := config.Resolve(cfg)
 	if err != nil {
@@ -75,22 +85,37 @@ func startNode(t *testing.T, tg *aritest.Target, rc config.Redis, instance strin
 // node-b), with a controller for each (ctl-a on node A, ctl-b on node B) over one real
 // redis-server. stopB stops ctl-b.
 func onTwoNodes(t *testing.T, f func(t *testing.T, n *twoNodes)) {
-	onTwoNodesOver(t, func(t *testing.T) config.Redis {
-		rc := config.Default().Redis
-		rc.Addr = redistest.Start(t).Addr
-		return rc
-	}, f)
+	onTwoNodesOver(t, startRedisServer, f)
+}
+
+// startRedisServer starts a redis-server for the test: the center's Redis of onTwoNodes.
+func startRedisServer(t *testing.T) config.Redis {
+	rc := config.Default().Redis
+	rc.Addr = redistest.Start(t).Addr
+	return rc
 }
 
 // onTwoNodesOver is onTwoNodes over the Redis that startRedis starts for each subtest.
 func onTwoNodesOver(t *testing.T, startRedis func(t *testing.T) config.Redis, f func(t *testing.T, n *twoNodes)) {
+	onTwoNodesWith(t, startRedis, nil, f)
+}
+
+// onTwoNodesWith is onTwoNodesOver with both controllers' config edited by what setup (if not nil)
+// returns, called once per subtest: what the center needs of its own for each run (a database)
+// starts there.
+func onTwoNodesWith(t *testing.T, startRedis func(t *testing.T) config.Redis, setup func(t *testing.T) func(*config.Config),
+	f func(t *testing.T, n *twoNodes)) {
 	sim := func(name string) asterisksim.Config {
 		return asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations(), SystemName: name}
 	}
 	aritest.RunPair(t, sim("node-a"), sim("node-b"), func(t *testing.T, tgA, tgB *aritest.Target) {
 		n := &twoNodes{tgA: tgA, tgB: tgB, redis: startRedis(t)}
-		n.a, _ = startNode(t, tgA, n.redis, "ctl-a")
-		n.b, n.stopB = startNode(t, tgB, n.redis, "ctl-b")
+		var edit func(*config.Config)
+		if setup != nil {
+			edit = setup(t)
+		}
+		n.a, _ = startNodeWith(t, tgA, n.redis, "ctl-a", edit)
+		n.b, n.stopB = startNodeWith(t, tgB, n.redis, "ctl-b", edit)
 		f(t, n)
 	})
 }
