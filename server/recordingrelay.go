@@ -35,6 +35,8 @@ const (
 	relayMax    = 128 << 20
 	relayBudget = 256 << 20
 	relayTTL    = time.Minute
+	// relayLoadTimeout bounds one fetch from Asterisk: relayMax over loopback takes well under it.
+	relayLoadTimeout = 30 * time.Second
 )
 
 // errRecordingTooLarge: a recording larger than relayMax.
@@ -122,7 +124,11 @@ func (r *recordingRelay) file(ctx context.Context, name string) (*relayFile, err
 	f.used = now
 	r.mu.Unlock()
 	if !found {
-		f.data, f.typ, f.err = r.load(ctx, name)
+		// Not on the first asker's context: others may wait on this load, and one asker giving up
+		// must not fail them.
+		loadCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), relayLoadTimeout)
+		f.data, f.typ, f.err = r.load(loadCtx, name)
+		cancel()
 		if f.err != nil {
 			r.mu.Lock()
 			delete(r.files, name)

@@ -104,20 +104,25 @@ func (s *Server) pruneRecordings(ctx context.Context) error {
 		}
 		return nil
 	}
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
 	for {
-		n, err := s.records.PruneRecordings(ctx, s.cfg.Instance, keep, time.Now(), del)
+		next := time.Hour
+		// At a first start the tables may not be there yet: the recorder makes them beside this.
+		// Migrate takes turns with it and does nothing once they are.
+		n, err := 0, s.records.Migrate(ctx)
+		if err == nil {
+			n, err = s.records.PruneRecordings(ctx, s.cfg.Instance, keep, time.Now(), del)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
-			s.log.Warn("records: recording retention; retrying in an hour", "deleted", n, "err", err)
+			next = time.Minute // PostgreSQL away
+			s.log.Warn("records: recording retention; retrying in a minute", "deleted", n, "err", err)
 		case n > 0:
 			s.log.Info("records: recordings past retention deleted", "deleted", n)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-time.After(next):
 		}
 	}
 }
