@@ -29,8 +29,8 @@ type Options struct {
 	// Now is this process's clock, compared with Redis's at each heartbeat to warn of a host whose
 	// clock is off. The script never reads it: Redis TIME is the center's one clock, so controllers
 	// whose clocks disagree still agree on every wait, deadline and heartbeat.
-	Now          func() time.Time
-	Logger       *slog.Logger
+	Now    func() time.Time
+	Logger *slog.Logger
 	// EventsMaxLen is the event stream's approximate length; default 1,000,000: about 75 MB in
 	// Redis, a full day of a national center (the board counts its day from it) and a day of
 	// PostgreSQL away at its peak hour (the records copy from it).
