@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -232,11 +233,14 @@ func (s *Sim) storedRecordingFile(w http.ResponseWriter, r *http.Request, _ *par
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		writeError(w, 500, "Internal Server Error")
+		// Asterisk answers a file it cannot open this way (resource_recordings.c).
+		writeError(w, 403, "Recording could not be opened")
 		return
 	}
 	w.Header().Set("Content-Type", "audio/"+format)
 	w.Header().Set("Cache-Control", "no-cache, no-store")
+	// Asterisk sends the file's size (http.c, ast_http_send), never chunks: a reader may rely on it.
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	w.WriteHeader(200)
 	_, _ = w.Write(data)
 }
