@@ -280,22 +280,34 @@ func (p *PhoneProcess) Close() error {
 
 // startOn starts cmd on CPU cpu alone (any, if cpu < 0). A process inherits the CPU affinity of
 // the thread that forks it, and the Go runtime sizes GOMAXPROCS by it, so the fork happens on a
-// thread of its own pinned for it, which the runtime discards afterwards (a goroutine that ends
-// locked to its thread takes the thread with it).
+// thread pinned for it and given its CPUs back afterwards. Leaving that thread pinned and letting
+// the runtime discard it is not enough: when the goroutine runs on the main thread, which the
+// runtime never discards, the process's main thread stays pinned (and /proc/PID/status, which
+// reports the main thread, says the whole process is).
 func startOn(cmd *exec.Cmd, cpu int) error {
 	if cpu < 0 {
 		return cmd.Start()
 	}
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		var set unix.CPUSet
+		runtime.LockOSThread()
+		var was, set unix.CPUSet
+		if err := unix.SchedGetaffinity(0, &was); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("read the CPUs allowed: %w", err)
+			return
+		}
 		set.Set(cpu)
 		if err := unix.SchedSetaffinity(0, &set); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("pin to CPU %d: %w", cpu, err)
 			return
 		}
-		errc <- cmd.Start()
+		err := cmd.Start()
+		if unix.SchedSetaffinity(0, &was) == nil {
+			runtime.UnlockOSThread()
+		} // else: still pinned; the thread ends with this goroutine
+		errc <- err
 	}()
 	return <-errc
 }
