@@ -32,6 +32,7 @@ type channel struct {
 	dp        DialplanCEP
 	created   time.Time
 	lang      string
+	group     string // GROUP(), which GROUP_COUNT counts across channels
 	vars      map[string]string
 
 	peer *channel // the other half of a Local pair
@@ -146,8 +147,12 @@ func (s *Sim) evHangupRequestLocked(ch *channel, cause int, soft bool) {
 // setVarLocked sets a channel variable and reports it as ChannelVarset.
 func (s *Sim) setVarLocked(ch *channel, name, value string) {
 	// Writing a dialplan function changes the channel itself and, as in Asterisk, raises no ChannelVarset.
-	if strings.EqualFold(name, "CHANNEL(language)") {
+	switch strings.ToUpper(name) {
+	case "CHANNEL(LANGUAGE)":
 		ch.lang = value
+		return
+	case "GROUP()":
+		ch.group = value
 		return
 	}
 	ch.vars[name] = value
@@ -167,6 +172,8 @@ func (ch *channel) getVar(name string) (string, bool) {
 		return ch.connected.Name, true
 	case "CHANNEL(LANGUAGE)":
 		return ch.lang, true
+	case "GROUP()":
+		return ch.group, true
 	case "CHANNEL(NAME)":
 		return ch.name, true
 	case "UNIQUEID":

@@ -11,7 +11,7 @@ import (
 
 // dialplan is a parsed extensions.conf: contexts of extensions of numbered steps. Only what hotline
 // uses is supported: exten =>, same =>, n priorities and their labels, [globals], ${VAR}
-// substitution and $[a = b] expressions.
+// substitution (and GROUP_COUNT) and $[a op b] comparisons.
 type dialplan struct {
 	contexts map[string]*dpContext
 	// globals are [globals] variables. Asterisk reads every [globals] section in file order, so a

@@ -1,6 +1,7 @@
 package asterisksim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -68,6 +69,10 @@ func (s *Sim) variables(ch *channel, loc dpLoc, data string) string {
 		case "PRIORITY":
 			b.WriteString(strconv.Itoa(loc.priority))
 		default:
+			if group, ok := strings.CutPrefix(name, "GROUP_COUNT("); ok && strings.HasSuffix(group, ")") {
+				b.WriteString(strconv.Itoa(s.groupCountLocked(strings.TrimSuffix(group, ")"))))
+				break
+			}
 			v, ok := ch.getVar(name)
 			if !ok {
 				v = s.plan.globals[name]
@@ -76,6 +81,17 @@ func (s *Sim) variables(ch *channel, loc dpLoc, data string) string {
 		}
 		data = data[i+end+1:]
 	}
+}
+
+// groupCountLocked is GROUP_COUNT(group): the channels whose GROUP() is group.
+func (s *Sim) groupCountLocked(group string) int {
+	n := 0
+	for _, ch := range s.channels {
+		if ch.group == group {
+			n++
+		}
+	}
+	return n
 }
 
 // expressions replaces each $[...] in data with its value.
@@ -110,8 +126,8 @@ func (s *Sim) expressions(data string) string {
 }
 
 // evalExpr evaluates the part of Asterisk's expression language hotline's dialplan uses: a single
-// operand, or two compared with = (==) or !=. As in Asterisk, a quoted operand keeps its quotes
-// (so "" = "" holds) and two numbers compare as numbers.
+// operand, or two compared with = (==), !=, <, >, <= or >=. As in Asterisk, a quoted operand keeps
+// its quotes (so "" = "" holds) and two numbers compare as numbers, anything else as text.
 func evalExpr(expr string) (string, error) {
 	var toks []string
 	for i := 0; i < len(expr); {
@@ -126,15 +142,16 @@ func evalExpr(expr string) (string, error) {
 			}
 			toks = append(toks, expr[i:i+j+2])
 			i += j + 2
-		case strings.HasPrefix(expr[i:], "!="), strings.HasPrefix(expr[i:], "=="):
+		case strings.HasPrefix(expr[i:], "!="), strings.HasPrefix(expr[i:], "=="),
+			strings.HasPrefix(expr[i:], "<="), strings.HasPrefix(expr[i:], ">="):
 			toks = append(toks, expr[i:i+2])
 			i += 2
-		case c == '=':
-			toks = append(toks, "=")
+		case c == '=' || c == '<' || c == '>':
+			toks = append(toks, string(c))
 			i++
 		default:
 			j := i
-			for j < len(expr) && !strings.ContainsRune(" \t\"=!", rune(expr[j])) {
+			for j < len(expr) && !strings.ContainsRune(" \t\"=!<>", rune(expr[j])) {
 				j++
 			}
 			if j == i {
@@ -151,25 +168,35 @@ func evalExpr(expr string) (string, error) {
 		return toks[0], nil
 	case 3:
 	default:
-		return "", fmt.Errorf("only a = b and a != b are simulated, not %q", expr)
+		return "", fmt.Errorf("only a comparison of two operands is simulated, not %q", expr)
 	}
 	a, op, b := toks[0], toks[1], toks[2]
-	var eq bool
+	var order int
 	x, errA := strconv.ParseFloat(a, 64)
 	y, errB := strconv.ParseFloat(b, 64)
 	if errA == nil && errB == nil {
-		eq = x == y
+		order = cmp.Compare(x, y)
 	} else {
-		eq = a == b
+		order = strings.Compare(a, b)
 	}
+	var holds bool
 	switch op {
 	case "=", "==":
+		holds = order == 0
 	case "!=":
-		eq = !eq
+		holds = order != 0
+	case "<":
+		holds = order < 0
+	case ">":
+		holds = order > 0
+	case "<=":
+		holds = order <= 0
+	case ">=":
+		holds = order >= 0
 	default:
 		return "", fmt.Errorf("unsupported operator %q", op)
 	}
-	if eq {
+	if holds {
 		return "1", nil
 	}
 	return "0", nil

@@ -131,6 +131,13 @@ func TestEvalExpr(t *testing.T) {
 		{`"a" != "b"`, "1"},
 		{`a=a`, "1"},
 		{`01 == 1`, "1"},
+		{`3 > 2`, "1"},
+		{`10 > 9`, "1"}, // numbers as numbers, not as text
+		{`2 > 2`, "0"},
+		{`2 >= 2`, "1"},
+		{`1 < 2`, "1"},
+		{`2 <= 1`, "0"},
+		{`"a" < "b"`, "1"},
 		{`5`, "5"},
 		{``, ""},
 	} {
@@ -139,7 +146,7 @@ func TestEvalExpr(t *testing.T) {
 			t.Errorf("evalExpr(%s) = %q, %v; want %q", tc.expr, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{`"a" < "b"`, `"open`, `a = b = c`} {
+	for _, bad := range []string{`1 & 1`, `"open`, `a = b = c`} {
 		if _, err := evalExpr(bad); err == nil {
 			t.Errorf("evalExpr(%s) accepted", bad)
 		}

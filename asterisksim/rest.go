@@ -25,6 +25,8 @@ func (s *Sim) routes() {
 	m.HandleFunc("GET /ari/events", s.serveEvents)
 	h("GET /ari/asterisk/info", s.getInfo)
 	h("GET /ari/asterisk/ping", s.getPing)
+	h("GET /ari/asterisk/variable", s.getGlobal)
+	h("POST /ari/asterisk/variable", s.setGlobal)
 	h("GET /ari/applications", s.listApplications)
 	h("GET /ari/applications/{name}", s.getApplication)
 	h("GET /ari/endpoints", func(w http.ResponseWriter, _ *http.Request, _ *params) { writeJSON(w, 200, []any{}) })
@@ -128,6 +130,37 @@ func (s *Sim) getInfo(w http.ResponseWriter, _ *http.Request, _ *params) {
 
 func (s *Sim) getPing(w http.ResponseWriter, _ *http.Request, _ *params) {
 	writeJSON(w, 200, map[string]any{"ping": "pong", "timestamp": stamp(time.Now()), "asterisk_id": s.cfg.AsteriskID})
+}
+
+// getGlobal answers a dialplan global's value, "" when there is none (resource_asterisk.c).
+func (s *Sim) getGlobal(w http.ResponseWriter, _ *http.Request, p *params) {
+	name := p.get("variable")
+	if name == "" {
+		writeError(w, 400, "Variable name is required")
+		return
+	}
+	s.mu.Lock()
+	v := s.plan.globals[name]
+	s.mu.Unlock()
+	writeJSON(w, 200, map[string]string{"value": v})
+}
+
+// setGlobal sets a dialplan global, as an operator's "dialplan set global" does; without a value
+// it removes it, as Asterisk's pbx_builtin_setvar_helper does with none.
+func (s *Sim) setGlobal(w http.ResponseWriter, _ *http.Request, p *params) {
+	name := p.get("variable")
+	if name == "" {
+		writeError(w, 400, "Variable name is required")
+		return
+	}
+	s.mu.Lock()
+	if _, ok := p.vals["value"]; ok {
+		s.plan.globals[name] = p.get("value")
+	} else {
+		delete(s.plan.globals, name)
+	}
+	s.mu.Unlock()
+	w.WriteHeader(204)
 }
 
 type applicationJSON struct {
