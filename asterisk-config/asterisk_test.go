@@ -194,7 +194,7 @@ func TestShippedConfigLoads(t *testing.T) {
 		}
 	}
 	// pjsip.conf with the IP trunk: the carrier's endpoint, identified by its address.
-	if ep := a.cli(t, "pjsip show endpoint trunk"); !strings.Contains(ep, "Match: 127.0.0.1/32") || !strings.Contains(ep, "from-pstn") {
+	if ep := a.cli(t, "pjsip show endpoint trunk"); !strings.Contains(ep, "Match: 127.0.0.1/32") || !strings.Contains(ep, "from-carrier") {
 		t.Errorf("trunk endpoint not as pjsip-trunk-ip.conf.sample makes it:\n%s", ep)
 	}
 }
@@ -330,7 +330,7 @@ drain: // the 401 came before any channel: nothing of this call can be queued no
 
 // TestIPTrunk: the carrier, calling from 127.0.0.1 as pjsip-trunk-ip.conf.sample identifies it,
 // reaches the controller's Stasis app; a stranger at another address is refused, even one who
-// names the trunk in From.
+// names the trunk in From; past HOTLINE_MAX_CALLS the carrier gets 503.
 func TestIPTrunk(t *testing.T) {
 	a := realAsterisk(t)
 	tg, ok := aritest.RealTarget()
@@ -343,6 +343,56 @@ func TestIPTrunk(t *testing.T) {
 	// 127.0.0.2 is loopback too, but no identify matches it.
 	t.Run("stranger", func(t *testing.T) { strangerCall(t, events, a.sip, "127.0.0.2", "79160000098") })
 	t.Run("stranger as trunk", func(t *testing.T) { strangerCall(t, events, a.sip, "127.0.0.2", "trunk") })
+	t.Run("node full", func(t *testing.T) { fullCall(t, a, tg, events) })
+}
+
+// fullCall sets HOTLINE_MAX_CALLS to 1 live, fills the node with one caller, and checks that the
+// carrier's next call is refused with 503 (cause 34 from [from-carrier]) before reaching Stasis, and
+// that Asterisk's log says so.
+func fullCall(t *testing.T, a asterisk, tg *aritest.Target, events *aritest.Events) {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	setMax := func(v string) {
+		if st, body, err := tg.Do(ctx, http.MethodPost, "/ari/asterisk/variable?variable=HOTLINE_MAX_CALLS&value="+v, nil); err != nil || st != http.StatusNoContent {
+			t.Fatalf("set HOTLINE_MAX_CALLS=%s: %d %s %v", v, st, body, err)
+		}
+	}
+	setMax("1")
+	defer setMax("0")
+	first, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: testDID, Number: "79160000097", Name: "First", Context: "caller-long", Entry: "from-carrier"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_, _, _ = tg.Do(context.Background(), http.MethodDelete, "/ari/channels/"+first.ChannelID, nil)
+	}()
+	events.WaitFor(t, wait, "the first caller in Stasis", aritest.Type("StasisStart", first.ChannelID))
+
+	done, _ := sipp(t, "-sf", scenario(t, "sipp-carrier-refused.xml"), "-s", testDID,
+		"-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", fmt.Sprint(freeUDPPort(t)), "-m", "1", "-timeout", "30s", "-timeout_error", a.sip)
+	select {
+	case err := <-done: // it got its 503
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(wait):
+		t.Fatal("sipp did not finish the call")
+	}
+	waitfor.True(t, "the refusal in Asterisk's log", wait, func() bool {
+		b, err := os.ReadFile(a.log)
+		return err == nil && strings.Contains(string(b), "hotline: node full at HOTLINE_MAX_CALLS=1: caller "+carrierNum)
+	})
+drain: // the refused call never reached the controller
+	for {
+		select {
+		case ev := <-events.C:
+			if ev["type"] == "StasisStart" {
+				t.Fatalf("a call past HOTLINE_MAX_CALLS reached Stasis: %v", ev)
+			}
+		default:
+			break drain
+		}
+	}
 }
 
 // TestRegistrationTrunk: pjsip-trunk-register.conf.sample, pointed at a registrar (SIPp on a free

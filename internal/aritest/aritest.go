@@ -211,7 +211,10 @@ func realTarget(base, user, pass string) (*Target, bool) {
 // asterisk-config/extensions.conf (caller-ivr, caller-tone, ...).
 type CallerSpec struct {
 	DID, Number, Name string
-	Context           string
+	Context           string // the caller's own side: a caller-* context of the test dialplan
+	// Entry is the context the DID is dialled in, as a trunk's endpoint names it; default
+	// from-pstn (from-carrier counts the call against HOTLINE_MAX_CALLS first).
+	Entry string
 }
 
 // PlacedCall is a caller placed by a CallerDriver.
@@ -230,14 +233,14 @@ type CallerDriver interface {
 type simCallers struct{ sim *asterisksim.Sim }
 
 func (d simCallers) Dial(ctx context.Context, spec CallerSpec) (PlacedCall, error) {
-	c, err := d.sim.Dial(ctx, asterisksim.CallerSpec{DID: spec.DID, Number: spec.Number, Name: spec.Name, Dialplan: spec.Context})
+	c, err := d.sim.Dial(ctx, asterisksim.CallerSpec{DID: spec.DID, Number: spec.Number, Name: spec.Name, Dialplan: spec.Context, Context: spec.Entry})
 	if err != nil {
 		return PlacedCall{}, err
 	}
 	return PlacedCall{ChannelID: c.ChannelID(), Sim: c}, nil
 }
 
-// ariCallers originates Local/<did>@from-pstn with the caller context on the ;1 half and known ids
+// ariCallers originates Local/<did>@<entry> with the caller context on the ;1 half and known ids
 // for both halves. Asterisk ignores otherChannelId unless channelId is given too, and it takes a
 // requested id as in use when an existing channel's id starts with it: the ;1 half is created first,
 // so its id must not extend the ;2 half's ("<id>-one" would make "<id>" taken; "one-<id>" does not).
@@ -249,7 +252,11 @@ type ariCallers struct {
 func (d *ariCallers) Dial(ctx context.Context, spec CallerSpec) (PlacedCall, error) {
 	id := fmt.Sprintf("aritest-%d-%06d", time.Now().UnixNano(), d.seq.Add(1))
 	q := url.Values{}
-	q.Set("endpoint", "Local/"+spec.DID+"@from-pstn")
+	entry := spec.Entry
+	if entry == "" {
+		entry = "from-pstn"
+	}
+	q.Set("endpoint", "Local/"+spec.DID+"@"+entry)
 	q.Set("context", spec.Context)
 	q.Set("extension", "s")
 	q.Set("priority", "1")
