@@ -3,7 +3,7 @@
 # simulator and on a real Asterisk 22.10.1 that this script starts (scripts/asterisk.sh) when one is
 # built, or always when CI=true (building it first if needed, a few minutes once per machine).
 #
-# With a real Asterisk the tests run as three streams at once, each on Asterisks of its own (one
+# With a real Asterisk the tests run as four streams at once, each on Asterisks of its own (one
 # Stasis app name can be held by one WebSocket at a time, and a test clears its Asterisk of every
 # channel, so within a stream the packages that drive ARI run one at a time):
 #   unit   every package that does not drive ARI; no Asterisk (it starts while Asterisk builds)
