@@ -155,6 +155,10 @@ func (s *Sim) setVarLocked(ch *channel, name, value string) {
 		ch.group = value
 		return
 	}
+	if g, ok := strings.CutPrefix(name, "GLOBAL("); ok && strings.HasSuffix(g, ")") {
+		s.plan.globals[strings.TrimSuffix(g, ")")] = value
+		return
+	}
 	ch.vars[name] = value
 	s.evVarsetLocked(ch, name, value)
 }

@@ -126,8 +126,9 @@ func (s *Sim) expressions(data string) string {
 }
 
 // evalExpr evaluates the part of Asterisk's expression language hotline's dialplan uses: a single
-// operand, or two compared with = (==), !=, <, >, <= or >=. As in Asterisk, a quoted operand keeps
-// its quotes (so "" = "" holds) and two numbers compare as numbers, anything else as text.
+// operand, two compared with = (==), !=, <, >, <= or >=, or two numbers added with +. As in
+// Asterisk, a quoted operand keeps its quotes (so "" = "" holds) and two numbers compare as
+// numbers, anything else as text.
 func evalExpr(expr string) (string, error) {
 	var toks []string
 	for i := 0; i < len(expr); {
@@ -146,12 +147,12 @@ func evalExpr(expr string) (string, error) {
 			strings.HasPrefix(expr[i:], "<="), strings.HasPrefix(expr[i:], ">="):
 			toks = append(toks, expr[i:i+2])
 			i += 2
-		case c == '=' || c == '<' || c == '>':
+		case c == '=' || c == '<' || c == '>' || c == '+':
 			toks = append(toks, string(c))
 			i++
 		default:
 			j := i
-			for j < len(expr) && !strings.ContainsRune(" \t\"=!<>", rune(expr[j])) {
+			for j < len(expr) && !strings.ContainsRune(" \t\"=!<>+", rune(expr[j])) {
 				j++
 			}
 			if j == i {
@@ -174,6 +175,12 @@ func evalExpr(expr string) (string, error) {
 	var order int
 	x, errA := strconv.ParseFloat(a, 64)
 	y, errB := strconv.ParseFloat(b, 64)
+	if op == "+" {
+		if errA != nil || errB != nil {
+			return "", fmt.Errorf("+ of what is not a number in %q", expr)
+		}
+		return strconv.FormatFloat(x+y, 'f', -1, 64), nil
+	}
 	if errA == nil && errB == nil {
 		order = cmp.Compare(x, y)
 	} else {

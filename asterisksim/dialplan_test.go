@@ -138,6 +138,7 @@ func TestEvalExpr(t *testing.T) {
 		{`1 < 2`, "1"},
 		{`2 <= 1`, "0"},
 		{`"a" < "b"`, "1"},
+		{`41 + 1`, "42"},
 		{`5`, "5"},
 		{``, ""},
 	} {
@@ -146,7 +147,7 @@ func TestEvalExpr(t *testing.T) {
 			t.Errorf("evalExpr(%s) = %q, %v; want %q", tc.expr, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{`1 & 1`, `"open`, `a = b = c`} {
+	for _, bad := range []string{`1 & 1`, `a + 1`, `"open`, `a = b = c`} {
 		if _, err := evalExpr(bad); err == nil {
 			t.Errorf("evalExpr(%s) accepted", bad)
 		}
