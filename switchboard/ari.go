@@ -173,6 +173,15 @@ func (r *rest) getVar(ctx context.Context, ch, name string) (string, error) {
 	return v.Value, err
 }
 
+// getGlobal reads a dialplan global: "" when Asterisk has none.
+func (r *rest) getGlobal(ctx context.Context, name string) (string, error) {
+	var v struct {
+		Value string `json:"value"`
+	}
+	err := r.call(ctx, "get global "+name, "", http.MethodGet, "/asterisk/variable", url.Values{"variable": {name}}, nil, &v)
+	return v.Value, err
+}
+
 // play starts media on a channel as one playback, in language lang: POST
 // /channels/{id}/play/{playbackId}?media=a,b,c&lang=…. Asterisk 22 takes the list as ONE
 // comma-separated media parameter; given the parameter several times, it keeps only the last.

@@ -12,6 +12,7 @@ type Metrics struct {
 	calls     prometheus.GaugeFunc
 	surveys   *prometheus.CounterVec
 	recFail   *prometheus.CounterVec
+	refused   prometheus.CounterFunc
 }
 
 // knownEvents are the ARI event types counted by name; others, including types a newer Asterisk
@@ -50,8 +51,12 @@ func (sb *Switchboard) RegisterMetrics(reg prometheus.Registerer) error {
 			Name: "hotline_recording_failures_total",
 			Help: "Call recordings that failed, by step (start: the call went on unrecorded; stop: the bridge's end stopped it; report: the recording stream did not take its start or end).",
 		}, []string{"step"}),
+		refused: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hotline_carrier_calls_refused_total",
+			Help: "Carrier calls this controller's Asterisk node refused with 503 at HOTLINE_MAX_CALLS (extensions.conf), as the node counts them; read every 10 s, from 0 again when Asterisk restarts.",
+		}, func() float64 { return float64(max(sb.refused.Load(), 0)) }),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls, m.surveys, m.recFail} {
+	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls, m.surveys, m.recFail, m.refused} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -42,6 +42,9 @@ type Config struct {
 	// SurveyKeyTimeout is how long the post-call survey waits for a score after its question (8 s
 	// when zero); it asks twice.
 	SurveyKeyTimeout time.Duration
+	// RefusedEvery is how often the count of carrier calls the node refused at HOTLINE_MAX_CALLS
+	// is read from Asterisk (10 s when zero).
+	RefusedEvery time.Duration
 }
 
 // Switchboard is the controller. Create it with New, then Run it.
@@ -73,6 +76,7 @@ type Switchboard struct {
 	kick      chan struct{} // asks the dispatcher to run now
 	connected atomic.Bool
 	metrics   atomic.Pointer[Metrics]
+	refused   atomic.Int64    // the node's HOTLINE_REFUSED as last read; -1 until read (refused.go)
 	ctx       context.Context // Run's context, for goroutines started by events
 }
 
@@ -107,6 +111,9 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 	if cfg.SurveyKeyTimeout <= 0 {
 		cfg.SurveyKeyTimeout = 8 * time.Second
 	}
+	if cfg.RefusedEvery <= 0 {
+		cfg.RefusedEvery = 10 * time.Second
+	}
 	if cfg.TransferContext == "" {
 		cfg.TransferContext = "hotline-transfer"
 	}
@@ -125,6 +132,7 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 		channels: map[string]*inbox{}, calls: map[string]*call{}, byAgent: map[string]map[*call]struct{}{},
 		kick: make(chan struct{}, 1),
 	}
+	sb.refused.Store(-1)
 	if sb.dialing == nil {
 		sb.dialing = &numbering.Rules{Plan: numbering.Russia, Classes: numbering.DefaultClasses}
 	}
@@ -152,8 +160,9 @@ func (sb *Switchboard) Connected() bool { return sb.connected.Load() }
 func (sb *Switchboard) Run(ctx context.Context) error {
 	sb.ctx = ctx
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
 	go func() { defer wg.Done(); sb.heartbeat(ctx) }()
+	go func() { defer wg.Done(); sb.refusedLoop(ctx) }()
 	go func() { defer wg.Done(); sb.events.run(ctx) }()
 	go func() { defer wg.Done(); sb.dispatchLoop(ctx) }()
 	go func() { defer wg.Done(); sb.offerLoop(ctx) }()

@@ -45,6 +45,7 @@ type rig struct {
 	surveys         Surveys // nil: no survey
 	surveyWait      time.Duration
 	drainContext    string
+	refusedEvery    time.Duration // how often the node's refused count is read (the default when zero)
 	// recordings, when set, decides which queues record (recording_test.go).
 	recordings Recordings
 }
@@ -69,7 +70,7 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 	sb, err := New(Config{
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
 		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
-		SurveyKeyTimeout: r.surveyWait, DrainContext: r.drainContext,
+		SurveyKeyTimeout: r.surveyWait, DrainContext: r.drainContext, RefusedEvery: r.refusedEvery,
 	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit,
 		Surveys: r.surveys, Recordings: r.recordings})
 	if err != nil {

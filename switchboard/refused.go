@@ -1,0 +1,47 @@
+package switchboard
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// refusedGlobal is the dialplan global in which the node's [from-carrier] (asterisk-config's
+// extensions.conf) counts the carrier calls it refused at HOTLINE_MAX_CALLS. Those calls never
+// reach the controller, so reading the count is the only way it learns of them: without it, a
+// ceiling set too low refuses callers and nothing on the controller's side shows it.
+const refusedGlobal = "HOTLINE_REFUSED"
+
+// refusedLoop reads refusedGlobal every Config.RefusedEvery into sb.refused, which the metric
+// hotline_carrier_calls_refused_total reports. Asterisk's count starts again at 0 when it
+// restarts or reloads its dialplan; Prometheus reads such a drop as a counter reset.
+func (sb *Switchboard) refusedLoop(ctx context.Context) {
+	t := time.NewTicker(sb.cfg.RefusedEvery)
+	defer t.Stop()
+	warned := false
+	for {
+		rctx, cancel := context.WithTimeout(ctx, sb.cfg.RefusedEvery)
+		v, err := sb.ari.getGlobal(rctx, refusedGlobal)
+		cancel()
+		switch n, perr := strconv.ParseInt(v, 10, 64); {
+		case err != nil:
+			if ctx.Err() == nil {
+				sb.log.Debug("read the node's count of refused carrier calls", "err", err)
+			}
+		case perr != nil || n < 0:
+			// An Asterisk configured without it (an older extensions.conf): say so once.
+			if !warned {
+				warned = true
+				sb.log.Warn("the node's dialplan keeps no count of refused carrier calls; install the shipped extensions.conf",
+					"global", refusedGlobal, "value", v)
+			}
+		default:
+			sb.refused.Store(n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
