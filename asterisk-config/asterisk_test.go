@@ -291,6 +291,23 @@ func carrierCall(t *testing.T, tg *aritest.Target, events *aritest.Events, sipAd
 	if st, body, err := tg.Do(ctx, http.MethodDelete, "/ari/channels/"+id, nil); err != nil || st != http.StatusNoContent {
 		t.Fatalf("hang up: %d %s %v", st, body, err)
 	}
+	waitSIPp(t, done)
+}
+
+// strangerCall sends testdata/sipp-stranger-call.xml's INVITE from fromIP with fromUser in From,
+// which Asterisk must refuse with a 401 before any channel exists.
+func strangerCall(t *testing.T, events *aritest.Events, sipAddr, fromIP, fromUser string) {
+	t.Helper()
+	done, _ := sipp(t, "-sf", scenario(t, "sipp-stranger-call.xml"), "-s", testDID, "-key", "from_user", fromUser,
+		"-i", fromIP, "-mi", fromIP, "-p", fmt.Sprint(freeUDPPort(t)), "-m", "1", "-timeout", "30s", "-timeout_error", sipAddr)
+	waitSIPp(t, done) // it got its 401
+	// The 401 came before any channel: nothing of this call can be queued now.
+	noStasisStart(t, events, "a stranger's call")
+}
+
+// waitSIPp waits for a SIPp run of one call to end, and fails the test if it failed or hung.
+func waitSIPp(t *testing.T, done <-chan error) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -301,29 +318,18 @@ func carrierCall(t *testing.T, tg *aritest.Target, events *aritest.Events, sipAd
 	}
 }
 
-// strangerCall sends testdata/sipp-stranger-call.xml's INVITE from fromIP with fromUser in From,
-// which Asterisk must refuse with a 401 before any channel exists.
-func strangerCall(t *testing.T, events *aritest.Events, sipAddr, fromIP, fromUser string) {
+// noStasisStart fails the test if a StasisStart is among the events already received: what, a
+// call that must not have reached the controller, did.
+func noStasisStart(t *testing.T, events *aritest.Events, what string) {
 	t.Helper()
-	done, _ := sipp(t, "-sf", scenario(t, "sipp-stranger-call.xml"), "-s", testDID, "-key", "from_user", fromUser,
-		"-i", fromIP, "-mi", fromIP, "-p", fmt.Sprint(freeUDPPort(t)), "-m", "1", "-timeout", "30s", "-timeout_error", sipAddr)
-	select {
-	case err := <-done: // it got its 401
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(wait):
-		t.Fatal("sipp did not finish the call")
-	}
-drain: // the 401 came before any channel: nothing of this call can be queued now
 	for {
 		select {
 		case ev := <-events.C:
 			if ev["type"] == "StasisStart" {
-				t.Fatalf("a stranger's call reached Stasis: %v", ev)
+				t.Fatalf("%s reached Stasis: %v", what, ev)
 			}
 		default:
-			break drain
+			return
 		}
 	}
 }
@@ -370,29 +376,12 @@ func fullCall(t *testing.T, a asterisk, tg *aritest.Target, events *aritest.Even
 
 	done, _ := sipp(t, "-sf", scenario(t, "sipp-carrier-refused.xml"), "-s", testDID,
 		"-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", fmt.Sprint(freeUDPPort(t)), "-m", "1", "-timeout", "30s", "-timeout_error", a.sip)
-	select {
-	case err := <-done: // it got its 503
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(wait):
-		t.Fatal("sipp did not finish the call")
-	}
+	waitSIPp(t, done) // it got its 503
 	waitfor.True(t, "the refusal in Asterisk's log", wait, func() bool {
 		b, err := os.ReadFile(a.log)
 		return err == nil && strings.Contains(string(b), "hotline: node full at HOTLINE_MAX_CALLS=1: caller "+carrierNum)
 	})
-drain: // the refused call never reached the controller
-	for {
-		select {
-		case ev := <-events.C:
-			if ev["type"] == "StasisStart" {
-				t.Fatalf("a call past HOTLINE_MAX_CALLS reached Stasis: %v", ev)
-			}
-		default:
-			break drain
-		}
-	}
+	noStasisStart(t, events, "a call past HOTLINE_MAX_CALLS")
 }
 
 // TestRegistrationTrunk: pjsip-trunk-register.conf.sample, pointed at a registrar (SIPp on a free
