@@ -132,11 +132,21 @@ func (s *Sim) getPing(w http.ResponseWriter, _ *http.Request, _ *params) {
 	writeJSON(w, 200, map[string]any{"ping": "pong", "timestamp": stamp(time.Now()), "asterisk_id": s.cfg.AsteriskID})
 }
 
-// getGlobal answers a dialplan global's value, "" when there is none (resource_asterisk.c).
-func (s *Sim) getGlobal(w http.ResponseWriter, _ *http.Request, p *params) {
+// variableName is the variable a /variable request names, or false once it has answered the 400
+// Asterisk gives a request without one.
+func variableName(w http.ResponseWriter, p *params) (string, bool) {
 	name := p.get("variable")
 	if name == "" {
 		writeError(w, 400, "Variable name is required")
+		return "", false
+	}
+	return name, true
+}
+
+// getGlobal answers a dialplan global's value, "" when there is none (resource_asterisk.c).
+func (s *Sim) getGlobal(w http.ResponseWriter, _ *http.Request, p *params) {
+	name, ok := variableName(w, p)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -148,9 +158,8 @@ func (s *Sim) getGlobal(w http.ResponseWriter, _ *http.Request, p *params) {
 // setGlobal sets a dialplan global, as an operator's "dialplan set global" does; without a value
 // it removes it, as Asterisk's pbx_builtin_setvar_helper does with none.
 func (s *Sim) setGlobal(w http.ResponseWriter, _ *http.Request, p *params) {
-	name := p.get("variable")
-	if name == "" {
-		writeError(w, 400, "Variable name is required")
+	name, ok := variableName(w, p)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -523,9 +532,8 @@ func (s *Sim) mute(w http.ResponseWriter, r *http.Request, p *params, ch *channe
 }
 
 func (s *Sim) getVariable(w http.ResponseWriter, _ *http.Request, p *params, ch *channel) {
-	name := p.get("variable")
-	if name == "" {
-		writeError(w, 400, "Variable name is required")
+	name, ok := variableName(w, p)
+	if !ok {
 		return
 	}
 	v, ok := ch.getVar(name)
@@ -541,9 +549,8 @@ func (s *Sim) getVariable(w http.ResponseWriter, _ *http.Request, p *params, ch 
 }
 
 func (s *Sim) setVariable(w http.ResponseWriter, r *http.Request, p *params, ch *channel) {
-	name := p.get("variable")
-	if name == "" {
-		writeError(w, 400, "Variable name is required")
+	name, ok := variableName(w, p)
+	if !ok {
 		return
 	}
 	if ch.inStasis && !s.waitIdleLocked(r.Context(), ch) {

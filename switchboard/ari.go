@@ -165,19 +165,20 @@ func (r *rest) hangup(ctx context.Context, ch string) error {
 	return r.call(ctx, "hangup", ch, http.MethodDelete, chanPath(ch), url.Values{"reason": {"normal"}}, nil, nil)
 }
 
+// variable is Asterisk's answer to a GET of a channel's variable or of a global.
+type variable struct {
+	Value string `json:"value"`
+}
+
 func (r *rest) getVar(ctx context.Context, ch, name string) (string, error) {
-	var v struct {
-		Value string `json:"value"`
-	}
+	var v variable
 	err := r.call(ctx, "get variable "+name, ch, http.MethodGet, chanPath(ch)+"/variable", url.Values{"variable": {name}}, nil, &v)
 	return v.Value, err
 }
 
 // getGlobal reads a dialplan global: "" when Asterisk has none.
 func (r *rest) getGlobal(ctx context.Context, name string) (string, error) {
-	var v struct {
-		Value string `json:"value"`
-	}
+	var v variable
 	err := r.call(ctx, "get global "+name, "", http.MethodGet, "/asterisk/variable", url.Values{"variable": {name}}, nil, &v)
 	return v.Value, err
 }
