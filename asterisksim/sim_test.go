@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -583,4 +585,35 @@ func TestSendDTMFPacing(t *testing.T) {
 	if at[0].Before(sent) {
 		t.Errorf("the first digit arrived before the request was sent")
 	}
+}
+
+// TestInfoOnly: GET /asterisk/info?only= answers the sections named and no other; a name Asterisk
+// does not know is skipped, not refused. The switchboard names a node run by system and status. On
+// the simulator and on a real Asterisk.
+func TestInfoOnly(t *testing.T) {
+	aritest.Run(t, asterisksim.Config{}, func(t *testing.T, tg *aritest.Target) {
+		for _, tc := range []struct {
+			only string
+			want []string
+		}{
+			{"", []string{"build", "config", "status", "system"}},
+			{"system,status", []string{"status", "system"}},
+			{"Status", []string{"status"}},
+			{"status,nonsense", []string{"status"}},
+			{"nonsense", []string{}},
+		} {
+			path := "/ari/asterisk/info"
+			if tc.only != "" {
+				path += "?only=" + tc.only
+			}
+			body := do(t, tg, http.MethodGet, path, nil, http.StatusOK)
+			got := slices.Sorted(maps.Keys(body))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("only=%q: sections %v, want %v", tc.only, got, tc.want)
+			}
+			if st, ok := body["status"].(map[string]any); ok && st["startup_time"] == "" {
+				t.Errorf("only=%q: no startup_time: %v", tc.only, st)
+			}
+		}
+	})
 }
