@@ -183,6 +183,27 @@ func (r *rest) getGlobal(ctx context.Context, name string) (string, error) {
 	return v.Value, err
 }
 
+// nodeRun names the Asterisk process behind the ARI: its entity id (the host's, unless asterisk.conf
+// sets one) and when it started, which tells apart two nodes on one host and a node before and after
+// a restart.
+func (r *rest) nodeRun(ctx context.Context) (string, error) {
+	var info struct {
+		System struct {
+			EntityID string `json:"entity_id"`
+		} `json:"system"`
+		Status struct {
+			StartupTime string `json:"startup_time"`
+		} `json:"status"`
+	}
+	if err := r.call(ctx, "asterisk info", "", http.MethodGet, "/asterisk/info", url.Values{"only": {"system,status"}}, nil, &info); err != nil {
+		return "", err
+	}
+	if info.Status.StartupTime == "" {
+		return "", fmt.Errorf("asterisk info: no startup_time")
+	}
+	return info.System.EntityID + "@" + info.Status.StartupTime, nil
+}
+
 // play starts media on a channel as one playback, in language lang: POST
 // /channels/{id}/play/{playbackId}?media=a,b,c&lang=…. Asterisk 22 takes the list as ONE
 // comma-separated media parameter; given the parameter several times, it keeps only the last.

@@ -97,6 +97,16 @@ type Surveys interface {
 	Record(ctx context.Context, r SurveyResult) error
 }
 
+// Refusals keeps the center's count of carrier calls its nodes refused at HOTLINE_MAX_CALLS.
+// Those calls never reach a controller; each node counts them in its dialplan, and the switchboard
+// reports that count as it reads it.
+type Refusals interface {
+	// Seen reports the count that the node run named node (Asterisk's entity id and start time:
+	// a restarted Asterisk is a new run, counting from 0) holds now. The implementation adds what is
+	// new since the last report of that run, by whichever controller, to the center's totals.
+	Seen(ctx context.Context, node string, count int64) error
+}
+
 // SurveyResult is one caller's answer to the post-call survey.
 type SurveyResult struct {
 	CallID, Agent, Queue, Lang string

@@ -13,8 +13,9 @@ import (
 const refusedGlobal = "HOTLINE_REFUSED"
 
 // refusedLoop reads refusedGlobal every Config.RefusedEvery into sb.refused, which the metric
-// hotline_carrier_calls_refused_total reports. Asterisk's count starts again at 0 when it
-// restarts or reloads its dialplan; Prometheus reads such a drop as a counter reset.
+// hotline_carrier_calls_refused_total reports, and hands it to Deps.Refusals for the center's day
+// count. Asterisk's count starts again at 0 when it restarts or reloads its dialplan; Prometheus
+// reads such a drop as a counter reset, and Refusals tells a restart by the node's start time.
 func (sb *Switchboard) refusedLoop(ctx context.Context) {
 	t := time.NewTicker(sb.cfg.RefusedEvery)
 	defer t.Stop()
@@ -37,11 +38,28 @@ func (sb *Switchboard) refusedLoop(ctx context.Context) {
 			}
 		default:
 			sb.refused.Store(n)
+			if sb.refusals != nil {
+				sb.reportRefused(ctx, n)
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// reportRefused hands the count to Deps.Refusals with the node run it belongs to. A failure is logged
+// and the next read reports again: the count is cumulative, so nothing is lost by a missed report.
+func (sb *Switchboard) reportRefused(ctx context.Context, n int64) {
+	rctx, cancel := context.WithTimeout(ctx, sb.cfg.RefusedEvery)
+	defer cancel()
+	node, err := sb.ari.nodeRun(rctx)
+	if err == nil {
+		err = sb.refusals.Seen(rctx, node, n)
+	}
+	if err != nil && ctx.Err() == nil {
+		sb.log.Warn("report the node's count of refused carrier calls", "count", n, "err", err)
 	}
 }

@@ -3,6 +3,8 @@ package switchboard
 import (
 	"context"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,11 +16,14 @@ import (
 )
 
 // TestRefusedCounted: a carrier call that the node refuses at HOTLINE_MAX_CALLS never reaches the
-// controller, yet hotline_carrier_calls_refused_total counts it, read from the node's dialplan.
+// controller, yet hotline_carrier_calls_refused_total counts it, read from the node's dialplan, and
+// Deps.Refusals hears the count with the node run it belongs to.
 func TestRefusedCounted(t *testing.T) {
 	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
 		r := newRig(t, tg)
 		r.refusedEvery = 20 * time.Millisecond
+		heard := &heardRefusals{}
+		r.refusals = heard
 		r.acd.setFree("a1", false)
 		r.start(t, "i1")
 		reg := prometheus.NewRegistry()
@@ -51,8 +56,34 @@ func TestRefusedCounted(t *testing.T) {
 		if r.sb.call(second.ChannelID) != nil {
 			t.Error("the refused caller reached the controller")
 		}
+		waitfor.True(t, "the count reported", 10*time.Second, func() bool { _, n := heard.last(); return n == int64(before)+1 })
+		// The node run: Asterisk's entity id, and its start time, which a restart changes.
+		node, _ := heard.last()
+		if id, start, ok := strings.Cut(node, "@"); !ok || id == "" || !strings.HasPrefix(start, "20") {
+			t.Errorf("the count reported for node run %q, want entity-id@startup-time", node)
+		}
 		if !up(t, tg, first) {
 			t.Error("the first caller was dropped")
 		}
 	})
+}
+
+// heardRefusals is a Refusals that keeps the last report.
+type heardRefusals struct {
+	mu    sync.Mutex
+	node  string
+	count int64
+}
+
+func (h *heardRefusals) Seen(_ context.Context, node string, count int64) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.node, h.count = node, count
+	return nil
+}
+
+func (h *heardRefusals) last() (string, int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.node, h.count
 }

@@ -62,6 +62,7 @@ type Switchboard struct {
 	surveys Surveys
 	// recordings decides which calls are recorded and hears of each recording; nil records none.
 	recordings Recordings
+	refusals   Refusals // nil: the refusal count is only a metric (refused.go)
 
 	mu       sync.Mutex
 	channels map[string]*inbox             // caller channel id → its call's events
@@ -95,6 +96,9 @@ type Deps struct {
 	Surveys Surveys
 	// Recordings says which queues' calls are recorded and hears of every recording; nil: none is.
 	Recordings Recordings
+	// Refusals hears the node's count of refused carrier calls each time it is read; nil: only the
+	// metric reports it.
+	Refusals Refusals
 }
 
 // New checks the configuration; it does not connect yet.
@@ -128,7 +132,7 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 		cfg: cfg, log: deps.Logger.With("instance", cfg.Instance),
 		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password, cfg.RequestTimeout), events: es,
 		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones, dialing: deps.Dialing, audit: deps.Audit,
-		surveys: deps.Surveys, recordings: deps.Recordings,
+		surveys: deps.Surveys, recordings: deps.Recordings, refusals: deps.Refusals,
 		channels: map[string]*inbox{}, calls: map[string]*call{}, byAgent: map[string]map[*call]struct{}{},
 		kick: make(chan struct{}, 1),
 	}

@@ -46,6 +46,7 @@ type rig struct {
 	surveyWait      time.Duration
 	drainContext    string
 	refusedEvery    time.Duration // how often the node's refused count is read (the default when zero)
+	refusals        Refusals      // hears each count read; nil: none
 	// recordings, when set, decides which queues record (recording_test.go).
 	recordings Recordings
 }
@@ -72,7 +73,7 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
 		SurveyKeyTimeout: r.surveyWait, DrainContext: r.drainContext, RefusedEvery: r.refusedEvery,
 	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit,
-		Surveys: r.surveys, Recordings: r.recordings})
+		Surveys: r.surveys, Recordings: r.recordings, Refusals: r.refusals})
 	if err != nil {
 		t.Fatal(err)
 	}
