@@ -5,9 +5,9 @@ import (
 	"time"
 )
 
-// View is the center as a supervisor sees it at one moment. The Source fills Queues, Agents and
-// Announcement; the Server computes Totals and each queue's ServiceLevel from the counts, so every
-// page shows the same arithmetic.
+// View is the center as a supervisor sees it at one moment. The Source fills Queues, Agents,
+// Announcement and Totals.Refused; the Server computes the rest of Totals and each queue's
+// ServiceLevel from the counts, so every page shows the same arithmetic.
 //
 // A View holds moments (Since), not durations, so that it changes only when the center does.
 type View struct {
@@ -128,14 +128,17 @@ func (a Announcement) valid() bool {
 
 // Totals sum the center.
 type Totals struct {
-	Waiting          int                `json:"waiting"`
-	OldestSince      time.Time          `json:"oldestSince,omitzero"`
-	Offered          int                `json:"offered"`
-	Answered         int                `json:"answered"`
-	AnsweredInTarget int                `json:"answeredInTarget"`
-	Abandoned        int                `json:"abandoned"`
-	ServiceLevel     *float64           `json:"serviceLevel"`
-	Agents           map[AgentState]int `json:"agents"` // how many agents are in each state
+	Waiting          int       `json:"waiting"`
+	OldestSince      time.Time `json:"oldestSince,omitzero"`
+	Offered          int       `json:"offered"`
+	Answered         int       `json:"answered"`
+	AnsweredInTarget int       `json:"answeredInTarget"`
+	Abandoned        int       `json:"abandoned"`
+	// Refused counts today's carrier calls that a node turned away, full at its HOTLINE_MAX_CALLS,
+	// before any queue: callers who heard busy. The Source gives it; it is in no queue's counts.
+	Refused      int                `json:"refused"`
+	ServiceLevel *float64           `json:"serviceLevel"`
+	Agents       map[AgentState]int `json:"agents"` // how many agents are in each state
 }
 
 // ServiceLevel is the share of ended calls answered within the target, in percent:
@@ -155,7 +158,7 @@ func ServiceLevel(answeredInTarget, answered, abandoned int) *float64 {
 // slices it keeps.
 func (v *View) complete() {
 	v.Queues = slices.Clone(v.Queues)
-	t := Totals{Agents: make(map[AgentState]int, len(agentStates))}
+	t := Totals{Refused: v.Totals.Refused, Agents: make(map[AgentState]int, len(agentStates))}
 	for _, s := range agentStates {
 		t.Agents[s] = 0
 	}

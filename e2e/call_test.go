@@ -66,7 +66,9 @@ func runHotline(t *testing.T, tg *aritest.Target, opts ...func(*config.Config)) 
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, server.Options{LoopbackOnly: true}, log)
+	// The node's count of refused carrier calls is read every second, not every 10 s: the board
+	// test waits for it.
+	srv, err := server.New(ctx, cfg, server.Options{LoopbackOnly: true, RefusedEvery: time.Second}, log)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -89,6 +91,7 @@ func runHotline(t *testing.T, tg *aritest.Target, opts ...func(*config.Config)) 
 
 // boardView is the part of the supervisor's view the tests read.
 type boardView struct {
+	Totals struct{ Refused int }
 	Agents []struct{ ID, State string }
 	Queues []struct {
 		Name    string

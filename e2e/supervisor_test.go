@@ -274,3 +274,50 @@ func TestForcedLogoutRevokesSessions(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedOnBoard: a node full at HOTLINE_MAX_CALLS turns a carrier caller away before the
+// controller sees them, and the supervisors' board counts that caller in the day's "busy" figure,
+// while the caller the node carries stays. On the simulator and on a real Asterisk.
+func TestRefusedOnBoard(t *testing.T) {
+	aritest.Run(t, asterisksim.Config{TimeScale: 1}, func(t *testing.T, tg *aritest.Target) {
+		ctx := t.Context()
+		global := func(name, value string) {
+			t.Helper()
+			// Not ctx: the cleanup that turns the ceiling off runs after it has ended.
+			st, body, err := tg.Do(context.Background(), http.MethodPost, "/ari/asterisk/variable?variable="+name+"&value="+value, nil)
+			if err != nil || st != http.StatusNoContent {
+				t.Fatalf("set %s=%s: %d %s %v", name, value, st, body, err)
+			}
+		}
+		// A real Asterisk keeps its count from the tests before; this test's board starts from 0.
+		global("HOTLINE_REFUSED", "0")
+		srv := startHotline(t, tg)
+		base := "http://" + srv.WebAddr().String()
+		global("HOTLINE_MAX_CALLS", "1")
+		t.Cleanup(func() { global("HOTLINE_MAX_CALLS", "0") })
+
+		carrier := func(number string) aritest.PlacedCall {
+			t.Helper()
+			p, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: number, Name: "Carrier " + number, Context: "caller-long", Entry: "from-carrier"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			hangUpAtEnd(t, tg, p.ChannelID)
+			return p
+		}
+		carried := carrier("79160000071")
+		waitfor.True(t, "the first caller at the controller", 20*time.Second, func() bool { return stasisApp(t, tg, carried.ChannelID) })
+		if n := supervisorView(t, base).Totals.Refused; n != 0 {
+			t.Fatalf("the board counts %d refused before any refusal", n)
+		}
+
+		turned := carrier("79160000072")
+		waitfor.True(t, "the board's busy figure at 1", 20*time.Second, func() bool { return supervisorView(t, base).Totals.Refused == 1 })
+		if ch := channelJSON(t, tg, turned.ChannelID); ch != nil {
+			t.Errorf("the refused caller's channel is still there: %v", ch)
+		}
+		if !stasisApp(t, tg, carried.ChannelID) {
+			t.Error("the caller the node carries was dropped")
+		}
+	})
+}

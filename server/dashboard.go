@@ -31,6 +31,9 @@ type board struct {
 	annKey   string // where the announcement switch lives in Redis
 	// link sends a monitor of a call another controller holds to it; nil: all calls are here.
 	link *link
+	// refused is the center's day count of carrier calls its nodes refused (refusals.go).
+	refused *refusals
+	loc     *time.Location // where the center's days begin; nil: the process's time zone
 
 	monMu sync.Mutex // one monitor decision at a time: the busy check and the join are one step
 
@@ -54,6 +57,12 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 	counts, err := b.today(ctx)
 	if err != nil {
 		return dashboard.View{}, err
+	}
+	var refused int
+	if b.refused != nil {
+		if refused, err = b.refused.Today(ctx); err != nil {
+			return dashboard.View{}, err
+		}
 	}
 	calls := make(map[string]acd.CallState, len(snap.Calls))
 	// Calls out of their queues for now, by queue: callbacks to retry, calls of a stopped controller.
@@ -82,7 +91,7 @@ func (b *board) Snapshot(ctx context.Context) (dashboard.View, error) {
 		}
 	}
 	now := time.Now()
-	v := dashboard.View{Announcement: b.announcement(ctx)}
+	v := dashboard.View{Announcement: b.announcement(ctx), Totals: dashboard.Totals{Refused: refused}}
 	for _, qs := range snap.Queues {
 		q := dashboard.Queue{Name: qs.Name}
 		if mq, ok := b.model.Queue(qs.Name); ok {
@@ -159,7 +168,10 @@ func (b *board) today(ctx context.Context) (map[string]*dayCounts, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := time.Now()
-	day := now.Format("2006-01-02")
+	if b.loc != nil {
+		now = now.In(b.loc)
+	}
+	day := now.Format(time.DateOnly)
 	if day != b.day {
 		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
 		b.day, b.counts = day, map[string]*dayCounts{}

@@ -111,6 +111,8 @@ type Options struct {
 	// LegSweep is how often the legs opened here for other controllers' calls are checked for ones
 	// nobody will close (their controller died); 0: every 10 s.
 	LegSweep time.Duration
+	// RefusedEvery is how often the node's count of refused carrier calls is read; 0: every 10 s.
+	RefusedEvery time.Duration
 }
 
 // New builds every part from cfg and binds the web listener, so a caller learns WebAddr before Run.
@@ -239,12 +241,13 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	dist := &distributor{center: s.center, log: log, cancel: func(agent, call, reason string) {
 		ph.Notify(agent, switchboard.AgentEvent{Type: switchboard.EventRingCancelled, Call: switchboard.CallCard{ID: call}, Reason: reason})
 	}}
+	refusedCalls := &refusals{rdb: s.rdb, key: s.center.Key, loc: cfg.Records.Location(), now: time.Now}
 	s.sb, err = switchboard.New(switchboard.Config{
 		ARIURL: ariURL, User: ariUser, Password: ariPassword, App: cfg.ARI.App, Instance: cfg.Instance,
 		RingTimeout: cfg.ARI.RingTimeout.D(), TransferContext: cfg.ARI.TransferContext, CallbackEndpoint: cfg.ARI.CallbackEndpoint,
-		RequestTimeout: cfg.ARI.RequestTimeout.D(), DrainContext: cfg.ARI.DrainContext,
+		RequestTimeout: cfg.ARI.RequestTimeout.D(), DrainContext: cfg.ARI.DrainContext, RefusedEvery: opt.RefusedEvery,
 	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard"),
-		Dialing: cfg.Dialing.Rules(), Audit: s.audit,
+		Dialing: cfg.Dialing.Rules(), Audit: s.audit, Refusals: refusedCalls,
 		Surveys:    &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model, maxLen: maxLen},
 		Recordings: recordingsOf{model: model, rdb: s.rdb, key: s.center.Key(recordingStream), maxLen: maxLen}})
 	if err != nil {
@@ -283,7 +286,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.closers = append(s.closers, func() { s.agentWeb.Close() })
 
 	brd := &board{sb: s.sb, audioUp: s.gw.Connected, legs: s.gw.OpenLegs, center: s.center, model: model, rdb: s.rdb, annKey: s.annKey,
-		accounts: s.accounts, link: s.link}
+		accounts: s.accounts, link: s.link, refused: refusedCalls, loc: cfg.Records.Location()}
 	s.link.bus.Handle(kindBoardMonitor, brd.onMonitorAtHome)
 	relay := newRecordingRelay(s.link.bus, s.sb.StoredRecording)
 	dcfg := dashboard.Config{Accounts: s.accounts, SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned,

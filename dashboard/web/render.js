@@ -22,6 +22,9 @@ export function render() {
   $('t-offered').textContent = v.totals.offered;
   $('t-answered').textContent = v.totals.answered;
   $('t-abandoned').textContent = v.totals.abandoned;
+  // Only a node with a ceiling refuses anyone; where none is set, the figure would be a 0 forever.
+  $('t-refused').textContent = v.totals.refused;
+  $('t-refused-box').hidden = !v.totals.refused;
   renderStateCounts($('state-counts'), v.totals.agents, true);
 
   const ann = $('announcement');
