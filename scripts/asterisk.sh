@@ -27,8 +27,12 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 src=${HOTLINE_ASTERISK_SRC:-$here/../shared/asterisk}
 cache=${HOTLINE_ASTERISK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hotline}
 prefix=$cache/asterisk-$version
-# Bump when the way it is built changes, so an old cache is rebuilt.
-recipe=1
+# The modules built: those the shipped modules.conf loads and the bench's. A module added to either
+# changes the recipe, so a cached build without it is rebuilt.
+modules=$( (sed -nE 's/^load *=> *([a-z0-9_]+)\.so.*/\1/p' "$here/asterisk-config/modules.conf"
+	grep -v '^#' "$here/asterisk-config/bench/modules.list") | sort -u)
+# Bump the number when the way it is built changes, so an old cache is rebuilt.
+recipe="2 $(echo "$modules" | cksum | cut -d' ' -f1)"
 
 log() { echo "asterisk.sh: $*" >&2; }
 
@@ -81,8 +85,18 @@ build() {
 		./configure --prefix="$prefix" --with-download-cache="$work/dl" --with-pjproject-bundled >"$work/configure.log" 2>&1 ||
 			{ tail -40 "$work/configure.log" >&2; exit 1; }
 		make menuselect.makeopts >"$work/menuselect.log" 2>&1
+		# Only the modules hotline loads: with autoload off, the other two hundred would be built
+		# for nothing, and on two cores they are most of the build.
+		local only=() c m
+		for c in ADDONS APPS BRIDGES CDR CEL CHANNELS CODECS FORMATS FUNCS PBX RES TESTS; do
+			only+=(--disable-category "MENUSELECT_$c")
+		done
+		for m in $modules; do
+			only+=(--enable "$m")
+		done
 		menuselect/menuselect --disable-category MENUSELECT_CORE_SOUNDS --disable-category MENUSELECT_MOH \
-			--disable-category MENUSELECT_EXTRA_SOUNDS --disable BUILD_NATIVE menuselect.makeopts >>"$work/menuselect.log" 2>&1
+			--disable-category MENUSELECT_EXTRA_SOUNDS --disable BUILD_NATIVE "${only[@]}" \
+			menuselect.makeopts >>"$work/menuselect.log" 2>&1
 		make -j"$(nproc)" >"$work/make.log" 2>&1 || { tail -60 "$work/make.log" >&2; exit 1; }
 		rm -rf "$prefix"
 		make install >"$work/install.log" 2>&1 || { tail -40 "$work/install.log" >&2; exit 1; }

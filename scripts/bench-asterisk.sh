@@ -53,7 +53,7 @@ ast() { "$("$here/scripts/asterisk.sh" prefix)/sbin/asterisk" -C "$HOTLINE_TEST_
 # does not need them): loaded into this Asterisk only.
 cp "$here"/asterisk-config/bench/*.conf "$dir/asterisk/etc/"
 printf '\n#include "extensions-bench.conf"\n' >>"$dir/asterisk/etc/extensions.conf"
-for m in func_devstate func_rand func_math app_read app_queue; do
+for m in $(grep -v '^#' "$here/asterisk-config/bench/modules.list"); do
 	ast "module load $m.so" >/dev/null
 done
 ast "dialplan reload" >/dev/null
