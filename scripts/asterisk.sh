@@ -75,7 +75,7 @@ build() {
 	apt_install "${build_deps[@]}"
 	local work
 	work=$(mktemp -d "$cache/build.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache/build.XXXXXX"; })
-	log "building Asterisk $version into $prefix (about 10 minutes on 2 cores; once per machine)"
+	log "building Asterisk $version into $prefix (3-7 minutes on 2 cores; once per machine)"
 	local start=$SECONDS
 	mkdir -p "$work/dl"
 	cp "$src/pjproject-$pjversion.tar.bz2" "$work/dl/"
