@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -334,6 +335,22 @@ func (a *Asterisk) hangup(ctx context.Context, id string) {
 // setGlobal sets a dialplan global variable.
 func (a *Asterisk) setGlobal(ctx context.Context, name, value string) error {
 	return a.do(ctx, http.MethodPost, "/asterisk/variable?"+url.Values{"variable": {name}, "value": {value}}.Encode(), nil, nil)
+}
+
+// refused reads the node's count of carrier callers refused at HOTLINE_MAX_CALLS; -1 when it
+// cannot (an Asterisk without hotline's dialplan).
+func (a *Asterisk) refused(ctx context.Context) int64 {
+	var v struct {
+		Value string `json:"value"`
+	}
+	if err := a.do(ctx, http.MethodGet, "/asterisk/variable?"+url.Values{"variable": {"HOTLINE_REFUSED"}}.Encode(), nil, &v); err != nil {
+		return -1
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // Loaded says whether Asterisk runs the module (app_queue.so).

@@ -46,6 +46,10 @@ type Config struct {
 	// weights, "caller-seed*3,caller-seed-business*2", gives callers the contexts in turn.
 	Asterisk      *Asterisk
 	CallerContext string
+	// Entry is the context of the hotline's dialplan the callers enter on a real Asterisk:
+	// from-pstn (the default), or from-carrier, where the node counts them against
+	// HOTLINE_MAX_CALLS as it counts a carrier's calls and refuses those past it.
+	Entry string
 	// Drain bounds the wait for the calls in flight after the last dial: those left then are
 	// hung up and count as failed. Default 2 minutes.
 	Drain time.Duration
@@ -115,6 +119,7 @@ func (w Window) String() string {
 type Result struct {
 	Dialled, Answered, Connected, Failed int
 	Held                                 int           // on the line when dialling ended, hung up then (Config.Hold)
+	Refused                              int           // of Failed, those the node refused at HOTLINE_MAX_CALLS (Config.Entry from-carrier)
 	Peak                                 int           // the most calls on the line at once
 	Elapsed                              time.Duration // dialling time
 	SetupsPerSecond                      float64       // calls that reached an agent, per second of dialling
@@ -133,9 +138,13 @@ func (r Result) String() string {
 	if r.Peak > 0 {
 		peak = fmt.Sprintf("at most %d calls at once%s; ", r.Peak, held)
 	}
-	return peak + fmt.Sprintf("dialled %d, answered by the IVR %d, reached an agent %d, failed %d in %v: %.1f setups/s; "+
+	refused := ""
+	if r.Refused > 0 {
+		refused = fmt.Sprintf(" (%d refused by the node at HOTLINE_MAX_CALLS)", r.Refused)
+	}
+	return peak + fmt.Sprintf("dialled %d, answered by the IVR %d, reached an agent %d, failed %d%s in %v: %.1f setups/s; "+
 		"IVR answer p50 %v p99 %v; queue to offer p50 %v p99 %v; queue to agent p50 %v p99 %v",
-		r.Dialled, r.Answered, r.Connected, r.Failed, r.Elapsed.Round(time.Millisecond), r.SetupsPerSecond,
+		r.Dialled, r.Answered, r.Connected, r.Failed, refused, r.Elapsed.Round(time.Millisecond), r.SetupsPerSecond,
 		r.AnswerP50, r.AnswerP99, r.OfferP50, r.OfferP99, r.QueueP50, r.QueueP99)
 }
 
@@ -342,6 +351,9 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	if cfg.Drain <= 0 {
 		cfg.Drain = 2 * time.Minute
 	}
+	if cfg.Entry == "" {
+		cfg.Entry = "from-pstn"
+	}
 	contexts, err := callerContexts(cfg.CallerContext)
 	if err != nil {
 		return Result{}, err
@@ -350,7 +362,7 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	hangup := func(context.Context, string) {}
 	if a := cfg.Asterisk; a != nil {
 		dial = func(ctx context.Context, i int) (placed, error) {
-			return a.originate(ctx, cfg.DID, "from-pstn", contexts[i%len(contexts)], fmt.Sprintf("7916%07d", i%10_000_000), nil)
+			return a.originate(ctx, cfg.DID, cfg.Entry, contexts[i%len(contexts)], fmt.Sprintf("7916%07d", i%10_000_000), nil)
 		}
 		hangup = a.hangup
 	} else {
@@ -428,6 +440,12 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 			}
 		}
 	}()
+	// The node counts the callers it refuses in a global (asterisk-config's [from-carrier]); they
+	// never reach the controller, so the count is the only way to tell them from other failures.
+	refusedBefore := int64(-1)
+	if cfg.Asterisk != nil {
+		refusedBefore = cfg.Asterisk.refused(ctx)
+	}
 	wm := newWindowMeter(ctx, t, cfg.Phones, cfg.Ramp > 0 || cfg.Phones != nil)
 	d := dialLoop(ctx, cfg, dial, hangup, func() int { return int(connected.Load()) }, wm.hooks)
 	// Every caller is gone: what the follower has not read yet is in the stream.
@@ -466,6 +484,11 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	r.Window = wm.result(connectedAt)
 	mu.Unlock()
 	r.Dialled, r.Failed = len(d.ids)+d.failed, r.Failed+d.failed
+	if refusedBefore >= 0 {
+		if after := cfg.Asterisk.refused(context.WithoutCancel(ctx)); after >= refusedBefore {
+			r.Refused = int(after - refusedBefore)
+		}
+	}
 	d.progress()
 	return r.finish(d.answers, offers, queue), nil
 }

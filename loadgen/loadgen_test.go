@@ -2,6 +2,8 @@ package loadgen_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +78,46 @@ func TestRunAsterisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(t, res, 3)
+}
+
+// TestRunAsteriskNodeFull: callers that enter [from-carrier] are counted against the node's
+// HOTLINE_MAX_CALLS as a carrier's calls are; with room for one, the callers dialled while it is
+// on the line are refused before the controller sees them, and the run reports them as refused,
+// the only failures. On a real Asterisk, as TestRunAsterisk (the simulator's runs place their
+// callers in-process; asterisksim's TestNodeFull is the ceiling on both).
+func TestRunAsteriskNodeFull(t *testing.T) {
+	tg, ok := aritest.RealTarget()
+	if !ok {
+		aritest.SkipOrFail(t, "no real Asterisk: set "+aritest.EnvURL+", "+aritest.EnvUser+" and "+aritest.EnvPassword)
+	}
+	tg.Isolate(t)
+	srv, _ := startCrewServerOn(t, tg, "loadgen-full", 10, 300*time.Millisecond)
+	tg.WaitApp(t, tg.App)
+	waitCrew(t, srv, 5)
+	ctx := context.Background()
+	setMax := func(v string) {
+		if st, body, err := tg.Do(ctx, http.MethodPost, "/ari/asterisk/variable?variable=HOTLINE_MAX_CALLS&value="+v, nil); err != nil || st != http.StatusNoContent {
+			t.Fatalf("set HOTLINE_MAX_CALLS=%s: %d %s %v", v, st, body, err)
+		}
+	}
+	setMax("1")
+	t.Cleanup(func() { setMax("0") })
+	ast := &loadgen.Asterisk{URL: tg.BaseURL, User: tg.User, Password: tg.Password}
+	if err := ast.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer ast.Close()
+	// Four callers half a second apart; each spends seconds in the IVR, so the first is still
+	// there when the others come.
+	res, err := loadgen.Run(ctx, srv, loadgen.Config{Rate: 2, Duration: 2 * time.Second, Asterisk: ast, Entry: "from-carrier"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res)
+	if res.Connected < 1 || res.Refused < 1 || res.Failed != res.Refused || res.Connected+res.Refused != res.Dialled {
+		t.Errorf("with room for one caller: %v; want at least one through, the rest refused and nothing else failed", res)
+	}
+	if !strings.Contains(res.String(), "refused by the node at HOTLINE_MAX_CALLS") {
+		t.Errorf("the summary does not say who was refused: %v", res)
+	}
 }

@@ -13,7 +13,9 @@
 # 2s: agents talk 1-3 s) and MAX_TALK (default 1s: 0.5-1.5 s, so that 300 agents carry 150 calls
 # a second); AGENTS: hotline's crew (500, of whom 300 serve the general queue) and QUEUE_AGENTS:
 # app_queue's members (300); SYSTEMS (default "hotline appqueue"): which of the two run;
-# HOTLINE_FLAGS: more flags for hotline's runs, e.g. "-cpuprofile /tmp/cpu.out". Results go to
+# HOTLINE_FLAGS: more flags for hotline's runs, e.g. "-cpuprofile /tmp/cpu.out"; MAX_CALLS (default
+# 0: off): the node's HOTLINE_MAX_CALLS, with hotline's callers entering [from-carrier] to be counted
+# against it as a carrier's are (app_queue's callers are not). Results go to
 # DIR/results.txt (DIR: a new folder under /tmp), each run's log to DIR/NAME.log and, for hotline's,
 # Redis's command counts to DIR/NAME.cmdstats.
 set -euo pipefail
@@ -31,6 +33,10 @@ AGENTS=${AGENTS:-500}
 QUEUE_AGENTS=${QUEUE_AGENTS:-300}
 SYSTEMS=${SYSTEMS:-"hotline appqueue"}
 HOTLINE_FLAGS=${HOTLINE_FLAGS:-}
+MAX_CALLS=${MAX_CALLS:-0}
+if [ "$MAX_CALLS" != 0 ]; then
+	HOTLINE_FLAGS="-entry from-carrier $HOTLINE_FLAGS"
+fi
 # app_queue's wrapuptime is whole seconds (asterisk-config/bench/queues.conf): hotline's crew wraps
 # up as long.
 WRAPUP=1s
@@ -57,6 +63,7 @@ for m in $(grep -v '^#' "$here/asterisk-config/bench/modules.list"); do
 	ast "module load $m.so" >/dev/null
 done
 ast "dialplan reload" >/dev/null
+ast "dialplan set global HOTLINE_MAX_CALLS $MAX_CALLS" >/dev/null
 # The test Asterisk has 1,000 RTP ports (500 media streams); hotline's agents' legs are one
 # externalMedia channel per talking call: room for 2,500.
 rtp=$(sed -nE 's/^rtpstart *= *([0-9]+).*/\1/p' "$dir/asterisk/etc/rtp.conf")

@@ -49,6 +49,7 @@ func loadGen(args []string) error {
 	target := fs.String("target", "hotline", "on a real Asterisk: hotline, or appqueue (Asterisk's Queue(), asterisk-config/bench)")
 	noIVR := fs.Bool("appqueue-no-ivr", false, "appqueue: callers go straight to Queue(), without the IVR's prompts")
 	fs.StringVar(&lg.CallerContext, "caller-context", "caller-bench", "on a real Asterisk: the callers' own dialplan context (asterisk-config/test)")
+	fs.StringVar(&lg.Entry, "entry", "from-pstn", "on a real Asterisk, hotline: the context callers enter, from-pstn, or from-carrier to count them against the node's HOTLINE_MAX_CALLS as carrier calls are (those refused are reported)")
 	redisAddr := fs.String("redis", "", "a redis-server's address for the center's state; empty: embedded")
 	fs.BoolVar(&lg.Hold, "hold", false, "measure calls carried at once: hang up the callers still on the line when dialling ends (held, not failed)")
 	fs.DurationVar(&lg.Drain, "drain", 2*time.Minute, "after dialling, how long to wait for the calls in flight before hanging them up as failed")
