@@ -358,13 +358,7 @@ func TestIPTrunk(t *testing.T) {
 func fullCall(t *testing.T, a asterisk, tg *aritest.Target, events *aritest.Events) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	setMax := func(v string) {
-		if st, body, err := tg.Do(ctx, http.MethodPost, "/ari/asterisk/variable?variable=HOTLINE_MAX_CALLS&value="+v, nil); err != nil || st != http.StatusNoContent {
-			t.Fatalf("set HOTLINE_MAX_CALLS=%s: %d %s %v", v, st, body, err)
-		}
-	}
-	setMax("1")
-	defer setMax("0")
+	tg.NodeCeiling(t, 1)
 	first, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: testDID, Number: "79160000097", Name: "First", Context: "caller-long", Entry: "from-carrier"})
 	if err != nil {
 		t.Fatal(err)

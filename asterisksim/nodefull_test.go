@@ -3,7 +3,6 @@ package asterisksim_test
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/hotline-cc/hotline/asterisksim"
@@ -25,10 +24,6 @@ func TestNodeFull(t *testing.T) {
 		if was != "0" {
 			t.Fatalf("HOTLINE_MAX_CALLS is %v before the test, want the shipped 0", was)
 		}
-		setMax := func(v string) {
-			do(t, tg, http.MethodPost, "/ari/asterisk/variable?variable=HOTLINE_MAX_CALLS&value="+url.QueryEscape(v), nil, http.StatusNoContent)
-		}
-		t.Cleanup(func() { setMax("0") })
 
 		dial := func(number string) aritest.PlacedCall {
 			t.Helper()
@@ -70,7 +65,7 @@ func TestNodeFull(t *testing.T) {
 		gone(b.ChannelID, "the second caller hung up")
 
 		// One at most: the caller past it is refused without reaching Stasis, the first stays.
-		setMax("1")
+		tg.NodeCeiling(t, 1)
 		c := dial("79160000063")
 		gone(c.ChannelID, "the caller past HOTLINE_MAX_CALLS refused")
 		for drained := false; !drained; {

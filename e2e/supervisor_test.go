@@ -281,20 +281,11 @@ func TestForcedLogoutRevokesSessions(t *testing.T) {
 func TestRefusedOnBoard(t *testing.T) {
 	aritest.Run(t, asterisksim.Config{TimeScale: 1}, func(t *testing.T, tg *aritest.Target) {
 		ctx := t.Context()
-		global := func(name, value string) {
-			t.Helper()
-			// Not ctx: the cleanup that turns the ceiling off runs after it has ended.
-			st, body, err := tg.Do(context.Background(), http.MethodPost, "/ari/asterisk/variable?variable="+name+"&value="+value, nil)
-			if err != nil || st != http.StatusNoContent {
-				t.Fatalf("set %s=%s: %d %s %v", name, value, st, body, err)
-			}
-		}
 		// A real Asterisk keeps its count from the tests before; this test's board starts from 0.
-		global("HOTLINE_REFUSED", "0")
+		tg.SetGlobal(t, "HOTLINE_REFUSED", "0")
 		srv := startHotline(t, tg)
 		base := "http://" + srv.WebAddr().String()
-		global("HOTLINE_MAX_CALLS", "1")
-		t.Cleanup(func() { global("HOTLINE_MAX_CALLS", "0") })
+		tg.NodeCeiling(t, 1)
 
 		carrier := func(number string) aritest.PlacedCall {
 			t.Helper()

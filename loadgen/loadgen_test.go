@@ -2,7 +2,6 @@ package loadgen_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -95,13 +94,7 @@ func TestRunAsteriskNodeFull(t *testing.T) {
 	tg.WaitApp(t, tg.App)
 	waitCrew(t, srv, 5)
 	ctx := context.Background()
-	setMax := func(v string) {
-		if st, body, err := tg.Do(ctx, http.MethodPost, "/ari/asterisk/variable?variable=HOTLINE_MAX_CALLS&value="+v, nil); err != nil || st != http.StatusNoContent {
-			t.Fatalf("set HOTLINE_MAX_CALLS=%s: %d %s %v", v, st, body, err)
-		}
-	}
-	setMax("1")
-	t.Cleanup(func() { setMax("0") })
+	tg.NodeCeiling(t, 1)
 	ast := &loadgen.Asterisk{URL: tg.BaseURL, User: tg.User, Password: tg.Password}
 	if err := ast.Connect(ctx); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package switchboard
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -35,13 +34,7 @@ func TestRefusedCounted(t *testing.T) {
 		before := testutil.ToFloat64(refused) // a real Asterisk keeps its count across tests
 
 		ctx := context.Background()
-		setMax := func(v string) {
-			if st, body, err := tg.Do(ctx, http.MethodPost, "/ari/asterisk/variable?variable=HOTLINE_MAX_CALLS&value="+v, nil); err != nil || st != http.StatusNoContent {
-				t.Fatalf("set HOTLINE_MAX_CALLS=%s: %d %s %v", v, st, body, err)
-			}
-		}
-		setMax("1")
-		t.Cleanup(func() { setMax("0") })
+		tg.NodeCeiling(t, 1)
 		carrier := func(number string) aritest.PlacedCall {
 			placed, err := tg.Callers.Dial(ctx, aritest.CallerSpec{DID: "8800", Number: number, Context: "caller-press1-tone", Entry: "from-carrier"})
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -275,6 +276,26 @@ func (d *ariCallers) Dial(ctx context.Context, spec CallerSpec) (PlacedCall, err
 		return PlacedCall{}, fmt.Errorf("originate caller: %d %s", status, body)
 	}
 	return PlacedCall{ChannelID: id}, nil
+}
+
+// SetGlobal sets the dialplan global name to value (POST /asterisk/variable), failing the test when
+// Asterisk refuses.
+func (tg *Target) SetGlobal(t testing.TB, name, value string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	q := url.Values{"variable": {name}, "value": {value}}
+	if st, body, err := tg.Do(ctx, http.MethodPost, "/ari/asterisk/variable?"+q.Encode(), nil); err != nil || st != http.StatusNoContent {
+		t.Fatalf("set the global %s=%s: %d %s %v", name, value, st, body, err)
+	}
+}
+
+// NodeCeiling sets the node's HOTLINE_MAX_CALLS (asterisk-config's [from-carrier]) to n until the
+// test ends, then back to 0 as shipped: a real Asterisk serves the tests after this one.
+func (tg *Target) NodeCeiling(t testing.TB, n int) {
+	t.Helper()
+	tg.SetGlobal(t, "HOTLINE_MAX_CALLS", strconv.Itoa(n))
+	t.Cleanup(func() { tg.SetGlobal(t, "HOTLINE_MAX_CALLS", "0") })
 }
 
 // Do sends one ARI request (path starts with /ari/) with the target's credentials.
