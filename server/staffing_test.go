@@ -110,3 +110,34 @@ func TestArrivals(t *testing.T) {
 		t.Errorf("rate over 30 min = %v, want 8 (4 calls)", r)
 	}
 }
+
+// TestBoardDayInCenterZone: the board's day counts start at the center's midnight
+// (records.time_zone), not the machine's: a center in Moscow on a UTC host would otherwise start its
+// day at 03:00. Checked with a zone 14 hours ahead and one 11 hours behind, so that at least one of
+// them is on another date than UTC at any hour.
+func TestBoardDayInCenterZone(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	m, err := acd.Load("staffing.yaml", []byte(staffingCenter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	center, err := acd.New(rdb, m, acd.Options{Instance: "i1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, loc := range []*time.Location{time.FixedZone("UTC+14", 14*3600), time.FixedZone("UTC-11", -11*3600)} {
+		b := &board{center: center, model: m, rdb: rdb, annKey: "ann", loc: loc}
+		before := time.Now().In(loc)
+		if _, err := b.today(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		after := time.Now().In(loc)
+		if b.day != before.Format(time.DateOnly) && b.day != after.Format(time.DateOnly) {
+			t.Errorf("%s: the board's day is %s, want the center's %s", loc, b.day, after.Format(time.DateOnly))
+		}
+		midnight, _ := time.ParseInLocation(time.DateOnly, b.day, loc)
+		if want := fmt.Sprintf("%d-0", midnight.UnixMilli()-1); b.cursor != want {
+			t.Errorf("%s: the day's counts start after %s, want %s (the center's midnight)", loc, b.cursor, want)
+		}
+	}
+}
