@@ -30,15 +30,8 @@ agents:
 // read from the ACD's stream), its handle time plus wrap-up, and its target, beside the agents who
 // serve it: logged in, and available.
 func TestBoardStaffing(t *testing.T) {
-	rdb := redistest.Start(t).Client(t)
-	m, err := acd.Load("staffing.yaml", []byte(staffingCenter))
-	if err != nil {
-		t.Fatal(err)
-	}
-	center, err := acd.New(rdb, m, acd.Options{Instance: "i1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := staffingBoard(t)
+	center := b.center
 	ctx := context.Background()
 	for _, a := range []string{"a1", "a2", "a4"} {
 		if err := center.Login(ctx, a); err != nil {
@@ -54,7 +47,6 @@ func TestBoardStaffing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b := &board{center: center, model: m, rdb: rdb, annKey: "ann"}
 	v, err := b.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -116,17 +108,9 @@ func TestArrivals(t *testing.T) {
 // day at 03:00. Checked with a zone 14 hours ahead and one 11 hours behind, so that at least one of
 // them is on another date than UTC at any hour.
 func TestBoardDayInCenterZone(t *testing.T) {
-	rdb := redistest.Start(t).Client(t)
-	m, err := acd.Load("staffing.yaml", []byte(staffingCenter))
-	if err != nil {
-		t.Fatal(err)
-	}
-	center, err := acd.New(rdb, m, acd.Options{Instance: "i1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, loc := range []*time.Location{time.FixedZone("UTC+14", 14*3600), time.FixedZone("UTC-11", -11*3600)} {
-		b := &board{center: center, model: m, rdb: rdb, annKey: "ann", loc: loc}
+		b := staffingBoard(t)
+		b.loc = loc
 		before := time.Now().In(loc)
 		if _, err := b.today(context.Background()); err != nil {
 			t.Fatal(err)
@@ -140,4 +124,19 @@ func TestBoardDayInCenterZone(t *testing.T) {
 			t.Errorf("%s: the day's counts start after %s, want %s (the center's midnight)", loc, b.cursor, want)
 		}
 	}
+}
+
+// staffingBoard is a board over staffingCenter in a redis-server of its own.
+func staffingBoard(t *testing.T) *board {
+	t.Helper()
+	rdb := redistest.Start(t).Client(t)
+	m, err := acd.Load("staffing.yaml", []byte(staffingCenter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	center, err := acd.New(rdb, m, acd.Options{Instance: "i1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &board{center: center, model: m, rdb: rdb, annKey: "ann"}
 }
