@@ -166,9 +166,9 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("default language: %q, want Russian", got)
 	}
 
-	// No node refused anyone: no busy figure takes room on the strip.
+	// No node refused anyone: no refused figure takes room on the strip.
 	if got := evalString(t, tab, `String(document.getElementById('t-refused-box').offsetParent === null)`); got != "true" {
-		t.Error("the busy figure shows with nobody refused")
+		t.Error("the refused figure shows with nobody refused")
 	}
 
 	// A live update: a new caller waits, an agent starts ringing, and a node full refused 4 callers.
@@ -181,7 +181,7 @@ func TestBrowser(t *testing.T) {
 	waitJS(t, tab, "the new call", `document.querySelector('tr[data-call="c9"]')?.textContent.includes('+7 495 000-00-09')`)
 	waitJS(t, tab, "agent ringing", `document.querySelector('[data-agent="a1"]').classList.contains('s-ringing')`)
 	waitJS(t, tab, "totals", `document.getElementById('t-waiting').textContent === '3'`)
-	waitJS(t, tab, "the busy figure", `(b => b.offsetParent !== null && b.textContent.includes('Занято') && document.getElementById('t-refused').textContent === '4')(document.getElementById('t-refused-box'))`)
+	waitJS(t, tab, "the refused figure", `(b => b.offsetParent !== null && b.textContent.includes('Отклонено') && document.getElementById('t-refused').textContent === '4')(document.getElementById('t-refused-box'))`)
 
 	// Language by keyboard ("t"), from the page body.
 	if err := chromedp.Do(within(tab, t), chromedp.KeyEvent("t")); err != nil {
@@ -190,7 +190,7 @@ func TestBrowser(t *testing.T) {
 	waitJS(t, tab, "English", `document.documentElement.lang === 'en' && document.querySelector('[data-i18n="queues"]').textContent === 'Queues'`)
 	waitJS(t, tab, "English group counts", `document.querySelector('[data-group="private"] h3 .c').textContent.includes('ringing')`)
 	waitJS(t, tab, "the queue's English title", `document.querySelector('tr[data-queue="parcels"]')?.textContent.includes('Parcels')`)
-	waitJS(t, tab, "the busy figure in English", `(b => b.textContent.includes('Busy') && b.title.includes('HOTLINE_MAX_CALLS'))(document.getElementById('t-refused-box'))`)
+	waitJS(t, tab, "the refused figure in English", `(b => b.textContent.includes('Refused') && b.title.includes('HOTLINE_MAX_CALLS'))(document.getElementById('t-refused-box'))`)
 
 	// Listen by keyboard: go to the agents ("a"), move to the agent on a call (→), press "l".
 	if err := chromedp.Do(within(tab, t), chromedp.KeyEvent("a")); err != nil {

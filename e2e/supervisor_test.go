@@ -276,7 +276,7 @@ func TestForcedLogoutRevokesSessions(t *testing.T) {
 }
 
 // TestRefusedOnBoard: a node full at HOTLINE_MAX_CALLS turns a carrier caller away before the
-// controller sees them, and the supervisors' board counts that caller in the day's "busy" figure,
+// controller sees them, and the supervisors' board counts that caller in the day's "refused" figure,
 // while the caller the node carries stays. On the simulator and on a real Asterisk.
 func TestRefusedOnBoard(t *testing.T) {
 	aritest.Run(t, asterisksim.Config{TimeScale: 1}, func(t *testing.T, tg *aritest.Target) {
@@ -303,7 +303,7 @@ func TestRefusedOnBoard(t *testing.T) {
 		}
 
 		turned := carrier("79160000072")
-		waitfor.True(t, "the board's busy figure at 1", 20*time.Second, func() bool { return supervisorView(t, base).Totals.Refused == 1 })
+		waitfor.True(t, "the board's refused figure at 1", 20*time.Second, func() bool { return supervisorView(t, base).Totals.Refused == 1 })
 		if ch := channelJSON(t, tg, turned.ChannelID); ch != nil {
 			t.Errorf("the refused caller's channel is still there: %v", ch)
 		}
