@@ -22,6 +22,14 @@ func (sb *Switchboard) refusedLoop(ctx context.Context) {
 	warned := false
 	for {
 		rctx, cancel := context.WithTimeout(ctx, sb.cfg.RefusedEvery)
+		// The run first, then its count: should Asterisk restart between the two, the new run's
+		// first count (next to nothing) goes under the old run's name, rather than the old run's
+		// whole count under the new one's, where Refusals would add it again.
+		var node string
+		var nodeErr error
+		if sb.refusals != nil {
+			node, nodeErr = sb.ari.nodeRun(rctx)
+		}
 		v, err := sb.ari.getGlobal(rctx, refusedGlobal)
 		cancel()
 		switch n, perr := strconv.ParseInt(v, 10, 64); {
@@ -39,7 +47,7 @@ func (sb *Switchboard) refusedLoop(ctx context.Context) {
 		default:
 			sb.refused.Store(n)
 			if sb.refusals != nil {
-				sb.reportRefused(ctx, n)
+				sb.reportRefused(ctx, node, nodeErr, n)
 			}
 		}
 		select {
@@ -50,12 +58,13 @@ func (sb *Switchboard) refusedLoop(ctx context.Context) {
 	}
 }
 
-// reportRefused hands the count to Deps.Refusals with the node run it belongs to. A failure is logged
-// and the next read reports again: the count is cumulative, so nothing is lost by a missed report.
-func (sb *Switchboard) reportRefused(ctx context.Context, n int64) {
+// reportRefused hands the count to Deps.Refusals with the node run it belongs to (nodeErr: the run
+// could not be read). A failure is logged and the next read reports again: the count is
+// cumulative, so nothing is lost by a missed report.
+func (sb *Switchboard) reportRefused(ctx context.Context, node string, nodeErr error, n int64) {
 	rctx, cancel := context.WithTimeout(ctx, sb.cfg.RefusedEvery)
 	defer cancel()
-	node, err := sb.ari.nodeRun(rctx)
+	err := nodeErr
 	if err == nil {
 		err = sb.refusals.Seen(rctx, node, n)
 	}
