@@ -132,8 +132,9 @@ func (s *Sim) getInfo(w http.ResponseWriter, _ *http.Request, p *params) {
 	if only := splitList(p.get("only")); len(only) > 0 {
 		some := map[string]any{}
 		for _, k := range only {
-			if v, ok := all[strings.ToLower(k)]; ok {
-				some[strings.ToLower(k)] = v
+			k = strings.ToLower(k)
+			if v, ok := all[k]; ok {
+				some[k] = v
 			}
 		}
 		all = some
