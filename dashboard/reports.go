@@ -54,6 +54,8 @@ var reportColumns = []struct {
 	{"promoters", func(r records.ReportRow) string { return strconv.Itoa(r.Promoters) }},
 	{"detractors", func(r records.ReportRow) string { return strconv.Itoa(r.Detractors) }},
 	{"nps", func(r records.ReportRow) string { return seconds(r.NPS) }},
+	// Last, so that a sheet reading the columns by position before it was added still reads them.
+	{"refused", func(r records.ReportRow) string { return strconv.Itoa(r.Refused) }},
 }
 
 func ratio(v float64) string   { return strconv.FormatFloat(v, 'f', 4, 64) }

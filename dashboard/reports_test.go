@@ -25,6 +25,12 @@ func (f *fakeReports) Report(_ context.Context, q records.ReportQuery) ([]record
 	if q.By == "queue" {
 		key = "parcels"
 	}
+	if q.By == "" { // the center's rows, with the callers a full node refused
+		return []records.ReportRow{
+			{Period: q.From, Offered: 4, Answered: 4, AnsweredInSL: 4, ServiceLevel: 1, ASA: 2, Refused: 3},
+			{Period: q.From.Add(time.Hour), Refused: 1234},
+		}, nil
+	}
 	return []records.ReportRow{
 		{Period: q.From, Key: key, Offered: 4, Answered: 2, AnsweredInSL: 1, ShortAbandoned: 1, ServiceLevel: 1.0 / 3, ASA: 20,
 			Surveyed: 2, Promoters: 1, NPS: 50},
@@ -50,9 +56,11 @@ func TestReportsAPI(t *testing.T) {
 	}{
 		{"no session", "from=2026-12-01&to=2026-12-01", nil, http.StatusUnauthorized, "login required"},
 		{"json", "from=2026-12-01&to=2026-12-01&interval=15m&by=queue", sup, http.StatusOK, `"service_level":0.3333`},
-		{"csv", "from=2026-12-01&to=2026-12-01&interval=day&format=csv", sup, http.StatusOK,
-			"period,key,offered,answered,answered_in_sl,abandoned,short_abandoned,exited,callbacks,callbacks_kept,held,transfers,consultations,service_level,asa_seconds,aht_seconds,talk_seconds,hold_seconds,wrapup_seconds,fcr_24h,fcr_72h,ivr_sessions,ivr_resolved,ivr_resolution,logged_in_seconds,paused_seconds,busy_seconds,occupancy,surveyed,promoters,detractors,nps\n" +
-				"2026-12-01T00:00:00+03:00,private,4,2,1,0,1,0,0,0,0,0,0,0.3333,20.0,0.0,0.0,0.0,0.0,0.0000,0.0000,0,0,0.0000,0.0,0.0,0.0,0.0000,2,1,0,50.0\n"},
+		{"csv", "from=2026-12-01&to=2026-12-01&interval=day&by=agent&format=csv", sup, http.StatusOK,
+			"period,key,offered,answered,answered_in_sl,abandoned,short_abandoned,exited,callbacks,callbacks_kept,held,transfers,consultations,service_level,asa_seconds,aht_seconds,talk_seconds,hold_seconds,wrapup_seconds,fcr_24h,fcr_72h,ivr_sessions,ivr_resolved,ivr_resolution,logged_in_seconds,paused_seconds,busy_seconds,occupancy,surveyed,promoters,detractors,nps,refused\n" +
+				"2026-12-01T00:00:00+03:00,private,4,2,1,0,1,0,0,0,0,0,0,0.3333,20.0,0.0,0.0,0.0,0.0,0.0000,0.0000,0,0,0.0000,0.0,0.0,0.0,0.0000,2,1,0,50.0,0\n"},
+		{"csv of the center", "from=2026-12-01&to=2026-12-01&interval=1h&format=csv", sup, http.StatusOK,
+			"2026-12-01T01:00:00+03:00,,0,0,0,0,0,0,0,0,0,0,0,0.0000,0.0,0.0,0.0,0.0,0.0,0.0000,0.0000,0,0,0.0000,0.0,0.0,0.0,0.0000,0,0,0,0.0,1234\n"},
 		{"instants", "from=2026-12-01T07:00:00Z&to=2026-12-01T08:00:00Z", sup, http.StatusOK, `"from":"2026-12-01T07:00:00Z"`},
 		{"no from", "to=2026-12-01", sup, http.StatusBadRequest, "from: required"},
 		{"bad date", "from=1.12.2026&to=2026-12-01", sup, http.StatusBadRequest, `from: \"1.12.2026\" is not a date`},
@@ -109,4 +117,20 @@ func TestBrowserReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitJS(t, tab, "English headers", `document.querySelector('#report-head').textContent.includes('Offered') && document.querySelector('#report-rows tr').textContent.includes('Parcels')`)
+	// A queue's rows have no refused column: a refused caller never reached a queue.
+	if got := evalString(t, tab, `document.querySelector('#report-head').textContent`); strings.Contains(got, "Refused") {
+		t.Errorf("by queue, the head %q has a refused column", got)
+	}
+	// The whole center's rows have it, with its hint, and the total adds it up.
+	if err := chromedp.Do(within(tab, t), chromedp.SetValue(chromedp.ID("by"), ""), chromedp.Click(`#report-form button[type=submit]`)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, tab, "the center's rows", `document.querySelector('#report-head').textContent.includes('Refused') && document.querySelectorAll('#report-rows tr').length === 2`)
+	col := `[...document.querySelectorAll('#report-head th')].findIndex((th) => th.textContent === 'Refused')`
+	if got := evalString(t, tab, `document.querySelectorAll('#report-head th')[`+col+`].title`); !strings.Contains(got, "full node") {
+		t.Errorf("refused hint %q", got)
+	}
+	if got := evalString(t, tab, `[...document.querySelectorAll('#report-rows tr, #report-total tr')].map((tr) => tr.children[`+col+`].textContent).join('|')`); got != "3|1,234|1,237" {
+		t.Errorf("refused cells %q, want 3|1,234|1,237", got)
+	}
 }

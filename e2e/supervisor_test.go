@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +14,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/hotline-cc/hotline/asterisksim"
+	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/internal/aritest"
+	"github.com/hotline-cc/hotline/internal/pgtest"
 	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/media"
 	"github.com/hotline-cc/hotline/prompts"
@@ -277,13 +280,15 @@ func TestForcedLogoutRevokesSessions(t *testing.T) {
 
 // TestRefusedOnBoard: a node full at HOTLINE_MAX_CALLS turns a carrier caller away before the
 // controller sees them, and the supervisors' board counts that caller in the day's "refused" figure,
-// while the caller the node carries stays. On the simulator and on a real Asterisk.
+// as do the reports (PostgreSQL), while the caller the node carries stays. On the simulator and on
+// a real Asterisk.
 func TestRefusedOnBoard(t *testing.T) {
 	aritest.Run(t, asterisksim.Config{TimeScale: 1}, func(t *testing.T, tg *aritest.Target) {
 		ctx := t.Context()
 		// A real Asterisk keeps its count from the tests before; this test's board starts from 0.
 		tg.SetGlobal(t, "HOTLINE_REFUSED", "0")
-		srv := startHotline(t, tg)
+		pg := pgtest.Start(t)
+		srv := startHotline(t, tg, func(c *config.Config) { c.Records.Postgres = pg.URL })
 		base := "http://" + srv.WebAddr().String()
 		tg.NodeCeiling(t, 1)
 
@@ -309,6 +314,27 @@ func TestRefusedOnBoard(t *testing.T) {
 		}
 		if !stasisApp(t, tg, carried.ChannelID) {
 			t.Error("the caller the node carries was dropped")
+		}
+		// The reports' center rows count the refusal in its hour; no queue's row has it.
+		sup := board(t, base)
+		refused := func(by string) int {
+			now := time.Now().UTC()
+			q := url.Values{"from": {now.Add(-time.Hour).Format(time.RFC3339)}, "to": {now.Add(time.Hour).Format(time.RFC3339)}, "interval": {"1h"}, "by": {by}}
+			resp := sup.get("/supervisor/api/reports?" + q.Encode())
+			defer resp.Body.Close()
+			var answer struct{ Rows []struct{ Refused int } }
+			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("reports: %d (%v)", resp.StatusCode, err)
+			}
+			n := 0
+			for _, r := range answer.Rows {
+				n += r.Refused
+			}
+			return n
+		}
+		waitfor.True(t, "the reports counting the refused caller", 30*time.Second, func() bool { return refused("") == 1 })
+		if n := refused("queue"); n != 0 {
+			t.Errorf("the queues' rows count %d refused", n)
 		}
 	})
 }

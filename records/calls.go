@@ -114,8 +114,8 @@ WHERE c.center = $1 AND c.call_id = w.call_id AND c.wrapup_ms IS NULL`
 
 // updateCalls brings the calls rows a batch touched up to date, in the batch's transaction.
 func (b *batch) updateCalls(ctx context.Context, tx pgx.Tx, center, stream string) error {
-	if b.n == 0 || stream == StreamAudit {
-		return nil
+	if b.n == 0 || stream == StreamAudit || stream == StreamRefusal {
+		return nil // no call's
 	}
 	seen := map[string]bool{}
 	var ids []string

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"strconv"
 	"time"
 
@@ -26,6 +27,9 @@ const (
 	StreamAudit  = "audit"  // audit.Entry, JSON in field "e"
 	StreamWrapUp = "wrapup" // the agent's disposition and note for a call
 	StreamSurvey = "survey" // a caller's post-call survey score
+	// StreamRefusal: carrier calls a full node refused, as its count rose ("node": the node run,
+	// "count": how many since the last entry).
+	StreamRefusal = "refusal"
 )
 
 // Source is one stream to copy: which kind, and its Redis key.
@@ -63,7 +67,7 @@ func NewRecorder(store *Store, rdb redis.UniversalClient, sources []Source, opt 
 	}
 	for _, s := range sources {
 		switch s.Stream {
-		case StreamACD, StreamIVR, StreamAudit, StreamWrapUp, StreamSurvey, StreamRecording:
+		case StreamACD, StreamIVR, StreamAudit, StreamWrapUp, StreamSurvey, StreamRecording, StreamRefusal:
 		default:
 			return nil, fmt.Errorf("records: unknown stream %q", s.Stream)
 		}
@@ -368,6 +372,11 @@ func (b *batch) add(stream string, id streamID, v map[string]any) {
 			return
 		}
 		row = []string{str("call"), str("agent"), str("queue"), str("lang"), str("score")}
+	case StreamRefusal:
+		if n, err := strconv.Atoi(str("count")); err != nil || n <= 0 || n > math.MaxInt32 || str("node") == "" {
+			return
+		}
+		row = []string{str("node"), str("count")}
 	case StreamAudit:
 		var e audit.Entry
 		if json.Unmarshal([]byte(str("e")), &e) != nil || e.Action == "" || e.Actor == "" {
@@ -406,6 +415,10 @@ var inserts = map[string]string{
 			CASE WHEN score ~ '^([0-9]|10)$' THEN score::smallint END
 		FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
 			AS t(ms, seq, at, call_id, agent, queue, lang, score)
+		ON CONFLICT DO NOTHING`,
+	StreamRefusal: `INSERT INTO refusals (center, id_ms, id_seq, at, node, count)
+		SELECT $1, ms, seq, at, node, count::integer
+		FROM unnest($2::bigint[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[]) AS t(ms, seq, at, node, count)
 		ON CONFLICT DO NOTHING`,
 	StreamAudit: `INSERT INTO audit_log (center, id_ms, id_seq, at, actor, role, remote, action, target, outcome, detail)
 		SELECT $1, ms, seq, at, actor, role, remote, action, target, outcome, detail::jsonb

@@ -53,6 +53,9 @@ type ReportRow struct {
 	Held           int `json:"held"`            // answered calls whose caller was put on hold
 	Transfers      int `json:"transfers"`       // answered calls handed to a colleague
 	Consultations  int `json:"consultations"`
+	// Refused: carrier calls a full node turned away (HOTLINE_MAX_CALLS) before the IVR; the
+	// center's rows only, as such a caller has no queue.
+	Refused int `json:"refused"`
 
 	// ServiceLevel is AnsweredInSL over Offered less ShortAbandoned (0..1); ASA, AHT and Talk in
 	// seconds (AHT: talk and hold, then wrap-up).
@@ -117,10 +120,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	// it arrived. date_bin cuts minutes from the range's start in the center's zone; date_trunc days
 	// and months.
 	const at = `coalesce(enqueued_at, arrived_at)`
-	period := `date_bin('` + step + `', ` + at + ` AT TIME ZONE $3, $1 AT TIME ZONE $3)`
-	if q.Interval == "day" || q.Interval == "month" {
-		period = `date_trunc('` + q.Interval + `', ` + at + ` AT TIME ZONE $3)`
-	}
+	period := periodSQL(q.Interval, step, at)
 	queued := ``
 	if q.By != "" {
 		queued = `AND enqueued_at IS NOT NULL`
@@ -175,8 +175,7 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 		if q.By != "" {
 			r.IVRSessions, r.IVRResolved = 0, 0 // the IVR's figures are the center's
 		}
-		// The period's wall-clock start in the center's zone, as an instant.
-		r.Period = time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location)
+		r.Period = periodStart(local, q.Location)
 		r.derive()
 		out = append(out, r)
 	}
@@ -186,10 +185,57 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	if len(out) > maxReportRows {
 		return nil, fmt.Errorf("%w: more than %d rows: a longer interval or a shorter range", ErrBadReport, maxReportRows)
 	}
+	if q.By == "" {
+		if out, err = s.addRefusals(ctx, q, step, out); err != nil {
+			return nil, err
+		}
+	}
 	if q.By == "queue" {
 		return out, nil // agents serve several queues: their time is not any one queue's
 	}
 	return s.addAgentTime(ctx, q, step, out)
+}
+
+// periodSQL is the start of the period (in the center's zone, $3) that the instant in column at
+// falls in: date_bin cuts minutes from the range's start ($1); date_trunc days and months.
+func periodSQL(interval, step, at string) string {
+	if interval == "day" || interval == "month" {
+		return `date_trunc('` + interval + `', ` + at + ` AT TIME ZONE $3)`
+	}
+	return `date_bin('` + step + `', ` + at + ` AT TIME ZONE $3, $1 AT TIME ZONE $3)`
+}
+
+// periodStart is a period's start as PostgreSQL gives it (the wall clock in the center's zone, read
+// as UTC) as an instant.
+func periodStart(local time.Time, loc *time.Location) time.Time {
+	return time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, loc)
+}
+
+// addRefusals counts into the center's rows the carrier calls its nodes refused (adding rows for
+// periods with refusals and no call). A refusal is dated when a controller saw the node's count
+// rise, which it reads every 10 s: up to that much after the call.
+func (s *Store) addRefusals(ctx context.Context, q ReportQuery, step string, rows []ReportRow) ([]ReportRow, error) {
+	res, err := s.pool.Query(ctx, `
+		SELECT `+periodSQL(q.Interval, step, "at")+`, sum(count)
+		FROM refusals WHERE center = $4 AND at >= $1 AND at < $2
+		GROUP BY 1`, q.From, q.To, q.Location.String(), s.center)
+	if err != nil {
+		return nil, fmt.Errorf("records: refusals: %w", err)
+	}
+	defer res.Close()
+	set := newRowSet(rows)
+	for res.Next() {
+		var local time.Time
+		var n int
+		if err := res.Scan(&local, &n); err != nil {
+			return nil, fmt.Errorf("records: refusals: %w", err)
+		}
+		set.get(periodStart(local, q.Location), "").Refused = n
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("records: refusals: %w", err)
+	}
+	return set.sorted(), nil
 }
 
 // rowSet finds a report's row by period and key, adding the rows that the calls did not give.
@@ -269,7 +315,7 @@ func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, ro
 		if err := res.Scan(&local, &key, &logged, &paused, &busy); err != nil {
 			return nil, fmt.Errorf("records: agents' time: %w", err)
 		}
-		r := set.get(time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, q.Location), key)
+		r := set.get(periodStart(local, q.Location), key)
 		r.LoggedIn, r.Paused, r.Busy = logged, paused, busy
 		r.derive()
 	}
@@ -305,6 +351,7 @@ func Merge(rows []ReportRow, group func(key string) string) []ReportRow {
 		m.Held += r.Held
 		m.Transfers += r.Transfers
 		m.Consultations += r.Consultations
+		m.Refused += r.Refused
 		m.IVRSessions += r.IVRSessions
 		m.IVRResolved += r.IVRResolved
 		m.LoggedIn += r.LoggedIn

@@ -114,6 +114,15 @@ func scriptedMorning(t *testing.T) (*Store, *time.Location, time.Time) {
 	// (written by hand) counts as none too.
 	s.write(StreamSurvey, "40h5m", map[string]any{"call": "G", "agent": "p001", "queue": "private", "lang": "ru", "score": ""})
 	s.write(StreamSurvey, "40h5m1s", map[string]any{"call": "G", "agent": "p001", "queue": "private", "lang": "ru", "score": "11"})
+	// A full node turned carrier calls away: 2 seen at 10:03, 1 on another node at 10:20, 4 at 11:00
+	// when no call came in, 1 the next day; entries no controller writes are passed over.
+	s.write(StreamRefusal, "10h3m", map[string]any{"node": "a@1764900000", "count": "2"})
+	s.write(StreamRefusal, "10h20m", map[string]any{"node": "b@1764900000", "count": "1"})
+	s.write(StreamRefusal, "11h", map[string]any{"node": "a@1764900000", "count": "4"})
+	s.write(StreamRefusal, "40h", map[string]any{"node": "a@1764999999", "count": "1"})
+	s.write(StreamRefusal, "10h4m", map[string]any{"node": "a@1764900000", "count": "0"})
+	s.write(StreamRefusal, "10h4m", map[string]any{"node": "a@1764900000", "count": "x"})
+	s.write(StreamRefusal, "10h4m", map[string]any{"count": "3"})
 	return r.store, msk, s.day
 }
 
@@ -169,11 +178,23 @@ func TestReport(t *testing.T) {
 		t.Errorf("business: %+v", b)
 	}
 
-	// Quarter hours: the shift's first five minutes (agents logged in, no call yet), then the calls.
+	// Quarter hours: the shift's first five minutes (agents logged in, no call yet), then the calls,
+	// then 11:00, when a full node refused callers and no call came in.
 	quarters := report("15m", "")
-	if len(quarters) != 3 || quarters[0].Offered != 0 || quarters[1].Offered != 4 || quarters[2].Offered != 1 || quarters[2].Abandoned != 1 ||
-		!quarters[1].Period.Equal(day.Add(10*time.Hour)) || !quarters[2].Period.Equal(day.Add(10*time.Hour+15*time.Minute)) {
+	if len(quarters) != 4 || quarters[0].Offered != 0 || quarters[1].Offered != 4 || quarters[2].Offered != 1 || quarters[2].Abandoned != 1 ||
+		!quarters[1].Period.Equal(day.Add(10*time.Hour)) || !quarters[2].Period.Equal(day.Add(10*time.Hour+15*time.Minute)) ||
+		!quarters[3].Period.Equal(day.Add(11*time.Hour)) || quarters[3].Offered != 0 {
 		t.Fatalf("quarter hours: %+v", quarters)
+	}
+	for i, want := range []int{0, 2, 1, 4} {
+		if quarters[i].Refused != want {
+			t.Errorf("quarter %d refused %d, want %d", i, quarters[i].Refused, want)
+		}
+	}
+	for _, r := range byQueue {
+		if r.Refused != 0 {
+			t.Errorf("queue %s has refusals: a refused caller has no queue", r.Key)
+		}
 	}
 	near("logged in, 9:45-10:00", quarters[0].LoggedIn, 3*300)
 	near("paused, 10:15-10:30", quarters[2].Paused, 300)
@@ -235,7 +256,7 @@ func TestReport(t *testing.T) {
 	}
 	// The IVR that day: A, B and F went through it, and it resolved F's need by itself.
 	center := report("day", "")
-	if len(center) != 1 || center[0].IVRSessions != 3 || center[0].IVRResolved != 1 {
+	if len(center) != 1 || center[0].IVRSessions != 3 || center[0].IVRResolved != 1 || center[0].Refused != 7 {
 		t.Errorf("the center's day: %+v", center)
 	}
 	near("IVR resolution", center[0].IVRResolution, 1.0/3)
@@ -244,7 +265,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(month) != 1 || !month[0].Period.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, msk)) || month[0].Offered != 7 || month[0].Surveyed != 2 ||
-		month[0].Callbacks != 2 || month[0].CallbacksKept != 1 {
+		month[0].Callbacks != 2 || month[0].CallbacksKept != 1 || month[0].Refused != 8 {
 		t.Errorf("month: %+v", month)
 	}
 

@@ -43,7 +43,7 @@ func (s *Store) Prune(ctx context.Context, ret Retention, now time.Time) error {
 		` WHERE center = $1 AND arrived_at < $2 AND caller ~ '[0-9]{5}'`)
 	add(ret.MaskNumbersAfter, `UPDATE recordings SET caller = `+maskSQL("caller")+
 		` WHERE center = $1 AND started_at < $2 AND caller ~ '[0-9]{5}'`)
-	for _, table := range []string{"acd_events", "ivr_steps", "audit_log", "wrapups", "surveys"} {
+	for _, table := range []string{"acd_events", "ivr_steps", "audit_log", "wrapups", "surveys", "refusals"} {
 		add(ret.Keep, `DELETE FROM `+table+` WHERE center = $1 AND at < $2`)
 	}
 	add(ret.Keep, `DELETE FROM calls WHERE center = $1 AND arrived_at < $2`)

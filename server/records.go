@@ -56,6 +56,7 @@ func (s *Server) openRecords(reg Registry) error {
 		{Stream: records.StreamWrapUp, Key: s.center.Key(wrapupsStream)},
 		{Stream: records.StreamSurvey, Key: s.center.Key(surveysStream)},
 		{Stream: records.StreamRecording, Key: s.center.Key(recordingStream)},
+		{Stream: records.StreamRefusal, Key: s.center.Key(refusalsStream)},
 	}, records.Options{
 		Registry:  reg,
 		Retention: records.Retention{Keep: time.Duration(rc.RetentionDays) * day, MaskNumbersAfter: time.Duration(rc.MaskNumbersAfterDays) * day},

@@ -241,7 +241,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	dist := &distributor{center: s.center, log: log, cancel: func(agent, call, reason string) {
 		ph.Notify(agent, switchboard.AgentEvent{Type: switchboard.EventRingCancelled, Call: switchboard.CallCard{ID: call}, Reason: reason})
 	}}
-	refusedCalls := &refusals{rdb: s.rdb, key: s.center.Key, loc: cfg.Records.Location(), now: time.Now}
+	refusedCalls := &refusals{rdb: s.rdb, key: s.center.Key, loc: cfg.Records.Location(), now: time.Now, maxLen: maxLen}
 	s.sb, err = switchboard.New(switchboard.Config{
 		ARIURL: ariURL, User: ariUser, Password: ariPassword, App: cfg.ARI.App, Instance: cfg.Instance,
 		RingTimeout: cfg.ARI.RingTimeout.D(), TransferContext: cfg.ARI.TransferContext, CallbackEndpoint: cfg.ARI.CallbackEndpoint,

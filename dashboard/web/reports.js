@@ -21,6 +21,7 @@ const I18N = {
     failed: 'Отчёт не получен: ', caption: 'Отчёт с {from} по {to}',
     surveyed: 'Оценок', 'h.surveyed': 'Звонков, оценённых абонентом после разговора (0–10)',
     nps: 'NPS', 'h.nps': 'Индекс лояльности: доля оценок 9–10 минус доля оценок 0–6, в пунктах',
+    refused: 'Отклонено', 'h.refused': 'Звонки оператора связи, которые переполненный узел отклонил до IVR (HOTLINE_MAX_CALLS): абонент слышал «занято». Только по центру: у них нет очереди',
   },
   en: {
     title: 'Reports', board: '← Board', langTitle: 'Переключить на русский', from: 'From', to: 'To', interval: 'Step',
@@ -39,6 +40,7 @@ const I18N = {
     failed: 'The report failed: ', caption: 'Report from {from} to {to}',
     surveyed: 'Ratings', 'h.surveyed': 'Calls the caller rated after the conversation (0–10)',
     nps: 'NPS', 'h.nps': 'Net promoter score: the share of 9–10 ratings less the share of 0–6, in points',
+    refused: 'Refused', 'h.refused': 'Carrier calls a full node turned away before the IVR (HOTLINE_MAX_CALLS): the caller heard busy. The whole center only: they have no queue',
   },
 };
 
@@ -47,8 +49,9 @@ const t = (k) => I18N[lang][k] ?? I18N.ru[k] ?? k;
 const $ = (id) => document.getElementById(id);
 const names = { queue: new Map(), group: new Map(), agent: new Map() }; // queues' titles and agents' names from the board's view
 let last = null; // the last answer, to re-render on a language switch
+let cols = []; // the columns the last answer has
 
-// Columns: label key, hint key, value of a row.
+// Columns: label key, hint key, value of a row, and whether only the whole center's rows have it.
 const pct = (v) => new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'ru-RU', { style: 'percent', maximumFractionDigits: 1 }).format(v);
 const num = (v) => new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'ru-RU').format(v);
 const secs = (v) => (v ? `${Math.round(v)} ${lang === 'en' ? 's' : 'с'}` : '–');
@@ -58,6 +61,7 @@ const hours = (v) => (v ? `${Math.floor(v / 3600)}:${String(Math.floor(v / 60) %
 const points = (v) => new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'ru-RU', { signDisplay: 'exceptZero', maximumFractionDigits: 0 }).format(v);
 const COLS = [
   ['offered', '', (r) => num(r.offered)],
+  ['refused', 'h.refused', (r) => num(r.refused), true],
   ['answered', '', (r) => num(r.answered)],
   ['sl', 'h.sl', (r) => (r.offered - r.short_abandoned > 0 ? pct(r.service_level) : '–')],
   ['abandoned', '', (r) => num(r.abandoned)],
@@ -106,7 +110,7 @@ function keyName(by, key) {
 
 // total sums the counts and weighs the averages by what they average over.
 function total(rows) {
-  const s = { offered: 0, answered: 0, answered_in_sl: 0, abandoned: 0, short_abandoned: 0, exited: 0, callbacks: 0, callbacks_kept: 0, held: 0, transfers: 0,
+  const s = { offered: 0, refused: 0, answered: 0, answered_in_sl: 0, abandoned: 0, short_abandoned: 0, exited: 0, callbacks: 0, callbacks_kept: 0, held: 0, transfers: 0,
     logged_in_seconds: 0, paused_seconds: 0, busy_seconds: 0, ivr_sessions: 0, ivr_resolved: 0,
     surveyed: 0, promoters: 0, detractors: 0 };
   let asa = 0, aht = 0, hold = 0, fcr24 = 0, fcr72 = 0;
@@ -133,7 +137,7 @@ function row(tr, first, second, r) {
   const k = document.createElement('td');
   k.textContent = second;
   tr.append(k);
-  for (const [, , value] of COLS) {
+  for (const [, , value] of cols) {
     const td = document.createElement('td');
     td.textContent = value(r);
     tr.append(td);
@@ -150,7 +154,8 @@ function render(answer) {
     th.textContent = t(label);
     head.append(th);
   }
-  for (const [label, hint] of COLS) {
+  cols = COLS.filter(([, , , centerOnly]) => !centerOnly || !answer.by);
+  for (const [label, hint] of cols) {
     const th = document.createElement('th');
     th.scope = 'col';
     th.textContent = t(label);
