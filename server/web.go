@@ -17,11 +17,12 @@ import (
 )
 
 // newHTTPServer is every listener's server: a slow or idle client is cut off instead of holding a
-// connection (and a goroutine) for as long as it likes. Upgraded and streaming connections clear
-// their deadlines (see longLived).
+// connection (and a goroutine) for as long as it likes. The pages' WebSockets outlive the timeouts
+// because net/http clears a connection's deadlines when the WebSocket takes it over (Hijack), which
+// only a handler that accepted the upgrade does: a request's own headers never lift them.
 func newHTTPServer(h http.Handler, web config.Web, tlsCfg *tls.Config) *http.Server {
 	return &http.Server{
-		Handler:           longLived(h),
+		Handler:           h,
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: min(10*time.Second, web.ReadTimeout.D()),
 		ReadTimeout:       web.ReadTimeout.D(),
@@ -51,34 +52,6 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
 	err := srv.Shutdown(shutCtx)
 	<-errc
 	return err
-}
-
-// longLived clears the server's read and write deadlines for an event stream and a WebSocket
-// upgrade (the agent's and the supervisor's pages hold one for a whole shift): the timeouts are for
-// ordinary requests, and would cut a stream off after WriteTimeout. (net/http clears them itself
-// when a WebSocket hijacks its HTTP/1.1 connection; doing it here too costs nothing and does not
-// depend on that.)
-func longLived(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isUpgrade(r) || strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-			rc := http.NewResponseController(w)
-			_ = rc.SetReadDeadline(time.Time{}) // ErrNotSupported only on writers without a connection
-			_ = rc.SetWriteDeadline(time.Time{})
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-func isUpgrade(r *http.Request) bool {
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		return false
-	}
-	for _, v := range strings.Split(r.Header.Get("Connection"), ",") {
-		if strings.EqualFold(strings.TrimSpace(v), "upgrade") {
-			return true
-		}
-	}
-	return false
 }
 
 // hostCheck answers 421 to a request whose Host is not one of hosts (port aside, any case), so a
