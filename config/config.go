@@ -398,10 +398,21 @@ func Resolve(cfg Config) (Config, error) {
 // Warnings are what check-config reports about a config that loads but is risky in production.
 func (c Config) Warnings() []string {
 	var w []string
-	if len(c.Web.Hosts) == 0 {
-		w = append(w, "web.hosts is empty: the pages answer any Host header (DNS rebinding); list the names they are served under")
+	if c.Web.OpsListen == "" && !c.Web.OnLoopback() {
+		w = append(w, "web.ops_listen is empty: /metrics, /healthz and /readyz answer anyone who reaches the pages, without a login (queue names, call volumes, which part is down); give them a listener on the operations network")
 	}
 	return append(w, c.Softphone.Warnings()...)
+}
+
+// OnLoopback tells whether the pages listen on this machine only (a name other than localhost, or
+// no host, may be any interface).
+func (w Web) OnLoopback() bool {
+	host, _, err := net.SplitHostPort(w.Listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 func (c *Config) validate(doc *yamlfile.Doc) error {

@@ -119,15 +119,27 @@ func TestEnvNames(t *testing.T) {
 	}
 }
 
-// TestWarningsHosts: an empty web.hosts loads but check-config warns about it.
-func TestWarningsHosts(t *testing.T) {
-	cfg := Default()
-	if w := cfg.Warnings(); len(w) != 1 || !strings.Contains(w[0], "web.hosts") {
-		t.Errorf("warnings with no hosts = %q", w)
-	}
-	cfg.Web.Hosts = []string{"hotline.example.org"}
-	if w := cfg.Warnings(); len(w) != 0 {
-		t.Errorf("warnings with hosts = %q", w)
+// TestWarningsOps: metrics and health on the pages' listener, reachable from other machines,
+// load but check-config warns; on loopback, or on a listener of their own, it does not.
+func TestWarningsOps(t *testing.T) {
+	for _, tc := range []struct {
+		listen, ops string
+		warn        bool
+	}{
+		{"127.0.0.1:8080", "", false},
+		{"localhost:8080", "", false},
+		{"[::1]:8080", "", false},
+		{"0.0.0.0:8443", "", true},
+		{":8443", "", true},
+		{"hotline.example.org:8443", "", true},
+		{"0.0.0.0:8443", "10.0.0.4:9090", false},
+	} {
+		cfg := Default()
+		cfg.Web.Listen, cfg.Web.OpsListen = tc.listen, tc.ops
+		w := cfg.Warnings()
+		if got := len(w) == 1 && strings.Contains(w[0], "web.ops_listen"); got != tc.warn || (!tc.warn && len(w) != 0) {
+			t.Errorf("listen %q, ops_listen %q: warnings %q, want the ops warning: %v", tc.listen, tc.ops, w, tc.warn)
+		}
 	}
 }
 

@@ -37,7 +37,41 @@ func Unsafe(cfg config.Config) error {
 	if cfg.IVR.LookupURL == "" {
 		bad("ivr.lookup_url", "is empty: callers would hear the demo lookup backend's made-up parcels and claims; point it at your tracking backend (ivr/LOOKUP-API.md)")
 	}
+	// ARI is the whole of Asterisk: whoever has its password can originate calls through the trunk,
+	// listen in on them and hang them up.
+	switch {
+	case cfg.ARI.Simulate:
+	case cfg.ARI.Password == shippedARIPassword:
+		bad("ari.password", "is the shipped asterisk-config/ari.conf's %q: set a long random one there and here (better: HOTLINE_ARI_PASSWORD)", shippedARIPassword)
+	case len(cfg.ARI.Password) < minARIPassword:
+		bad("ari.password", "has %d characters: at least %d, random (`openssl rand -base64 24`), the same in asterisk-config/ari.conf", len(cfg.ARI.Password), minARIPassword)
+	}
+	if plainOffLoopback(cfg.Web) {
+		bad("web.listen", "%s serves the pages over plain HTTP to other machines: passwords and session cookies would cross the network in clear, and browsers give the microphone to no such page; set web.tls_cert and web.tls_key, or listen on 127.0.0.1 behind a TLS proxy named in web.trusted_proxies", cfg.Web.Listen)
+	}
+	if len(cfg.Web.Hosts) == 0 {
+		bad("web.hosts", "is empty: the pages would answer any Host header, so another site's page could reach them through DNS rebinding (even on 127.0.0.1); list the names they are served under")
+	}
 	return errors.Join(errs...)
+}
+
+// shippedARIPassword is asterisk-config/ari.conf's and hotline.example.yaml's placeholder.
+const (
+	shippedARIPassword = "change-me"
+	minARIPassword     = 16
+)
+
+// plainOffLoopback tells whether web serves plain HTTP on an address other machines reach, with no
+// TLS proxy in front.
+func plainOffLoopback(web config.Web) bool {
+	return web.TLSCert == "" && !web.SelfSigned && len(web.TrustedProxies) == 0 && !web.OnLoopback()
+}
+
+// secureCookies tells whether the session cookies are marked Secure: when the pages are served over
+// TLS here, or behind a trusted proxy, which in production ends TLS (browsers give the microphone
+// only to a secure page), so that a browser never sends the session over plain HTTP.
+func secureCookies(web config.Web) bool {
+	return web.TLSCert != "" || web.SelfSigned || len(web.TrustedProxies) > 0
 }
 
 // demoHashes remembers which hashes are of the demo password: bcrypt is slow on purpose, and a

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,7 +46,7 @@ func TestUnsafeDemoPasswords(t *testing.T) {
 	os.WriteFile(centerFile, []byte(center), 0o600)
 
 	cfgFile := filepath.Join(dir, "hotline.yaml")
-	os.WriteFile(cfgFile, []byte("ari:\n  password: x\nacd:\n  center_file: "+centerFile+"\nivr:\n  lookup_url: http://tracking.internal/api\n"), 0o600)
+	os.WriteFile(cfgFile, []byte("ari:\n  password: "+ariPassword+"\nweb:\n  hosts: [hotline.example.org]\nacd:\n  center_file: "+centerFile+"\nivr:\n  lookup_url: http://tracking.internal/api\n"), 0o600)
 	cfg, err := config.Load(cfgFile)
 	if err != nil {
 		t.Fatal(err)
@@ -80,3 +81,52 @@ func TestUnsafeDemoPasswords(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// ariPassword is a password production accepts.
+const ariPassword = "pP8sFq2vXk9LmZr4TbW7"
+
+// TestUnsafeSettings: production refuses, each at its line, the shipped ARI password or a short one,
+// pages in plain HTTP to other machines, and pages that answer any Host; a config without any of
+// them passes. Session cookies are Secure wherever the browser reaches the pages over TLS.
+func TestUnsafeSettings(t *testing.T) {
+	dir := t.TempDir()
+	own := hashOf(t, "not the demo one")
+	centerFile := filepath.Join(dir, "center.yaml")
+	os.WriteFile(centerFile, []byte(strings.ReplaceAll(string(acd.DefaultCenter), demoHash, own)), 0o600)
+	const rest = "acd:\n  center_file: %s\nivr:\n  lookup_url: http://tracking.internal/api\n"
+	for _, tc := range []struct {
+		name, yaml string
+		want       string // "file:line: field" ending; "" for none
+		secure     bool   // session cookies marked Secure
+	}{
+		{"loopback with hosts", "ari:\n  password: " + ariPassword + "\nweb:\n  hosts: [localhost]\n", "", false},
+		{"the shipped ARI password", "ari:\n  password: change-me\nweb:\n  hosts: [localhost]\n", ":2: ari.password: is the shipped", false},
+		{"a short ARI password", "ari:\n  password: hotline123\nweb:\n  hosts: [localhost]\n", ":2: ari.password: has 10 characters", false},
+		{"plain HTTP on every interface", "ari:\n  password: " + ariPassword + "\nweb:\n  listen: 0.0.0.0:8080\n  hosts: [hotline.example.org]\n",
+			":4: web.listen: 0.0.0.0:8080 serves the pages over plain HTTP", false},
+		{"plain HTTP on a name", "ari:\n  password: " + ariPassword + "\nweb:\n  listen: hotline.example.org:80\n  hosts: [hotline.example.org]\n",
+			":4: web.listen", false},
+		{"TLS on every interface", "ari:\n  password: " + ariPassword + "\nweb:\n  listen: 0.0.0.0:8443\n  self_signed: true\n  hosts: [hotline.example.org]\n", "", true},
+		{"behind a TLS proxy", "ari:\n  password: " + ariPassword + "\nweb:\n  listen: 10.0.0.4:8080\n  trusted_proxies: [10.0.0.2]\n  hosts: [hotline.example.org]\n", "", true},
+		{"no hosts", "ari:\n  password: " + ariPassword + "\n", "web.hosts: is empty", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, "hotline.yaml")
+			os.WriteFile(p, []byte(tc.yaml+fmt.Sprintf(rest, centerFile)), 0o600)
+			cfg, err := config.Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Unsafe(cfg)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Unsafe = %v, want nothing", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || len(err.(interface{ Unwrap() []error }).Unwrap()) != 1):
+				t.Errorf("Unsafe = %v, want only %q", err, tc.want)
+			}
+			if got := secureCookies(cfg.Web); got != tc.secure {
+				t.Errorf("secure cookies: %v, want %v", got, tc.secure)
+			}
+		})
+	}
+}

@@ -258,7 +258,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	}
 	s.center.SetLive(liveCalls{s.sb})
 	dsk := &desk{model: model, center: s.center, sb: s.sb, phones: ph, history: hist, autoAnswer: cfg.Softphone.AutoAnswer}
-	spc := softphone.ServerConfig{SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned, Accounts: s.accounts, OnPages: s.pageEvent}
+	spc := softphone.ServerConfig{SecureCookie: secureCookies(cfg.Web), Accounts: s.accounts, OnPages: s.pageEvent}
 	if g := cfg.Softphone.DisconnectGrace.D(); g > 0 {
 		s.pages = presence.New(s.rdb, s.center.Key("page:"), g)
 	}
@@ -289,7 +289,7 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		accounts: s.accounts, link: s.link, refused: refusedCalls, loc: cfg.Records.Location()}
 	s.link.bus.Handle(kindBoardMonitor, brd.onMonitorAtHome)
 	relay := newRecordingRelay(s.link.bus, s.sb.StoredRecording)
-	dcfg := dashboard.Config{Accounts: s.accounts, SecureCookie: cfg.Web.TLSCert != "" || cfg.Web.SelfSigned,
+	dcfg := dashboard.Config{Accounts: s.accounts, SecureCookie: secureCookies(cfg.Web),
 		Location: cfg.Records.Location()}
 	if s.records != nil {
 		dcfg.Reports = reports{store: s.records, model: model}

@@ -12,13 +12,13 @@ import (
 	"github.com/hotline-cc/hotline/config"
 )
 
-// TestCheckConfig: the example config, as shipped, names the two settings it leaves to the operator
-// (the center file with its accounts, the lookup backend) at their lines, and checks once insecure_demo
-// allows them; a bad menu file and a bad field are reported with file:line: field.
+// TestCheckConfig: the example config, as shipped, names the settings it leaves to the operator
+// (the center file with its accounts, the lookup backend, the ARI password) at their lines, and
+// checks once insecure_demo allows them; a bad menu file and a bad field are reported with file:line: field.
 func TestCheckConfig(t *testing.T) {
 	const example = "../../hotline.example.yaml"
 	err := checkConfig([]string{example})
-	for _, w := range []string{example + ":", "acd.center_file: is empty"} {
+	for _, w := range []string{example + ":", "acd.center_file: is empty", example + ":14: ari.password: is the shipped"} {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("the example config's check = %v, want it to say %q", err, w)
 		}
