@@ -114,9 +114,10 @@ func TestLoginSameCostForUnknownIDs(t *testing.T) {
 	}
 }
 
-// TestLoginLockout: MaxFailures wrong passwords lock the account: the right password is then
-// refused without a bcrypt comparison, with a Retry-After, until the lock ends; the next failure
-// after it locks for twice as long.
+// TestLoginLockout: MaxFailures wrong passwords from one address lock the account there: the
+// right password from it is then refused without a bcrypt comparison, with a Retry-After, until
+// the lock ends; the next failure after it locks for twice as long. The agent at their own desk
+// (another address) still logs in: a stranger's guesses do not lock them out.
 func TestLoginLockout(t *testing.T) {
 	s, clk, rec := newTestService(t, redistest.Start(t).Client(t), Config{Limits: Limits{MaxFailures: 3, Lockout: time.Minute}})
 	compares := 0
@@ -127,7 +128,7 @@ func TestLoginLockout(t *testing.T) {
 		}
 	}
 	compares = 0
-	_, _, err := login(s, "198.51.100.7:1", "a1", "secret-a", PageAgent) // another address: the account is locked
+	_, _, err := login(s, "192.0.2.1:2", "a1", "secret-a", PageAgent)
 	var te *ThrottledError
 	if !errors.As(err, &te) || te.Scope != "account" || te.RetryAfter != time.Minute {
 		t.Fatalf("right password while locked: %v, want a one-minute account lock", err)
@@ -137,6 +138,9 @@ func TestLoginLockout(t *testing.T) {
 	}
 	if RetryAfter(err) != "60" {
 		t.Errorf("Retry-After %q", RetryAfter(err))
+	}
+	if _, _, err := login(s, "198.51.100.7:1", "a1", "secret-a", PageAgent); err != nil {
+		t.Fatalf("the agent from their own address while a stranger's guesses lock the account: %v", err)
 	}
 	clk.advance(time.Minute)
 	if _, _, err := login(s, "192.0.2.1:1", "a1", "guess", PageAgent); !errors.Is(err, ErrBadCredentials) {
@@ -149,7 +153,7 @@ func TestLoginLockout(t *testing.T) {
 	if _, _, err := login(s, "192.0.2.1:1", "a1", "secret-a", PageAgent); err != nil {
 		t.Fatalf("after the lock: %v", err)
 	}
-	// A success forgets the failures: one more wrong password does not lock.
+	// A success forgets the address's failures: one more wrong password does not lock.
 	if _, _, err := login(s, "192.0.2.1:1", "a1", "guess", PageAgent); !errors.Is(err, ErrBadCredentials) {
 		t.Fatalf("after success: %v", err)
 	}
@@ -167,6 +171,49 @@ func TestLoginLockout(t *testing.T) {
 	}
 	if throttled != 2 || failed != 5 {
 		t.Errorf("audited %d throttled, %d failed logins; want 2 and 5", throttled, failed)
+	}
+}
+
+// TestLoginLockoutEverywhere: guessing spread over addresses, each under MaxFailures, locks the
+// account everywhere at MaxFailuresTotal; an IPv6 client counts by its /64, so rotating addresses
+// within it counts as one address, for the account and for the address's bucket.
+func TestLoginLockoutEverywhere(t *testing.T) {
+	s, clk, _ := newTestService(t, redistest.Start(t).Client(t),
+		Config{Limits: Limits{MaxFailures: 3, MaxFailuresTotal: 4, Lockout: time.Minute, AddressBurst: 5, AddressRefill: time.Minute}})
+	for _, addr := range []string{"192.0.2.1:1", "192.0.2.2:1", "192.0.2.3:1", "192.0.2.4:1"} {
+		if _, _, err := login(s, addr, "a1", "guess", PageAgent); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("a guess from %s: %v", addr, err)
+		}
+	}
+	var te *ThrottledError
+	if _, _, err := login(s, "198.51.100.7:1", "a1", "secret-a", PageAgent); !errors.As(err, &te) || te.Scope != "account" || te.RetryAfter != time.Minute {
+		t.Fatalf("the right password after 4 guesses from 4 addresses: %v, want the account locked everywhere for a minute", err)
+	}
+	clk.advance(time.Minute)
+	if _, _, err := login(s, "198.51.100.7:1", "a1", "secret-a", PageAgent); err != nil {
+		t.Fatalf("after the lock: %v", err)
+	}
+
+	// One /64: three guesses from three of its addresses lock a2 for the whole /64, not beyond it.
+	for _, addr := range []string{"[2001:db8:1:2::1]:1", "[2001:db8:1:2::2]:1", "[2001:db8:1:2:ffff::3]:1"} {
+		if _, _, err := login(s, addr, "a2", "guess", PageAgent); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("a guess from %s: %v", addr, err)
+		}
+	}
+	if _, _, err := login(s, "[2001:db8:1:2::99]:1", "a2", "secret-a2", PageAgent); !errors.As(err, &te) || te.Scope != "account" {
+		t.Fatalf("a2 from the guessing /64: %v, want locked there", err)
+	}
+	if _, _, err := login(s, "[2001:db8:1:3::1]:1", "a2", "secret-a2", PageAgent); err != nil {
+		t.Fatalf("a2 from the next /64: %v", err)
+	}
+	// The /64's bucket: 5 failures in all, whatever the ids and addresses within it.
+	for i, id := range []string{"x1", "x2"} {
+		if _, _, err := login(s, fmt.Sprintf("[2001:db8:1:2::%x]:1", 100+i), id, "guess", PageAgent); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("%s: %v", id, err)
+		}
+	}
+	if _, _, err := login(s, "[2001:db8:1:2::200]:1", "sup1", "secret-s", PageSupervisor); !errors.As(err, &te) || te.Scope != "address" {
+		t.Fatalf("a sixth try from the /64: %v, want throttled by address", err)
 	}
 }
 

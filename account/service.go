@@ -217,7 +217,7 @@ func (s *Service) check(ctx context.Context, id, password, remote string) (Accou
 		}
 		return Account{}, ErrBadCredentials
 	}
-	if err := s.th.succeed(ctx, id); err != nil {
+	if err := s.th.succeed(ctx, id, remote); err != nil {
 		s.log.Warn("account: clear failed logins", "account", id, "err", err)
 	}
 	return acct, nil

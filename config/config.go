@@ -176,12 +176,14 @@ type Web struct {
 
 // Accounts bounds logins and sessions of both pages (the accounts themselves are in the center file).
 type Accounts struct {
-	// MaxFailures wrong passwords lock an account for Lockout, doubling with each further failure up
-	// to MaxLockout; failures are forgotten FailureWindow after the last one.
-	MaxFailures   int      `yaml:"max_failures"`
-	Lockout       Duration `yaml:"lockout"`
-	MaxLockout    Duration `yaml:"max_lockout"`
-	FailureWindow Duration `yaml:"failure_window"`
+	// MaxFailures wrong passwords from one client address lock an account at that address for
+	// Lockout, doubling with each further failure up to MaxLockout; MaxFailuresTotal from all
+	// addresses lock it everywhere. Failures are forgotten FailureWindow after the last one.
+	MaxFailures      int      `yaml:"max_failures"`
+	MaxFailuresTotal int      `yaml:"max_failures_total"`
+	Lockout          Duration `yaml:"lockout"`
+	MaxLockout       Duration `yaml:"max_lockout"`
+	FailureWindow    Duration `yaml:"failure_window"`
 	// AddressFailures failed logins are allowed from one client address at once, then one per
 	// AddressRefill. Successful logins are free (an office behind one NAT address).
 	AddressFailures int      `yaml:"address_failures"`
@@ -351,7 +353,7 @@ func Default() Config {
 		Log:       Log{Level: "info"},
 		Records:   Records{RetentionDays: 3 * 365, MaskNumbersAfterDays: 90, RecordingRetentionDays: 90, TimeZone: "Europe/Moscow"},
 		Accounts: Accounts{
-			MaxFailures: 5, Lockout: Duration(time.Minute), MaxLockout: Duration(time.Hour),
+			MaxFailures: 5, MaxFailuresTotal: 50, Lockout: Duration(time.Minute), MaxLockout: Duration(time.Hour),
 			FailureWindow: Duration(15 * time.Minute), AddressFailures: 20, AddressRefill: Duration(30 * time.Second),
 			LoginConcurrency: 2, SessionsPerAccount: 5, SessionIdle: Duration(30 * time.Minute),
 			SessionLifetime: Duration(12 * time.Hour), SessionRecheck: Duration(30 * time.Second),
@@ -605,6 +607,9 @@ func (a *Accounts) validate(bad func(field, format string, args ...any)) {
 		}
 	}
 	positive("max_failures", a.MaxFailures, 1000)
+	if a.MaxFailuresTotal < a.MaxFailures || a.MaxFailuresTotal > 100000 {
+		bad("accounts.max_failures_total", "%d: must be max_failures (%d) to 100000", a.MaxFailuresTotal, a.MaxFailures)
+	}
 	positive("address_failures", a.AddressFailures, 100000)
 	positive("login_concurrency", a.LoginConcurrency, 64)
 	positive("sessions_per_account", a.SessionsPerAccount, 100)

@@ -67,6 +67,8 @@ func TestLoadErrorsNameFileLineField(t *testing.T) {
 		{"bad trusted proxy", "ari:\n  password: s\nweb:\n  trusted_proxies: [10.0.0.0/8, proxy.local]\n", []string{":4: web.trusted_proxies[1]:"}},
 		{"bad account limits", "ari:\n  password: s\naccounts:\n  max_failures: 0\n  session_idle: 24h\n  session_recheck: 0s\n",
 			[]string{":4: accounts.max_failures:", ":5: accounts.session_idle: 24h0m0s is longer than session_lifetime", ":6: accounts.session_recheck:"}},
+		{"fewer failures everywhere than from one address", "ari:\n  password: s\naccounts:\n  max_failures: 10\n  max_failures_total: 5\n",
+			[]string{":5: accounts.max_failures_total: 5: must be max_failures (10) to 100000"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

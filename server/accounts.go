@@ -37,7 +37,7 @@ func newAccounts(rdb redis.UniversalClient, prefix string, model *acd.Model, cfg
 	a := cfg.Accounts
 	ac := account.Config{
 		Limits: account.Limits{
-			MaxFailures: a.MaxFailures, Lockout: a.Lockout.D(), MaxLockout: a.MaxLockout.D(), FailureWindow: a.FailureWindow.D(),
+			MaxFailures: a.MaxFailures, MaxFailuresTotal: a.MaxFailuresTotal, Lockout: a.Lockout.D(), MaxLockout: a.MaxLockout.D(), FailureWindow: a.FailureWindow.D(),
 			AddressBurst: a.AddressFailures, AddressRefill: a.AddressRefill.D(), Concurrency: a.LoginConcurrency,
 		},
 		Sessions: account.SessionLimits{PerAccount: a.SessionsPerAccount, Idle: a.SessionIdle.D(), Lifetime: a.SessionLifetime.D()},
