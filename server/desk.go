@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hotline-cc/hotline/account"
@@ -301,9 +302,12 @@ func (d *desk) CancelConsult(ctx context.Context, agentID, callID string) error 
 }
 
 // WrapUp records the disposition and ends after-call work early: the agent is available again.
-// Only for a call the agent talked on (a line in their history): another agent's call id is refused
-// before anything changes, as the page's other call actions are.
+// Only for a call the agent talked on (a line in their history) and with one of the center's codes:
+// anything else is refused before anything changes, as the page's other call actions are.
 func (d *desk) WrapUp(ctx context.Context, agentID, callID, disposition, note string) error {
+	if !slices.ContainsFunc(dispositions, func(c softphone.Disposition) bool { return c.Code == disposition }) {
+		return fmt.Errorf("%w: disposition %q is not one of the center's", softphone.ErrBadMessage, disposition)
+	}
 	if err := d.history.dispose(ctx, agentID, callID, disposition, note); errors.Is(err, errNoLine) {
 		return fmt.Errorf("%w: %w", softphone.ErrNotYourCall, err)
 	} else if err != nil {

@@ -304,6 +304,14 @@ func TestWrapUpOnlyOwnCall(t *testing.T) {
 	if st := state("a2"); st != acd.Paused {
 		t.Fatalf("a2 is %s after a refused wrap-up, want still paused", st)
 	}
+	// A code the center does not offer would reach the reports and colleagues' screen pops as if it
+	// were one: refused, and the agent stays in wrap-up.
+	if err := d.WrapUp(ctx, "a1", "c1", "<b>urgent</b>", "mine"); !errors.Is(err, softphone.ErrBadMessage) {
+		t.Fatalf("a disposition not in the list = %v, want ErrBadMessage", err)
+	}
+	if got, err := hist.today(ctx, "a1"); err != nil || len(got) != 1 || got[0].Disposition != "" {
+		t.Fatalf("a1's history after a refused disposition: %+v, %v", got, err)
+	}
 	if err := d.WrapUp(ctx, "a1", "c1", "resolved", "mine"); err != nil {
 		t.Fatal(err)
 	}
