@@ -174,6 +174,39 @@ func TestLoginLockout(t *testing.T) {
 	}
 }
 
+// TestLoginRefusedPassword: a refused password (outside a demo, the published one) does not log in
+// even when the account's hash is of it, answered as a wrong password and counted as one; without
+// the refusal it logs in.
+func TestLoginRefusedPassword(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	s, _, rec := newTestService(t, rdb, Config{RefusedPasswords: []string{"secret-a"}, Limits: Limits{MaxFailures: 2}})
+	for range 2 {
+		if _, _, err := login(s, "192.0.2.1:1", "a1", "secret-a", PageAgent); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("the refused password: %v, want bad credentials", err)
+		}
+	}
+	var te *ThrottledError
+	if _, _, err := login(s, "192.0.2.1:1", "a1", "secret-a", PageAgent); !errors.As(err, &te) {
+		t.Fatalf("a third try: %v, want throttled: refusals count as failures", err)
+	}
+	if _, _, err := login(s, "192.0.2.1:1", "a2", "secret-a2", PageAgent); err != nil {
+		t.Fatalf("another password: %v", err)
+	}
+	failed := 0
+	for _, e := range rec.Entries() {
+		if e.Action == "login.failed" && e.Actor == "a1" {
+			failed++
+		}
+	}
+	if failed != 2 {
+		t.Errorf("audited %d failed logins of a1, want 2", failed)
+	}
+	open, _, _ := newTestService(t, rdb, Config{})
+	if _, _, err := login(open, "192.0.2.9:1", "a1", "secret-a", PageAgent); err != nil {
+		t.Fatalf("without refused passwords: %v", err)
+	}
+}
+
 // TestLoginLockoutEverywhere: guessing spread over addresses, each under MaxFailures, locks the
 // account everywhere at MaxFailuresTotal; an IPv6 client counts by its /64, so rotating addresses
 // within it counts as one address, for the account and for the address's bucket.

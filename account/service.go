@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,10 @@ type Config struct {
 	// TrustedProxies are the addresses of reverse proxies whose X-Forwarded-For is believed. Empty:
 	// the peer's address is the client's, whatever headers say.
 	TrustedProxies []netip.Prefix
+	// RefusedPasswords never log in, whatever the account's hash: outside a demo, the published
+	// demo password, however its hash was made. Such a login is answered as a wrong password (so
+	// it tells a guesser nothing) and logged as an error naming the account, for the operator.
+	RefusedPasswords []string
 	// Now is the clock (tests move it); time.Now when nil.
 	Now func() time.Time
 }
@@ -211,7 +216,11 @@ func (s *Service) check(ctx context.Context, id, password, remote string) (Accou
 	if err != nil {
 		return Account{}, err
 	}
-	if !match || !known || !usable || acct.Disabled {
+	refused := match && s.refused(password)
+	if refused {
+		s.log.Error("account: a login with a refused password (the published demo password): give the account its own (hotline hash-password)", "account", id)
+	}
+	if !match || !known || !usable || acct.Disabled || refused {
 		if err := s.th.fail(ctx, now, id, remote); err != nil {
 			return Account{}, err
 		}
@@ -221,6 +230,15 @@ func (s *Service) check(ctx context.Context, id, password, remote string) (Accou
 		s.log.Warn("account: clear failed logins", "account", id, "err", err)
 	}
 	return acct, nil
+}
+
+func (s *Service) refused(password string) bool {
+	for _, p := range s.cfg.RefusedPasswords {
+		if subtle.ConstantTimeCompare([]byte(p), []byte(password)) == 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // bcrypt compares under the semaphore: at most Concurrency at once, MaxWaiting more queued.

@@ -33,7 +33,8 @@ func TestRingAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg := aritest.NewSimTarget(t, asterisksim.Config{TimeScale: timeScale, Sounds: prompts.Durations()})
-	srv := startHotline(t, tg, func(c *config.Config) { c.ACD.CenterFile = file })
+	// The default center's accounts, with their published password: a demo.
+	srv := startHotline(t, tg, func(c *config.Config) { c.ACD.CenterFile, c.InsecureDemo = file, true })
 	base := "http://" + srv.WebAddr().String()
 
 	p001 := connectAgent(t, base, "p001", "hotline-demo")

@@ -43,6 +43,11 @@ func newAccounts(rdb redis.UniversalClient, prefix string, model *acd.Model, cfg
 		Sessions: account.SessionLimits{PerAccount: a.SessionsPerAccount, Idle: a.SessionIdle.D(), Lifetime: a.SessionLifetime.D()},
 		Recheck:  a.SessionRecheck.D(),
 	}
+	// An operator's center file outside a demo never logs in with the published password. (The
+	// built-in center runs only as a demo: run refuses it otherwise.)
+	if !cfg.InsecureDemo && cfg.ACD.CenterFile != "" {
+		ac.RefusedPasswords = []string{DemoPassword}
+	}
 	for _, p := range cfg.Web.TrustedProxies {
 		pfx, err := config.ParsePrefix(p)
 		if err != nil {

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,8 +14,11 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/hotline-cc/hotline/account"
 	"github.com/hotline-cc/hotline/acd"
+	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/config"
+	"github.com/hotline-cc/hotline/internal/redistest"
 )
 
 // The demo center's agents' hash (acd/default-center.yaml).
@@ -126,6 +133,43 @@ func TestUnsafeSettings(t *testing.T) {
 			}
 			if got := secureCookies(cfg.Web); got != tc.secure {
 				t.Errorf("secure cookies: %v, want %v", got, tc.secure)
+			}
+		})
+	}
+}
+
+// TestDemoPasswordRefusedAtLogin: an operator's center file outside a demo never logs in with the
+// published demo password, whatever its hash (here one made anew, which no start-up check
+// recognises); as a demo, or on the built-in center, it does.
+func TestDemoPasswordRefusedAtLogin(t *testing.T) {
+	rdb := redistest.Start(t).Client(t)
+	center := strings.ReplaceAll(string(acd.DefaultCenter), demoHash, hashOf(t, DemoPassword))
+	file := filepath.Join(t.TempDir(), "center.yaml")
+	os.WriteFile(file, []byte(center), 0o600)
+	model, err := acd.LoadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		centerFile string
+		demo       bool
+		refused    bool
+	}{
+		{"an operator's center file", file, false, true},
+		{"an operator's center file as a demo", file, true, false},
+		{"the built-in center", "", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.ACD.CenterFile, cfg.InsecureDemo = tc.centerFile, tc.demo
+			accounts, err := newAccounts(rdb, "{"+t.Name()+"}:", model, cfg, audit.NewMemory(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, _, err = accounts.Login(context.Background(), httptest.NewRequest("POST", "/agent/login", nil), account.PageAgent, "p001", DemoPassword)
+			if got := errors.Is(err, account.ErrBadCredentials); got != tc.refused || (!tc.refused && err != nil) {
+				t.Errorf("login with the demo password: %v, want refused: %v", err, tc.refused)
 			}
 		})
 	}
