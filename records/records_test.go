@@ -189,10 +189,17 @@ func TestPrune(t *testing.T) {
 		caller != "+7********67" || target != "+7********67" {
 		t.Fatalf("numbers after the masking: %q %q (%v)", caller, target, err)
 	}
+	// A full node's refusals are kept as long as the calls.
+	if _, err := r.store.write(ctx, StreamRefusal, []redis.XMessage{{ID: fmt.Sprintf("%d-0", now.UnixMilli()), Values: map[string]any{"node": "a@1", "count": "2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.count("refusals"); n != 1 {
+		t.Fatalf("refusals: %d rows, want 1", n)
+	}
 	if err := r.store.Prune(ctx, Retention{Keep: 24 * time.Hour}, now.Add(25*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	for _, table := range []string{"acd_events", "ivr_steps", "audit_log"} {
+	for _, table := range []string{"acd_events", "ivr_steps", "audit_log", "refusals"} {
 		if n := r.count(table); n != 0 {
 			t.Errorf("%s: %d rows past retention", table, n)
 		}
