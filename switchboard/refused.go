@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 )
@@ -22,15 +23,7 @@ func (sb *Switchboard) refusedLoop(ctx context.Context) {
 	warned := false
 	for {
 		rctx, cancel := context.WithTimeout(ctx, sb.cfg.RefusedEvery)
-		// The run first, then its count: should Asterisk restart between the two, the new run's
-		// first count (next to nothing) goes under the old run's name, rather than the old run's
-		// whole count under the new one's, where Refusals would add it again.
-		var node string
-		var nodeErr error
-		if sb.refusals != nil {
-			node, nodeErr = sb.ari.nodeRun(rctx)
-		}
-		v, err := sb.ari.getGlobal(rctx, refusedGlobal)
+		node, nodeErr, v, err := sb.readRefused(rctx)
 		cancel()
 		switch n, perr := strconv.ParseInt(v, 10, 64); {
 		case err != nil:
@@ -58,6 +51,28 @@ func (sb *Switchboard) refusedLoop(ctx context.Context) {
 	}
 }
 
+// errRunChanged: Asterisk restarted while its count was read, so the count may be either run's.
+var errRunChanged = errors.New("the node restarted while its count was read; the next read reports it")
+
+// readRefused reads the node's count (v) and, for Deps.Refusals, the node run it belongs to,
+// before and after it: should Asterisk restart between the reads, nodeErr is errRunChanged
+// and the count is reported at the next read, rather than under the wrong run (the old run's
+// whole count under the new one's name would be added again).
+func (sb *Switchboard) readRefused(ctx context.Context) (node string, nodeErr error, v string, err error) {
+	if sb.refusals != nil {
+		node, nodeErr = sb.ari.nodeRun(ctx)
+	}
+	if v, err = sb.ari.getGlobal(ctx, refusedGlobal); err != nil || sb.refusals == nil || nodeErr != nil {
+		return node, nodeErr, v, err
+	}
+	if after, aerr := sb.ari.nodeRun(ctx); aerr != nil {
+		nodeErr = aerr
+	} else if after != node {
+		nodeErr = errRunChanged
+	}
+	return node, nodeErr, v, nil
+}
+
 // reportRefused hands the count to Deps.Refusals with the node run it belongs to (nodeErr: the run
 // could not be read). A failure is logged and the next read reports again: the count is
 // cumulative, so nothing is lost by a missed report.
@@ -68,7 +83,10 @@ func (sb *Switchboard) reportRefused(ctx context.Context, node string, nodeErr e
 	if err == nil {
 		err = sb.refusals.Seen(rctx, node, n)
 	}
-	if err != nil && ctx.Err() == nil {
+	switch {
+	case errors.Is(err, errRunChanged):
+		sb.log.Info("the node restarted; its count of refused carrier calls is reported at the next read", "count", n)
+	case err != nil && ctx.Err() == nil:
 		sb.log.Warn("report the node's count of refused carrier calls", "count", n, "err", err)
 	}
 }

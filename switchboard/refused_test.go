@@ -2,8 +2,14 @@ package switchboard
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,4 +85,39 @@ func (h *heardRefusals) last() (string, int64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.node, h.count
+}
+
+// TestRefusedRunChanged: when the node run read after the count is not the one read before it
+// (Asterisk restarted between the reads), the count is not reported under either run: the next
+// read reports it whole. An ARI of our own, since no Asterisk restarts on cue between two requests.
+func TestRefusedRunChanged(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		starts []string // startup_time answered by successive /asterisk/info requests
+		want   error
+	}{
+		{"the same run", []string{"2026-12-04T10:00:00.000+0000", "2026-12-04T10:00:00.000+0000"}, nil},
+		{"a restart between the reads", []string{"2026-12-04T10:00:00.000+0000", "2026-12-04T10:05:00.000+0000"}, errRunChanged},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var infos atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/ari/asterisk/info":
+					i := min(int(infos.Add(1))-1, len(tc.starts)-1)
+					fmt.Fprintf(w, `{"system":{"entity_id":"aa:bb"},"status":{"startup_time":%q}}`, tc.starts[i])
+				case "/ari/asterisk/variable":
+					io.WriteString(w, `{"value":"7"}`)
+				default:
+					http.NotFound(w, r)
+				}
+			}))
+			defer srv.Close()
+			sb := &Switchboard{ari: newREST(srv.URL+"/ari", "hotline", "u", "p", time.Second), refusals: &heardRefusals{}}
+			node, nodeErr, v, err := sb.readRefused(context.Background())
+			if err != nil || v != "7" || !errors.Is(nodeErr, tc.want) || (tc.want == nil && node != "aa:bb@"+tc.starts[0]) {
+				t.Fatalf("read %q of run %q (%v, %v), want 7 with %v", v, node, nodeErr, err, tc.want)
+			}
+		})
+	}
 }
