@@ -57,8 +57,9 @@ type Account struct {
 // Directory is the center's accounts by id, fixed once built: the center file is its source, and a
 // reload builds a new one (Service.Replace).
 type Directory struct {
-	byID map[string]Account
-	cost int // the bcrypt cost the dummy comparison uses
+	byID  map[string]Account
+	cost  int    // the bcrypt cost the dummy comparison uses
+	dummy []byte // compared when the id is unknown: set when a Service takes the directory
 }
 
 // ErrDuplicate is a directory built with one id twice.

@@ -95,8 +95,8 @@ func TestLoginSameCostForUnknownIDs(t *testing.T) {
 		id, pw string
 		want   []byte
 	}{
-		{"nobody", "secret-a", s.dummy},
-		{"nohash", "", s.dummy},
+		{"nobody", "secret-a", s.dir.Load().dummy},
+		{"nohash", "", s.dir.Load().dummy},
 		{"a1", "wrong", []byte(a1.PasswordHash)},
 		{"gone", "secret-g", []byte(gone.PasswordHash)},
 	} {
@@ -109,7 +109,7 @@ func TestLoginSameCostForUnknownIDs(t *testing.T) {
 			t.Errorf("%s: compared %d hashes (%q), want one: %q", tc.id, len(compared), compared, tc.want)
 		}
 	}
-	if c, _ := bcrypt.Cost(s.dummy); c != bcrypt.MinCost {
+	if c, _ := bcrypt.Cost(s.dir.Load().dummy); c != bcrypt.MinCost {
 		t.Errorf("dummy hash cost %d, want the directory's %d", c, bcrypt.MinCost)
 	}
 }

@@ -25,6 +25,9 @@ type Change struct {
 // nil, runs for each change before its sessions end: the caller's chance to hand on the account's
 // work (a call it is talking on).
 func (s *Service) Replace(ctx context.Context, dir *Directory, before func(context.Context, Change)) ([]Change, error) {
+	if err := withDummy(dir); err != nil {
+		return nil, err
+	}
 	old := s.dir.Swap(dir)
 	var changes []Change
 	for id, was := range old.byID {

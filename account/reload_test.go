@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/hotline-cc/hotline/internal/redistest"
 )
 
@@ -99,5 +101,30 @@ func TestReplace(t *testing.T) {
 	}
 	if _, _, err := s.Authenticate(ctx, tok); !errors.Is(err, ErrNoSession) {
 		t.Errorf("a removed account's session: %v", err)
+	}
+}
+
+// TestReplaceDummyCost: after a reload whose accounts are hashed at another cost, an unknown id is
+// compared against a dummy of the new cost, so its answer time still does not tell it is unknown.
+func TestReplaceDummyCost(t *testing.T) {
+	s, _, _ := newTestService(t, redistest.Start(t).Client(t), Config{})
+	h, err := bcrypt.GenerateFromPassword([]byte("secret-a"), bcrypt.MinCost+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := NewDirectory([]Account{{ID: "a1", Role: RoleAgent, PasswordHash: string(h)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Replace(context.Background(), dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	var compared []byte
+	s.compare = func(h, pw []byte) error { compared = h; return bcrypt.CompareHashAndPassword(h, pw) }
+	if _, _, err := login(s, "192.0.2.1:1", "nobody", "secret-a", PageAgent); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("an unknown id: %v", err)
+	}
+	if c, err := bcrypt.Cost(compared); err != nil || c != bcrypt.MinCost+1 {
+		t.Errorf("an unknown id compared at cost %d (%v), want the reloaded accounts' %d", c, err, bcrypt.MinCost+1)
 	}
 }

@@ -66,7 +66,6 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 
-	dummy   []byte                            // compared when the id is unknown
 	compare func(hash, password []byte) error // bcrypt; tests watch it
 	sem     chan struct{}
 	waiting atomic.Int32
@@ -95,17 +94,28 @@ func New(rdb redis.UniversalClient, prefix string, dir *Directory, cfg Config, r
 		compare:    bcrypt.CompareHashAndPassword,
 		subscribed: make(chan struct{}),
 	}
+	if err := withDummy(dir); err != nil {
+		return nil, err
+	}
 	s.dir.Store(dir)
 	s.th = &throttle{rdb: rdb, prefix: prefix, lim: s.lim}
 	s.sem = make(chan struct{}, s.lim.Concurrency)
-	// A password nobody knows, hashed at the directory's usual cost: an unknown id costs the same
-	// comparison as a known one.
+	return s, nil
+}
+
+// withDummy gives dir its dummy hash: a password nobody knows, hashed at the directory's usual
+// cost, so that an unknown id costs the same comparison as a known one, also after a reload that
+// changes the usual cost.
+func withDummy(dir *Directory) error {
+	if dir.dummy != nil {
+		return nil
+	}
 	dummy, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), dir.cost)
 	if err != nil {
-		return nil, fmt.Errorf("account: dummy hash: %w", err)
+		return fmt.Errorf("account: dummy hash: %w", err)
 	}
-	s.dummy = dummy
-	return s, nil
+	dir.dummy = dummy
+	return nil
 }
 
 // Recheck is how often an open socket re-checks its session.
@@ -204,8 +214,9 @@ func (s *Service) check(ctx context.Context, id, password, remote string) (Accou
 	if err := s.th.check(ctx, now, id, remote); err != nil {
 		return Account{}, err
 	}
-	acct, known := s.dir.Load().Lookup(id)
-	hash := s.dummy
+	dir := s.dir.Load()
+	acct, known := dir.Lookup(id)
+	hash := dir.dummy
 	usable := false
 	if known {
 		if _, err := bcrypt.Cost([]byte(acct.PasswordHash)); err == nil {
