@@ -308,9 +308,14 @@ func (d *desk) WrapUp(ctx context.Context, agentID, callID, disposition, note st
 	if !slices.ContainsFunc(dispositions, func(c softphone.Disposition) bool { return c.Code == disposition }) {
 		return fmt.Errorf("%w: disposition %q is not one of the center's", softphone.ErrBadMessage, disposition)
 	}
-	if err := d.history.dispose(ctx, agentID, callID, disposition, note); errors.Is(err, errNoLine) {
+	switch err := d.history.dispose(ctx, agentID, callID, disposition, note); {
+	case errors.Is(err, errNoLine):
 		return fmt.Errorf("%w: %w", softphone.ErrNotYourCall, err)
-	} else if err != nil {
+	case errors.Is(err, errDisposedSame):
+		return nil // done already: the agent's state has moved on since
+	case errors.Is(err, errDisposed):
+		return fmt.Errorf("%w: %w", softphone.ErrInvalidState, err)
+	case err != nil:
 		return err
 	}
 	if err := d.center.SetAvailable(ctx, agentID); err != nil && !errors.Is(err, acd.ErrAgentBusy) {

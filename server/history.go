@@ -45,9 +45,18 @@ func (h *history) add(ctx context.Context, agent string, s softphone.CallSummary
 // errNoLine: the agent's history has no line for the call: not a call they talked on.
 var errNoLine = errors.New("no such call in the agent's history")
 
+// errDisposed: the call is wrapped up already, with another disposition or note; errDisposedSame:
+// with this one (a retry whose answer was lost). A call is wrapped up once: repeating it would
+// rewrite a past call's outcome, and add to the records' stream each time.
+var (
+	errDisposed     = errors.New("the call is wrapped up already")
+	errDisposedSame = errors.New("the call is wrapped up already, the same way")
+)
+
 // dispose records the wrap-up's disposition and note on the call's line, the day it was written
-// (a call that ended just before midnight is wrapped up after it). An agent's history holds only
-// the calls they talked on, so it is also what says the call is theirs to wrap up: errNoLine if not.
+// (a call that ended just before midnight is wrapped up after it), once (errDisposed,
+// errDisposedSame). An agent's history holds only the calls they talked on, so it is also what
+// says the call is theirs to wrap up: errNoLine if not.
 func (h *history) dispose(ctx context.Context, agent, callID, disposition, note string) error {
 	now := time.Now()
 	for _, day := range []time.Time{now, now.AddDate(0, 0, -1)} {
@@ -62,6 +71,12 @@ func (h *history) dispose(ctx context.Context, agent, callID, disposition, note 
 		var s softphone.CallSummary
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return err
+		}
+		switch {
+		case s.Disposition == disposition && s.Note == note:
+			return errDisposedSame
+		case s.Disposition != "":
+			return fmt.Errorf("%w: %s", errDisposed, s.Disposition)
 		}
 		s.Disposition, s.Note = disposition, note
 		b, err := json.Marshal(s)

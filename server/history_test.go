@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +28,17 @@ func TestHistoryKeepsWrapUp(t *testing.T) {
 	}
 	if err := h.dispose(ctx, "p001", "never-connected", "resolved", ""); !errors.Is(err, errNoLine) {
 		t.Fatalf("dispose of a call with no line = %v, want errNoLine", err)
+	}
+	// Once: the same again is a retry (nothing written), another one is refused; the records'
+	// stream has the first only.
+	if err := h.dispose(ctx, "p001", "c1", "claim_filed", "перезвонить завтра"); !errors.Is(err, errDisposedSame) {
+		t.Fatalf("the same wrap-up again = %v, want errDisposedSame", err)
+	}
+	if err := h.dispose(ctx, "p001", "c1", "resolved", strings.Repeat("x", 4000)); !errors.Is(err, errDisposed) {
+		t.Fatalf("another wrap-up of c1 = %v, want errDisposed", err)
+	}
+	if n := h.rdb.XLen(ctx, h.prefix+wrapupsStream).Val(); n != 1 {
+		t.Errorf("%d entries in the wrap-ups stream, want 1", n)
 	}
 	got, err := h.today(ctx, "p001")
 	if err != nil {

@@ -26,6 +26,9 @@ func (s *Server) dispatch(ctx context.Context, who caller, from *wsConn, data []
 	if err != nil {
 		return s.errorReply(agentID, id, typ, err)
 	}
+	if from != nil && !from.limit.Allow() {
+		return s.errorReply(agentID, id, typ, ErrRateLimited)
+	}
 	if !who.agent {
 		switch typ {
 		case MsgOffer, MsgPing, MsgStatsReq, MsgCallAudio:
@@ -150,6 +153,8 @@ func (s *Server) errorReply(agentID, id, about string, err error) Message {
 		e.Code = "refused" // the page shows the message: the reason is what the agent needs
 	case errors.Is(err, ErrBadCredentials):
 		e.Code = "unauthorized"
+	case errors.Is(err, ErrRateLimited):
+		e.Code = "rate_limited"
 	default:
 		e.Code, e.Message = "failed", "request failed"
 	}

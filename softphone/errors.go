@@ -32,6 +32,8 @@ var (
 	ErrBadMessage = errors.New("softphone: bad message")
 	// ErrUnknownMessage: a signaling message of a type nobody knows.
 	ErrUnknownMessage = errors.New("softphone: unknown message type")
+	// ErrRateLimited: the page sent more messages than any agent's hands do; this one was not run.
+	ErrRateLimited = errors.New("softphone: too many messages: slow down")
 	// ErrNotMessage: Notify was given a value that is not a push message.
 	ErrNotMessage = errors.New("softphone: not a push message")
 )

@@ -3,6 +3,7 @@ package softphone_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/softphone"
 )
 
@@ -260,4 +262,40 @@ func TestNotifyReplay(t *testing.T) {
 	if err := desk.srv.Notify("a1", "not a message"); err == nil {
 		t.Fatal("Notify took a string")
 	}
+}
+
+// TestPageRateLimited: a page that floods its socket (a script, not hands) has the messages beyond
+// the limit answered "rate_limited" and not run, each with its id; the socket stays open, and once
+// the flood stops the page is served again.
+func TestPageRateLimited(t *testing.T) {
+	_, hs := signalingRig(t)
+	c, _ := login(t, hs.URL, "a1", "secret-a")
+	a := dial(t, hs.URL, c)
+	const flood = 200
+	start := time.Now()
+	for i := range flood {
+		a.send(fmt.Sprintf(`{"type":"ping","id":"%d"}`, i))
+	}
+	served, limited := 0, 0
+	for range flood {
+		m := a.next()
+		switch {
+		case m["type"] == softphone.MsgPong:
+			served++
+		case m["type"] == softphone.MsgError && m["code"] == "rate_limited" && m["id"] != nil:
+			limited++
+		default:
+			t.Fatalf("reply %v, want pong or rate_limited", m)
+		}
+	}
+	// The burst is served, and no more than the tokens that came while the flood was sent and
+	// answered.
+	elapsed := time.Since(start)
+	if most := 40 + int(10*elapsed.Seconds()) + 1; limited == 0 || served < 40 || served > most {
+		t.Fatalf("%d served, %d limited of %d in %v: want the burst of 40 served, at most %d, the rest limited", served, limited, flood, elapsed, most)
+	}
+	waitfor.True(t, "the page served again after the flood", 5*time.Second, func() bool {
+		a.send(`{"type":"ping","id":"again"}`)
+		return a.next()["type"] == softphone.MsgPong
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"github.com/hotline-cc/hotline/account"
 	"github.com/hotline-cc/hotline/audit"
@@ -27,7 +28,18 @@ type wsConn struct {
 	cancel context.CancelFunc
 	once   sync.Once
 	reason string
+	// limit bounds the page's requests: every one may write to the center's streams (a state
+	// change, a wrap-up and its note), so a page scripted to flood them would fill Redis and trim
+	// other agents' records before they are copied.
+	limit *rate.Limiter
 }
+
+// A page sends a few messages a minute, a burst of keys on the dial pad at most: room for what
+// hands do, none for a script.
+const (
+	pageMessagesPerSecond = 10
+	pageMessagesBurst     = 40
+)
 
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	acct, sess, err := s.session(r)
@@ -59,6 +71,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		log:  s.log.With("agent", agent.ID),
 		send: make(chan []byte, sendQueueLen),
 		ctx:  ctx, cancel: cancel,
+		limit: rate.NewLimiter(pageMessagesPerSecond, pageMessagesBurst),
 	}
 	ok, first := s.register(c)
 	if !ok {
