@@ -64,7 +64,12 @@ type Bus struct {
 	sub     *redis.PubSub
 	ctx     context.Context // Start's
 	wg      sync.WaitGroup
+	oneWay  chan envelope // one-way messages, handled in order by their own goroutine
 }
+
+// oneWayQueue is how many one-way messages may wait for their handler before the receiving
+// goroutine waits too.
+const oneWayQueue = 1024
 
 type codedErr struct {
 	code string
@@ -121,6 +126,7 @@ func (b *Bus) Start(ctx context.Context) error {
 	}
 	b.sub = sub
 	msgs := sub.Channel(redis.WithChannelSize(1024))
+	b.oneWay = make(chan envelope, oneWayQueue)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -130,8 +136,16 @@ func (b *Bus) Start(ctx context.Context) error {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
+		defer close(b.oneWay)
 		for m := range msgs {
 			b.receive(m)
+		}
+	}()
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		for env := range b.oneWay {
+			b.handleOneWay(env)
 		}
 	}()
 	return nil
@@ -159,27 +173,34 @@ func (b *Bus) receive(m *redis.Message) {
 		}
 		return
 	}
-	h := b.handlers[env.Kind]
 	if env.ID == "" {
-		// One-way messages are handled in the order they came: a page's pushes must keep theirs.
-		if h == nil {
-			b.log.Warn("cluster: a message nobody handles", "kind", env.Kind, "from", env.From)
-			return
-		}
-		ctx, cancel := context.WithTimeout(b.ctx, DefaultOneWayTimeout)
-		defer cancel()
-		if _, err := h(ctx, env.From, env.Body); err != nil {
-			b.log.Warn("cluster: handle a message", "kind", env.Kind, "from", env.From, "err", err)
-		}
+		// One-way messages are handled in the order they came (a page's pushes must keep theirs),
+		// but not here: a handler that waits (on a call's goroutine, which may itself wait on a
+		// reply) would hold up every reply behind it.
+		b.oneWay <- env
 		return
 	}
 	// Requests run beside each other: one may wait on a request back to its sender (an answer
 	// that opens a leg on the agent's gateway).
+	h := b.handlers[env.Kind]
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
 		b.serve(h, env)
 	}()
+}
+
+func (b *Bus) handleOneWay(env envelope) {
+	h := b.handlers[env.Kind]
+	if h == nil {
+		b.log.Warn("cluster: a message nobody handles", "kind", env.Kind, "from", env.From)
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, DefaultOneWayTimeout)
+	defer cancel()
+	if _, err := h(ctx, env.From, env.Body); err != nil {
+		b.log.Warn("cluster: handle a message", "kind", env.Kind, "from", env.From, "err", err)
+	}
 }
 
 func (b *Bus) serve(h Handler, env envelope) {

@@ -138,6 +138,39 @@ func TestBus(t *testing.T) {
 	}
 }
 
+// TestBusReplyBehindSlowMessage: a one-way message whose handler waits (a page's audio state
+// waiting on a call's goroutine, which itself waits on a reply) does not hold up the replies that
+// come in meanwhile: a request sent then gets its answer.
+func TestBusReplyBehindSlowMessage(t *testing.T) {
+	rs := redistest.Start(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	a := startBus(t, rs.Addr, "a", func(b *cluster.Bus) {
+		b.Handle("hold", func(context.Context, string, json.RawMessage) (any, error) {
+			close(started)
+			<-release
+			return nil, nil
+		})
+	})
+	b := startBus(t, rs.Addr, "b", func(b *cluster.Bus) {
+		b.Handle("echo", func(_ context.Context, from string, _ json.RawMessage) (any, error) { return "to " + from, nil })
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Send(ctx, "a", "hold", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("the one-way message never reached its handler")
+	}
+	var reply string
+	if err := a.Call(ctx, "b", "echo", nil, &reply); err != nil || reply != "to a" {
+		t.Fatalf("a request while a one-way handler waits: %q, %v", reply, err)
+	}
+}
+
 // TestBusOnCluster: two controllers' buses over a Redis Cluster (3 masters with a replica each,
 // reached from one seed address as `hotline run` does) exchange requests, replies and broadcasts;
 // then the master serving the center's slot (the bus channels' hash tag) hands it to its replica,
