@@ -105,3 +105,34 @@ func TestAnswerToAudioReport(t *testing.T) {
 	}
 	report("a", "no-such-call", "80")
 }
+
+// TestLineHeldWhileJoining: a line about to get a PeerConnection or a leg (held) is not forgotten
+// when another of its legs closes meanwhile (a hang-up racing the page's reload): what joins it is
+// found on the agent's line afterwards, and the line goes once nothing holds or uses it.
+func TestLineHeldWhileJoining(t *testing.T) {
+	gw, err := NewGateway(GatewayConfig{ICEAddr: netip.MustParseAddrPort("127.0.0.1:0"), LoopbackOnly: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	l, release, err := gw.holdLine("a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw.forget(l) // what a leg closing or a PeerConnection dropped does: the line is idle
+	if gw.existingLine("a") != l {
+		t.Fatal("a held line was forgotten")
+	}
+	leg, err := gw.OpenLeg("a", "c1") // a leg joining while the line is held
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	if got := gw.existingLine("a"); got != l || got.legByCall("c1") != leg {
+		t.Fatal("the leg is not on the agent's line")
+	}
+	leg.Close()
+	if gw.existingLine("a") != nil {
+		t.Error("the line outlived its last leg")
+	}
+}

@@ -242,18 +242,27 @@ func (g *Gateway) ICEServers(agentID string, now time.Time) []ICEServer {
 }
 
 // lineFor returns the agent's line, creating it.
-func (g *Gateway) lineFor(agentID string) (*line, error) {
+// holdLine returns the agent's line, made if need be, held until release: forget leaves a held
+// line in place, so that a leg closing or a PeerConnection dropped meanwhile (a hang-up racing the
+// page's reload) cannot take the line from under the PeerConnection or leg about to join it.
+func (g *Gateway) holdLine(agentID string) (l *line, release func(), err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	l, ok := g.lines[agentID]
 	if !ok {
 		l = &line{gw: g, agentID: agentID, log: g.log.With("agent", agentID)}
 		g.lines[agentID] = l
 	}
-	return l, nil
+	l.held++
+	return l, func() {
+		g.mu.Lock()
+		l.held--
+		g.mu.Unlock()
+		g.forget(l) // nothing joined (a failure): the line may be idle
+	}, nil
 }
 
 func (g *Gateway) existingLine(agentID string) *line {
@@ -271,10 +280,11 @@ func (g *Gateway) Negotiate(ctx context.Context, agentID, offerSDP string) (answ
 	if _, err := offer.Unmarshal(); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrBadOffer, err)
 	}
-	l, err := g.lineFor(agentID)
+	l, release, err := g.holdLine(agentID)
 	if err != nil {
 		return "", err
 	}
+	defer release()
 	return l.negotiate(ctx, offer)
 }
 
@@ -336,10 +346,11 @@ func (g *Gateway) reportAnswerToAudio(agentID, callID string, d time.Duration) {
 // leg.LocalAddr() to externalMedia (external_host) and Asterisk's own address to leg.SetRemote. The
 // newest open leg of an agent is the one the browser's audio goes to.
 func (g *Gateway) OpenLeg(agentID, callID string) (*Leg, error) {
-	l, err := g.lineFor(agentID)
+	l, release, err := g.holdLine(agentID)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(g.cfg.RTPHost, 0)))
 	if err != nil {
 		return nil, fmt.Errorf("softphone: open leg for call %s: %w", callID, err)
@@ -355,11 +366,11 @@ func (g *Gateway) OpenLeg(agentID, callID string) (*Leg, error) {
 	return leg, nil
 }
 
-// forget drops the agent's line once it has neither PeerConnection nor leg.
+// forget drops the agent's line once it has neither PeerConnection nor leg, nor is held.
 func (g *Gateway) forget(l *line) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if l.idle() && g.lines[l.agentID] == l {
+	if l.held == 0 && l.idle() && g.lines[l.agentID] == l {
 		delete(g.lines, l.agentID)
 	}
 }

@@ -28,6 +28,7 @@ type line struct {
 	legs     []*Leg // open legs, oldest first; the last one is active
 	isClosed bool
 	audioUp  bool // what OnAudio was last told
+	held     int  // Negotiate and OpenLeg calls about to give the line a PeerConnection or a leg; under gw.mu
 }
 
 // setAudio tells OnAudio of a change of the agent's audio; called with l.mu held.
