@@ -26,13 +26,10 @@ func (sb *Switchboard) startCallback(ctx context.Context, o Offer) {
 	if !sb.register(c) {
 		return
 	}
-	sb.wg.Add(1)
-	go func() {
-		defer sb.wg.Done()
-		defer sb.unregister(c)
+	sb.goCall(c, func(context.Context) {
 		defer close(c.done)
 		c.runCallback(ctx, o.Agents)
-	}()
+	})
 }
 
 // runCallback rings the agents, and once one answers dials the caller; then the call is served as

@@ -13,6 +13,7 @@ type Metrics struct {
 	surveys   *prometheus.CounterVec
 	recFail   *prometheus.CounterVec
 	refused   prometheus.CounterFunc
+	panics    prometheus.CounterFunc
 }
 
 // knownEvents are the ARI event types counted by name; others, including types a newer Asterisk
@@ -55,8 +56,12 @@ func (sb *Switchboard) RegisterMetrics(reg prometheus.Registerer) error {
 			Name: "hotline_carrier_calls_refused_total",
 			Help: "Carrier calls this controller's Asterisk node refused with 503 at HOTLINE_MAX_CALLS (extensions.conf), as the node counts them; read every 10 s, from 0 again when Asterisk restarts.",
 		}, func() float64 { return float64(max(sb.refused.Load(), 0)) }),
+		panics: prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hotline_call_panics_total",
+			Help: "Calls whose goroutine panicked (a bug): each was logged with its stack and taken back as after a restart. Should stay 0.",
+		}, func() float64 { return float64(sb.panics.Load()) }),
 	}
-	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls, m.surveys, m.recFail, m.refused} {
+	for _, c := range []prometheus.Collector{m.connected, m.events, m.calls, m.surveys, m.recFail, m.refused, m.panics} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

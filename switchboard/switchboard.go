@@ -78,6 +78,8 @@ type Switchboard struct {
 	connected atomic.Bool
 	metrics   atomic.Pointer[Metrics]
 	refused   atomic.Int64    // the node's HOTLINE_REFUSED as last read; -1 until read (refused.go)
+	panics    atomic.Int64    // calls' goroutines that panicked (guard.go)
+	panicked  sync.Map        // call id → true: taken back once after a panic (guard.go)
 	ctx       context.Context // Run's context, for goroutines started by events
 }
 
@@ -239,12 +241,7 @@ func (sb *Switchboard) serve(c *call) {
 		return // already handled (a duplicate StasisStart after a reconnect)
 	}
 	sb.enterIVR() // before Drain can find no caller in the IVR; run leaves it
-	sb.wg.Add(1)
-	go func() {
-		defer sb.wg.Done()
-		defer sb.unregister(c)
-		c.run(sb.ctx)
-	}()
+	sb.goCall(c, c.run)
 }
 
 func (sb *Switchboard) register(c *call) bool {
@@ -389,12 +386,7 @@ func (sb *Switchboard) adopt(ctx context.Context) error {
 			continue
 		}
 		sb.log.Info("took back a call after a restart", "call", c.id, "queue", q.Queue, "agent", q.Agent, "talking", q.Talking)
-		sb.wg.Add(1)
-		go func() {
-			defer sb.wg.Done()
-			defer sb.unregister(c)
-			c.resume(sb.ctx)
-		}()
+		sb.goCall(c, c.resume)
 	}
 	sb.adoptIVR(live, inACD)
 	return nil

@@ -49,6 +49,7 @@ type rig struct {
 	refusals        Refusals      // hears each count read; nil: none
 	// recordings, when set, decides which queues record (recording_test.go).
 	recordings Recordings
+	flows      Flows // the IVR; fakeFlows with a 10 s key timeout when nil
 }
 
 // start runs a switchboard against tg until the returned stop is called (or the test ends), once it
@@ -68,11 +69,15 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 	if ring == 0 {
 		ring = 10 * time.Second
 	}
+	var flows Flows = fakeFlows{keyTimeout: 10 * time.Second}
+	if r.flows != nil {
+		flows = r.flows
+	}
 	sb, err := New(Config{
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
 		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
 		SurveyKeyTimeout: r.surveyWait, DrainContext: r.drainContext, RefusedEvery: r.refusedEvery,
-	}, Deps{Flows: fakeFlows{keyTimeout: 10 * time.Second}, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit,
+	}, Deps{Flows: flows, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit,
 		Surveys: r.surveys, Recordings: r.recordings, Refusals: r.refusals})
 	if err != nil {
 		t.Fatal(err)
