@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -198,9 +199,21 @@ func (b *Bus) handleOneWay(env envelope) {
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, DefaultOneWayTimeout)
 	defer cancel()
-	if _, err := h(ctx, env.From, env.Body); err != nil {
+	if _, err := b.call(ctx, h, env); err != nil {
 		b.log.Warn("cluster: handle a message", "kind", env.Kind, "from", env.From, "err", err)
 	}
+}
+
+// call runs a handler. A panic in it (a bug of ours) is logged with its stack and becomes its
+// error: it must not take the controller, and every call it carries, down.
+func (b *Bus) call(ctx context.Context, h Handler, env envelope) (v any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			b.log.Error("cluster: a handler panicked", "kind", env.Kind, "from", env.From, "panic", p, "stack", string(debug.Stack()))
+			v, err = nil, fmt.Errorf("cluster: %s panicked: %v", env.Kind, p)
+		}
+	}()
+	return h(ctx, env.From, env.Body)
 }
 
 func (b *Bus) serve(h Handler, env envelope) {
@@ -212,7 +225,7 @@ func (b *Bus) serve(h Handler, env envelope) {
 	if h == nil {
 		err = fmt.Errorf("%w: %q", ErrUnknownKind, env.Kind)
 	} else {
-		v, err = h(ctx, env.From, env.Body)
+		v, err = b.call(ctx, h, env)
 	}
 	if err != nil {
 		reply.Err = err.Error()

@@ -171,6 +171,45 @@ func TestBusReplyBehindSlowMessage(t *testing.T) {
 	}
 }
 
+// TestBusHandlerPanics: a handler that panics (a bug) answers its request with an error, at once,
+// and the bus goes on serving, one-way messages too.
+func TestBusHandlerPanics(t *testing.T) {
+	rs := redistest.Start(t)
+	got := make(chan string, 1)
+	startBus(t, rs.Addr, "b", func(b *cluster.Bus) {
+		b.Handle("bug", func(context.Context, string, json.RawMessage) (any, error) { panic("a bug") })
+		b.Handle("echo", func(_ context.Context, from string, _ json.RawMessage) (any, error) { return "to " + from, nil })
+		b.Handle("push", func(_ context.Context, _ string, body json.RawMessage) (any, error) {
+			got <- string(body)
+			return nil, nil
+		})
+	})
+	a := startBus(t, rs.Addr, "a", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Call(ctx, "b", "bug", nil, nil); err == nil || errors.Is(err, cluster.ErrNoAnswer) {
+		t.Fatalf("a request whose handler panics: %v, want its error at once", err)
+	}
+	if err := a.Send(ctx, "b", "bug", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send(ctx, "b", "push", "after"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-got:
+		if m != `"after"` {
+			t.Fatalf("push after the panics: %q", m)
+		}
+	case <-ctx.Done():
+		t.Fatal("no one-way message handled after a handler panicked")
+	}
+	var reply string
+	if err := a.Call(ctx, "b", "echo", nil, &reply); err != nil || reply != "to a" {
+		t.Fatalf("a request after the panics: %q, %v", reply, err)
+	}
+}
+
 // TestBusOnCluster: two controllers' buses over a Redis Cluster (3 masters with a replica each,
 // reached from one seed address as `hotline run` does) exchange requests, replies and broadcasts;
 // then the master serving the center's slot (the bus channels' hash tag) hands it to its replica,
