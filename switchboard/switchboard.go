@@ -325,12 +325,12 @@ func (sb *Switchboard) heartbeat(ctx context.Context) {
 
 func (sb *Switchboard) offerLoop(ctx context.Context) {
 	for offer := range sb.acd.Offers(ctx, sb.cfg.Instance) {
+		if len(offer.Agents) == 0 {
+			continue // nobody to ring, a callback's included
+		}
 		c := sb.call(offer.CallID)
 		if c == nil && offer.Callback != "" {
 			sb.startCallback(ctx, offer)
-			continue
-		}
-		if len(offer.Agents) == 0 {
 			continue
 		}
 		if c != nil {
