@@ -35,6 +35,9 @@ const (
 	relayMax    = 128 << 20
 	relayBudget = 256 << 20
 	relayTTL    = time.Minute
+	// relayLoads is how many recordings load from Asterisk at once: each may be relayMax, held
+	// before relayBudget counts it, so supervisors opening many at once cannot take the memory.
+	relayLoads = 2
 	// relayLoadTimeout bounds one fetch from Asterisk: relayMax over loopback takes well under it.
 	relayLoadTimeout = 30 * time.Second
 )
@@ -68,6 +71,7 @@ type recordingRelay struct {
 
 	mu    sync.Mutex
 	files map[string]*relayFile // recordings being read by other controllers
+	loads chan struct{}         // a slot per load from Asterisk (relayLoads)
 }
 
 // relayFile is one recording held whole for the other controllers' reads: ARI serves a stored
@@ -82,7 +86,7 @@ type relayFile struct {
 
 // newRecordingRelay registers the relay's handler and errors on bus (before it starts).
 func newRecordingRelay(bus *cluster.Bus, fetch func(ctx context.Context, name string) (*switchboard.RecordingAudio, error)) *recordingRelay {
-	r := &recordingRelay{bus: bus, fetch: fetch, now: time.Now, files: map[string]*relayFile{}}
+	r := &recordingRelay{bus: bus, fetch: fetch, now: time.Now, files: map[string]*relayFile{}, loads: make(chan struct{}, relayLoads)}
 	bus.Error("recording_gone", switchboard.ErrNoRecording)
 	bus.Error("recording_too_large", errRecordingTooLarge)
 	bus.Error("recording_bad_read", errBadRecordingRead)
@@ -145,6 +149,12 @@ func (r *recordingRelay) file(ctx context.Context, name string) (*relayFile, err
 }
 
 func (r *recordingRelay) load(ctx context.Context, name string) ([]byte, string, error) {
+	select {
+	case r.loads <- struct{}{}:
+		defer func() { <-r.loads }()
+	case <-ctx.Done():
+		return nil, "", fmt.Errorf("recording %s: wait for a load: %w", name, ctx.Err())
+	}
 	a, err := r.fetch(ctx, name)
 	if err != nil {
 		return nil, "", err

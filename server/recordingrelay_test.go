@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hotline-cc/hotline/cluster"
 	"github.com/hotline-cc/hotline/internal/redistest"
+	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/switchboard"
 )
 
@@ -101,5 +103,49 @@ func TestRecordingRelayEviction(t *testing.T) {
 	}
 	if strings.Join(kept, " ") != "mid new loading" {
 		t.Errorf("kept %v, want mid new loading", kept)
+	}
+}
+
+// TestRecordingRelayLoadsBounded: however many recordings other controllers ask for at once, at
+// most relayLoads are loaded from Asterisk at a time (each may be relayMax before the budget
+// counts it); the others wait their turn and arrive.
+func TestRecordingRelayLoadsBounded(t *testing.T) {
+	var now, most atomic.Int32
+	release := make(chan struct{})
+	fetch := func(ctx context.Context, name string) (*switchboard.RecordingAudio, error) {
+		n := now.Add(1)
+		defer now.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return &switchboard.RecordingAudio{Body: io.NopCloser(strings.NewReader(name)), ContentType: "audio/wav"}, nil
+	}
+	r := &recordingRelay{fetch: fetch, now: time.Now, files: map[string]*relayFile{}, loads: make(chan struct{}, relayLoads)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const asked = 6
+	errs := make(chan error, asked)
+	for i := range asked {
+		go func() {
+			f, err := r.file(ctx, fmt.Sprintf("hotline/2026/12/04/c%d-abc", i))
+			if err == nil && !strings.HasSuffix(string(f.data), fmt.Sprintf("c%d-abc", i)) {
+				err = fmt.Errorf("recording %d: got %q", i, f.data)
+			}
+			errs <- err
+		}()
+	}
+	waitfor.True(t, "the first loads under way", 10*time.Second, func() bool { return now.Load() == relayLoads })
+	close(release)
+	for range asked {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := most.Load(); m > relayLoads {
+		t.Errorf("%d recordings loaded from Asterisk at once, want at most %d", m, relayLoads)
 	}
 }
