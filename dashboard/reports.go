@@ -83,6 +83,10 @@ func (s *Server) handleReports(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, records.ErrBadReport):
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	case errors.Is(err, context.DeadlineExceeded):
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, "the report took too long (or waited for others): try a shorter range or a longer step, or again later")
+		return
 	case err != nil:
 		s.log.Error("dashboard: report", "err", err)
 		writeError(w, http.StatusServiceUnavailable, "the records database is unavailable")

@@ -116,6 +116,12 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	if q.ShortAbandon <= 0 {
 		q.ShortAbandon = 5 * time.Second
 	}
+	select {
+	case s.reports <- struct{}{}:
+		defer func() { <-s.reports }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("records: report: waiting for the reports before it: %w", ctx.Err())
+	}
 	// A call counts when it entered a queue; one the IVR served alone (the center's rows only), when
 	// it arrived. date_bin cuts minutes from the range's start in the center's zone; date_trunc days
 	// and months.

@@ -2,6 +2,7 @@ package records
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"testing"
@@ -267,6 +268,22 @@ func TestReport(t *testing.T) {
 	if len(month) != 1 || !month[0].Period.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, msk)) || month[0].Offered != 7 || month[0].Surveyed != 2 ||
 		month[0].Callbacks != 2 || month[0].CallbacksKept != 1 || month[0].Refused != 8 {
 		t.Errorf("month: %+v", month)
+	}
+
+	// At most maxReports run at once: with every slot taken, the next waits, until its context ends.
+	for range maxReports {
+		store.reports <- struct{}{}
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	if _, err := store.Report(short, ReportQuery{From: day, To: day.Add(24 * time.Hour), Interval: "day", Location: msk}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a report beyond %d at once: %v, want it to wait", maxReports, err)
+	}
+	cancel()
+	for range maxReports {
+		<-store.reports
+	}
+	if _, err := store.Report(ctx, ReportQuery{From: day, To: day.Add(24 * time.Hour), Interval: "day", Location: msk}); err != nil {
+		t.Errorf("a report once the others ended: %v", err)
 	}
 
 	for _, q := range []ReportQuery{

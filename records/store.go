@@ -26,9 +26,14 @@ var migrations embed.FS
 
 // Store is the center's tables in one PostgreSQL database.
 type Store struct {
-	pool   *pgxpool.Pool
-	center string
+	pool    *pgxpool.Pool
+	center  string
+	reports chan struct{} // a slot per report running (maxReports)
 }
+
+// maxReports is how many reports run at once: each may hold a connection for seconds, and the
+// screen pops' lookups and the copy of the streams must find one free.
+const maxReports = 3
 
 // Open connects lazily (the first query dials): a controller starts while PostgreSQL is down, and
 // its recorder waits for it.
@@ -37,14 +42,14 @@ func Open(url, center string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	// One held by the copier's lock, one by its transactions, the rest for reports and the
-	// screen pops' lookups, which must not wait behind a long report.
+	// One held by the copier's lock, one by its transactions, at most maxReports by reports, the
+	// rest for the screen pops' lookups, which must not wait behind a long report.
 	cfg.MaxConns = 8
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	return &Store{pool: pool, center: center}, nil
+	return &Store{pool: pool, center: center, reports: make(chan struct{}, maxReports)}, nil
 }
 
 // Close closes the connections.
