@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -156,6 +157,14 @@ func (p *phones) deliver(agentID string, ev switchboard.AgentEvent) {
 	case switchboard.EventConnected:
 		p.mu.Lock()
 		if _, ok := p.talks[key]; !ok {
+			// An agent talks on one call at a time: another call of theirs still here is one whose
+			// end never reached this controller (its owner went away), not to be kept for ever.
+			prefix := agentLeg(agentID, "")
+			for k := range p.talks {
+				if strings.HasPrefix(k, prefix) {
+					delete(p.talks, k)
+				}
+			}
 			p.talks[key] = time.Now()
 		}
 		p.mu.Unlock()
