@@ -241,7 +241,6 @@ func (g *Gateway) ICEServers(agentID string, now time.Time) []ICEServer {
 	return servers
 }
 
-// lineFor returns the agent's line, creating it.
 // holdLine returns the agent's line, made if need be, held until release: forget leaves a held
 // line in place, so that a leg closing or a PeerConnection dropped meanwhile (a hang-up racing the
 // page's reload) cannot take the line from under the PeerConnection or leg about to join it.
