@@ -191,15 +191,20 @@ func (s *Store) Report(ctx context.Context, q ReportQuery) ([]ReportRow, error) 
 	if len(out) > maxReportRows {
 		return nil, fmt.Errorf("%w: more than %d rows: a longer interval or a shorter range", ErrBadReport, maxReportRows)
 	}
+	// The refusals and the agents' time add to these rows, and rows of periods without calls.
+	set := newRowSet(out)
 	if q.By == "" {
-		if out, err = s.addRefusals(ctx, q, step, out); err != nil {
+		if err := s.addRefusals(ctx, q, step, set); err != nil {
 			return nil, err
 		}
 	}
-	if q.By == "queue" {
-		return out, nil // agents serve several queues: their time is not any one queue's
+	// Agents serve several queues: their time is not any one queue's.
+	if q.By != "queue" {
+		if err := s.addAgentTime(ctx, q, step, set); err != nil {
+			return nil, err
+		}
 	}
-	return s.addAgentTime(ctx, q, step, out)
+	return set.sorted(), nil
 }
 
 // periodSQL is the start of the period (in the center's zone, $3) that the instant in column at
@@ -217,31 +222,30 @@ func periodStart(local time.Time, loc *time.Location) time.Time {
 	return time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), local.Minute(), 0, 0, loc)
 }
 
-// addRefusals counts into the center's rows the carrier calls its nodes refused (adding rows for
+// addRefusals counts into set's center rows the carrier calls its nodes refused (adding rows for
 // periods with refusals and no call). A refusal is dated when a controller saw the node's count
 // rise, which it reads every 10 s: up to that much after the call.
-func (s *Store) addRefusals(ctx context.Context, q ReportQuery, step string, rows []ReportRow) ([]ReportRow, error) {
+func (s *Store) addRefusals(ctx context.Context, q ReportQuery, step string, set *rowSet) error {
 	res, err := s.pool.Query(ctx, `
 		SELECT `+periodSQL(q.Interval, step, "at")+`, sum(count)
 		FROM refusals WHERE center = $4 AND at >= $1 AND at < $2
 		GROUP BY 1`, q.From, q.To, q.Location.String(), s.center)
 	if err != nil {
-		return nil, fmt.Errorf("records: refusals: %w", err)
+		return fmt.Errorf("records: refusals: %w", err)
 	}
 	defer res.Close()
-	set := newRowSet(rows)
 	for res.Next() {
 		var local time.Time
 		var n int
 		if err := res.Scan(&local, &n); err != nil {
-			return nil, fmt.Errorf("records: refusals: %w", err)
+			return fmt.Errorf("records: refusals: %w", err)
 		}
 		set.get(periodStart(local, q.Location), "").Refused = n
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("records: refusals: %w", err)
+		return fmt.Errorf("records: refusals: %w", err)
 	}
-	return set.sorted(), nil
+	return nil
 }
 
 // rowSet finds a report's row by period and key, adding the rows that the calls did not give.
@@ -281,9 +285,9 @@ func (s *rowSet) sorted() []ReportRow {
 	return s.rows
 }
 
-// addAgentTime fills the agents' time into rows (adding rows for agents logged in without calls),
+// addAgentTime fills the agents' time into set (adding rows for agents logged in without calls),
 // cutting each of their intervals (agent_intervals_in) at the periods' edges.
-func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, rows []ReportRow) ([]ReportRow, error) {
+func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, set *rowSet) error {
 	first := `$1 AT TIME ZONE $3`
 	if q.Interval == "day" || q.Interval == "month" {
 		first = `date_trunc('` + q.Interval + `', $1 AT TIME ZONE $3)`
@@ -310,25 +314,24 @@ func (s *Store) addAgentTime(ctx context.Context, q ReportQuery, step string, ro
 		FROM cut GROUP BY 1, 2`
 	res, err := s.pool.Query(ctx, sql, q.From, q.To, q.Location.String(), s.center)
 	if err != nil {
-		return nil, fmt.Errorf("records: agents' time: %w", err)
+		return fmt.Errorf("records: agents' time: %w", err)
 	}
 	defer res.Close()
-	set := newRowSet(rows)
 	for res.Next() {
 		var local time.Time
 		var key string
 		var logged, paused, busy float64
 		if err := res.Scan(&local, &key, &logged, &paused, &busy); err != nil {
-			return nil, fmt.Errorf("records: agents' time: %w", err)
+			return fmt.Errorf("records: agents' time: %w", err)
 		}
 		r := set.get(periodStart(local, q.Location), key)
 		r.LoggedIn, r.Paused, r.Busy = logged, paused, busy
 		r.derive()
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("records: agents' time: %w", err)
+		return fmt.Errorf("records: agents' time: %w", err)
 	}
-	return set.sorted(), nil
+	return nil
 }
 
 // Merge adds up rows whose keys group maps to one key (agents into their groups), per period: the
