@@ -60,16 +60,24 @@ type Bus struct {
 	errs     []codedErr
 
 	seq     atomic.Uint64
-	mu      sync.Mutex
+	mu      sync.Mutex // guards pending and senders
 	pending map[string]chan envelope
 	sub     *redis.PubSub
 	ctx     context.Context // Start's
 	wg      sync.WaitGroup
-	oneWay  chan envelope // one-way messages, handled in order by their own goroutine
+	senders map[string]*senderQueue // one-way messages waiting, by sender; under mu
 }
 
-// oneWayQueue is how many one-way messages may wait for their handler before the receiving
-// goroutine waits too.
+// senderQueue holds one sender's one-way messages for the goroutine that handles them in order. The
+// goroutine ends when the queue is empty, and the next message starts another.
+type senderQueue struct {
+	msgs    chan envelope
+	dropped bool // the queue was full: logged once until it drains
+}
+
+// oneWayQueue is how many one-way messages of one sender may wait for their handler. Past it the
+// message is dropped, not waited for: waiting would hold up every sender's messages and every reply
+// behind one slow handler, and a one-way message is for what a later one or a reload repairs.
 const oneWayQueue = 1024
 
 type codedErr struct {
@@ -96,7 +104,7 @@ func New(rdb redis.UniversalClient, prefix, self string, log *slog.Logger) *Bus 
 		log = slog.Default()
 	}
 	return &Bus{rdb: rdb, prefix: prefix, self: self, log: log.With("instance", self),
-		handlers: map[string]Handler{}, pending: map[string]chan envelope{}}
+		handlers: map[string]Handler{}, pending: map[string]chan envelope{}, senders: map[string]*senderQueue{}}
 }
 
 // Self is this controller's instance name.
@@ -127,7 +135,6 @@ func (b *Bus) Start(ctx context.Context) error {
 	}
 	b.sub = sub
 	msgs := sub.Channel(redis.WithChannelSize(1024))
-	b.oneWay = make(chan envelope, oneWayQueue)
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
@@ -137,16 +144,8 @@ func (b *Bus) Start(ctx context.Context) error {
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()
-		defer close(b.oneWay)
 		for m := range msgs {
 			b.receive(m)
-		}
-	}()
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		for env := range b.oneWay {
-			b.handleOneWay(env)
 		}
 	}()
 	return nil
@@ -175,10 +174,10 @@ func (b *Bus) receive(m *redis.Message) {
 		return
 	}
 	if env.ID == "" {
-		// One-way messages are handled in the order they came (a page's pushes must keep theirs),
-		// but not here: a handler that waits (on a call's goroutine, which may itself wait on a
-		// reply) would hold up every reply behind it.
-		b.oneWay <- env
+		// One-way messages are handled in the order each sender sent them (a page's pushes must
+		// keep theirs), but not here: a handler that waits (on a call's goroutine, which may itself
+		// wait on a reply) would hold up every reply behind it, and not behind other senders'.
+		b.queueOneWay(env)
 		return
 	}
 	// Requests run beside each other: one may wait on a request back to its sender (an answer
@@ -189,6 +188,49 @@ func (b *Bus) receive(m *redis.Message) {
 		defer b.wg.Done()
 		b.serve(h, env)
 	}()
+}
+
+// queueOneWay hands env to its sender's queue, starting the goroutine that drains it if none runs.
+func (b *Bus) queueOneWay(env envelope) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.senders[env.From]
+	if q == nil {
+		q = &senderQueue{msgs: make(chan envelope, oneWayQueue)}
+		b.senders[env.From] = q
+		b.wg.Add(1)
+		go b.drain(env.From, q)
+	}
+	select {
+	case q.msgs <- env:
+	default:
+		if !q.dropped {
+			b.log.Warn("cluster: one-way messages dropped: their handler is behind", "from", env.From, "kind", env.Kind, "queued", oneWayQueue)
+		}
+		q.dropped = true
+	}
+}
+
+// drain handles a sender's one-way messages in order until its queue is empty.
+func (b *Bus) drain(from string, q *senderQueue) {
+	defer b.wg.Done()
+	for {
+		select {
+		case env := <-q.msgs:
+			b.handleOneWay(env)
+			continue
+		default:
+		}
+		b.mu.Lock()
+		if len(q.msgs) == 0 {
+			// Under mu, so queueOneWay either sent before this check or finds no queue and starts
+			// a new one.
+			delete(b.senders, from)
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+	}
 }
 
 func (b *Bus) handleOneWay(env envelope) {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,6 +170,131 @@ func TestBusReplyBehindSlowMessage(t *testing.T) {
 	var reply string
 	if err := a.Call(ctx, "b", "echo", nil, &reply); err != nil || reply != "to a" {
 		t.Fatalf("a request while a one-way handler waits: %q, %v", reply, err)
+	}
+}
+
+// TestBusSlowSenderAlone: while a one-way message from one controller waits in its handler, the
+// messages another controller sends are handled, in their order, and the first sender's next
+// message waits its turn behind its first.
+func TestBusSlowSenderAlone(t *testing.T) {
+	rs := redistest.Start(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock() // before the buses stop, or a failure would wait on the handler for ever
+	got := make(chan string, 8)
+	startBus(t, rs.Addr, "a", func(b *cluster.Bus) {
+		b.Handle("hold", func(context.Context, string, json.RawMessage) (any, error) {
+			close(started)
+			<-release
+			return nil, nil
+		})
+		b.Handle("push", func(_ context.Context, from string, body json.RawMessage) (any, error) {
+			got <- from + " " + string(body)
+			return nil, nil
+		})
+	})
+	slow, other := startBus(t, rs.Addr, "slow", nil), startBus(t, rs.Addr, "other", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := slow.Send(ctx, "a", "hold", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("the one-way message never reached its handler")
+	}
+	if err := slow.Send(ctx, "a", "push", 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := other.Send(ctx, "a", "push", i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func() string {
+		select {
+		case m := <-got:
+			return m
+		case <-ctx.Done():
+			t.Fatal("a one-way message was not handled")
+			return ""
+		}
+	}
+	for i := range 3 {
+		if m, want := next(), fmt.Sprintf("other %d", i+1); m != want {
+			t.Fatalf("while another sender's handler waits: %q, want %q", m, want)
+		}
+	}
+	unblock()
+	if m := next(); m != "slow 0" {
+		t.Fatalf("the slow sender's next message: %q, want it after its first", m)
+	}
+}
+
+// TestBusOneWayQueueFull: a sender whose handler is behind by more than its queue holds loses the
+// overflow, not the bus: a request from it is still answered meanwhile, and what was queued is
+// handled once the handler catches up.
+func TestBusOneWayQueueFull(t *testing.T) {
+	rs := redistest.Start(t)
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock()
+	var handled atomic.Int64
+	last, all := make(chan struct{}), make(chan struct{})
+	const queued = 1024 // what one sender's queue holds
+	startBus(t, rs.Addr, "a", func(b *cluster.Bus) {
+		b.Handle("hold", func(context.Context, string, json.RawMessage) (any, error) {
+			close(started)
+			<-release
+			return nil, nil
+		})
+		b.Handle("push", func(_ context.Context, _ string, body json.RawMessage) (any, error) {
+			if string(body) == `"last"` {
+				close(last)
+			} else if handled.Add(1) == queued {
+				close(all)
+			}
+			return nil, nil
+		})
+		b.Handle("echo", func(_ context.Context, from string, _ json.RawMessage) (any, error) { return "to " + from, nil })
+	})
+	flood := startBus(t, rs.Addr, "flood", nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := flood.Send(ctx, "a", "hold", nil); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	const sent = 1500
+	for range sent {
+		if err := flood.Send(ctx, "a", "push", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reply string
+	if err := flood.Call(ctx, "a", "echo", nil, &reply); err != nil || reply != "to flood" {
+		t.Fatalf("a request behind a full queue: %q, %v", reply, err)
+	}
+	unblock()
+	select {
+	case <-all:
+	case <-ctx.Done():
+		t.Fatalf("%d pushes handled once the handler caught up, want the queue's %d", handled.Load(), queued)
+	}
+	// A marker sent now comes after anything left of the flood.
+	if err := flood.Send(ctx, "a", "push", "last"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-last:
+	case <-ctx.Done():
+		t.Fatal("the queued pushes were not handled once the handler caught up")
+	}
+	if n := handled.Load(); n != queued {
+		t.Fatalf("%d of %d pushes handled behind a held handler, want the queue's %d", n, sent, queued)
 	}
 }
 
