@@ -24,8 +24,8 @@
 //	leg, err := gw.OpenLeg(agentID, callID)       // in Desk.Answer
 //	// ARI: POST /channels/externalMedia?app=hotline&external_host=<leg.LocalAddr()>&format=ulaw
 //	// ARI: GET the channel's UNICASTRTP_LOCAL_ADDRESS and UNICASTRTP_LOCAL_PORT variables
-//	leg.SetRemote(netip.AddrPortFrom(addr, port)) // else the leg latches on the first packet's source
-//	                                              // either way it takes RTP from that address only
+//	leg.SetRemote(netip.AddrPortFrom(addr, port)) // the leg takes RTP from that address only,
+//	                                              // and none before
 //	// ARI: add the externalMedia channel to the caller's bridge; web.Notify(agentID, softphone.Connected(callID, &info))
 //	...
 //	leg.Close()                                   // when the call ends for the agent

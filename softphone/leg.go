@@ -99,10 +99,12 @@ func (leg *Leg) CallID() string { return leg.callID }
 func (leg *Leg) LocalAddr() netip.AddrPort { return leg.local }
 
 // SetRemote tells the leg where Asterisk receives (the channel's UNICASTRTP_LOCAL_ADDRESS and
-// UNICASTRTP_LOCAL_PORT), which is also where it sends from: Asterisk's RTP is symmetric. From then
-// on the leg takes packets from that address only, whatever it latched on before. Until then it
-// latches on the source of the first packet it receives (symmetric RTP), and takes packets from
-// that one only: anybody else's, a tone injected from another port, say, never reaches the agent.
+// UNICASTRTP_LOCAL_PORT), which is also where it sends from: Asterisk's RTP is symmetric. The leg
+// takes packets from that address only, and none before it is told: anybody else's, a tone injected
+// from another port, say, never reaches the agent. It does not latch on the first packet's source,
+// as symmetric RTP may: whoever sent first to a leg's port, in the moment between its opening and
+// SetRemote, would have been heard by the agent and sent the agent's voice. Asterisk sends nothing
+// before the externalMedia channel joins a bridge, which the controller does after SetRemote.
 func (leg *Leg) SetRemote(addr netip.AddrPort) {
 	leg.mu.Lock()
 	defer leg.mu.Unlock()
@@ -178,8 +180,11 @@ func (leg *Leg) readLoop() {
 		from = unmapped(from)
 		leg.mu.Lock()
 		if !leg.remote.IsValid() {
-			leg.remote = from
-		} else if from != leg.remote {
+			leg.mu.Unlock()
+			m.dropped.WithLabelValues(dropNoRemote).Inc()
+			continue
+		}
+		if from != leg.remote {
 			warn := !leg.strayed
 			leg.strayed = true
 			remote := leg.remote

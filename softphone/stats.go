@@ -234,6 +234,6 @@ const (
 	// Decrypted by pion once the fast path had taken the stream over (in flight at the handover,
 	// or from an address the fast path does not follow yet): only one of them may decide.
 	dropSlowPath = "slow_path"
-	// A leg's packet from another address than Asterisk's (SetRemote, or the first packet's).
+	// A leg's packet from another address than Asterisk's (SetRemote's).
 	dropWrongSource = "wrong_source"
 )
