@@ -80,9 +80,12 @@ type ARI struct {
 	RingTimeout Duration `yaml:"ring_timeout"`
 	// TransferContext is the dialplan context that dials an outside number for a transfer or a callback.
 	TransferContext string `yaml:"transfer_context"`
-	// CallbackEndpoint is the trunk a callback is originated through, with %s for the number
-	// (for example PJSIP/%s@trunk).
+	// CallbackEndpoint is the trunk phone numbers are dialled through (callbacks, consultations,
+	// blind transfers), with %s for the number (for example PJSIP/%s@trunk).
 	CallbackEndpoint string `yaml:"callback_endpoint"`
+	// InternalEndpoint is where internal extensions (dialing.extension_length) are dialled, the
+	// center's PBX, with %s for the extension (for example PJSIP/%s@pbx). Empty: none are dialled.
+	InternalEndpoint string `yaml:"internal_endpoint"`
 	// RequestTimeout bounds each ARI REST request: a hung Asterisk costs a call this much, not forever.
 	RequestTimeout Duration `yaml:"request_timeout"`
 	// DrainContext is where the dialplan takes callers who arrive while this controller drains
@@ -472,6 +475,9 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	if !dialEndpoint.MatchString(c.ARI.CallbackEndpoint) || strings.Count(c.ARI.CallbackEndpoint, "%") != 1 {
 		bad("ari.callback_endpoint", "%q is not TECH/resource with one %%s for the number, such as PJSIP/%%s@trunk (no other %%, commas, & or spaces: they would reach Dial)", c.ARI.CallbackEndpoint)
 	}
+	if c.ARI.InternalEndpoint != "" && (!dialEndpoint.MatchString(c.ARI.InternalEndpoint) || strings.Count(c.ARI.InternalEndpoint, "%") != 1) {
+		bad("ari.internal_endpoint", "%q is not TECH/resource with one %%s for the extension, such as PJSIP/%%s@pbx (no other %%, commas, & or spaces: they would reach Dial)", c.ARI.InternalEndpoint)
+	}
 	if c.ARI.DrainContext != "" && !dialplanName.MatchString(c.ARI.DrainContext) {
 		bad("ari.drain_context", "%q is not a dialplan context name (letters, digits, - and _)", c.ARI.DrainContext)
 	}
@@ -573,6 +579,8 @@ func (c *Config) validate(doc *yamlfile.Doc) error {
 	}
 	if n := c.Dialing.ExtensionLength; n != 0 && (n < 2 || n > 6) {
 		bad("dialing.extension_length", "%d: internal extensions have 2 to 6 digits (0: none)", n)
+	} else if n != 0 && c.ARI.InternalEndpoint == "" {
+		bad("dialing.extension_length", "%d needs ari.internal_endpoint, the PBX route extensions are dialled through (such as PJSIP/%%s@pbx): on the carrier's trunk a short number may be a paid service", n)
 	}
 	if c.Simulator.TimeScale <= 0 {
 		bad("simulator.time_scale", "must be positive")

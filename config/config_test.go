@@ -170,7 +170,17 @@ func TestDialingRules(t *testing.T) {
 		}
 	}
 
-	cfg, err = Load(writeFile(t, "ari:\n  password: s\ndialing:\n  classes: [mobile, international]\n  deny_prefixes: [\"+88216\"]\n  extension_length: 4\n"))
+	// Extensions with no PBX route: refused at start, naming the line, rather than sent to the carrier.
+	_, err = Load(writeFile(t, "ari:\n  password: s\ndialing:\n  extension_length: 4\n"))
+	if err == nil || !strings.Contains(err.Error(), ":4: dialing.extension_length: 4 needs ari.internal_endpoint") {
+		t.Errorf("extensions without ari.internal_endpoint: %v", err)
+	}
+	_, err = Load(writeFile(t, "ari:\n  password: s\n  internal_endpoint: PJSIP/%s@pbx,60\n"))
+	if err == nil || !strings.Contains(err.Error(), ":3: ari.internal_endpoint") {
+		t.Errorf("an internal endpoint with a comma: %v", err)
+	}
+
+	cfg, err = Load(writeFile(t, "ari:\n  password: s\n  internal_endpoint: PJSIP/%s@pbx\ndialing:\n  classes: [mobile, international]\n  deny_prefixes: [\"+88216\"]\n  extension_length: 4\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -245,7 +245,8 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 	s.sb, err = switchboard.New(switchboard.Config{
 		ARIURL: ariURL, User: ariUser, Password: ariPassword, App: cfg.ARI.App, Instance: cfg.Instance,
 		RingTimeout: cfg.ARI.RingTimeout.D(), TransferContext: cfg.ARI.TransferContext, CallbackEndpoint: cfg.ARI.CallbackEndpoint,
-		RequestTimeout: cfg.ARI.RequestTimeout.D(), DrainContext: cfg.ARI.DrainContext, RefusedEvery: opt.RefusedEvery,
+		InternalEndpoint: cfg.ARI.InternalEndpoint,
+		RequestTimeout:   cfg.ARI.RequestTimeout.D(), DrainContext: cfg.ARI.DrainContext, RefusedEvery: opt.RefusedEvery,
 	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard"),
 		Dialing: cfg.Dialing.Rules(), Audit: s.audit, Refusals: refusedCalls,
 		Surveys:    &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model, maxLen: maxLen},

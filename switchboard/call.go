@@ -221,7 +221,7 @@ func (c *call) run(ctx context.Context) {
 		// The menu's number, written by the operator, still goes through the rules and the audit.
 		n, err := c.dialCheck(ctx, actorSystem, dialTransfer, res.Number)
 		if err == nil {
-			if err = c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, n.Canonical); err != nil {
+			if err = c.transferOut(ctx, n); err != nil {
 				c.dialFailed(ctx, actorSystem, dialTransfer, n, err)
 			}
 		}

@@ -109,7 +109,7 @@ func (c *call) dialBack(ctx context.Context, agent string) error {
 		c.sb.mu.Lock()
 		c.sb.channels[ch] = c.inbox
 		c.sb.mu.Unlock()
-		err = c.sb.ari.originate(ctx, ch, fmt.Sprintf(c.sb.cfg.CallbackEndpoint, n.Canonical), "Hotline <"+c.did+">", "callback,"+c.id)
+		err = c.sb.ari.originate(ctx, ch, c.sb.dialString(n), "Hotline <"+c.did+">", "callback,"+c.id)
 		if err != nil {
 			c.dialFailed(ctx, actorSystem, dialCallback, n, err)
 		}

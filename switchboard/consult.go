@@ -74,8 +74,7 @@ func (c *call) consultNumber(ctx context.Context, to Target) error {
 	c.sb.mu.Lock()
 	c.sb.channels[cs.channel] = c.inbox
 	c.sb.mu.Unlock()
-	endpoint := fmt.Sprintf(c.sb.cfg.CallbackEndpoint, n.Canonical)
-	if err := c.sb.ari.originate(ctx, cs.channel, endpoint, "Hotline <"+c.did+">", "consult,"+c.id); err != nil {
+	if err := c.sb.ari.originate(ctx, cs.channel, c.sb.dialString(n), "Hotline <"+c.did+">", "consult,"+c.id); err != nil {
 		c.dialFailed(ctx, c.agent, dialConsult, n, err)
 		c.consult = cs
 		c.endConsult(ctx, ConsultCancelled)

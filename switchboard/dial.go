@@ -41,10 +41,36 @@ func (c *call) dialCheck(ctx context.Context, actor, kind, raw string) (numberin
 		c.log.Warn("dial refused", "actor", actor, "kind", kind, "input", fmt.Sprintf("%.64q", raw), "why", err)
 		return n, fmt.Errorf("%w: %w", ErrDialRefused, err)
 	}
+	if n.Class == numbering.Internal && c.sb.cfg.InternalEndpoint == "" {
+		// On a carrier a short number may be a paid service: an extension goes to the PBX or nowhere.
+		why := "no route to internal extensions (ari.internal_endpoint)"
+		c.auditDial(ctx, actor, kind, n, raw, "refused", why)
+		c.log.Warn("dial refused", "actor", actor, "kind", kind, "number", n.Canonical, "why", why)
+		return n, fmt.Errorf("%w: %s", ErrDialRefused, why)
+	}
 	if err := c.auditDial(ctx, actor, kind, n, raw, "ok", ""); err != nil {
 		return n, fmt.Errorf("dial %s not audited, so not dialled: %w", n, err)
 	}
 	return n, nil
+}
+
+// dialString is the channel that reaches n, a number dialCheck allowed: an internal extension
+// through the PBX, any other number through the carrier.
+func (sb *Switchboard) dialString(n numbering.Number) string {
+	if n.Class == numbering.Internal {
+		return fmt.Sprintf(sb.cfg.InternalEndpoint, n.Canonical)
+	}
+	return fmt.Sprintf(sb.cfg.CallbackEndpoint, n.Canonical)
+}
+
+// transferOut hands the caller's channel to the dialplan's transfer context, which dials n through
+// the channel dialString names (HOTLINE_DIAL): the routes are the controller's configuration, not
+// the dialplan's.
+func (c *call) transferOut(ctx context.Context, n numbering.Number) error {
+	if err := c.sb.ari.setVar(ctx, c.channel, "HOTLINE_DIAL", c.sb.dialString(n)); err != nil {
+		return err
+	}
+	return c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, n.Canonical)
 }
 
 // dialFailed audits a dial that was allowed but did not go out.

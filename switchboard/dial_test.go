@@ -3,6 +3,7 @@ package switchboard
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/internal/aritest"
 	"github.com/hotline-cc/hotline/internal/waitfor"
+	"github.com/hotline-cc/hotline/numbering"
 	"github.com/hotline-cc/hotline/prompts"
 )
 
@@ -244,5 +246,100 @@ func TestCallbackSpoofedCallerIDRefused(t *testing.T) {
 	defer mu.Unlock()
 	if len(originated) > 0 {
 		t.Errorf("refused callbacks were dialled: %v", originated)
+	}
+}
+
+// withExtensions is the Russian plan with internal extensions of n digits.
+func withExtensions(n int) *numbering.Rules {
+	plan := numbering.Russia
+	plan.ExtensionLength = n
+	return &numbering.Rules{Plan: plan, Classes: numbering.DefaultClasses}
+}
+
+// TestInternalExtensionsToPBX: with an internal endpoint (ari.internal_endpoint), a consultation and
+// a blind transfer to an internal extension go to the center's PBX, never to the carrier's trunk:
+// here the test's [hotline-test-pbx], which takes the extension into a probe app. Both audited as
+// dialled, of class internal.
+func TestInternalExtensionsToPBX(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.internalEndpoint = "Local/%s@hotline-test-pbx"
+		r.dialing = withExtensions(4)
+		pbx := tg.Connect(t, "hotline-test-pbx")
+		r.start(t, "i1")
+		ctx := context.Background()
+		placed := r.dial(t, "79161234567")
+		r.answerAndHear(t, placed)
+		id := placed.ChannelID
+		reached := func(what string) string {
+			t.Helper()
+			ev := pbx.WaitFor(t, 20*time.Second, what, func(ev map[string]any) bool {
+				args, _ := ev["args"].([]any)
+				return ev["type"] == "StasisStart" && len(args) == 1 && args[0] == "2345"
+			})
+			return ev["channel"].(map[string]any)["id"].(string)
+		}
+
+		if err := r.sb.Consult(ctx, "a1", id, Target{Kind: TargetNumber, ID: "2345"}); err != nil {
+			t.Fatal(err)
+		}
+		r.phones.next(t, EventConsulting)
+		consulted := reached("the consultation reaching the PBX")
+		if err := r.sb.CancelConsult(ctx, "a1", id); err != nil {
+			t.Fatal(err)
+		}
+		pbx.WaitFor(t, 20*time.Second, "the consultation's end at the PBX", aritest.Type("StasisEnd", consulted))
+
+		if err := r.sb.Transfer(ctx, "a1", id, Target{Kind: TargetNumber, ID: "2345"}); err != nil {
+			t.Fatal(err)
+		}
+		r.phones.next(t, EventEnded)
+		transferred := reached("the blind transfer reaching the PBX")
+		if st, _, err := tg.Do(ctx, http.MethodDelete, "/ari/channels/"+transferred, nil); err != nil || st != http.StatusNoContent {
+			t.Fatalf("hang up the PBX's side: %d %v", st, err)
+		}
+
+		got := dialEntries(r.audit)
+		if len(got) != 2 {
+			t.Fatalf("audited dials = %+v, want the consultation and the transfer", got)
+		}
+		for i, kind := range []string{"consult", "transfer"} {
+			if e := got[i]; e.Target != "2345" || e.Outcome != "ok" || e.Detail["kind"] != kind || e.Detail["class"] != "internal" {
+				t.Errorf("audit entry %d = %+v, want %s to 2345, internal, ok", i, e, kind)
+			}
+		}
+	})
+}
+
+// TestInternalExtensionsWithoutRoute: without an internal endpoint an extension the rules allow is
+// still refused, with the reason, and audited: it would otherwise go out on the carrier's trunk,
+// where a short number may be a paid service.
+// Simulator only: nothing is dialled.
+func TestInternalExtensionsWithoutRoute(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	r.dialing = withExtensions(4)
+	r.start(t, "i1")
+	ctx := context.Background()
+	placed := r.dial(t, "79161234567")
+	r.answerAndHear(t, placed)
+	for _, consult := range []bool{false, true} {
+		var err error
+		if consult {
+			err = r.sb.Consult(ctx, "a1", placed.ChannelID, Target{Kind: TargetNumber, ID: "2345"})
+		} else {
+			err = r.sb.Transfer(ctx, "a1", placed.ChannelID, Target{Kind: TargetNumber, ID: "2345"})
+		}
+		if !errors.Is(err, ErrDialRefused) || !strings.Contains(err.Error(), "ari.internal_endpoint") {
+			t.Errorf("consult %v to an extension without a route = %v, want ErrDialRefused naming ari.internal_endpoint", consult, err)
+		}
+	}
+	if card, talking, ok := r.sb.ActiveCall("a1"); !ok || !talking || card.ID != placed.ChannelID {
+		t.Fatalf("after the refusals the agent no longer talks to the caller: %+v %v %v", card, talking, ok)
+	}
+	for i, e := range dialEntries(r.audit) {
+		if e.Target != "2345" || e.Outcome != "refused" || e.Detail["class"] != "internal" {
+			t.Errorf("audit entry %d = %+v, want a refusal of 2345", i, e)
+		}
 	}
 }

@@ -30,8 +30,12 @@ type Config struct {
 	RingTimeout time.Duration
 	// TransferContext is the dialplan context that dials a number (blind transfer to the outside).
 	TransferContext string
-	// CallbackEndpoint dials a caller back, with %s for the number (PJSIP/%s@trunk).
+	// CallbackEndpoint is the channel that dials a phone number (callbacks, consultations, blind
+	// transfers), with %s for the number (PJSIP/%s@trunk).
 	CallbackEndpoint string
+	// InternalEndpoint is the channel that dials an internal extension (the center's PBX), with %s
+	// for it; empty: extensions are refused, never sent to the carrier.
+	InternalEndpoint string
 	// DispatchEvery is how often Dispatch runs when nothing else triggers it (a safety net).
 	DispatchEvery time.Duration
 	// RequestTimeout bounds each ARI REST request; 0 means DefaultRequestTimeout.

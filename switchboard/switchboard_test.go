@@ -20,6 +20,7 @@ import (
 	"github.com/hotline-cc/hotline/internal/aritest"
 	"github.com/hotline-cc/hotline/internal/waitfor"
 	"github.com/hotline-cc/hotline/media"
+	"github.com/hotline-cc/hotline/numbering"
 	"github.com/hotline-cc/hotline/prompts"
 )
 
@@ -42,6 +43,10 @@ type rig struct {
 	audit       *audit.Memory
 	// transferContext is the dialplan context of blind transfers (the switchboard's default when empty).
 	transferContext string
+	// internalEndpoint dials internal extensions (none when empty); dialing, when set, replaces the
+	// default rules.
+	internalEndpoint string
+	dialing          *numbering.Rules
 	surveys         Surveys // nil: no survey
 	surveyWait      time.Duration
 	drainContext    string
@@ -77,7 +82,8 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 		ARIURL: r.tg.ARIURL(), User: r.tg.User, Password: r.tg.Password, App: r.tg.App,
 		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
 		SurveyKeyTimeout: r.surveyWait, DrainContext: r.drainContext, RefusedEvery: r.refusedEvery,
-	}, Deps{Flows: flows, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit,
+		InternalEndpoint: r.internalEndpoint,
+	}, Deps{Flows: flows, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit, Dialing: r.dialing,
 		Surveys: r.surveys, Recordings: r.recordings, Refusals: r.refusals})
 	if err != nil {
 		t.Fatal(err)

@@ -197,7 +197,7 @@ func (c *call) transfer(ctx context.Context, to Target) error {
 			c.log.Warn("finish before transfer failed", "err", err)
 		}
 		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card(), Reason: EndTransferred})
-		if err := c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, n.Canonical); err != nil {
+		if err := c.transferOut(ctx, n); err != nil {
 			c.dialFailed(ctx, agent, dialTransfer, n, err)
 			return err
 		}
