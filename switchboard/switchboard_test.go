@@ -47,11 +47,11 @@ type rig struct {
 	// default rules.
 	internalEndpoint string
 	dialing          *numbering.Rules
-	surveys         Surveys // nil: no survey
-	surveyWait      time.Duration
-	drainContext    string
-	refusedEvery    time.Duration // how often the node's refused count is read (the default when zero)
-	refusals        Refusals      // hears each count read; nil: none
+	surveys          Surveys // nil: no survey
+	surveyWait       time.Duration
+	drainContext     string
+	refusedEvery     time.Duration // how often the node's refused count is read (the default when zero)
+	refusals         Refusals      // hears each count read; nil: none
 	// recordings, when set, decides which queues record (recording_test.go).
 	recordings Recordings
 	flows      Flows // the IVR; fakeFlows with a 10 s key timeout when nil
