@@ -53,7 +53,7 @@ func get(t *testing.T, url, host string) (int, string) {
 	if host != "" {
 		req.Host = host
 	}
-	client := &http.Client{Timeout: guard, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Timeout: patience, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func get(t *testing.T, url, host string) (int, string) {
 // nothing of the error itself; they recover with Redis, and not before the bus to the other
 // controllers listens again: the first ok after the cut finds the bus's channels subscribed.
 func checkHealth(t *testing.T, base string, proxy *redistest.Proxy) {
-	waitfor.True(t, "/readyz ok", guard, func() bool { code, _ := get(t, base+"/readyz", ""); return code == http.StatusOK })
+	waitfor.True(t, "/readyz ok", patience, func() bool { code, _ := get(t, base+"/readyz", ""); return code == http.StatusOK })
 	if code, body := get(t, base+"/healthz", ""); code != http.StatusOK || body != "ok\n" {
 		t.Fatalf("/healthz = %d %q, want ok", code, body)
 	}
@@ -95,12 +95,12 @@ func checkHealth(t *testing.T, base string, proxy *redistest.Proxy) {
 	}
 	proxy.Restore()
 	// As often as it answers, to catch the moment Redis is back and the bus not yet.
-	for deadline := time.Now().Add(guard); ; {
+	for deadline := time.Now().Add(patience); ; {
 		if code, _ := get(t, base+"/healthz", ""); code == http.StatusOK {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/healthz not ok again %v after Redis came back", guard)
+			t.Fatalf("/healthz not ok again %v after Redis came back", patience)
 		}
 	}
 	if now := busChannels(); !slices.Equal(now, listening) {

@@ -33,6 +33,7 @@ import (
 	"github.com/hotline-cc/hotline/config"
 	"github.com/hotline-cc/hotline/crew"
 	"github.com/hotline-cc/hotline/dashboard"
+	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/ivr/lookupdemo"
 	"github.com/hotline-cc/hotline/presence"
@@ -81,6 +82,7 @@ type Server struct {
 	crew         []string // agents the demo plays itself (simulator.crew)
 	crewTiming   *crew.Config
 	annKey       string // the supervisor's announcement switch in Redis
+	loopPanics   *prometheus.CounterVec
 
 	// closers run in reverse order on shutdown, after every goroutine has stopped.
 	closers []func()
@@ -130,6 +132,13 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		reg = r
 	}
 	s.metrics = reg
+	s.loopPanics = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_loop_panics_total",
+		Help: "Panics (bugs of ours) in the controller's long-running loops, each logged with its stack and the loop started again.",
+	}, []string{"loop"})
+	if err := reg.Register(s.loopPanics); err != nil {
+		return nil, fmt.Errorf("loop metrics: %w", err)
+	}
 	if cfg.Instance == "" {
 		// Stable across restarts, so a restarted controller takes its calls back; two controllers on
 		// one host must name themselves.
@@ -249,8 +258,9 @@ func New(ctx context.Context, cfg config.Config, opt Options, log *slog.Logger) 
 		RequestTimeout:   cfg.ARI.RequestTimeout.D(), DrainContext: cfg.ARI.DrainContext, RefusedEvery: opt.RefusedEvery,
 	}, switchboard.Deps{Flows: flows, ACD: dist, Phones: ph, Logger: log.With("part", "switchboard"),
 		Dialing: cfg.Dialing.Rules(), Audit: s.audit, Refusals: refusedCalls,
-		Surveys:    &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model, maxLen: maxLen},
-		Recordings: recordingsOf{model: model, rdb: s.rdb, key: s.center.Key(recordingStream), maxLen: maxLen}})
+		LoopPanicked: func(loop string) { s.loopPanics.WithLabelValues("switchboard " + loop).Inc() },
+		Surveys:      &surveys{rdb: s.rdb, key: s.center.Key(surveysStream), model: model, maxLen: maxLen},
+		Recordings:   recordingsOf{model: model, rdb: s.rdb, key: s.center.Key(recordingStream), maxLen: maxLen}})
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +440,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 8)
-	run := func(name string, f func(context.Context) error) {
+	start := func(name string, f func(context.Context) error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -438,6 +448,13 @@ func (s *Server) Run(ctx context.Context) error {
 				errc <- fmt.Errorf("%s: %w", name, err)
 			}
 		}()
+	}
+	// A part that panics (a bug of ours) is logged and counted, and starts again: the process, with
+	// every call's IVR and audio, does not end with it (internal/guard). Not the switchboard and the
+	// listeners: they run their own goroutines, which guard their own loops (net/http its handlers).
+	run := func(name string, f func(context.Context) error) {
+		onPanic := func() { s.loopPanics.WithLabelValues(name).Inc() }
+		start(name, func(ctx context.Context) error { return guard.Loop(ctx, s.log, name, onPanic, f) })
 	}
 	// The bus listens before the switchboard takes calls: a push or a request from another
 	// controller is never sent to a controller that is up but deaf.
@@ -447,7 +464,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer func() { cancel(); s.link.bus.Wait() }()
 	run("agent homes", s.link.keepHomes)
 	run("orphaned legs", func(ctx context.Context) error { return s.link.sweepLegs(ctx, s.legSweep) })
-	run("switchboard", s.sb.Run)
+	start("switchboard", s.sb.Run)
 	run("reconcile", func(ctx context.Context) error {
 		s.center.ReconcileEvery(ctx, s.cfg.ACD.ReconcileEvery.D())
 		return nil
@@ -459,11 +476,11 @@ func (s *Server) Run(ctx context.Context) error {
 			run("recording retention", s.pruneRecordings)
 		}
 	}
-	run("web", func(ctx context.Context) error {
+	start("web", func(ctx context.Context) error {
 		return serveHTTP(ctx, newHTTPServer(s.handler, s.cfg.Web, s.tls), s.web)
 	})
 	if s.ops != nil {
-		run("ops", func(ctx context.Context) error {
+		start("ops", func(ctx context.Context) error {
 			return serveHTTP(ctx, newHTTPServer(s.opsMux, s.cfg.Web, nil), s.ops)
 		})
 	}

@@ -19,9 +19,9 @@ import (
 	"github.com/hotline-cc/hotline/internal/waitfor"
 )
 
-// guard is how long a test waits for the server to act before failing: far beyond the short
+// patience is how long a test waits for the server to act before failing: far beyond the short
 // timeouts configured, so a pass never depends on timing, only a server that never acts fails.
-const guard = 20 * time.Second
+const patience = 20 * time.Second
 
 func shortTimeouts() config.Web {
 	w := config.Default().Web
@@ -44,14 +44,14 @@ func startWeb(t *testing.T, h http.Handler, web config.Web) string {
 }
 
 // waitClosedByServer reads from c until the server closes it; it fails the test if the server
-// still holds it after guard.
+// still holds it after patience.
 func waitClosedByServer(t *testing.T, c net.Conn, what string) {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(guard))
+	c.SetReadDeadline(time.Now().Add(patience))
 	_, err := io.Copy(io.Discard, c)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("%s: the server still holds the connection after %v", what, guard)
+		t.Fatalf("%s: the server still holds the connection after %v", what, patience)
 	}
 }
 
@@ -138,7 +138,7 @@ func TestWebSocketOutlivesTimeouts(t *testing.T) {
 			}
 		}
 	}), web)
-	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
 	if err != nil {
@@ -162,7 +162,7 @@ func TestPerIPCapRefuses(t *testing.T) {
 	web.MaxConnsPerIP = 2
 	addr := startWeb(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }), web)
 	get := func(c net.Conn) error {
-		c.SetDeadline(time.Now().Add(guard))
+		c.SetDeadline(time.Now().Add(patience))
 		if _, err := fmt.Fprintf(c, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"); err != nil {
 			return err
 		}
@@ -195,7 +195,7 @@ func TestPerIPCapRefuses(t *testing.T) {
 	}
 	held[0].Close()
 	// The server frees the slot when it sees the close: wait for a connection to be served again.
-	waitfor.True(t, "a slot freed by a closed connection", guard, func() bool {
+	waitfor.True(t, "a slot freed by a closed connection", patience, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			return false
@@ -268,7 +268,7 @@ func TestPerClientCapBehindProxy(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 
 	// No keep-alive sharing: each request its own connection from the proxy's address.
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: guard}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: patience}
 	get := func(path, forClient string) (int, error) {
 		req, _ := http.NewRequest("GET", base+path, nil)
 		req.Header.Set("X-Forwarded-For", forClient)
@@ -285,7 +285,7 @@ func TestPerClientCapBehindProxy(t *testing.T) {
 		go func() { st, _ := get("/stream", "198.51.100.1"); results <- st }()
 		select {
 		case <-held:
-		case <-time.After(guard):
+		case <-time.After(patience):
 			t.Fatal("a stream within the cap was not served")
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -59,6 +60,7 @@ type fakeACD struct {
 	claims        []string            // "call:from>to" for each Claim
 	unanswered    []string            // calls whose callback number did not answer (CallbackNoAnswer)
 	holds         []string            // "call agent true|false" for each Hold
+	dispatchBugs  atomic.Int32        // Dispatch panics this many more times (a bug of ours)
 }
 
 // bump wakes waitFor; called with mu held after every change.
@@ -203,6 +205,9 @@ func (a *fakeACD) Finish(_ context.Context, id, agent string) error {
 }
 
 func (a *fakeACD) Dispatch(ctx context.Context) (int, error) {
+	if a.dispatchBugs.Add(-1) >= 0 {
+		panic("a bug in dispatch")
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	n := 0

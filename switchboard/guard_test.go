@@ -23,6 +23,34 @@ func (p *panicOnce) Run(ctx context.Context, call ivr.Call, in ivr.Inbound) (ivr
 	return p.fakeFlows.Run(ctx, call, in)
 }
 
+// TestLoopPanicStartsAgain: a panic in one of the switchboard's loops (here dispatch: our bug) is
+// reported and the loop starts again, so the waiting caller still reaches an agent and the
+// controller stays connected.
+// Simulator only: the panic is the fake ACD's.
+func TestLoopPanicStartsAgain(t *testing.T) {
+	tg := aritest.NewSimTarget(t, simConfig())
+	r := newRig(t, tg)
+	r.acd.dispatchBugs.Store(1)
+	panicked := make(chan string, 4)
+	r.loopPanicked = func(loop string) { panicked <- loop }
+	r.start(t, "i1")
+	placed := r.dial(t, "79161110001")
+	select {
+	case loop := <-panicked:
+		if loop != "dispatch" {
+			t.Fatalf("the loop that panicked: %q, want dispatch", loop)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no loop panic reported")
+	}
+	if ring := r.phones.next(t, EventRing); ring.Call.ID != placed.ChannelID {
+		t.Fatalf("rang %s, want the waiting caller %s", ring.Call.ID, placed.ChannelID)
+	}
+	if !r.sb.Connected() {
+		t.Error("the controller lost Asterisk")
+	}
+}
+
 // TestCallPanicTakenBack: a panic in a call's goroutine (our bug) does not take the controller
 // down: it is counted, the call is taken back as after a restart (the caller hears the menu again
 // and reaches an agent), and the controller goes on serving the next caller.

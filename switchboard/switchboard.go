@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/audit"
+	"github.com/hotline-cc/hotline/internal/guard"
 	"github.com/hotline-cc/hotline/numbering"
 )
 
@@ -67,6 +68,8 @@ type Switchboard struct {
 	// recordings decides which calls are recorded and hears of each recording; nil records none.
 	recordings Recordings
 	refusals   Refusals // nil: the refusal count is only a metric (refused.go)
+	// loopPanicked hears of a loop of Run that panicked and starts again; nil: logged only.
+	loopPanicked func(loop string)
 
 	mu       sync.Mutex
 	channels map[string]*inbox             // caller channel id → its call's events
@@ -105,6 +108,9 @@ type Deps struct {
 	// Refusals hears the node's count of refused carrier calls each time it is read; nil: only the
 	// metric reports it.
 	Refusals Refusals
+	// LoopPanicked hears of each panic in one of the switchboard's loops (events, dispatch, offers,
+	// heartbeat, overdue callers, refusals), which then starts again (internal/guard); nil: logged only.
+	LoopPanicked func(loop string)
 }
 
 // New checks the configuration; it does not connect yet.
@@ -138,7 +144,7 @@ func New(cfg Config, deps Deps) (*Switchboard, error) {
 		cfg: cfg, log: deps.Logger.With("instance", cfg.Instance),
 		ari: newREST(cfg.ARIURL, cfg.App, cfg.User, cfg.Password, cfg.RequestTimeout), events: es,
 		flows: deps.Flows, acd: deps.ACD, phones: deps.Phones, dialing: deps.Dialing, audit: deps.Audit,
-		surveys: deps.Surveys, recordings: deps.Recordings, refusals: deps.Refusals,
+		surveys: deps.Surveys, recordings: deps.Recordings, refusals: deps.Refusals, loopPanicked: deps.LoopPanicked,
 		channels: map[string]*inbox{}, calls: map[string]*call{}, byAgent: map[string]map[*call]struct{}{},
 		kick: make(chan struct{}, 1),
 	}
@@ -170,13 +176,26 @@ func (sb *Switchboard) Connected() bool { return sb.connected.Load() }
 func (sb *Switchboard) Run(ctx context.Context) error {
 	sb.ctx = ctx
 	var wg sync.WaitGroup
-	wg.Add(6)
-	go func() { defer wg.Done(); sb.heartbeat(ctx) }()
-	go func() { defer wg.Done(); sb.refusedLoop(ctx) }()
-	go func() { defer wg.Done(); sb.events.run(ctx) }()
-	go func() { defer wg.Done(); sb.dispatchLoop(ctx) }()
-	go func() { defer wg.Done(); sb.offerLoop(ctx) }()
-	go func() { defer wg.Done(); sb.overdueLoop(ctx) }()
+	loop := func(name string, body func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var onPanic func()
+			if sb.loopPanicked != nil {
+				onPanic = func() { sb.loopPanicked(name) }
+			}
+			guard.Loop(ctx, sb.log, name, onPanic, func(ctx context.Context) error { body(ctx); return nil })
+		}()
+	}
+	loop("heartbeat", sb.heartbeat)
+	loop("refused calls", sb.refusedLoop)
+	loop("ari events", sb.events.run)
+	loop("dispatch", sb.dispatchLoop)
+	// Asked for once: a loop started again must read the same offers, not leave a second reader
+	// behind to take some of them.
+	offers := sb.acd.Offers(ctx, sb.cfg.Instance)
+	loop("offers", func(ctx context.Context) { sb.offerLoop(ctx, offers) })
+	loop("overdue callers", sb.overdueLoop)
 	wg.Wait()
 	sb.wg.Wait()
 	return nil
@@ -327,8 +346,8 @@ func (sb *Switchboard) heartbeat(ctx context.Context) {
 	}
 }
 
-func (sb *Switchboard) offerLoop(ctx context.Context) {
-	for offer := range sb.acd.Offers(ctx, sb.cfg.Instance) {
+func (sb *Switchboard) offerLoop(ctx context.Context, offers <-chan Offer) {
+	for offer := range offers {
 		if len(offer.Agents) == 0 {
 			continue // nobody to ring, a callback's included
 		}

@@ -47,6 +47,7 @@ type rig struct {
 	// default rules.
 	internalEndpoint string
 	dialing          *numbering.Rules
+	loopPanicked     func(loop string)
 	surveys          Surveys // nil: no survey
 	surveyWait       time.Duration
 	drainContext     string
@@ -83,7 +84,7 @@ func (r *rig) launch(t *testing.T, instance string) (stop func()) {
 		Instance: instance, RingTimeout: ring, RequestTimeout: r.reqTimeout, TransferContext: r.transferContext,
 		SurveyKeyTimeout: r.surveyWait, DrainContext: r.drainContext, RefusedEvery: r.refusedEvery,
 		InternalEndpoint: r.internalEndpoint,
-	}, Deps{Flows: flows, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit, Dialing: r.dialing,
+	}, Deps{Flows: flows, ACD: r.acd, Phones: r.phones, Logger: testLogger(), Audit: r.audit, Dialing: r.dialing, LoopPanicked: r.loopPanicked,
 		Surveys: r.surveys, Recordings: r.recordings, Refusals: r.refusals})
 	if err != nil {
 		t.Fatal(err)
