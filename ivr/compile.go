@@ -213,6 +213,10 @@ func (l *loader) compileNode(path, id string, raw *Node, inherited Defaults) *no
 	case NodeTransfer:
 		if raw.Number == "" || !validDialString(raw.Number) {
 			l.errorf(join(path, "number"), "missing or not a phone number: %q", raw.Number)
+		} else if l.cfg.checkNumber != nil {
+			if err := l.cfg.checkNumber(raw.Number); err != nil {
+				l.errorf(join(path, "number"), "%q is not dialled here: %v", raw.Number, err)
+			}
 		}
 	}
 	if raw.Priority < 0 {

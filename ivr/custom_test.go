@@ -2,6 +2,8 @@ package ivr_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/hotline-cc/hotline/ivr"
@@ -86,5 +88,26 @@ func TestCustomMenu(t *testing.T) {
 		if res.Outcome != tc.outcome || res.Queue != tc.queue || res.Number != tc.number {
 			t.Errorf("%q: %s %q %q; want %s %q %q\n%v", tc.script, res.Outcome, res.Queue, res.Number, tc.outcome, tc.queue, tc.number, res.Path)
 		}
+	}
+}
+
+// TestTransferNumberChecked: with the center's number check, a transfer node whose number the
+// dialing rules refuse is refused in the file, at its line, with the rules' reason; one they allow
+// loads.
+func TestTransferNumberChecked(t *testing.T) {
+	check := func(allowed string) ivr.LoadOption {
+		return ivr.WithNumberCheck(func(n string) error {
+			if n != allowed {
+				return errors.New("premium-rate numbers are not dialled")
+			}
+			return nil
+		})
+	}
+	if _, err := loadTest(customMenu, check("+74950000000")); err != nil {
+		t.Fatalf("an allowed transfer number: %v", err)
+	}
+	_, err := loadTest(customMenu, check("+78095550100"))
+	if err == nil || !strings.Contains(err.Error(), `m.yaml:30: menus.main.nodes.xfer.number: "+74950000000" is not dialled here: premium-rate`) {
+		t.Fatalf("a refused transfer number: %v", err)
 	}
 }

@@ -37,9 +37,10 @@ var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 type LoadOption func(*loadConfig)
 
 type loadConfig struct {
-	queues     []string
-	catalog    prompts.Catalog
-	hasCatalog bool
+	queues      []string
+	catalog     prompts.Catalog
+	hasCatalog  bool
+	checkNumber func(string) error
 }
 
 // WithQueues gives the queues that exist (from the center's configuration); a menu naming any other
@@ -51,6 +52,13 @@ func WithQueues(names ...string) LoadOption {
 // WithCatalog checks prompts against c instead of the embedded prompts/catalog.yaml.
 func WithCatalog(c prompts.Catalog) LoadOption {
 	return func(lc *loadConfig) { lc.catalog, lc.hasCatalog = c, true }
+}
+
+// WithNumberCheck checks each transfer node's number with check (the center's dialing rules): a
+// number they refuse is refused in the file, at its line, rather than when a caller reaches the
+// node and cannot be transferred.
+func WithNumberCheck(check func(number string) error) LoadOption {
+	return func(c *loadConfig) { c.checkNumber = check }
 }
 
 // LoadFile reads and checks the menu file at path. The error lists every mistake found, each as

@@ -605,7 +605,7 @@ func (s *Server) buildIVR(model *acd.Model, reg prometheus.Registerer) (*ivr.Flo
 	for _, q := range model.Queues {
 		queues = append(queues, q.Name)
 	}
-	opts := []ivr.LoadOption{ivr.WithQueues(queues...), ivr.WithCatalog(catalog)}
+	opts := []ivr.LoadOption{ivr.WithQueues(queues...), ivr.WithCatalog(catalog), menuNumbers(s.cfg)}
 	var src ivr.MenuSource
 	if s.cfg.IVR.Menus == "" {
 		m, err := ivr.LoadDefault(opts...)
@@ -708,6 +708,17 @@ func checkFiles(cfg config.Config) error {
 	for _, q := range model.Queues {
 		queues = append(queues, q.Name)
 	}
-	_, err = ivr.LoadFile(cfg.IVR.Menus, ivr.WithQueues(queues...), ivr.WithCatalog(catalog))
+	_, err = ivr.LoadFile(cfg.IVR.Menus, ivr.WithQueues(queues...), ivr.WithCatalog(catalog), menuNumbers(cfg))
 	return err
+}
+
+// menuNumbers checks the menus' transfer numbers against the center's dialing rules, as the
+// switchboard checks them when a caller reaches the node. The configuration has already made sure
+// that extensions, if allowed, have a route (ari.internal_endpoint).
+func menuNumbers(cfg config.Config) ivr.LoadOption {
+	rules := cfg.Dialing.Rules()
+	return ivr.WithNumberCheck(func(number string) error {
+		_, err := rules.Check(number)
+		return err
+	})
 }

@@ -14,7 +14,8 @@ import (
 
 // TestCheckConfig: the example config, as shipped, names the settings it leaves to the operator
 // (the center file with its accounts, the lookup backend, the ARI password) at their lines, and
-// checks once insecure_demo allows them; a bad menu file and a bad field are reported with file:line: field.
+// checks once insecure_demo allows them; a bad menu file (a transfer the dialing rules refuse among
+// them) and a bad field are reported with file:line: field.
 func TestCheckConfig(t *testing.T) {
 	const example = "../../hotline.example.yaml"
 	err := checkConfig([]string{example})
@@ -34,6 +35,11 @@ func TestCheckConfig(t *testing.T) {
 	os.WriteFile(withMenus, []byte("ari:\n  password: x\nivr:\n  menus: "+menus+"\n"), 0o600)
 	if err := checkConfig([]string{withMenus}); err == nil || !strings.Contains(err.Error(), menus+":") {
 		t.Fatalf("a bad menu file named by the config: %v, want its errors", err)
+	}
+	// A transfer the dialing rules refuse: refused in the menu file, not when a caller reaches it.
+	os.WriteFile(menus, []byte("default_lang: ru\nlangs: [ru]\nqueues: [general]\ndids: {\"8800\": m}\nmenus:\n  m:\n    start: a\n    nodes:\n      a: {type: transfer, number: \"88095550100\"}\n"), 0o600)
+	if err := checkConfig([]string{withMenus}); err == nil || !strings.Contains(err.Error(), menus+":9: menus.m.nodes.a.number") || !strings.Contains(err.Error(), "premium") {
+		t.Fatalf("a menu transferring to a premium-rate number: %v, want it refused at its line", err)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("ari:\n  password: x\nweb:\n  listen: nowhere\n"), 0o600)
