@@ -73,7 +73,7 @@ func TestCustomMenu(t *testing.T) {
 		queue   string
 		number  string
 	}{
-		{"1701", ivr.OutcomeTransfer, "", "+74950000000"}, // 3 digits, no terminator needed
+		{"1701", ivr.OutcomeTransfer, "claims", "+74950000000"}, // 3 digits, no terminator needed; claims if it fails
 		{"2", ivr.OutcomeCallback, "general", "+79990001122"},
 		{"384951234567#", ivr.OutcomeCallback, "general", "84951234567"},
 		{"4", ivr.OutcomeHangup, "", ""},

@@ -52,6 +52,8 @@ func (s *session) terminal(n *node) {
 		s.end(OutcomeCallback)
 	case NodeTransfer:
 		s.res.Number = n.Number
+		// Where the caller waits if the transfer cannot be made: they came for help, not a hang-up.
+		s.res.Queue, s.res.Priority = s.m.lastResortQueue, s.priority
 		s.end(OutcomeTransfer)
 	case NodeHangup:
 		s.end(OutcomeHangup)

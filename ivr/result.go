@@ -22,7 +22,7 @@ const (
 // Result is how an IVR session ended.
 type Result struct {
 	Outcome  Outcome
-	Queue    string // for OutcomeQueue / OutcomeCallback
+	Queue    string // for OutcomeQueue / OutcomeCallback; for OutcomeTransfer, where to wait if it fails
 	Priority int
 	Number   string            // for OutcomeTransfer (where to) / OutcomeCallback (whom)
 	Lang     string            // "ru" or "en"

@@ -192,6 +192,15 @@ func (c *call) run(ctx context.Context) {
 		c.log.Error("ivr failed; sending the caller to an agent", "err", err)
 		res.Outcome, res.Queue = ivr.OutcomeQueue, "general"
 	}
+	if res.Outcome == ivr.OutcomeTransfer {
+		if c.transferFromIVR(ctx, res) {
+			return
+		}
+		res.Outcome = ivr.OutcomeQueue // the menu's last resort queue, with what the caller gave
+		if res.Queue == "" {
+			res.Queue = "general"
+		}
+	}
 	switch res.Outcome {
 	case ivr.OutcomeQueue:
 		c.queued = QueuedCall{CallID: c.id, Queue: res.Queue, Priority: res.Priority, Data: c.callData(res)}
@@ -217,20 +226,6 @@ func (c *call) run(ctx context.Context) {
 		c.drawSurvey()
 		leaveIVR()
 		c.serve(ctx)
-	case ivr.OutcomeTransfer:
-		// The menu's number, written by the operator, still goes through the rules and the audit.
-		n, err := c.dialCheck(ctx, actorSystem, dialTransfer, res.Number)
-		if err == nil {
-			if err = c.transferOut(ctx, n); err != nil {
-				c.dialFailed(ctx, actorSystem, dialTransfer, n, err)
-			}
-		}
-		if err != nil {
-			c.log.Error("ivr transfer out failed; hanging up", "number", res.Number, "err", err)
-			if err := c.sb.ari.hangup(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
-				c.log.Warn("hangup after a failed transfer", "err", err)
-			}
-		}
 	default:
 		if err := c.sb.ari.hangup(ctx, c.channel); err != nil && !errors.Is(err, ErrGone) {
 			c.log.Warn("hangup after ivr failed", "err", err)

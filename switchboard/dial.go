@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotline-cc/hotline/audit"
+	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/numbering"
 )
 
@@ -71,6 +72,22 @@ func (c *call) transferOut(ctx context.Context, n numbering.Number) error {
 		return err
 	}
 	return c.sb.ari.continueIn(ctx, c.channel, c.sb.cfg.TransferContext, n.Canonical)
+}
+
+// transferFromIVR sends the caller to the number of the menu's transfer node, through the rules and
+// the audit like any dial, and reports whether the caller has left (transferred, or gone). When the
+// number is refused or the transfer fails, the caller is not hung up on: they came for help, and
+// wait for an agent instead (res.Queue, the menu's last resort).
+func (c *call) transferFromIVR(ctx context.Context, res ivr.Result) bool {
+	n, err := c.dialCheck(ctx, actorSystem, dialTransfer, res.Number)
+	if err == nil {
+		if err = c.transferOut(ctx, n); err == nil || errors.Is(err, ErrGone) {
+			return true
+		}
+		c.dialFailed(ctx, actorSystem, dialTransfer, n, err)
+	}
+	c.log.Error("ivr transfer out failed; the caller waits for an agent instead", "number", res.Number, "queue", res.Queue, "err", err)
+	return false
 }
 
 // dialFailed audits a dial that was allowed but did not go out.

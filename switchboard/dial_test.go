@@ -14,6 +14,7 @@ import (
 	"github.com/hotline-cc/hotline/audit"
 	"github.com/hotline-cc/hotline/internal/aritest"
 	"github.com/hotline-cc/hotline/internal/waitfor"
+	"github.com/hotline-cc/hotline/ivr"
 	"github.com/hotline-cc/hotline/numbering"
 	"github.com/hotline-cc/hotline/prompts"
 )
@@ -342,4 +343,52 @@ func TestInternalExtensionsWithoutRoute(t *testing.T) {
 			t.Errorf("audit entry %d = %+v, want a refusal of 2345", i, e)
 		}
 	}
+}
+
+// ivrTransfers is an IVR whose menu transfers each caller, at once, to the number their caller id
+// names, with general as the menu's last resort queue.
+type ivrTransfers map[string]string
+
+func (f ivrTransfers) Run(_ context.Context, _ ivr.Call, in ivr.Inbound) (ivr.Result, error) {
+	return ivr.Result{Outcome: ivr.OutcomeTransfer, Number: f[in.CallerNumber], Queue: "general", Lang: "en", Data: map[string]string{}}, nil
+}
+
+// TestIVRTransfer: a menu's transfer to a number the rules allow leaves through the route its
+// class takes (here an extension, to the PBX); one they refuse does not hang up on the caller, who
+// waits for an agent in the menu's last resort queue instead. Both audited.
+func TestIVRTransfer(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.internalEndpoint = "Local/%s@hotline-test-pbx"
+		r.dialing = withExtensions(4)
+		r.flows = ivrTransfers{"79161110001": "2345", "79161110002": "88095550100"}
+		pbx := tg.Connect(t, "hotline-test-pbx")
+		r.start(t, "i1")
+
+		r.dial(t, "79161110001")
+		ev := pbx.WaitFor(t, 20*time.Second, "the IVR's transfer reaching the PBX", func(ev map[string]any) bool {
+			args, _ := ev["args"].([]any)
+			return ev["type"] == "StasisStart" && len(args) == 1 && args[0] == "2345"
+		})
+		ctx := context.Background()
+		tg.Do(ctx, http.MethodDelete, "/ari/channels/"+ev["channel"].(map[string]any)["id"].(string), nil)
+
+		refused := r.dial(t, "79161110002")
+		ring := r.phones.next(t, EventRing)
+		if ring.Call.ID != refused.ChannelID {
+			t.Fatalf("rang %s, want the caller whose transfer was refused, %s", ring.Call.ID, refused.ChannelID)
+		}
+		if q := r.acd.queueOf(refused.ChannelID); q != "general" {
+			t.Errorf("the caller waited in %q, want the last resort queue general", q)
+		}
+		got := dialEntries(r.audit)
+		if len(got) != 2 || got[0].Target != "2345" || got[0].Outcome != "ok" || got[1].Target != "+78095550100" || got[1].Outcome != "refused" {
+			t.Fatalf("audited dials = %+v, want the extension dialled and the premium number refused", got)
+		}
+		for _, e := range got {
+			if e.Actor != "system" || e.Detail["kind"] != "transfer" {
+				t.Errorf("audit entry %+v, want a system transfer", e)
+			}
+		}
+	})
 }

@@ -108,6 +108,16 @@ func (a *fakeACD) Enqueue(_ context.Context, c QueuedCall) error {
 
 func (a *fakeACD) Alive(context.Context, time.Duration) error { return nil }
 
+// queueOf is the queue call was enqueued in ("" if never).
+func (a *fakeACD) queueOf(call string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c := a.calls[call]; c != nil {
+		return c.Queue
+	}
+	return ""
+}
+
 // CallbackNoAnswer frees the agent and takes the call out of the queue, as the real ACD does until
 // its retry time (which the fake never reaches).
 func (a *fakeACD) CallbackNoAnswer(_ context.Context, id, agent string) (time.Time, error) {
