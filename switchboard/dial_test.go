@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -389,6 +392,56 @@ func TestIVRTransfer(t *testing.T) {
 			if e.Actor != "system" || e.Detail["kind"] != "transfer" {
 				t.Errorf("audit entry %+v, want a system transfer", e)
 			}
+		}
+	})
+}
+
+// refusingContinue is tg seen through a proxy that answers every /continue with 500, as an
+// Asterisk that fails a transfer would.
+func refusingContinue(t *testing.T, tg *aritest.Target) *aritest.Target {
+	t.Helper()
+	u, err := url.Parse(tg.BaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/continue") {
+			http.Error(w, `{"message":"a test refuses the transfer"}`, http.StatusInternalServerError)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	through := *tg
+	through.BaseURL = srv.URL
+	return &through
+}
+
+// TestBlindTransferFails: when Asterisk fails an agent's blind transfer to a number (after the
+// agent has left the call), the caller is not left in silence: they wait in their queue again
+// and the next free agent is rung; the agent is told the transfer failed.
+func TestBlindTransferFails(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, refusingContinue(t, tg))
+		r.start(t, "i1")
+		ctx := context.Background()
+		placed := r.dial(t, "79161234567")
+		r.answerAndHear(t, placed)
+		err := r.sb.Transfer(ctx, "a1", placed.ChannelID, Target{Kind: TargetNumber, ID: "89161234567"})
+		if err == nil || !strings.Contains(err.Error(), "waits in the queue again") {
+			t.Fatalf("a transfer Asterisk failed = %v, want an error saying the caller waits again", err)
+		}
+		r.phones.next(t, EventEnded)
+		r.acd.setFree("a1", true) // done with wrap-up: free for the caller again
+		if ring := r.phones.next(t, EventRing); ring.Call.ID != placed.ChannelID {
+			t.Fatalf("rang %s, want the caller whose transfer failed, %s", ring.Call.ID, placed.ChannelID)
+		}
+		if !up(t, tg, placed) {
+			t.Error("the caller whose transfer failed was dropped")
+		}
+		if e := dialEntries(r.audit); len(e) != 2 || e[1].Outcome != "failed" || e[1].Target != "+79161234567" {
+			t.Errorf("audited dials = %+v, want the transfer allowed then failed", e)
 		}
 	})
 }

@@ -168,12 +168,7 @@ func (c *call) transfer(ctx context.Context, to Target) error {
 			c.log.Warn("finish before transfer failed", "err", err)
 		}
 		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card(), Reason: EndTransferred})
-		c.queued = QueuedCall{CallID: c.id, Queue: queue, Priority: c.queued.Priority, Data: c.queued.Data}
-		if err := c.sb.acd.Enqueue(ctx, c.queued); err != nil {
-			return err
-		}
-		c.since = time.Now()
-		if err := c.sb.ari.moh(ctx, c.channel); err != nil {
+		if err := c.requeue(ctx, queue); err != nil {
 			return err
 		}
 		if to.Kind == TargetAgent {
@@ -199,11 +194,32 @@ func (c *call) transfer(ctx context.Context, to Target) error {
 		c.sb.phones.Notify(agent, AgentEvent{Type: EventEnded, Call: c.card(), Reason: EndTransferred})
 		if err := c.transferOut(ctx, n); err != nil {
 			c.dialFailed(ctx, agent, dialTransfer, n, err)
-			return err
+			if errors.Is(err, ErrGone) {
+				return errHungUp
+			}
+			// The agent has left the call: the caller is not left in silence, but waits in their
+			// queue again, as after a transfer to it.
+			c.log.Error("blind transfer failed; the caller waits in their queue again", "number", n.Canonical, "queue", c.queued.Queue, "err", err)
+			if qerr := c.requeue(ctx, c.queued.Queue); qerr != nil {
+				return errors.Join(err, qerr)
+			}
+			c.sb.kickDispatch()
+			return fmt.Errorf("the transfer to %s failed, and the caller waits in the queue again: %w", n, err)
 		}
 		return errHungUp // the channel left the app for the dialplan
 	}
 	return fmt.Errorf("%w: transfer to %q", ErrBadTarget, to.Kind)
+}
+
+// requeue puts the caller, whose agent has left the call, back in queue with their data, on hold
+// music.
+func (c *call) requeue(ctx context.Context, queue string) error {
+	c.queued = QueuedCall{CallID: c.id, Queue: queue, Priority: c.queued.Priority, Data: c.queued.Data}
+	if err := c.sb.acd.Enqueue(ctx, c.queued); err != nil {
+		return err
+	}
+	c.since = time.Now()
+	return c.sb.ari.moh(ctx, c.channel)
 }
 
 // teardown removes the agent's side of the call: bridge, externalMedia channel, leg, and a
