@@ -140,20 +140,28 @@ func TestBus(t *testing.T) {
 	}
 }
 
+// holding is a one-way handler that waits until released: a slow handler. started is closed when
+// it starts; release may be called more than once. Defer it: it must come before the buses stop
+// (their cleanup), whose Wait would otherwise wait on the handler for ever.
+func holding() (h cluster.Handler, started <-chan struct{}, release func()) {
+	began, released := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(released) }) }
+	return func(context.Context, string, json.RawMessage) (any, error) {
+		close(began)
+		<-released
+		return nil, nil
+	}, began, release
+}
+
 // TestBusReplyBehindSlowMessage: a one-way message whose handler waits (a page's audio state
 // waiting on a call's goroutine, which itself waits on a reply) does not hold up the replies that
 // come in meanwhile: a request sent then gets its answer.
 func TestBusReplyBehindSlowMessage(t *testing.T) {
 	rs := redistest.Start(t)
-	started, release := make(chan struct{}), make(chan struct{})
-	defer close(release)
-	a := startBus(t, rs.Addr, "a", func(b *cluster.Bus) {
-		b.Handle("hold", func(context.Context, string, json.RawMessage) (any, error) {
-			close(started)
-			<-release
-			return nil, nil
-		})
-	})
+	hold, started, release := holding()
+	defer release()
+	a := startBus(t, rs.Addr, "a", func(b *cluster.Bus) { b.Handle("hold", hold) })
 	b := startBus(t, rs.Addr, "b", func(b *cluster.Bus) {
 		b.Handle("echo", func(_ context.Context, from string, _ json.RawMessage) (any, error) { return "to " + from, nil })
 	})
@@ -178,17 +186,11 @@ func TestBusReplyBehindSlowMessage(t *testing.T) {
 // message waits its turn behind its first.
 func TestBusSlowSenderAlone(t *testing.T) {
 	rs := redistest.Start(t)
-	started, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
-	defer unblock() // before the buses stop, or a failure would wait on the handler for ever
+	hold, started, unblock := holding()
+	defer unblock()
 	got := make(chan string, 8)
 	startBus(t, rs.Addr, "a", func(b *cluster.Bus) {
-		b.Handle("hold", func(context.Context, string, json.RawMessage) (any, error) {
-			close(started)
-			<-release
-			return nil, nil
-		})
+		b.Handle("hold", hold)
 		b.Handle("push", func(_ context.Context, from string, body json.RawMessage) (any, error) {
 			got <- from + " " + string(body)
 			return nil, nil
@@ -238,19 +240,13 @@ func TestBusSlowSenderAlone(t *testing.T) {
 // handled once the handler catches up.
 func TestBusOneWayQueueFull(t *testing.T) {
 	rs := redistest.Start(t)
-	started, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	unblock := func() { once.Do(func() { close(release) }) }
+	hold, started, unblock := holding()
 	defer unblock()
 	var handled atomic.Int64
 	last, all := make(chan struct{}), make(chan struct{})
 	const queued = 1024 // what one sender's queue holds
 	startBus(t, rs.Addr, "a", func(b *cluster.Bus) {
-		b.Handle("hold", func(context.Context, string, json.RawMessage) (any, error) {
-			close(started)
-			<-release
-			return nil, nil
-		})
+		b.Handle("hold", hold)
 		b.Handle("push", func(_ context.Context, _ string, body json.RawMessage) (any, error) {
 			if string(body) == `"last"` {
 				close(last)
