@@ -255,3 +255,33 @@ func TestFeedRejectsOtherOrigin(t *testing.T) {
 		t.Errorf("cross-origin upgrade: %v %v, want 403", err, resp)
 	}
 }
+
+// panickySource panics on its first snapshot (a bug of ours met on some state), then serves src.
+type panickySource struct {
+	*fakeSource
+	once sync.Once
+}
+
+func (p *panickySource) Snapshot(ctx context.Context) (View, error) {
+	p.once.Do(func() { panic("a bug in the snapshot") })
+	return p.fakeSource.Snapshot(ctx)
+}
+
+// TestHubPollPanics: a poll that panics does not end the process: the poller starts again and the
+// next tick's view reaches the board.
+func TestHubPollPanics(t *testing.T) {
+	ctx := testContext(t)
+	ticks := make(chan time.Time)
+	h := newHub(&panickySource{fakeSource: &fakeSource{v: sampleView()}}, time.Hour, time.Second, discard(), ticks)
+	defer h.close(ctx)
+	sub, ok := h.subscribe() // wakes the poller: its poll panics
+	if !ok {
+		t.Fatal("subscribe refused")
+	}
+	tick(ctx, t, ticks) // taken once the poller has started again
+	select {
+	case <-sub.ch:
+	case <-ctx.Done():
+		t.Fatal("no view after the poll that panicked")
+	}
+}

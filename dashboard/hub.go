@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/hotline-cc/hotline/internal/guard"
 )
 
 // hub is the feed's one poller and its subscribers. It polls the Source only while someone is
@@ -68,9 +70,16 @@ func newHub(src Source, interval, timeout time.Duration, log *slog.Logger, ticks
 	return h
 }
 
+// run polls until the hub closes. A poll that panics (a bug of ours, met on some state of the
+// center) is logged and the poller starts again (internal/guard), rather than ending the process
+// with every call in it.
 func (h *hub) run() {
 	defer close(h.done)
 	defer h.stopTk()
+	guard.Loop(h.ctx, h.log, "dashboard poller", nil, func(context.Context) error { h.loop(); return nil })
+}
+
+func (h *hub) loop() {
 	for {
 		select {
 		case <-h.ctx.Done():

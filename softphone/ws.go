@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -88,18 +89,32 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c.log.Info("agent page connected")
 
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); c.writeLoop() }()
+	c.goLoop(&wg, "write", c.writeLoop)
 	if s.gw != nil && s.cfg.StatsInterval > 0 {
-		wg.Add(1)
-		go func() { defer wg.Done(); c.statsLoop(s.cfg.StatsInterval) }()
+		c.goLoop(&wg, "stats", func() { c.statsLoop(s.cfg.StatsInterval) })
 	}
-	wg.Add(1)
-	go func() { defer wg.Done(); c.recheckLoop(s.cfg.Accounts.Recheck()) }()
+	c.goLoop(&wg, "session recheck", func() { c.recheckLoop(s.cfg.Accounts.Recheck()) })
 	c.readLoop()
 	c.close("")
 	wg.Wait()
 	c.log.Info("agent page disconnected", "reason", c.reason)
+}
+
+// goLoop runs loop, one of the connection's own goroutines. A panic in it (a bug of ours) is logged
+// with its stack and closes this page's connection, which the page opens again at once, instead of
+// ending the process with every call; net/http does as much for the handler's goroutine (readLoop).
+func (c *wsConn) goLoop(wg *sync.WaitGroup, name string, loop func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				c.log.Error("agent page connection: a loop panicked; closing the connection", "loop", name, "panic", p, "stack", string(debug.Stack()))
+				c.close("internal error")
+			}
+		}()
+		loop()
+	}()
 }
 
 // register adds c and queues its hello and the replay under one lock, so no push slips between.
