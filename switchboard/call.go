@@ -36,8 +36,8 @@ type call struct {
 	left   bool     // the caller left the ACD another way than hanging up (callback, overflow message)
 	// callbackTo is the number dialled back for a callback (see callback.go); empty for inbound calls.
 	callbackTo string
-	// callbackRefused: the caller's number may not be dialled, so a callback is not offered again.
-	callbackRefused bool
+	// callbackRefused is a number a callback was asked to and the rules refused: not asked again.
+	callbackRefused string
 	calledBack      bool          // the number dialled back answered
 	survey          surveyState   // the post-call survey (survey.go)
 	endedBy         string        // EndAgent once the agent hung up; EndCaller otherwise
@@ -202,7 +202,9 @@ func (c *call) run(ctx context.Context) {
 		}
 	}
 	switch res.Outcome {
-	case ivr.OutcomeQueue:
+	case ivr.OutcomeQueue, ivr.OutcomeCallback:
+		// A callback the menu offered takes a place in its queue like any caller, then leaves it
+		// for the callback at once (below), as the waiting caller's callback key does.
 		c.queued = QueuedCall{CallID: c.id, Queue: res.Queue, Priority: res.Priority, Data: c.callData(res)}
 		if err := c.sb.acd.Enqueue(ctx, c.queued); err != nil {
 			c.log.Error("enqueue failed; the caller keeps waiting while we retry", "queue", res.Queue, "err", err)
@@ -213,6 +215,14 @@ func (c *call) run(ctx context.Context) {
 		c.since = time.Now()
 		c.sb.kickDispatch()
 		c.log.Info("caller queued", "queue", res.Queue, "priority", res.Priority)
+		if res.Outcome == ivr.OutcomeCallback {
+			if err := c.leaveForCallback(ctx, res.Number); err != nil {
+				leaveIVR()
+				c.end(ctx, err)
+				return
+			}
+			// Not a number the rules allow, or the ACD did not take it: the caller waits instead.
+		}
 		if c.records() {
 			// Once, before the hold music. An offer that comes meanwhile waits for its end.
 			c.player.digits = nil
@@ -413,7 +423,7 @@ func (c *call) onEvent(ctx context.Context, ev Event) error {
 	case "ChannelDtmfReceived":
 		switch {
 		case ev.Digit == callbackKey && c.waiting():
-			return c.leaveForCallback(ctx)
+			return c.leaveForCallback(ctx, c.caller.Number)
 		case ev.Digit == surveyKey:
 			// Thanked while waiting; while an agent's page rings, the answer must not wait for it.
 			if c.agreeSurvey(ctx) && c.waiting() {

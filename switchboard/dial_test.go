@@ -445,3 +445,38 @@ func TestBlindTransferFails(t *testing.T) {
 		}
 	})
 }
+
+// ivrCallbacks is an IVR whose menu ends each caller in a callback node (queue general), to the
+// number their caller id names, as a number typed in the menu.
+type ivrCallbacks map[string]string
+
+func (f ivrCallbacks) Run(_ context.Context, _ ivr.Call, in ivr.Inbound) (ivr.Result, error) {
+	return ivr.Result{Outcome: ivr.OutcomeCallback, Number: f[in.CallerNumber], Queue: "general", Priority: 2, Lang: "en", Data: map[string]string{}}, nil
+}
+
+// TestIVRCallback: a menu's callback node keeps the caller's place in its queue as a callback to
+// the number they gave, in its canonical form, and lets them go; a number the rules refuse does
+// not hang up on the caller, who waits in the queue instead. Both audited.
+func TestIVRCallback(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.acd.setFree("a1", false) // nobody free: the callbacks wait their turn
+		r.flows = ivrCallbacks{"79161110001": "8 916 555-01-02", "79161110002": "88095550100"}
+		r.start(t, "i1")
+
+		asked := r.dial(t, "79161110001")
+		waitfor.True(t, "the caller who asked for a callback let go", 20*time.Second, func() bool { return !up(t, tg, asked) })
+		if n, q := r.acd.callbackOf(asked.ChannelID), r.acd.queueOf(asked.ChannelID); n != "+79165550102" || q != "general" {
+			t.Errorf("callback to %q in %q, want +79165550102 in general", n, q)
+		}
+
+		refused := r.dial(t, "79161110002")
+		waitfor.True(t, "the refused callback audited", 20*time.Second, func() bool { return len(dialEntries(r.audit)) == 1 })
+		if e := dialEntries(r.audit)[0]; e.Target != "+78095550100" || e.Outcome != "refused" || e.Detail["kind"] != "callback" {
+			t.Errorf("audit entry %+v, want the premium callback number refused", e)
+		}
+		if !up(t, tg, refused) || !r.sb.Holds(refused.ChannelID) || r.acd.queueOf(refused.ChannelID) != "general" || r.acd.callbackOf(refused.ChannelID) != "" {
+			t.Fatal("the caller whose callback number was refused does not wait in the queue")
+		}
+	})
+}

@@ -108,6 +108,16 @@ func (a *fakeACD) Enqueue(_ context.Context, c QueuedCall) error {
 
 func (a *fakeACD) Alive(context.Context, time.Duration) error { return nil }
 
+// callbackOf is the number a callback was asked to for call ("" if none).
+func (a *fakeACD) callbackOf(call string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c := a.calls[call]; c != nil {
+		return c.Data["callback"]
+	}
+	return ""
+}
+
 // queueOf is the queue call was enqueued in ("" if never).
 func (a *fakeACD) queueOf(call string) string {
 	a.mu.Lock()

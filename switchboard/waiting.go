@@ -74,7 +74,7 @@ func (c *call) waitingKeys(ctx context.Context) error {
 		c.player.digits = c.player.digits[1:]
 		switch {
 		case d == callbackKey && c.waiting():
-			return c.leaveForCallback(ctx)
+			return c.leaveForCallback(ctx, c.caller.Number)
 		case d == surveyKey:
 			agreed = c.agreeSurvey(ctx) || agreed
 		}
@@ -95,19 +95,21 @@ func (c *call) lang() string {
 	return "ru"
 }
 
-// leaveForCallback keeps the caller's place in the ACD as a callback to their number and lets them
-// go: the agent's offer, when their turn comes, calls them back.
-func (c *call) leaveForCallback(ctx context.Context) error {
-	if c.caller.Number == "" || c.callbackRefused {
+// leaveForCallback keeps the caller's place in the ACD as a callback to raw (their caller id, or a
+// number they gave the menu) and lets them go: the agent's offer, when their turn comes, calls them
+// back. It returns errLeft once they have gone, nil when they keep waiting.
+func (c *call) leaveForCallback(ctx context.Context, raw string) error {
+	if raw == "" || raw == c.callbackRefused {
 		return nil // nobody to call back: keep waiting
 	}
-	// The caller id is whatever the far end sent: only a number the rules allow is kept, in its
-	// canonical form, and that is what is dialled when the turn comes.
-	n, err := c.sb.dialing.Check(c.caller.Number)
+	// The caller id is whatever the far end sent, and a number typed in the menu whatever was
+	// typed: only a number the rules allow is kept, in its canonical form, and that is what is
+	// dialled when the turn comes.
+	n, err := c.sb.dialing.Check(raw)
 	if err != nil {
-		c.callbackRefused = true // asked again (a key, an overflow), refused again: audit it once
-		c.auditDial(ctx, actorSystem, dialCallback, n, c.caller.Number, "refused", err.Error())
-		c.log.Warn("callback refused; the caller keeps waiting", "caller", fmt.Sprintf("%.64q", c.caller.Number), "why", err)
+		c.callbackRefused = raw // asked again (a key, an overflow), refused again: audit it once
+		c.auditDial(ctx, actorSystem, dialCallback, n, raw, "refused", err.Error())
+		c.log.Warn("callback refused; the caller keeps waiting", "number", fmt.Sprintf("%.64q", raw), "why", err)
 		return nil
 	}
 	number := n.Canonical
@@ -134,7 +136,7 @@ func (c *call) overflow(ctx context.Context, o Overflow) error {
 		c.sb.kickDispatch()
 		return nil
 	case OverflowCallback:
-		return c.leaveForCallback(ctx)
+		return c.leaveForCallback(ctx, c.caller.Number)
 	case OverflowMessage:
 		if err := c.sb.acd.Exit(ctx, c.id, "max wait"); err != nil {
 			return err
