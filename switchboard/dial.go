@@ -36,23 +36,29 @@ const auditTimeout = 2 * time.Second
 // dialCheck checks raw, asked by actor for the call's dial of kind, and returns the number to
 // dial. A refusal is audited and returned as ErrDialRefused.
 func (c *call) dialCheck(ctx context.Context, actor, kind, raw string) (numbering.Number, error) {
-	n, err := c.sb.dialing.Check(raw)
+	n, err := c.sb.check(raw)
 	if err != nil {
 		c.auditDial(ctx, actor, kind, n, raw, "refused", err.Error())
 		c.log.Warn("dial refused", "actor", actor, "kind", kind, "input", fmt.Sprintf("%.64q", raw), "why", err)
 		return n, fmt.Errorf("%w: %w", ErrDialRefused, err)
 	}
-	if n.Class == numbering.Internal && c.sb.cfg.InternalEndpoint == "" {
-		// On a carrier a short number may be a paid service: an extension goes to the PBX or nowhere.
-		why := "no route to internal extensions (ari.internal_endpoint)"
-		c.auditDial(ctx, actor, kind, n, raw, "refused", why)
-		c.log.Warn("dial refused", "actor", actor, "kind", kind, "number", n.Canonical, "why", why)
-		return n, fmt.Errorf("%w: %s", ErrDialRefused, why)
-	}
 	if err := c.auditDial(ctx, actor, kind, n, raw, "ok", ""); err != nil {
 		return n, fmt.Errorf("dial %s not audited, so not dialled: %w", n, err)
 	}
 	return n, nil
+}
+
+// errNoInternalRoute refuses an extension when no PBX route is configured: on a carrier a short
+// number may be a paid service, so an extension goes to the PBX or nowhere.
+var errNoInternalRoute = errors.New("no route to internal extensions (ari.internal_endpoint)")
+
+// check reads raw by the center's dialing rules, and refuses what has no route to dial it by.
+func (sb *Switchboard) check(raw string) (numbering.Number, error) {
+	n, err := sb.dialing.Check(raw)
+	if err == nil && n.Class == numbering.Internal && sb.cfg.InternalEndpoint == "" {
+		err = errNoInternalRoute
+	}
+	return n, err
 }
 
 // dialString is the channel that reaches n, a number dialCheck allowed: an internal extension

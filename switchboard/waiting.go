@@ -105,7 +105,7 @@ func (c *call) leaveForCallback(ctx context.Context, raw string) error {
 	// The caller id is whatever the far end sent, and a number typed in the menu whatever was
 	// typed: only a number the rules allow is kept, in its canonical form, and that is what is
 	// dialled when the turn comes.
-	n, err := c.sb.dialing.Check(raw)
+	n, err := c.sb.check(raw)
 	if err != nil {
 		c.callbackRefused = raw // asked again (a key, an overflow), refused again: audit it once
 		c.auditDial(ctx, actorSystem, dialCallback, n, raw, "refused", err.Error())
