@@ -94,7 +94,7 @@ func newLink(bus *cluster.Bus, log *slog.Logger) *link {
 	for code, err := range map[string]error{
 		"not_your_call": softphone.ErrNotYourCall, "no_such_call": softphone.ErrNoSuchCall,
 		"invalid_state": softphone.ErrInvalidState, "unavailable": softphone.ErrUnavailable,
-		"refused": softphone.ErrRefused, "no_leg": errNoLeg,
+		"refused": softphone.ErrRefused, "transfer_failed": softphone.ErrTransferFailed, "no_leg": errNoLeg,
 		// A monitor's refusals, which the board maps to its statuses (monitorErr).
 		"monitor_no_call": switchboard.ErrNoSuchCall, "not_talking": switchboard.ErrNotTalking,
 		"bad_target": switchboard.ErrBadTarget,

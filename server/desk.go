@@ -159,6 +159,8 @@ func callErr(err error) error {
 		return fmt.Errorf("%w: %w", softphone.ErrNoSuchCall, err)
 	case errors.Is(err, switchboard.ErrDialRefused):
 		return fmt.Errorf("%w: %w", softphone.ErrRefused, err)
+	case errors.Is(err, switchboard.ErrTransferFailed):
+		return fmt.Errorf("%w: %w", softphone.ErrTransferFailed, err)
 	case errors.Is(err, switchboard.ErrTargetBusy):
 		return fmt.Errorf("%w: %w", softphone.ErrUnavailable, err)
 	case errors.Is(err, switchboard.ErrBadTarget), errors.Is(err, switchboard.ErrNoConsultation):

@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hotline-cc/hotline/acd"
 	"github.com/hotline-cc/hotline/softphone"
+	"github.com/hotline-cc/hotline/switchboard"
 )
 
 // TestPauseAfterThisCall (issue 12, deliverable 3): Pause pressed on a call asks for a break after
@@ -86,5 +89,20 @@ func TestPauseAfterThisCall(t *testing.T) {
 	}
 	if st := state(); st.State != acd.Available {
 		t.Fatalf("after the wrap-up: %+v, want available", st)
+	}
+}
+
+// TestCallErr: the switchboard's refusals reach the page as the softphone's, wrapped with their
+// detail.
+func TestCallErr(t *testing.T) {
+	for _, tc := range []struct{ from, to error }{
+		{switchboard.ErrNotYourCall, softphone.ErrNotYourCall},
+		{switchboard.ErrDialRefused, softphone.ErrRefused},
+		{switchboard.ErrTransferFailed, softphone.ErrTransferFailed},
+		{switchboard.ErrTargetBusy, softphone.ErrUnavailable},
+	} {
+		if err := callErr(fmt.Errorf("detail: %w", tc.from)); !errors.Is(err, tc.to) || !errors.Is(err, tc.from) {
+			t.Errorf("callErr(%v) = %v, want it to be %v too", tc.from, err, tc.to)
+		}
 	}
 }

@@ -151,6 +151,8 @@ func (s *Server) errorReply(agentID, id, about string, err error) Message {
 		e.Code = "unreachable" // the controller holding the call is away: as an HTTP 503, try again
 	case errors.Is(err, ErrRefused):
 		e.Code = "refused" // the page shows the message: the reason is what the agent needs
+	case errors.Is(err, ErrTransferFailed):
+		e.Code = "transfer_failed"
 	case errors.Is(err, ErrBadCredentials):
 		e.Code = "unauthorized"
 	case errors.Is(err, ErrRateLimited):

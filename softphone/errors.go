@@ -2,9 +2,9 @@ package softphone
 
 import "errors"
 
-// Sentinel errors. The Desk returns the first six; the server turns them into the page's error
+// Sentinel errors. The Desk returns the first eight; the server turns them into the page's error
 // messages (code "unauthorized", "not_your_call", "no_such_call", "invalid_state", "unavailable",
-// "refused", "unreachable").
+// "refused", "transfer_failed", "unreachable").
 var (
 	// ErrBadCredentials: Login with an unknown agent or a wrong password.
 	ErrBadCredentials = errors.New("softphone: bad credentials")
@@ -20,6 +20,9 @@ var (
 	// ErrRefused: the number asked for may not be dialled (the center's dialling rules, or not a
 	// number); the message says why, the agent keeps the caller.
 	ErrRefused = errors.New("softphone: refused")
+	// ErrTransferFailed: a blind transfer to a number did not go through after the agent had left
+	// the call; the caller waits in their queue again.
+	ErrTransferFailed = errors.New("softphone: the transfer did not go through")
 	// ErrUnreachable: the controller that holds the call (another one than the page's) did not
 	// answer in time; the page may try again.
 	ErrUnreachable = errors.New("softphone: the call's controller does not answer")

@@ -466,7 +466,8 @@ type Pong struct {
 }
 
 // Error says a request failed. Code is one of "bad_message", "unknown_type", "unauthorized",
-// "not_your_call", "no_such_call", "invalid_state", "unreachable", "failed".
+// "not_your_call", "no_such_call", "invalid_state", "unavailable", "refused", "transfer_failed",
+// "unreachable", "rate_limited", "failed".
 type Error struct {
 	ID      string `json:"id,omitempty"`
 	About   string `json:"about,omitempty"` // the request's type

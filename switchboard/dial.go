@@ -20,6 +20,10 @@ import (
 // error says why.
 var ErrDialRefused = errors.New("number refused")
 
+// ErrTransferFailed means a blind transfer to a number that Asterisk did not make after the agent
+// had left the call: the caller waits in their queue again.
+var ErrTransferFailed = errors.New("the transfer did not go through: the caller waits in their queue again")
+
 // Kinds of outbound dial, as audited.
 const (
 	dialTransfer = "transfer"

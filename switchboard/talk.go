@@ -204,7 +204,7 @@ func (c *call) transfer(ctx context.Context, to Target) error {
 				return errors.Join(err, qerr)
 			}
 			c.sb.kickDispatch()
-			return fmt.Errorf("the transfer to %s failed, and the caller waits in the queue again: %w", n, err)
+			return fmt.Errorf("%w (to %s): %w", ErrTransferFailed, n, err)
 		}
 		return errHungUp // the channel left the app for the dialplan
 	}
