@@ -59,7 +59,8 @@ func NewFlows(src MenuSource, lookup Lookup, log *slog.Logger, opts ...FlowOptio
 //
 // A caller hanging up is an outcome (OutcomeAbandoned, or OutcomeResolved after self-service), not an
 // error. The error is non-nil only when no menu answers in.DID (ErrNoMenu), ctx ends, or call fails
-// otherwise; the Result then still holds the path so far.
+// otherwise; the Result then still holds the path so far, and Queue the menus' last resort queue,
+// where a caller the menu could not serve is best sent.
 func (f *Flows) Run(ctx context.Context, call Call, in Inbound) (Result, error) {
 	m := f.src.Current()
 	if m == nil {
@@ -68,7 +69,7 @@ func (f *Flows) Run(ctx context.Context, call Call, in Inbound) (Result, error) 
 	id, ok := m.MenuFor(in.DID)
 	mn := m.menus[id]
 	if !ok || mn == nil {
-		return Result{Outcome: OutcomeAbandoned, Lang: m.lang}, fmt.Errorf("ivr: DID %q: %w", in.DID, ErrNoMenu)
+		return Result{Outcome: OutcomeAbandoned, Lang: m.lang, Queue: m.lastResortQueue}, fmt.Errorf("ivr: DID %q: %w", in.DID, ErrNoMenu)
 	}
 	s := &session{
 		f: f, m: m, mn: mn, call: &strayTerminator{Call: call}, in: in,
@@ -77,6 +78,9 @@ func (f *Flows) Run(ctx context.Context, call Call, in Inbound) (Result, error) 
 	}
 	err := s.run(ctx)
 	s.finish(err)
+	if err != nil && s.res.Queue == "" {
+		s.res.Queue = m.lastResortQueue
+	}
 	return s.res, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -335,9 +336,30 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, v string) float6
 }
 
 func TestUnknownDID(t *testing.T) {
-	_, err := ivr.NewFlows(mustDefault(t), nil, nil).Run(context.Background(), newFake("1"), ivr.Inbound{DID: "12345"})
-	if !errors.Is(err, ivr.ErrNoMenu) {
-		t.Fatalf("err = %v, want ErrNoMenu", err)
+	res, err := ivr.NewFlows(mustDefault(t), nil, nil).Run(context.Background(), newFake("1"), ivr.Inbound{DID: "12345"})
+	if !errors.Is(err, ivr.ErrNoMenu) || res.Queue != "general" {
+		t.Fatalf("err = %v, queue %q; want ErrNoMenu and the last resort queue", err, res.Queue)
+	}
+}
+
+// brokenCall is a call whose playback fails (Asterisk refused it, say): not a hang-up.
+type brokenCall struct{}
+
+func (brokenCall) Play(context.Context, string, ...string) error {
+	return errors.New("playback refused")
+}
+func (brokenCall) NextDigit(context.Context, time.Duration) (rune, error) { return 0, ivr.ErrTimeout }
+
+// TestFailedCallLastResort: a session the call fails in returns the error with the menus' last
+// resort queue, where the controller sends the caller rather than drop them.
+func TestFailedCallLastResort(t *testing.T) {
+	m, err := loadTest(customMenu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ivr.NewFlows(m, nil, nil).Run(context.Background(), brokenCall{}, ivr.Inbound{DID: "any"})
+	if err == nil || res.Queue != "claims" {
+		t.Fatalf("err = %v, queue %q; want the call's error and the last resort queue claims", err, res.Queue)
 	}
 }
 

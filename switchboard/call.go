@@ -153,6 +153,9 @@ func (c *call) send(ctx context.Context, cmd command) bool {
 	}
 }
 
+// fallbackQueue takes a caller the IVR sent to an agent without naming a queue.
+const fallbackQueue = "general"
+
 // errHungUp ends a call's goroutine when its caller is gone.
 var errHungUp = errors.New("caller hung up")
 
@@ -188,18 +191,19 @@ func (c *call) run(ctx context.Context) {
 	case ctx.Err() != nil:
 		return
 	case err != nil:
-		// Our bug must not drop the caller: send them to an agent with what they gave.
-		c.log.Error("ivr failed; sending the caller to an agent", "err", err)
-		res.Outcome, res.Queue = ivr.OutcomeQueue, "general"
+		// Our bug must not drop the caller: send them to an agent with what they gave, in the
+		// menus' last resort queue.
+		c.log.Error("ivr failed; sending the caller to an agent", "queue", res.Queue, "err", err)
+		res.Outcome = ivr.OutcomeQueue
 	}
 	if res.Outcome == ivr.OutcomeTransfer {
 		if c.transferFromIVR(ctx, res) {
 			return
 		}
 		res.Outcome = ivr.OutcomeQueue // the menu's last resort queue, with what the caller gave
-		if res.Queue == "" {
-			res.Queue = "general"
-		}
+	}
+	if res.Outcome == ivr.OutcomeQueue && res.Queue == "" {
+		res.Queue = fallbackQueue // an IVR that gave none (its own fakes, a flow of another kind)
 	}
 	switch res.Outcome {
 	case ivr.OutcomeQueue, ivr.OutcomeCallback:

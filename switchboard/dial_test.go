@@ -480,3 +480,28 @@ func TestIVRCallback(t *testing.T) {
 		}
 	})
 }
+
+// brokenIVR is an IVR that fails (a bug of ours, a playback Asterisk refused), giving its menus'
+// last resort queue as ivr.Flows does.
+type brokenIVR struct{}
+
+func (brokenIVR) Run(context.Context, ivr.Call, ivr.Inbound) (ivr.Result, error) {
+	return ivr.Result{Outcome: ivr.OutcomeAbandoned, Queue: "claims", Lang: "en", Data: map[string]string{}}, errors.New("a bug in the menu")
+}
+
+// TestIVRFailsToAgent: a caller whose IVR fails is not dropped but sent to an agent, in the menus'
+// last resort queue.
+func TestIVRFailsToAgent(t *testing.T) {
+	aritest.Run(t, simConfig(), func(t *testing.T, tg *aritest.Target) {
+		r := newRig(t, tg)
+		r.flows = brokenIVR{}
+		r.start(t, "i1")
+		placed := r.dial(t, "79161110001")
+		if ring := r.phones.next(t, EventRing); ring.Call.ID != placed.ChannelID {
+			t.Fatalf("rang %s, want the caller whose IVR failed, %s", ring.Call.ID, placed.ChannelID)
+		}
+		if q := r.acd.queueOf(placed.ChannelID); q != "claims" {
+			t.Errorf("queued in %q, want the last resort queue claims", q)
+		}
+	})
+}
