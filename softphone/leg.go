@@ -181,7 +181,7 @@ func (leg *Leg) readLoop() {
 		leg.mu.Lock()
 		if !leg.remote.IsValid() {
 			leg.mu.Unlock()
-			m.dropped.WithLabelValues(dropNoRemote).Inc()
+			m.dropNoRemote.Inc()
 			continue
 		}
 		if from != leg.remote {
@@ -239,7 +239,7 @@ func (leg *Leg) sendToAsterisk(browserGen uint32, pkt *rtp.Packet, read time.Tim
 	remote := leg.remote
 	if !remote.IsValid() {
 		leg.mu.Unlock()
-		m.dropped.WithLabelValues(dropNoRemote).Inc()
+		m.dropNoRemote.Inc()
 		return
 	}
 	if leg.out.rewrite(uint64(browserGen)<<32|uint64(pkt.SSRC), &pkt.Header, now) {

@@ -135,6 +135,7 @@ type metrics struct {
 	dropUndecryptable prometheus.Counter
 	dropSlowPath      prometheus.Counter
 	dropWrongSource   prometheus.Counter
+	dropNoRemote      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -203,6 +204,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.dropUndecryptable = m.dropped.WithLabelValues(dropUndecryptable)
 	m.dropSlowPath = m.dropped.WithLabelValues(dropSlowPath)
 	m.dropWrongSource = m.dropped.WithLabelValues(dropWrongSource)
+	m.dropNoRemote = m.dropped.WithLabelValues(dropNoRemote)
 	return m
 }
 
